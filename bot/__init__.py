@@ -1,0 +1,1 @@
+"""deskbot's platform-free core: messages, engine, conversations, tickets and the CLI."""

@@ -1,0 +1,203 @@
+"""The terminal as a chat channel: `deskbot chat --as PERSON` (and `deskbot serve` without tokens).
+
+Piped stdin: one message per line, replies as plain text, choices numbered so they can be
+answered by number or by text. On a TTY the same conversation is rendered with rich, and
+messages from other people (a technician replying from another console) appear as they
+arrive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import sys
+from collections.abc import Callable
+from typing import TextIO
+
+from rich.console import Console
+from rich.text import Text
+
+from bot.desk import Desk
+from bot.engine import Engine
+from bot.markup import to_plain, tokens
+from bot.messages import Choice, Inbound, Outbound
+from notifications.dispatch import Dispatcher
+
+STYLES = {
+    "b": "bold",
+    "i": "italic",
+    "u": "underline",
+    "s": "strike",
+    "code": "cyan",
+    "pre": "cyan",
+}
+
+
+def render_plain(out: Outbound) -> str:
+    """An Outbound as plain text lines."""
+    msg = out.message
+    lines: list[str] = []
+    if msg.text:
+        lines.append(to_plain(msg.text))
+    if msg.card is not None:
+        card = msg.card
+        lines.append(f"[{card.number}] {card.title}")
+        lines.append("  " + " · ".join(f"{f.label}: {f.value}" for f in card.fields))
+    if msg.progress:
+        lines.append(f"({msg.progress})")
+    for i, choice in enumerate(msg.choices, 1):
+        lines.append(f"  {i}) {choice.label}")
+    if msg.image:
+        lines.append(f"[image: {msg.image}]")
+    return "\n".join(lines)
+
+
+def render_rich(out: Outbound) -> Text:
+    msg = out.message
+    text = Text()
+    styles: list[str] = []
+    for tok in tokens(msg.text):
+        if tok.kind == "open":
+            styles.append(STYLES.get(tok.tag, "underline blue" if tok.tag == "a" else ""))
+        elif tok.kind == "close" and styles:
+            styles.pop()
+        elif tok.kind == "text":
+            text.append(tok.text, style=" ".join(s for s in styles if s))
+    if msg.card is not None:
+        text.append(f"\n┌ {msg.card.number} ", style="bold magenta")
+        text.append(msg.card.title, style="bold")
+        for f in msg.card.fields:
+            text.append(f"\n│ {f.label}: ", style="dim")
+            text.append(f.value)
+    if msg.progress:
+        text.append(f"\n{msg.progress}", style="dim")
+    for i, choice in enumerate(msg.choices, 1):
+        text.append(f"\n  {i}) ", style="bold cyan")
+        text.append(choice.label)
+    return text
+
+
+class ConsoleChannel:
+    """Prints messages for one person; remembers the last choices for numbered answers."""
+
+    name = "console"
+
+    def __init__(self, write: Callable[[Outbound], None]) -> None:
+        self._write = write
+        self.last_choices: tuple[Choice, ...] = ()
+        self._ids = itertools.count(1)
+
+    async def send(self, out: Outbound, *, edit: str | None = None) -> str:
+        self._write(out)
+        if out.message.choices:
+            self.last_choices = out.message.choices
+        return edit or f"console-{next(self._ids)}"
+
+    def to_inbound(self, person: str, line: str, event_id: str) -> Inbound:
+        """A typed line; a bare number picks that option of the last message with choices."""
+        stripped = line.strip()
+        choices, self.last_choices = self.last_choices, ()
+        if stripped.isdigit() and choices and 1 <= int(stripped) <= len(choices):
+            return Inbound(
+                "console",
+                person,
+                person,
+                action=choices[int(stripped) - 1].value,
+                event_id=event_id,
+            )
+        return Inbound("console", person, person, text=stripped, event_id=event_id)
+
+
+class ConsoleSession:
+    def __init__(
+        self, desk: Desk, engine: Engine, person: str, stdout: TextIO, *, fancy: bool
+    ) -> None:
+        self.desk = desk
+        self.engine = engine
+        self.person = person
+        self.stdout = stdout
+        self.rich = Console(file=stdout, highlight=False) if fancy else None
+        self.channel = ConsoleChannel(self._print)
+        self._events = itertools.count(1)
+        self.dispatcher = Dispatcher(
+            desk.store, {"console": self.channel}, desk.clock, conversation=person
+        )
+
+    def _print(self, out: Outbound) -> None:
+        if self.rich is not None:
+            self.rich.print(Text("bot> ", style="bold green") + render_rich(out))
+        else:
+            self.stdout.write(render_plain(out) + "\n")
+            self.stdout.flush()
+
+    def _event_id(self) -> str:
+        # Unique per process run, so two consoles never collide on the dedupe table.
+        return f"console:{self.person}:{id(self)}:{next(self._events)}"
+
+    async def handle_line(self, line: str) -> None:
+        if not line.strip():
+            return
+        inbound = self.channel.to_inbound(self.person, line, self._event_id())
+        replies = await asyncio.to_thread(self.engine.handle, inbound)
+        for out in replies:
+            await self.channel.send(out)
+        await self.deliver()
+
+    async def deliver(self) -> None:
+        while await self.dispatcher.run_once():
+            pass
+
+
+async def run_piped(session: ConsoleSession, stdin: TextIO) -> int:
+    for line in stdin:
+        await session.handle_line(line.rstrip("\n"))
+    await session.deliver()
+    return 0
+
+
+async def run_interactive(session: ConsoleSession) -> int:
+    assert session.rich is not None
+    person = session.desk.directory.get(session.person)
+    session.rich.print(
+        Text(
+            f"deskbot · you are {person.name if person else session.person} · Ctrl-D to quit",
+            style="dim",
+        )
+    )
+
+    async def poll() -> None:
+        while True:
+            await session.deliver()
+            await asyncio.sleep(1.0)
+
+    poller = asyncio.create_task(poll())
+    try:
+        while True:
+            try:
+                line = await asyncio.to_thread(session.rich.input, "[bold]you> [/]")
+            except EOFError:
+                break
+            await session.handle_line(line)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        poller.cancel()
+    return 0
+
+
+def run_console(
+    desk: Desk,
+    engine: Engine,
+    person: str,
+    *,
+    stdin: TextIO | None = None,
+    stdout: TextIO | None = None,
+) -> int:
+    """Chat as `person` in the terminal until end of input."""
+    stdin = stdin or sys.stdin
+    stdout = stdout or sys.stdout
+    fancy = stdin.isatty() and stdout.isatty()
+    session = ConsoleSession(desk, engine, person, stdout, fancy=fancy)
+    if fancy:
+        return asyncio.run(run_interactive(session))
+    return asyncio.run(run_piped(session, stdin))

@@ -1,0 +1,65 @@
+"""The port every chat front end implements, and delivery that never drops a reply."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Protocol
+
+from bot.messages import Outbound
+from store.db import Store
+from store.outbox import enqueue
+
+log = logging.getLogger(__name__)
+
+
+class DeliveryError(Exception):
+    """A send failed. `retry_after` (seconds) when the platform said when to retry;
+    `permanent` when retrying cannot help (unknown chat, bot blocked)."""
+
+    def __init__(
+        self, message: str, *, retry_after: float | None = None, permanent: bool = False
+    ) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.permanent = permanent
+
+
+class Channel(Protocol):
+    """A chat front end: something that can show an Outbound to a person."""
+
+    name: str
+
+    async def send(self, out: Outbound, *, edit: str | None = None) -> str | None:
+        """Show `out`; with `edit`, replace that earlier message. Return the message's id."""
+        ...
+
+
+async def deliver_replies(
+    channel: Channel, replies: list[Outbound], *, store: Store, now: datetime, origin: str
+) -> None:
+    """Send replies now; any that fail go to the outbox so they are delayed, not lost.
+
+    Later replies to the same conversation follow a failed one into the outbox so the
+    person still reads them in order.
+    """
+    queued_from: int | None = None
+    for i, out in enumerate(replies):
+        if queued_from is None:
+            try:
+                await channel.send(out)
+                continue
+            except DeliveryError as exc:
+                log.warning("reply to %s failed (%s); queued for retry", out.to.conversation, exc)
+                queued_from = i
+        with store.begin() as session:
+            enqueue(
+                session=session,
+                idem_key=f"reply:{origin}:{i}",
+                channel=out.to.channel,
+                conversation=out.to.conversation,
+                person_id=out.to.person_id,
+                payload=out.message.to_dict(),
+                now=now,
+                ref_key=out.key,
+            )

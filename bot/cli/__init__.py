@@ -1,0 +1,68 @@
+"""The `deskbot` command line. Each module in this package adds its own subcommands."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot.yamlfile import ProblemsError
+
+# Modules that define `register(subparsers)`; add new command groups here.
+COMMAND_MODULES = ("bot.cli.run", "bot.cli.admin")
+
+
+def default_config() -> Path:
+    return Path(os.environ.get("DESKBOT_CONFIG", "config.yaml"))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="deskbot", description="A chat-first IT service desk.")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help="path to config.yaml (default: $DESKBOT_CONFIG or ./config.yaml)",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug output")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def report_problems(exc: ProblemsError) -> int:
+    for problem in exc.problems:
+        print(f"error: {problem}", file=sys.stderr)
+    count = len(exc.problems)
+    print(
+        f"deskbot: {count} problem{'s' if count != 1 else ''} found; nothing was started.",
+        file=sys.stderr,
+    )
+    return 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    # A --config given after the subcommand lands in the subparser's namespace too.
+    args.config = getattr(args, "config", None) or default_config()
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return int(args.func(args) or 0)
+    except ProblemsError as exc:
+        return report_problems(exc)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

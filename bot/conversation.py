@@ -1,0 +1,250 @@
+"""Running journeys inside a conversation: start, feed input, apply what they decide."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from bot.engine import Turn
+from bot.texts import trusted
+from bot.tickets import created_message, open_ticket
+from bot.timefmt import describe_duration
+from journeys.interpreter import advance
+from journeys.model import Journey
+from journeys.state import (
+    Audit,
+    Context,
+    CreateTicket,
+    Ended,
+    Handoff,
+    Input,
+    JourneyState,
+    Press,
+    Result,
+    Start,
+    Text,
+)
+from store import tickets as ticket_repo
+
+
+def requester_profile(turn: Turn) -> dict[str, object]:
+    person = turn.person
+    profile = person.as_dict()
+    profile["is_manager"] = turn.desk.directory.is_manager(person.id)
+    profile["role"] = sorted(person.roles)
+    return profile
+
+
+def context_for(turn: Turn, journey: Journey) -> Context:
+    desk = turn.desk
+    local_today = turn.now.astimezone(ZoneInfo(turn.person.timezone)).date()
+    assets = []
+    for asset in desk.directory.assets_of(turn.person.id):
+        assets.append(
+            {
+                "asset_tag": asset.asset_tag,
+                "kind": asset.kind,
+                "model": asset.model,
+                "purchased": asset.purchased.isoformat() if asset.purchased else None,
+                "age_months": asset.age_months(local_today),
+                "status": asset.status,
+            }
+        )
+    return Context(
+        texts=desk.texts,
+        language=turn.language,
+        requester=requester_profile(turn),
+        assets=assets,
+        now=turn.now,
+        today=local_today,
+        priority_matrix={
+            str(k): {str(u): str(p) for u, p in v.items()}
+            for k, v in desk.settings.priority_matrix.items()
+        },
+        expected_text=describe_duration(desk.texts, turn.language, journey.expected),
+        max_failures=desk.settings.conversation.max_failures,
+    )
+
+
+def active_journey(turn: Turn) -> tuple[Journey, JourneyState] | None:
+    raw = turn.data.get("journey")
+    if not raw:
+        return None
+    state = JourneyState.from_dict(raw)
+    journey = turn.desk.catalog.get(state.service_id)
+    if journey is None or state.finished:
+        turn.data.pop("journey", None)
+        return None
+    return journey, state
+
+
+def may_use(turn: Turn, journey: Journey) -> bool:
+    audience = journey.audience
+    if not audience.roles and not audience.managers:
+        return True
+    if any(turn.person.has_role(role) for role in audience.roles):
+        return True
+    return audience.managers and turn.desk.directory.is_manager(turn.person.id)
+
+
+def start_service(turn: Turn, service_id: str, *, understood: bool) -> None:
+    """Begin a service's journey for this person (checking they may use it)."""
+    journey = turn.desk.catalog.get(service_id)
+    if journey is None:
+        turn.say("errors.unknown_service")
+        return
+    title = journey.title.get(turn.language)
+    if not may_use(turn, journey):
+        reason = journey.audience.reason.get(turn.language) if journey.audience.reason else None
+        turn.say(
+            "journey.not_allowed",
+            title=title,
+            reason=trusted(turn.desk.texts.compile(reason).render()) if reason else "",
+        )
+        return
+    if understood:
+        turn.say("journey.understood", title=title)
+    run(turn, journey, None, Start())
+
+
+def run(turn: Turn, journey: Journey, state: JourneyState | None, event: Input) -> None:
+    """Advance the journey and apply its replies and effects to this turn."""
+    result = advance(journey, state, event, context_for(turn, journey))
+    apply_result(turn, journey, result)
+
+
+def apply_result(turn: Turn, journey: Journey, result: Result) -> None:
+    for message in result.replies:
+        turn.reply(message)
+    for effect in result.effects:
+        if isinstance(effect, CreateTicket):
+            _create_ticket(turn, journey, effect)
+        elif isinstance(effect, Handoff):
+            _handoff(turn, journey, effect)
+        elif isinstance(effect, Audit):
+            ticket_repo.add_event(
+                session=turn.session,
+                ticket=None,
+                at=turn.now,
+                actor_id=turn.person.id,
+                kind=effect.kind,
+                note=effect.note,
+                data={**effect.data, "service_id": journey.id},
+            )
+        elif isinstance(effect, Ended):
+            ticket_repo.add_event(
+                session=turn.session,
+                ticket=None,
+                at=turn.now,
+                actor_id=turn.person.id,
+                kind="journey_ended",
+                note=effect.outcome,
+                data={"service_id": effect.service_id},
+            )
+    if result.state.finished:
+        turn.data.pop("journey", None)
+    else:
+        turn.data["journey"] = result.state.to_dict()
+
+
+def _create_ticket(turn: Turn, journey: Journey, effect: CreateTicket) -> None:
+    ticket = open_ticket(
+        turn.desk,
+        turn.session,
+        requester=turn.person,
+        service_id=effect.service_id,
+        ticket_type=effect.ticket_type,
+        title=effect.title,
+        description=effect.description,
+        priority=effect.priority,
+        queue=effect.queue,
+        answers=effect.answers,
+        origin=turn.address,
+        language=turn.language,
+        now=turn.now,
+        sla_policy=journey.sla,
+        expected=journey.expected,
+    )
+    expected = describe_duration(turn.desk.texts, turn.language, journey.expected)
+    turn.reply(
+        created_message(
+            turn.desk, ticket, turn.language, next_text=effect.next_text, expected=expected
+        )
+    )
+
+
+def _handoff(turn: Turn, journey: Journey | None, effect: Handoff) -> None:
+    staff_lang = turn.desk.settings.language
+    service = journey.title.get(staff_lang) if journey else ""
+    title = turn.desk.texts.plain(staff_lang, "ticket.handoff_title", service=service)
+    lines = [f"{key}: {value}" for key, value in effect.answers.items()]
+    ticket = open_ticket(
+        turn.desk,
+        turn.session,
+        requester=turn.person,
+        service_id=effect.service_id or None,
+        ticket_type=journey.type if journey else "request",
+        title=title[:300],
+        description="\n".join(lines),
+        priority="P3",
+        queue=journey.queue if journey else default_queue(turn),
+        answers=effect.answers,
+        origin=turn.address,
+        language=turn.language,
+        now=turn.now,
+        sla_policy=journey.sla if journey else "standard",
+    )
+    turn.say("journey.handoff", number=ticket.number)
+
+
+def default_queue(turn: Turn) -> str:
+    return next(iter(turn.desk.settings.queues))
+
+
+def on_text(turn: Turn, text: str) -> None:
+    found = active_journey(turn)
+    if found is None:
+        return
+    journey, state = found
+    run(turn, journey, state, Text(text))
+
+
+def on_journey_button(turn: Turn, rest: str) -> None:
+    """`j:<step>:<value>`: an answer button (or `_` for controls) of the active journey."""
+    step, _, value = rest.partition(":")
+    found = active_journey(turn)
+    if found is None:
+        turn.say("journey.no_active")
+        return
+    journey, state = found
+    run(turn, journey, state, Press(step, value))
+
+
+def expire_if_idle(turn: Turn) -> bool:
+    """End a journey left idle past the configured time, with a short note. True if expired."""
+    row = turn.row
+    if row is None or row.expires_at is None or not turn.data.get("journey"):
+        return False
+    if row.expires_at > turn.now:
+        return False
+    found = active_journey(turn)
+    turn.data.pop("journey", None)
+    if found is not None:
+        journey, _ = found
+        turn.say("journey.expired", title=journey.title.get(turn.language))
+        ticket_repo.add_event(
+            session=turn.session,
+            ticket=None,
+            at=turn.now,
+            actor_id=turn.person.id,
+            kind="journey_ended",
+            note="expired",
+            data={"service_id": journey.id},
+        )
+    return True
+
+
+def handoff_without_journey(turn: Turn, text: str) -> None:
+    """Pass a free-text request to a person (general ticket in the default queue)."""
+    _handoff(
+        turn, None, Handoff(service_id="", step=None, answers={"request": text}, reason="asked")
+    )

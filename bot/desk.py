@@ -1,0 +1,123 @@
+"""The Desk: every long-lived part of deskbot, built once from the settings."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.calendar import BusinessCalendar
+from bot.clock import Clock, SystemClock
+from bot.config import Settings, load_settings, with_database
+from bot.directory import Directory, load_directory
+from bot.texts import Texts
+from bot.yamlfile import Problem, ProblemsError
+from intents.catalog import Intent, IntentCatalog, load_builtins
+from intents.matcher import FuzzyMatcher, Matcher, Thresholds
+from journeys.loader import Catalog, load_catalog
+from store.db import Store
+
+
+@dataclass
+class Desk:
+    settings: Settings
+    store: Store
+    directory: Directory
+    texts: Texts
+    catalog: Catalog
+    intents: IntentCatalog
+    matcher: Matcher
+    clock: Clock
+    calendars: dict[str, BusinessCalendar] = field(default_factory=dict)
+
+    def calendar_for(self, queue: str) -> BusinessCalendar:
+        name = (
+            self.settings.queues[queue].business_hours
+            if queue in self.settings.queues
+            else "default"
+        )
+        if name not in self.calendars:
+            hours = self.settings.business_hours.get(name) or next(
+                iter(self.settings.business_hours.values())
+            )
+            self.calendars[name] = BusinessCalendar(hours)
+        return self.calendars[name]
+
+    def queue_name(self, queue: str, lang: str) -> str:
+        q = self.settings.queues.get(queue)
+        if q is None:
+            return queue
+        return q.name.get(lang) or q.name.get("en") or queue
+
+
+def load_config(path: Path, environ: dict[str, str] | None = None) -> Settings:
+    """Load config.yaml; DATABASE_URL in the environment overrides database.url."""
+    env = dict(os.environ) if environ is None else environ
+    return with_database(load_settings(path, env), env.get("DATABASE_URL"))
+
+
+def build_intents(catalog: Catalog, builtins: list[Intent]) -> IntentCatalog:
+    intents = IntentCatalog()
+    for journey in catalog:
+        intents.add(
+            Intent(
+                id=journey.id,
+                kind="service",
+                titles=dict(journey.title.root),
+                examples={str(k): tuple(v) for k, v in journey.match.examples.items()},
+                keywords={str(k): tuple(v) for k, v in journey.match.keywords.items()},
+            )
+        )
+    for intent in builtins:
+        intents.add(intent)
+    return intents
+
+
+def load_content(settings: Settings) -> tuple[Directory, Texts, Catalog, IntentCatalog]:
+    """Load people, texts, services and intents, collecting problems from all of them."""
+    problems: list[Problem] = []
+    directory = texts = catalog = None
+    builtins: list[Intent] = []
+    try:
+        directory = load_directory(settings)
+    except ProblemsError as exc:
+        problems += exc.problems
+    try:
+        locale = settings.resolve(settings.paths.locale) if settings.paths.locale else None
+        texts = Texts(locale, settings.language)
+    except ProblemsError as exc:
+        problems += exc.problems
+    if texts is not None:
+        try:
+            catalog = load_catalog(settings, texts)
+        except ProblemsError as exc:
+            problems += exc.problems
+    try:
+        builtins = load_builtins(settings.resolve(settings.paths.builtins))
+    except ProblemsError as exc:
+        problems += exc.problems
+    if problems or directory is None or texts is None or catalog is None:
+        raise ProblemsError(problems)
+    return directory, texts, catalog, build_intents(catalog, builtins)
+
+
+def build_desk(
+    settings: Settings, *, clock: Clock | None = None, migrate: bool | None = None
+) -> Desk:
+    """Build the desk. Migrations run automatically for SQLite (the embedded default)."""
+    directory, texts, catalog, intents = load_content(settings)
+    store = Store(settings.database.url, echo=settings.database.echo, base_dir=settings.base_dir)
+    if migrate if migrate is not None else store.is_sqlite:
+        store.upgrade()
+    m = settings.matcher
+    matcher = FuzzyMatcher(intents, Thresholds(m.high, m.low, m.margin, m.max_choices))
+    return Desk(
+        settings=settings,
+        store=store,
+        directory=directory,
+        texts=texts,
+        catalog=catalog,
+        intents=intents,
+        matcher=matcher,
+        clock=clock or SystemClock(),
+    )

@@ -1,0 +1,294 @@
+"""The people directory and asset registry, loaded from CSV files named in config.yaml."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.config import LANGUAGES, Settings
+from bot.yamlfile import Problem, ProblemsError
+
+ROLES = ("employee", "technician", "approver", "admin")
+PEOPLE_COLUMNS = (
+    "id",
+    "name",
+    "email",
+    "slack_id",
+    "telegram_id",
+    "manager",
+    "role",
+    "queues",
+    "language",
+    "timezone",
+    "title",
+    "department",
+    "location",
+    "delegate",
+)
+ASSET_COLUMNS = ("asset_tag", "owner", "kind", "model", "purchased", "status")
+
+
+@dataclass(frozen=True)
+class Person:
+    """Someone the desk knows: an employee, technician, approver or admin (or several)."""
+
+    id: str
+    name: str
+    email: str
+    roles: frozenset[str] = frozenset({"employee"})
+    queues: frozenset[str] = frozenset()
+    manager: str | None = None
+    slack_id: str | None = None
+    telegram_id: str | None = None
+    language: str = "en"
+    timezone: str = "UTC"
+    title: str = ""
+    department: str = ""
+    location: str = ""
+    delegate: str | None = None
+
+    @property
+    def first_name(self) -> str:
+        return self.name.split()[0] if self.name else self.id
+
+    def has_role(self, role: str) -> bool:
+        return role in self.roles or "admin" in self.roles
+
+    def works_queue(self, queue: str) -> bool:
+        """True for technicians of this queue and for admins."""
+        return "admin" in self.roles or ("technician" in self.roles and queue in self.queues)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "email": self.email,
+            "roles": sorted(self.roles),
+            "queues": sorted(self.queues),
+            "manager": self.manager,
+            "slack_id": self.slack_id,
+            "telegram_id": self.telegram_id,
+            "language": self.language,
+            "timezone": self.timezone,
+            "title": self.title,
+            "department": self.department,
+            "location": self.location,
+            "delegate": self.delegate,
+        }
+
+
+@dataclass(frozen=True)
+class Asset:
+    asset_tag: str
+    owner: str
+    kind: str
+    model: str
+    purchased: date | None
+    status: str = "in_use"
+
+    def age_months(self, today: date) -> int | None:
+        if self.purchased is None:
+            return None
+        months = (today.year - self.purchased.year) * 12 + (today.month - self.purchased.month)
+        return months - (1 if today.day < self.purchased.day else 0)
+
+
+@dataclass
+class Directory:
+    """Lookups over people, approver groups and assets."""
+
+    people: dict[str, Person]
+    approver_groups: dict[str, list[str]] = field(default_factory=dict)
+    assets: list[Asset] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._by_email = {p.email.lower(): p for p in self.people.values() if p.email}
+        self._by_slack = {p.slack_id: p for p in self.people.values() if p.slack_id}
+        self._by_telegram = {p.telegram_id: p for p in self.people.values() if p.telegram_id}
+
+    def __iter__(self) -> Iterator[Person]:
+        return iter(self.people.values())
+
+    def get(self, person_id: str | None) -> Person | None:
+        return self.people.get(person_id) if person_id else None
+
+    def by_email(self, email: str) -> Person | None:
+        return self._by_email.get(email.lower())
+
+    def by_slack(self, slack_id: str) -> Person | None:
+        return self._by_slack.get(slack_id)
+
+    def by_telegram(self, telegram_id: str) -> Person | None:
+        return self._by_telegram.get(str(telegram_id))
+
+    def reports(self, manager_id: str) -> list[Person]:
+        return [p for p in self.people.values() if p.manager == manager_id]
+
+    def is_manager(self, person_id: str) -> bool:
+        return any(p.manager == person_id for p in self.people.values())
+
+    def technicians(self, queue: str) -> list[Person]:
+        return [p for p in self.people.values() if "technician" in p.roles and queue in p.queues]
+
+    def admins(self) -> list[Person]:
+        return [p for p in self.people.values() if "admin" in p.roles]
+
+    def group(self, name: str) -> list[Person]:
+        return [self.people[i] for i in self.approver_groups.get(name, []) if i in self.people]
+
+    def assets_of(self, person_id: str) -> list[Asset]:
+        return [a for a in self.assets if a.owner == person_id]
+
+
+def _split(value: str) -> list[str]:
+    return [v.strip() for v in value.replace(",", ";").split(";") if v.strip()]
+
+
+def _rows(
+    path: Path, expected: Iterable[str], required: Iterable[str]
+) -> Iterator[tuple[int, dict[str, str]]]:
+    try:
+        handle = path.open(encoding="utf-8", newline="")
+    except OSError as exc:
+        raise ProblemsError(
+            [Problem(str(path), None, "", f"cannot read file: {exc.strerror}")]
+        ) from exc
+    with handle:
+        reader = csv.DictReader(handle)
+        header = reader.fieldnames or []
+        unknown = [c for c in header if c not in expected]
+        missing = [c for c in required if c not in header]
+        if unknown or missing:
+            msgs = [Problem(str(path), 1, c, "unknown column") for c in unknown]
+            msgs += [Problem(str(path), 1, c, "required column is missing") for c in missing]
+            raise ProblemsError(msgs)
+        for row in reader:
+            yield reader.line_num, {k: (v or "").strip() for k, v in row.items() if k}
+
+
+def load_people(
+    path: Path, queues: set[str] | None = None
+) -> tuple[dict[str, Person], list[Problem]]:
+    people: dict[str, Person] = {}
+    problems: list[Problem] = []
+
+    def bad(line: int, column: str, message: str) -> None:
+        problems.append(Problem(str(path), line, column, message))
+
+    lines: dict[str, int] = {}
+    for line, row in _rows(path, PEOPLE_COLUMNS, ("id", "name", "email", "role")):
+        pid = row["id"]
+        if not pid:
+            bad(line, "id", "is empty")
+            continue
+        if pid in people:
+            bad(line, "id", f"'{pid}' appears twice (first on line {lines[pid]})")
+            continue
+        roles = set(_split(row.get("role", "")) or ["employee"])
+        for role in roles - set(ROLES):
+            bad(line, "role", f"'{role}' is not one of {', '.join(ROLES)}")
+        roles &= set(ROLES)
+        roles.add("employee")
+        person_queues = frozenset(_split(row.get("queues", "")))
+        if "technician" in roles and not person_queues:
+            bad(line, "queues", "a technician needs at least one queue")
+        for q in sorted(person_queues - queues) if queues is not None else []:
+            bad(line, "queues", f"'{q}' is not a queue in config.yaml")
+        language = row.get("language") or "en"
+        if language not in LANGUAGES:
+            bad(line, "language", f"'{language}' is not one of {', '.join(LANGUAGES)}")
+            language = "en"
+        tz = row.get("timezone") or "UTC"
+        try:
+            ZoneInfo(tz)
+        except (ZoneInfoNotFoundError, ValueError):
+            bad(line, "timezone", f"unknown timezone '{tz}'")
+            tz = "UTC"
+        if "@" not in row.get("email", ""):
+            bad(line, "email", f"'{row.get('email', '')}' is not an email address")
+        lines[pid] = line
+        people[pid] = Person(
+            id=pid,
+            name=row["name"],
+            email=row["email"],
+            roles=frozenset(roles),
+            queues=person_queues,
+            manager=row.get("manager") or None,
+            slack_id=row.get("slack_id") or None,
+            telegram_id=row.get("telegram_id") or None,
+            language=language,
+            timezone=tz,
+            title=row.get("title", ""),
+            department=row.get("department", ""),
+            location=row.get("location", ""),
+            delegate=row.get("delegate") or None,
+        )
+    for pid, person in people.items():
+        for column, ref in (("manager", person.manager), ("delegate", person.delegate)):
+            if ref and ref not in people:
+                bad(lines[pid], column, f"'{ref}' is not a person in this file")
+    return people, problems
+
+
+def load_assets(path: Path, people: dict[str, Person]) -> tuple[list[Asset], list[Problem]]:
+    assets: list[Asset] = []
+    problems: list[Problem] = []
+    if not path.exists():
+        return assets, problems
+    for line, row in _rows(path, ASSET_COLUMNS, ("asset_tag", "owner", "kind")):
+        purchased: date | None = None
+        if row.get("purchased"):
+            try:
+                purchased = date.fromisoformat(row["purchased"])
+            except ValueError:
+                problems.append(Problem(str(path), line, "purchased", "expected a date YYYY-MM-DD"))
+        if row["owner"] not in people:
+            problems.append(Problem(str(path), line, "owner", f"'{row['owner']}' is not a person"))
+        assets.append(
+            Asset(
+                row["asset_tag"],
+                row["owner"],
+                row["kind"],
+                row.get("model", ""),
+                purchased,
+                row.get("status") or "in_use",
+            )
+        )
+    return assets, problems
+
+
+def load_directory(settings: Settings) -> Directory:
+    """Load people and assets; raise ProblemsError with every problem found."""
+    people_path = settings.resolve(settings.paths.people)
+    people, problems = load_people(people_path, set(settings.queues))
+    assets, asset_problems = load_assets(settings.resolve(settings.paths.assets), people)
+    problems += asset_problems
+    for group, members in settings.approver_groups.items():
+        for member in members:
+            if member not in people:
+                problems.append(
+                    settings.problem(
+                        ("approver_groups", group), f"'{member}' is not in {people_path.name}"
+                    )
+                )
+    for qid, queue in settings.queues.items():
+        if queue.lead and queue.lead not in people:
+            problems.append(
+                settings.problem(
+                    ("queues", qid, "lead"), f"'{queue.lead}' is not in {people_path.name}"
+                )
+            )
+    if settings.channels.console.person and settings.channels.console.person not in people:
+        problems.append(
+            settings.problem(
+                ("channels", "console", "person"),
+                f"'{settings.channels.console.person}' is not in {people_path.name}",
+            )
+        )
+    if problems:
+        raise ProblemsError(problems)
+    return Directory(people=people, approver_groups=dict(settings.approver_groups), assets=assets)

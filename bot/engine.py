@@ -1,0 +1,148 @@
+"""The platform-free core: `Engine.handle(inbound) -> list[Outbound]`.
+
+One inbound message is handled in one database transaction: the event id is claimed
+(redeliveries stop here), the conversation is locked, the message is routed (button,
+slash verb, active journey, or free text for the intent matcher), and every change plus
+every message for other people (outbox) commits together. Replies to the sender are
+returned for the channel to deliver.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session
+
+from bot.desk import Desk
+from bot.directory import Person
+from bot.language import detect
+from bot.messages import Address, Inbound, Message, Outbound
+from notifications.outbox import notify
+from store import conversations
+from store.events import claim_event
+from store.models import ConversationState
+
+ActionHandler = Callable[["Turn", str], None]
+
+
+@dataclass
+class Turn:
+    """One inbound message being handled: who, where, the open transaction, the replies."""
+
+    desk: Desk
+    session: Session
+    inbound: Inbound
+    person: Person
+    now: datetime
+    language: str
+    row: ConversationState | None
+    data: dict[str, Any]
+    replies: list[Outbound] = field(default_factory=list)
+
+    @property
+    def address(self) -> Address:
+        return self.inbound.address
+
+    def reply(self, message: Message, *, key: str | None = None) -> None:
+        self.replies.append(Outbound(self.address, message, key))
+
+    def say(self, key: str, **params: Any) -> None:
+        self.reply(Message(text=self.desk.texts.render(self.language, key, **params)))
+
+    def t(self, key: str, **params: Any) -> str:
+        return self.desk.texts.render(self.language, key, **params)
+
+    def plain(self, key: str, **params: Any) -> str:
+        return self.desk.texts.plain(self.language, key, **params)
+
+    def send(self, to: Address, message: Message, *, idem: str, key: str | None = None) -> None:
+        """Queue a message for someone else (or another chat) in this transaction."""
+        notify(session=self.session, to=to, message=message, idem_key=idem, now=self.now, key=key)
+
+
+class Engine:
+    """Routes each inbound message; adapters translate, the engine decides."""
+
+    def __init__(self, desk: Desk) -> None:
+        from bot import conversation, understanding, verbs
+
+        self.desk = desk
+        self.verbs = verbs.default_verbs()
+        self.actions: dict[str, ActionHandler] = {
+            "j": conversation.on_journey_button,
+            "s": understanding.on_service_button,
+            "m": understanding.on_menu_button,
+        }
+        self.verbs.install_actions(self.actions)
+
+    def handle(self, inbound: Inbound) -> list[Outbound]:
+        """Handle one message or button press and return the replies to its sender."""
+        desk = self.desk
+        now = desk.clock.now()
+        with desk.store.begin() as session:
+            if inbound.event_id and not claim_event(
+                session=session, channel=inbound.channel, event_id=inbound.event_id, now=now
+            ):
+                return []
+            person = desk.directory.get(inbound.person_id)
+            if person is None:
+                text = desk.texts.render(desk.settings.language, "identity.unknown_person")
+                return [Outbound(inbound.address, Message(text=text))]
+            desk.store.lock(session, f"conv:{inbound.channel}:{person.id}:{inbound.conversation}")
+            row = conversations.load_conversation(
+                session=session,
+                channel=inbound.channel,
+                person_id=person.id,
+                conversation=inbound.conversation,
+            )
+            data: dict[str, Any] = dict(row.data) if row else {}
+            language = detect(inbound.text) or (row.language if row else None) or person.language
+            turn = Turn(desk, session, inbound, person, now, language, row, data)
+            self._route(turn)
+            self._save(turn)
+            return turn.replies
+
+    def _route(self, turn: Turn) -> None:
+        from bot import conversation, understanding
+
+        inbound = turn.inbound
+        if conversation.expire_if_idle(turn):
+            if not inbound.text and inbound.action and inbound.action.startswith("j:"):
+                return
+        if inbound.action:
+            prefix, _, rest = inbound.action.partition(":")
+            handler = self.actions.get(prefix)
+            if handler is None:
+                turn.say("errors.unknown_button")
+            else:
+                handler(turn, rest)
+            return
+        text = inbound.text.strip()
+        if not text:
+            return
+        if text.startswith("/"):
+            self.verbs.dispatch(turn, text)
+        elif conversation.active_journey(turn) is not None:
+            conversation.on_text(turn, text)
+        else:
+            understanding.understand(turn, text)
+
+    def _save(self, turn: Turn) -> None:
+        if turn.row is None and not turn.data:
+            return
+        settings = turn.desk.settings
+        active = bool(turn.data.get("journey")) or bool(turn.data.get("awaiting"))
+        conversations.save_conversation(
+            session=turn.session,
+            channel=turn.inbound.channel,
+            person_id=turn.person.id,
+            conversation=turn.inbound.conversation,
+            service_id=(turn.data.get("journey") or {}).get("service_id"),
+            language=turn.language,
+            data=turn.data,
+            now=turn.now,
+            expires_at=turn.now + settings.conversation.idle_timeout if active else None,
+        )

@@ -1,0 +1,125 @@
+"""The platform-neutral vocabulary every channel speaks: Inbound in, Outbound out.
+
+`Message.text` is *markup*: a tiny safe-HTML subset (`<b> <i> <code> <pre> <a href>`,
+newlines) in which every piece of user-supplied text has been HTML-escaped by the
+template engine. Each adapter turns it into its own format (console text, Slack
+mrkdwn, Telegram HTML). Button labels, card fields and progress lines are plain text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Style = Literal["default", "primary", "danger"]
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """A button or list option. `value` comes back verbatim as `Inbound.action`.
+
+    Telegram limits callback data to 64 bytes, so values are short codes.
+    """
+
+    label: str
+    value: str
+    style: Style = "default"
+
+
+@dataclass(frozen=True, slots=True)
+class CardField:
+    label: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class TicketCard:
+    """A ticket summary rendered natively by each channel (Block Kit section, HTML block...)."""
+
+    number: str
+    title: str
+    status: str
+    fields: tuple[CardField, ...] = ()
+    url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """What to show: markup text, optional buttons, progress line, ticket card, image."""
+
+    text: str = ""
+    choices: tuple[Choice, ...] = ()
+    progress: str | None = None
+    card: TicketCard | None = None
+    image: str | None = None  # path of a PNG to attach (reports)
+    select_label: str | None = None  # label of the select when choices are shown as a list
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Message:
+        card = data.get("card")
+        return cls(
+            text=data.get("text", ""),
+            choices=tuple(Choice(**c) for c in data.get("choices", ())),
+            progress=data.get("progress"),
+            card=TicketCard(
+                number=card["number"],
+                title=card["title"],
+                status=card["status"],
+                fields=tuple(CardField(**f) for f in card.get("fields", ())),
+                url=card.get("url"),
+            )
+            if card
+            else None,
+            image=data.get("image"),
+            select_label=data.get("select_label"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    """Where a message goes: a channel, a conversation in it, and who it is for.
+
+    `conversation` is the platform's chat coordinate: a Slack channel id (or
+    `channel:thread_ts` for a thread), a Telegram chat id, or a console person id.
+    """
+
+    channel: str
+    conversation: str
+    person_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    """One thing a person did: typed text or pressed a button."""
+
+    channel: str
+    conversation: str
+    person_id: str
+    text: str = ""
+    action: str | None = None
+    event_id: str | None = None
+
+    @property
+    def address(self) -> Address:
+        return Address(self.channel, self.conversation, self.person_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Outbound:
+    """A message for one address. `key` names a message that is edited in place later
+    (for example the triage card `card:IT-1042`); sending with a known key updates it."""
+
+    to: Address
+    message: Message = field(default_factory=Message)
+    key: str | None = None
+
+    @property
+    def text(self) -> str:
+        return self.message.text
+
+    @property
+    def choices(self) -> tuple[Choice, ...]:
+        return self.message.choices

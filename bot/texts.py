@@ -1,0 +1,151 @@
+"""User-facing text: message catalogs per language, rendered through one sandboxed jinja env.
+
+Catalogs live in `bot/locale/<lang>.yaml` (nested keys, flattened with dots). A value is
+either a template string or a list of words (vocabularies such as "yes" answers). An
+optional override directory from config.yaml may replace any key. Autoescape is on, so
+every variable is HTML-escaped into the neutral markup; StrictUndefined makes a missing
+variable an error instead of an empty string.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from jinja2 import StrictUndefined, Template
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+from markupsafe import Markup
+
+from bot.config import LANGUAGES
+from bot.markup import to_plain
+from bot.yamlfile import Problem, ProblemsError, load_yaml
+
+PACKAGE_LOCALE = Path(__file__).with_name("locale")
+
+
+def make_environment(*, autoescape: bool = True) -> ImmutableSandboxedEnvironment:
+    """The sandboxed jinja environment for user-facing text and journey expressions.
+
+    Markup (what people see) is rendered with autoescape; plain text that is stored
+    (ticket titles and descriptions) is rendered without, and escaped when shown.
+    """
+    env = ImmutableSandboxedEnvironment(
+        autoescape=autoescape,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+    )
+    return env
+
+
+def _flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(_flatten(value, f"{name}."))
+        else:
+            flat[name] = value
+    return flat
+
+
+class Texts:
+    """Render catalog messages and ad-hoc templates in a person's language."""
+
+    def __init__(self, override_dir: Path | None = None, default_language: str = "en") -> None:
+        self.env = make_environment()
+        self.plain_env = make_environment(autoescape=False)
+        self.default_language = default_language
+        self.catalogs: dict[str, dict[str, Any]] = {}
+        problems: list[Problem] = []
+        for lang in LANGUAGES:
+            merged: dict[str, Any] = {}
+            for folder in (PACKAGE_LOCALE, override_dir):
+                path = folder / f"{lang}.yaml" if folder else None
+                if path is None or not path.exists():
+                    continue
+                doc = load_yaml(path)
+                if not isinstance(doc.data, dict):
+                    problems.append(Problem(str(path), 1, "", "expected a mapping of messages"))
+                    continue
+                merged.update(_flatten(doc.data))
+            self.catalogs[lang] = merged
+        if problems:
+            raise ProblemsError(problems)
+        self._compiled: dict[str, Template] = {}
+        self._plain_compiled: dict[str, Template] = {}
+
+    def _lang(self, lang: str | None) -> str:
+        return lang if lang in self.catalogs else self.default_language
+
+    def has(self, key: str) -> bool:
+        return key in self.catalogs.get(self.default_language, {})
+
+    def raw(self, lang: str | None, key: str) -> Any:
+        catalog = self.catalogs[self._lang(lang)]
+        if key in catalog:
+            return catalog[key]
+        fallback = self.catalogs.get("en", {})
+        if key in fallback:
+            return fallback[key]
+        raise KeyError(f"no message '{key}' in the catalog")
+
+    def compile(self, source: str) -> Template:
+        """Compile (and cache) a template string, e.g. a journey prompt."""
+        template = self._compiled.get(source)
+        if template is None:
+            template = self.env.from_string(source)
+            self._compiled[source] = template
+        return template
+
+    def render_text(self, source: str, **params: Any) -> str:
+        """Render a template string as plain text (no escaping; for stored ticket fields)."""
+        template = self._plain_compiled.get(source)
+        if template is None:
+            template = self.plain_env.from_string(source)
+            self._plain_compiled[source] = template
+        return template.render(**params).strip()
+
+    def render(self, lang: str | None, key: str, **params: Any) -> str:
+        """Render catalog message `key` as markup."""
+        source = self.raw(lang, key)
+        if not isinstance(source, str):
+            raise TypeError(f"message '{key}' is a word list, not a template")
+        return trusted(self.compile(source).render(**params).strip())
+
+    def plain(self, lang: str | None, key: str, **params: Any) -> str:
+        """Render catalog message `key` as plain text (for buttons and progress lines)."""
+        return to_plain(self.render(lang, key, **params))
+
+    def words(self, lang: str | None, key: str) -> list[str]:
+        """A vocabulary list from the catalog, in the given language plus English."""
+        out: list[str] = []
+        for code in dict.fromkeys([self._lang(lang), "en"]):
+            value = self.catalogs[code].get(key, [])
+            if isinstance(value, list):
+                out += [str(v) for v in value]
+        return out
+
+    def list(self, lang: str | None, key: str) -> list[str]:
+        """A list from one language's catalog (e.g. weekday names), English as fallback."""
+        value = self.raw(lang, key)
+        if not isinstance(value, list):
+            raise TypeError(f"message '{key}' is not a list")
+        return [str(v) for v in value]
+
+    def expression(self, source: str) -> Callable[..., Any]:
+        return _compile_expression(self.env, source)
+
+
+def trusted(rendered: str) -> Markup:
+    """Mark output of our own autoescaping templates as safe, so it can be nested in another
+    template without being escaped twice. Never call this on text a person typed."""
+    return Markup(rendered)  # noqa: S704 - only ever given autoescaped template output
+
+
+@lru_cache(maxsize=2048)
+def _compile_expression(env: ImmutableSandboxedEnvironment, source: str) -> Callable[..., Any]:
+    return env.compile_expression(source, undefined_to_none=False)

@@ -1,0 +1,137 @@
+"""Turning what people type into answers: validation, option matching, yes/no, controls."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from rapidfuzz import fuzz, process, utils
+
+from bot.texts import Texts
+from journeys.model import Option, Validation
+
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+CONTROLS = ("cancel", "back", "help", "human", "status", "skip")
+
+
+def normalise(text: str) -> str:
+    """Lower-case, NFKC (full-width to half-width), trimmed of punctuation and spaces."""
+    text = unicodedata.normalize("NFKC", text).lower().strip()
+    return re.sub(r"[\s!！。.,，?？~～'\"]+$", "", re.sub(r"^[\s!！.,，]+", "", text))
+
+
+def control_word(texts: Texts, lang: str, text: str) -> str | None:
+    """Return cancel / back / help / human / status / skip when `text` is only that."""
+    said = normalise(text)
+    if not said:
+        return None
+    for control in CONTROLS:
+        if said in (normalise(w) for w in texts.words(lang, f"vocab.{control}")):
+            return control
+    return None
+
+
+def yes_no(texts: Texts, lang: str, text: str) -> bool | None:
+    said = normalise(text)
+    if said in (normalise(w) for w in texts.words(lang, "vocab.yes")):
+        return True
+    if said in (normalise(w) for w in texts.words(lang, "vocab.no")):
+        return False
+    return None
+
+
+@dataclass(frozen=True)
+class Invalid:
+    """Why an answer was refused: a catalog message key and its parameters."""
+
+    key: str
+    params: dict[str, Any]
+
+
+def _parse_date(text: str, texts: Texts, lang: str, today: date) -> date | None:
+    said = normalise(text)
+    relative = {"today": 0, "tomorrow": 1, "day_after_tomorrow": 2}
+    for word, days in relative.items():
+        if said in (normalise(w) for w in texts.words(lang, f"vocab.{word}")):
+            return today + timedelta(days=days)
+    said = said.replace("年", "-").replace("月", "-").replace("日", "").replace("号", "")
+    m = re.fullmatch(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})", said)
+    if m:
+        y, mo, d = (int(g) for g in m.groups())
+    else:
+        m = re.fullmatch(r"(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})", said)
+        if not m:
+            return None
+        d, mo, y = (int(g) for g in m.groups())  # day first, as most of the world writes it
+    try:
+        return date(y, mo, d)
+    except ValueError:
+        return None
+
+
+def validate(rule: Validation, text: str, texts: Texts, lang: str, today: date) -> Any | Invalid:
+    """Return the cleaned value for `text` under `rule`, or why it is not acceptable."""
+    value = unicodedata.normalize("NFKC", text).strip()
+    if rule.kind in ("number", "integer"):
+        try:
+            number: float = int(value) if rule.kind == "integer" else float(value.replace(",", ""))
+        except ValueError:
+            return Invalid(f"invalid.{rule.kind}", {})
+        if rule.min is not None and number < rule.min:
+            return Invalid("invalid.too_small", {"min": rule.min})
+        if rule.max is not None and number > rule.max:
+            return Invalid("invalid.too_large", {"max": rule.max})
+        return number
+    if rule.kind == "date":
+        parsed = _parse_date(value, texts, lang, today)
+        if parsed is None:
+            return Invalid("invalid.date", {})
+        if rule.future is True and parsed < today:
+            return Invalid("invalid.date_past", {})
+        if rule.future is False and parsed > today:
+            return Invalid("invalid.date_future", {})
+        return parsed.isoformat()
+    if rule.kind == "email" and not EMAIL.match(value):
+        return Invalid("invalid.email", {})
+    if rule.min_length is not None and len(value) < rule.min_length:
+        return Invalid("invalid.too_short", {"min": rule.min_length})
+    if rule.max_length is not None and len(value) > rule.max_length:
+        return Invalid("invalid.too_long", {"max": rule.max_length})
+    if rule.pattern and not re.fullmatch(rule.pattern, value):
+        return Invalid("invalid.pattern", {})
+    if not value:
+        return Invalid("invalid.empty", {})
+    return value
+
+
+def match_option(options: list[Option], text: str, lang: str) -> Option | None:
+    """Match typed text to an option: by number, value, label in any language, or fuzzily."""
+    said = normalise(text)
+    if not said:
+        return None
+    if said.isdigit() and 1 <= int(said) <= len(options):
+        return options[int(said) - 1]
+    names: list[tuple[str, Option]] = []
+    for option in options:
+        names.append((option.value.replace("_", " "), option))
+        names += [(normalise(label), option) for label in option.label.root.values()]
+        names += [(normalise(k), option) for k in option.keywords]
+    for name, option in names:
+        if said == name:
+            return option
+    # Substring both ways catches "the macbook one" and "mac" alike, but only when unique.
+    contained = {id(o): o for name, o in names if len(name) >= 2 and (name in said or said in name)}
+    if len(contained) == 1:
+        return next(iter(contained.values()))
+    found = process.extract(
+        said, [n for n, _ in names], scorer=fuzz.WRatio, processor=utils.default_process, limit=2
+    )
+    if found and found[0][1] >= 85:
+        best = names[found[0][2]][1]
+        runner_up = names[found[1][2]][1] if len(found) > 1 else None
+        if runner_up is None or runner_up is best or found[0][1] - found[1][1] >= 5:
+            return best
+    return None

@@ -1,0 +1,381 @@
+"""The journey interpreter: a pure `advance(journey, state, input, ctx) -> Result`.
+
+It reads no clock, store or network: everything comes in through `Context` and goes out
+as replies and effects, which the engine applies. Interactive steps (ask, choose,
+confirm) stop and wait for input; the others run straight through.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import date
+from typing import Any
+
+from jinja2 import TemplateError, UndefinedError
+
+from bot.messages import Choice, Message
+from journeys import answers as ans
+from journeys.model import (
+    INTERACTIVE,
+    AskStep,
+    ChooseStep,
+    ConfirmStep,
+    Journey,
+    SayStep,
+    TicketStep,
+)
+from journeys.state import (
+    Context,
+    CreateTicket,
+    Ended,
+    Handoff,
+    Input,
+    JourneyState,
+    Press,
+    Result,
+    Start,
+    Text,
+)
+
+END = "end"
+CONTROL = "_"
+
+
+class JourneyError(Exception):
+    """A definition problem found while running (the loader should have caught it)."""
+
+
+# ---- helpers ------------------------------------------------------------------------------
+
+
+def _t(ctx: Context, key: str, **params: Any) -> str:
+    return ctx.texts.render(ctx.language, key, **params)
+
+
+def render_local(ctx: Context, state: JourneyState, source: str) -> str:
+    """Render one language's template of a step's text with the journey variables."""
+    return ctx.texts.compile(source).render(**ctx.variables(state)).strip()
+
+
+def condition(ctx: Context, state: JourneyState, expression: str | None) -> bool:
+    """Evaluate a sandboxed jinja expression; an undefined name counts as false."""
+    if expression is None:
+        return True
+    try:
+        return bool(ctx.texts.expression(expression)(**ctx.variables(state)))
+    except UndefinedError:
+        return False
+    except TemplateError as exc:
+        raise JourneyError(f"condition '{expression}' failed: {exc}") from exc
+
+
+def _today(ctx: Context) -> date:
+    if ctx.today is not None:
+        return ctx.today
+    raise JourneyError("context has no date")
+
+
+def progress(journey: Journey, state: JourneyState, ctx: Context) -> str:
+    """'Step 2 of 4 · usually done within 1 business day'."""
+    done = sum(1 for sid in state.history if journey.step(sid).type in INTERACTIVE)
+    remaining = 0
+    start = journey.index(state.step) if state.step else len(journey.steps)
+    for step in journey.steps[start:]:
+        if step.type in INTERACTIVE and condition_or_unknown(ctx, state, step.when):
+            remaining += 1
+        if step.type == "ticket":
+            break
+    current = done + 1
+    return ctx.texts.plain(
+        ctx.language,
+        "journey.progress",
+        current=current,
+        total=max(current, done + remaining),
+        expected=ctx.expected_text,
+    )
+
+
+def condition_or_unknown(ctx: Context, state: JourneyState, expression: str | None) -> bool:
+    """Like `condition`, but a condition on unanswered questions counts as true."""
+    if expression is None:
+        return True
+    try:
+        return bool(ctx.texts.expression(expression)(**ctx.variables(state)))
+    except UndefinedError:
+        return True
+
+
+# ---- prompts ------------------------------------------------------------------------------
+
+
+def _prompt(journey: Journey, step: Any, state: JourneyState, ctx: Context) -> Message:
+    text = render_local(ctx, state, step.prompt.get(ctx.language))
+    choices: tuple[Choice, ...] = ()
+    if isinstance(step, ChooseStep):
+        choices = tuple(
+            Choice(
+                label=render_local(ctx, state, o.label.get(ctx.language)),
+                value=f"j:{step.id}:{o.value}",
+            )
+            for o in step.options
+        )
+    elif isinstance(step, ConfirmStep):
+        choices = (
+            Choice(ctx.texts.plain(ctx.language, "button.yes"), f"j:{step.id}:yes", "primary"),
+            Choice(ctx.texts.plain(ctx.language, "button.no"), f"j:{step.id}:no"),
+        )
+    return Message(
+        text=text,
+        choices=choices,
+        progress=progress(journey, state, ctx),
+        select_label=ctx.texts.plain(ctx.language, "button.select") if len(choices) > 5 else None,
+    )
+
+
+def _help(step: Any, state: JourneyState, ctx: Context) -> str:
+    if getattr(step, "hint", None) is not None:
+        specific = render_local(ctx, state, step.hint.get(ctx.language))
+    else:
+        kind = step.validate_.kind if isinstance(step, AskStep) else step.type
+        specific = _t(ctx, f"help.{kind}")
+    return _t(ctx, "help.step", specific=specific)
+
+
+# ---- moving between steps -----------------------------------------------------------------
+
+
+def _after(journey: Journey, step: Any, state: JourneyState, ctx: Context) -> str | None:
+    """The id of the step after `step` (None = end of the journey)."""
+    if isinstance(step.goto, str):
+        return None if step.goto == END else step.goto
+    if isinstance(step.goto, list):
+        for rule in step.goto:
+            if condition(ctx, state, rule.when):
+                return None if rule.to == END else rule.to
+    index = journey.index(step.id) + 1
+    return journey.steps[index].id if index < len(journey.steps) else None
+
+
+def _run_from(journey: Journey, step_id: str | None, result: Result, ctx: Context) -> Result:
+    """Run non-interactive steps from `step_id` until one waits for input or the journey ends."""
+    state = result.state
+    guard = 0
+    while step_id is not None:
+        guard += 1
+        if guard > 200:
+            raise JourneyError(f"{journey.id}: goto loop without a question in between")
+        step = journey.step(step_id)
+        if not condition(ctx, state, step.when):
+            index = journey.index(step.id) + 1
+            step_id = journey.steps[index].id if index < len(journey.steps) else None
+            continue
+        handler = AUTO.get(step.type)
+        if handler is None:  # interactive: ask and wait
+            state.step = step.id
+            state.failures = 0
+            result.replies.append(_prompt(journey, step, state, ctx))
+            return result
+        step_id = handler(journey, step, result, ctx)
+        state = result.state
+        if state.finished:
+            return result
+    state.step = None
+    state.status = "done"
+    result.effects.append(Ended(journey.id, "completed"))
+    return result
+
+
+def _say(journey: Journey, step: SayStep, result: Result, ctx: Context) -> str | None:
+    result.replies.append(
+        Message(text=render_local(ctx, result.state, step.text.get(ctx.language)))
+    )
+    return _after(journey, step, result.state, ctx)
+
+
+def _level(ctx: Context, state: JourneyState, source: str) -> str:
+    if source in ("high", "medium", "low"):
+        return source
+    try:
+        value = str(ctx.texts.expression(source)(**ctx.variables(state)))
+    except UndefinedError:
+        return "medium"
+    return value if value in ("high", "medium", "low") else "medium"
+
+
+def _ticket(journey: Journey, step: TicketStep, result: Result, ctx: Context) -> str | None:
+    state = result.state
+    variables = ctx.variables(state)
+    title = ctx.texts.render_text(step.summary, **variables)
+    description = ctx.texts.render_text(step.description, **variables) if step.description else ""
+    priority = step.priority or ctx.priority_matrix.get(_level(ctx, state, step.impact), {}).get(
+        _level(ctx, state, step.urgency), "P3"
+    )
+    result.effects.append(
+        CreateTicket(
+            service_id=journey.id,
+            ticket_type=step.ticket_type or journey.type,
+            title=title[:300],
+            description=description,
+            priority=priority,
+            queue=step.queue or journey.queue,
+            answers=dict(state.answers),
+            next_text=render_local(ctx, state, step.next.get(ctx.language)) if step.next else None,
+        )
+    )
+    state.history.append(step.id)
+    state.step = None
+    state.status = "done"
+    result.effects.append(Ended(journey.id, "ticket"))
+    return None
+
+
+AutoHandler = Callable[[Journey, Any, Result, Context], str | None]
+AUTO: dict[str, AutoHandler] = {"say": _say, "ticket": _ticket}
+
+
+# ---- receiving answers --------------------------------------------------------------------
+
+
+def _receive(step: Any, event: Text | Press, ctx: Context, state: JourneyState) -> Any:
+    """Return the answer value, or an `Invalid` explaining why the input does not fit."""
+    if isinstance(event, Press):
+        if event.step != step.id:
+            return ans.Invalid("invalid.stale_button", {})
+        if isinstance(step, ConfirmStep):
+            return event.value == "yes"
+        if isinstance(step, ChooseStep):
+            for option in step.options:
+                if option.value == event.value:
+                    return option.value
+        return ans.Invalid("invalid.stale_button", {})
+    text = event.text
+    if isinstance(step, ConfirmStep):
+        said = ans.yes_no(ctx.texts, ctx.language, text)
+        return ans.Invalid("invalid.yes_no", {}) if said is None else said
+    if isinstance(step, ChooseStep):
+        picked = ans.match_option(step.options, text, ctx.language)
+        if picked is None:
+            return ans.Invalid("invalid.option", {})
+        return picked.value
+    if isinstance(step, AskStep):
+        return ans.validate(step.validate_, text, ctx.texts, ctx.language, _today(ctx))
+    raise JourneyError(f"step type {step.type} takes no input")
+
+
+def _refuse(
+    journey: Journey, step: Any, invalid: ans.Invalid, result: Result, ctx: Context
+) -> Result:
+    state = result.state
+    state.failures += 1
+    if state.failures >= ctx.max_failures:
+        result.replies.append(
+            Message(
+                text=_t(ctx, "journey.struggling"),
+                choices=(
+                    Choice(
+                        ctx.texts.plain(ctx.language, "button.human"),
+                        f"j:{CONTROL}:human",
+                        "primary",
+                    ),
+                    Choice(ctx.texts.plain(ctx.language, "button.retry"), f"j:{CONTROL}:retry"),
+                    Choice(ctx.texts.plain(ctx.language, "button.cancel"), f"j:{CONTROL}:cancel"),
+                ),
+            )
+        )
+        return result
+    why = _t(ctx, invalid.key, **invalid.params)
+    prompt = _prompt(journey, step, state, ctx)
+    result.replies.append(
+        replace(prompt, text=f"{why}\n{_help(step, state, ctx)}\n\n{prompt.text}")
+    )
+    return result
+
+
+def _control(journey: Journey, word: str, result: Result, ctx: Context) -> Result:
+    state = result.state
+    step = journey.step(state.step) if state.step else None
+    if word == "cancel":
+        state.status = "cancelled"
+        state.step = None
+        result.replies.append(
+            Message(text=_t(ctx, "journey.cancelled", title=journey.title.get(ctx.language)))
+        )
+        result.effects.append(Ended(journey.id, "cancelled"))
+    elif word == "human":
+        state.status = "done"
+        result.effects.append(Handoff(journey.id, state.step, dict(state.answers), "asked"))
+        result.effects.append(Ended(journey.id, "handoff"))
+        state.step = None
+    elif word == "back":
+        previous = [sid for sid in state.history if journey.step(sid).type in INTERACTIVE]
+        if not previous:
+            result.replies.append(Message(text=_t(ctx, "journey.nothing_to_go_back_to")))
+            if step is not None:
+                result.replies.append(_prompt(journey, step, state, ctx))
+            return result
+        target = previous[-1]
+        cut = len(state.history) - 1 - state.history[::-1].index(target)
+        for sid in state.history[cut:]:
+            state.answers.pop(sid, None)
+        state.history = state.history[:cut]
+        state.step = target
+        state.failures = 0
+        result.replies.append(Message(text=_t(ctx, "journey.going_back")))
+        result.replies.append(_prompt(journey, journey.step(target), state, ctx))
+    elif word == "help" and step is not None:
+        result.replies.append(Message(text=_help(step, state, ctx)))
+        result.replies.append(_prompt(journey, step, state, ctx))
+    elif word == "status" and step is not None:
+        result.replies.append(
+            Message(
+                text=_t(
+                    ctx,
+                    "journey.status",
+                    title=journey.title.get(ctx.language),
+                    progress=progress(journey, state, ctx),
+                )
+            )
+        )
+        result.replies.append(_prompt(journey, step, state, ctx))
+    elif word in ("retry", "skip") and step is not None:
+        if word == "skip" and isinstance(step, AskStep) and step.optional:
+            state.answers[step.id] = None
+            state.history.append(step.id)
+            return _run_from(journey, _after(journey, step, state, ctx), result, ctx)
+        state.failures = 0
+        result.replies.append(_prompt(journey, step, state, ctx))
+    return result
+
+
+# ---- entry point --------------------------------------------------------------------------
+
+
+def advance(journey: Journey, state: JourneyState | None, event: Input, ctx: Context) -> Result:
+    """Apply one input to a journey and return the new state, replies and effects."""
+    if isinstance(event, Start) or state is None:
+        fresh = JourneyState(
+            service_id=journey.id,
+            language=ctx.language,
+            started_at=ctx.now.isoformat() if ctx.now else "",
+        )
+        fresh.answers.update(event.answers if isinstance(event, Start) else {})
+        return _run_from(journey, journey.steps[0].id, Result(fresh), ctx)
+    state = JourneyState.from_dict(state.to_dict())  # never mutate the caller's state
+    result = Result(state)
+    if state.finished or state.step is None:
+        return result
+    step = journey.step(state.step)
+    if isinstance(event, Press) and event.step == CONTROL:
+        return _control(journey, event.value, result, ctx)
+    if isinstance(event, Text):
+        word = ans.control_word(ctx.texts, ctx.language, event.text)
+        if word is not None:
+            return _control(journey, word, result, ctx)
+    value = _receive(step, event, ctx, state)
+    if isinstance(value, ans.Invalid):
+        return _refuse(journey, step, value, result, ctx)
+    state.answers[step.id] = value
+    state.history.append(step.id)
+    state.failures = 0
+    return _run_from(journey, _after(journey, step, state, ctx), result, ctx)

@@ -1,0 +1,184 @@
+"""The journey definition format: one YAML file per service (see docs/journeys.md)."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, RootModel, field_validator, model_validator
+
+from bot.config import LANGUAGES, Duration
+
+ID = r"^[a-z][a-z0-9_]{0,39}$"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LocalText(RootModel[dict[str, str]]):
+    """Text in every supported language: `{en: ..., zh: ...}` (a template string each)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    @field_validator("root")
+    @classmethod
+    def _all_languages(cls, value: dict[str, str]) -> dict[str, str]:
+        missing = [lang for lang in LANGUAGES if not value.get(lang, "").strip()]
+        if missing:
+            raise ValueError(f"missing text for language(s): {', '.join(missing)}")
+        unknown = [k for k in value if k not in LANGUAGES]
+        if unknown:
+            raise ValueError(f"unknown language(s): {', '.join(unknown)}")
+        return value
+
+    def get(self, lang: str) -> str:
+        return self.root.get(lang) or self.root["en"]
+
+
+class MatchSpec(Strict):
+    """What the intent matcher learns from: example requests and keywords per language."""
+
+    examples: dict[Literal["en", "zh"], list[str]] = Field(default_factory=dict)
+    keywords: dict[Literal["en", "zh"], list[str]] = Field(default_factory=dict)
+
+
+class Audience(Strict):
+    """Who may start the journey; empty means everyone."""
+
+    roles: list[Literal["employee", "technician", "approver", "admin"]] = Field(
+        default_factory=list
+    )
+    managers: bool = False  # people with direct reports
+    reason: LocalText | None = None  # shown to people outside the audience
+
+
+class GotoRule(Strict):
+    when: str | None = None
+    to: str
+
+
+class Validation(Strict):
+    kind: Literal["text", "number", "integer", "date", "email", "pattern"] = "text"
+    pattern: str | None = None
+    min_length: int | None = Field(None, ge=0)
+    max_length: int | None = Field(None, ge=1)
+    min: float | None = None
+    max: float | None = None
+    future: bool | None = None  # dates: must be today or later (True) / in the past (False)
+
+    @model_validator(mode="after")
+    def _pattern(self) -> Validation:
+        if self.kind == "pattern" and not self.pattern:
+            raise ValueError("kind 'pattern' needs a pattern")
+        if self.pattern:
+            try:
+                re.compile(self.pattern)
+            except re.error as exc:
+                raise ValueError(f"pattern is not a valid regular expression: {exc}") from exc
+        return self
+
+
+class StepBase(Strict):
+    id: str = Field(pattern=ID)
+    when: str | None = None
+    goto: str | list[GotoRule] | None = None
+
+
+class SayStep(StepBase):
+    type: Literal["say"]
+    text: LocalText
+
+
+class AskStep(StepBase):
+    type: Literal["ask"]
+    prompt: LocalText
+    hint: LocalText | None = None
+    validate_: Validation = Field(default_factory=Validation, alias="validate")
+    optional: bool = False
+
+
+class Option(Strict):
+    value: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,31}$")
+    label: LocalText
+    keywords: list[str] = Field(default_factory=list)
+
+
+class ChooseStep(StepBase):
+    type: Literal["choose"]
+    prompt: LocalText
+    options: list[Option] = Field(min_length=2)
+    hint: LocalText | None = None
+
+    @model_validator(mode="after")
+    def _unique(self) -> ChooseStep:
+        values = [o.value for o in self.options]
+        if len(values) != len(set(values)):
+            raise ValueError("option values must be unique")
+        return self
+
+
+class ConfirmStep(StepBase):
+    type: Literal["confirm"]
+    prompt: LocalText
+    hint: LocalText | None = None
+
+
+Level = Literal["high", "medium", "low"]
+
+
+class TicketStep(StepBase):
+    type: Literal["ticket"]
+    summary: str
+    description: str = ""
+    ticket_type: Literal["incident", "request", "change"] | None = None
+    impact: str = "medium"  # high | medium | low, or an expression
+    urgency: str = "medium"
+    priority: Literal["P1", "P2", "P3", "P4"] | None = None  # overrides the matrix
+    queue: str | None = None
+    next: LocalText | None = None  # what happens next, shown after submission
+
+
+AnyStep = Annotated[
+    SayStep | AskStep | ChooseStep | ConfirmStep | TicketStep,
+    Field(discriminator="type"),
+]
+
+INTERACTIVE = ("ask", "choose", "confirm")
+
+
+class Journey(Strict):
+    """One service as the user lives it."""
+
+    id: str = Field(pattern=ID)
+    type: Literal["incident", "request", "change"]
+    title: LocalText
+    description: LocalText
+    queue: str
+    sla: str = "standard"
+    expected: Duration = timedelta(days=1)
+    audience: Audience = Field(default_factory=Audience)
+    match: MatchSpec = Field(default_factory=MatchSpec)
+    steps: list[AnyStep] = Field(min_length=1)
+
+    def step(self, step_id: str) -> Any:
+        for step in self.steps:
+            if step.id == step_id:
+                return step
+        raise KeyError(step_id)
+
+    def index(self, step_id: str) -> int:
+        for i, step in enumerate(self.steps):
+            if step.id == step_id:
+                return i
+        raise KeyError(step_id)
+
+    @model_validator(mode="after")
+    def _unique_steps(self) -> Journey:
+        seen: set[str] = set()
+        for step in self.steps:
+            if step.id in seen:
+                raise ValueError(f"step id '{step.id}' is used twice")
+            seen.add(step.id)
+        return self

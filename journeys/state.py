@@ -1,0 +1,141 @@
+"""Journey state, inputs, effects and the context a journey may read. All plain data."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from typing import Any, Literal
+
+from bot.messages import Message
+from bot.texts import Texts
+
+Status = Literal["active", "waiting", "done", "cancelled"]
+
+
+@dataclass
+class JourneyState:
+    """Where one person is in one journey; stored as JSON after every step."""
+
+    service_id: str
+    language: str
+    step: str | None = None
+    answers: dict[str, Any] = field(default_factory=dict)
+    history: list[str] = field(default_factory=list)
+    failures: int = 0
+    status: Status = "active"
+    started_at: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> JourneyState:
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+    @property
+    def finished(self) -> bool:
+        return self.status in ("done", "cancelled")
+
+
+# ---- inputs -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Start:
+    """Begin the journey (optionally with answers already known, e.g. from the request)."""
+
+    answers: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Text:
+    text: str
+
+
+@dataclass(frozen=True)
+class Press:
+    """A button: `step` is the step it belongs to ("_" for conversation controls)."""
+
+    step: str
+    value: str
+
+
+Input = Start | Text | Press
+
+
+# ---- effects ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CreateTicket:
+    service_id: str
+    ticket_type: str
+    title: str
+    description: str
+    priority: str
+    queue: str
+    answers: dict[str, Any]
+    next_text: str | None = None
+
+
+@dataclass(frozen=True)
+class Handoff:
+    """The person asked for a human (or gave up on a step): pass the request on."""
+
+    service_id: str
+    step: str | None
+    answers: dict[str, Any]
+    reason: str
+
+
+@dataclass(frozen=True)
+class Ended:
+    """The journey ended; `outcome` feeds the metrics (self_solved, cancelled, refused...)."""
+
+    service_id: str
+    outcome: str
+
+
+@dataclass(frozen=True)
+class Audit:
+    """Something compliance needs on record (an eligibility refusal, a decision...)."""
+
+    kind: str
+    note: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+Effect = CreateTicket | Handoff | Ended | Audit
+
+
+@dataclass
+class Result:
+    state: JourneyState
+    replies: list[Message] = field(default_factory=list)
+    effects: list[Effect] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Context:
+    """Read-only facts a journey may use; built by the engine for each turn."""
+
+    texts: Texts
+    language: str
+    requester: dict[str, Any]
+    assets: list[dict[str, Any]] = field(default_factory=list)
+    now: datetime | None = None
+    today: date | None = None
+    priority_matrix: dict[str, dict[str, str]] = field(default_factory=dict)
+    expected_text: str = ""
+    max_failures: int = 3
+
+    def variables(self, state: JourneyState) -> dict[str, Any]:
+        """Names available to conditions and templates."""
+        return {
+            "answers": dict(state.answers),
+            "requester": self.requester,
+            "assets": self.assets,
+            "today": self.today,
+            "lang": self.language,
+        }

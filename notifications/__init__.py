@@ -1,0 +1,1 @@
+"""Proactive messages: the outbox, its dispatcher and the templates people receive."""

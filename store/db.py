@@ -1,0 +1,114 @@
+"""Database engine and explicit transactions for SQLite (default) and PostgreSQL.
+
+SQLite: WAL so readers never block the writer, a busy timeout so writers queue instead
+of failing, and `BEGIN IMMEDIATE` for write transactions so a read-then-write can never
+lose a race (a DEFERRED transaction that reads first fails instantly with "database is
+locked" when another writer got in between). PostgreSQL: psycopg 3; row-level decisions
+use conditional UPDATEs, `FOR UPDATE` and transaction-scoped advisory locks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlmodel import Session
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def normalise_url(url: str, base_dir: Path | None = None) -> str:
+    """Accept `postgres://` and `postgresql://` for psycopg 3; anchor relative SQLite paths."""
+    if url.startswith("postgres://"):
+        url = "postgresql+psycopg://" + url[len("postgres://") :]
+    elif url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    parsed = make_url(url)
+    if parsed.drivername.startswith("sqlite") and parsed.database not in (None, "", ":memory:"):
+        path = Path(parsed.database)
+        if not path.is_absolute() and base_dir is not None:
+            path = base_dir / path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        url = parsed.set(database=str(path)).render_as_string(hide_password=False)
+    return url
+
+
+class Store:
+    """Owns the SQLAlchemy engine and hands out sessions inside transactions."""
+
+    def __init__(self, url: str, *, echo: bool = False, base_dir: Path | None = None) -> None:
+        self.url = normalise_url(url, base_dir)
+        self.is_sqlite = self.url.startswith("sqlite")
+        kwargs: dict[str, Any] = {"echo": echo}
+        if self.is_sqlite:
+            kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
+        else:
+            kwargs["pool_pre_ping"] = True
+        self.engine: Engine = create_engine(self.url, **kwargs)
+        if self.is_sqlite:
+            _configure_sqlite(self.engine)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def begin(self) -> Iterator[Session]:
+        """A write transaction: committed on success, rolled back on any exception."""
+        with Session(self.engine, expire_on_commit=False) as session, session.begin():
+            yield session
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read-only transaction (on SQLite it does not take the write lock)."""
+        bind = self.engine.execution_options(deskbot_readonly=True)
+        with Session(bind, expire_on_commit=False) as session, session.begin():
+            yield session
+
+    def lock(self, session: Session, name: str) -> None:
+        """Serialise work on `name` until the transaction ends, across processes.
+
+        SQLite write transactions are already serialised by BEGIN IMMEDIATE.
+        """
+        if self.is_sqlite:
+            return
+        key = int.from_bytes(
+            hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True
+        )
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+
+    def upgrade(self) -> None:
+        """Apply every Alembic migration up to head."""
+        from store.migrate import upgrade
+
+        upgrade(self)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: sqlite3.Connection, _record: object) -> None:
+        # Let us issue BEGIN ourselves (pysqlite's implicit BEGIN is DEFERRED).
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        readonly = conn.get_execution_options().get("deskbot_readonly", False)
+        conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")

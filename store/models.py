@@ -1,0 +1,157 @@
+"""SQLModel tables. Times are aware UTC datetimes on every backend."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, Index, Text, UniqueConstraint
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Store aware datetimes; SQLite drops the zone, so re-attach UTC on the way out."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; use aware UTC datetimes")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+
+class ProcessedEvent(SQLModel, table=True):
+    """One row per platform event handled; the primary key makes redeliveries no-ops."""
+
+    __tablename__ = "processed_event"
+    channel: str = Field(primary_key=True, max_length=32)
+    event_id: str = Field(primary_key=True, max_length=128)
+    received_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
+
+
+class ConversationState(SQLModel, table=True):
+    """The journey a person is in, per channel + person + conversation (DM, thread...)."""
+
+    __tablename__ = "conversation_state"
+    __table_args__ = (UniqueConstraint("channel", "person_id", "conversation"),)
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=32)
+    person_id: str = Field(max_length=64, index=True)
+    conversation: str = Field(max_length=200)
+    service_id: str | None = Field(default=None, max_length=64)
+    language: str = Field(default="en", max_length=8)
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
+    version: int = Field(default=0)
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    expires_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), index=True))
+
+
+class Ticket(SQLModel, table=True):
+    __tablename__ = "ticket"
+    __table_args__ = (
+        Index("ix_ticket_queue_status", "queue", "status"),
+        Index("ix_ticket_requester_status", "requester_id", "status"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    number: str = Field(max_length=32, unique=True)
+    type: str = Field(max_length=16)  # incident, request, change, problem
+    service_id: str | None = Field(default=None, max_length=64, index=True)
+    requester_id: str = Field(max_length=64)
+    status: str = Field(max_length=24)
+    priority: str = Field(max_length=4)
+    queue: str = Field(max_length=64)
+    assignee_id: str | None = Field(default=None, max_length=64, index=True)
+    title: str = Field(max_length=300)
+    description: str = Field(default="", sa_column=Column(Text, nullable=False))
+    answers: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSONType, nullable=False)
+    )
+    source: str = Field(
+        default="desk", max_length=16
+    )  # desk | logged (reached IT outside the desk)
+    language: str = Field(default="en", max_length=8)
+    channel: str | None = Field(default=None, max_length=32)
+    conversation: str | None = Field(default=None, max_length=200)
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    expected_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))  # ETA told
+    first_response_due: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    resolution_due: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    first_response_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    resolved_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    closed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+
+
+class TicketEvent(SQLModel, table=True):
+    """Append-only audit trail; database triggers refuse UPDATE and DELETE."""
+
+    __tablename__ = "ticket_event"
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
+    at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
+    actor_id: str | None = Field(default=None, max_length=64)
+    kind: str = Field(max_length=32)
+    from_status: str | None = Field(default=None, max_length=24)
+    to_status: str | None = Field(default=None, max_length=24)
+    note: str = Field(default="", sa_column=Column(Text, nullable=False))
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
+
+
+class Counter(SQLModel, table=True):
+    """Named sequences (ticket numbers), bumped with one atomic UPDATE ... RETURNING."""
+
+    __tablename__ = "counter"
+    name: str = Field(primary_key=True, max_length=32)
+    value: int
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A message to deliver, written in the same transaction as the change that caused it."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "status", "available_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    idem_key: str = Field(max_length=200, unique=True)
+    channel: str = Field(max_length=32)
+    conversation: str = Field(max_length=200)
+    person_id: str | None = Field(default=None, max_length=64)
+    ref_key: str | None = Field(default=None, max_length=120)  # edit-in-place key
+    payload: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSONType, nullable=False)
+    )
+    status: str = Field(default="pending", max_length=16)  # pending | sent | dead
+    attempts: int = Field(default=0)
+    available_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    locked_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    locked_by: str | None = Field(default=None, max_length=64)
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+
+
+class MessageRef(SQLModel, table=True):
+    """The platform id of a message we may edit later (triage cards, status cards)."""
+
+    __tablename__ = "message_ref"
+    channel: str = Field(primary_key=True, max_length=32)
+    key: str = Field(primary_key=True, max_length=120)
+    conversation: str = Field(max_length=200)
+    ref: str = Field(max_length=200)
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

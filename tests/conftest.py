@@ -1,0 +1,137 @@
+"""Shared fixtures. Tests that touch the store run twice: on SQLite and on PostgreSQL.
+
+SQLite: the migrated schema is built once per session and copied for each test.
+PostgreSQL: one schema per test session (so parallel runs never meet), migrated once and
+truncated before each test. If no PostgreSQL server answers, those runs are skipped and a
+banner at the end of the run says so.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy import text
+
+from bot.adapters.memory import MemoryChat
+from bot.clock import FixedClock
+from bot.config import Settings
+from bot.desk import Desk, build_desk, load_config
+from store.db import Store
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_URL = os.environ.get("DESKBOT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+# Monday 23 November 2026, 10:00 in London: inside business hours.
+MONDAY_10AM = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+
+_pg_state: dict[str, object] = {}
+
+
+def _postgres_reason() -> str | None:
+    """None when PostgreSQL answers, else why not (checked once per session)."""
+    if "reason" not in _pg_state:
+        try:
+            with psycopg.connect(PG_URL, connect_timeout=3) as conn:
+                conn.execute("SELECT 1")
+            _pg_state["reason"] = None
+        except psycopg.Error as exc:
+            _pg_state["reason"] = f"PostgreSQL at {PG_URL} did not answer: {exc}".strip()
+    return _pg_state["reason"]  # type: ignore[return-value]
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    reason = _pg_state.get("reason")
+    if reason:
+        bar = "!" * 78
+        terminalreporter.write_line(bar, red=True, bold=True)
+        terminalreporter.write_line(
+            "POSTGRESQL TESTS WERE SKIPPED: only SQLite was tested.", red=True, bold=True
+        )
+        terminalreporter.write_line(str(reason), red=True)
+        terminalreporter.write_line(bar, red=True, bold=True)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "deskbot.db"
+    store = Store(f"sqlite:///{path}")
+    store.upgrade()
+    store.dispose()  # the last connection to close checkpoints the WAL into the file
+    assert not path.with_name(path.name + "-wal").exists()
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_schema_url() -> Iterator[str]:
+    reason = _postgres_reason()
+    if reason:
+        pytest.skip(reason)
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(PG_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    url = f"{PG_URL}?options=-csearch_path%3D{schema}"
+    store = Store(url)
+    store.upgrade()
+    store.dispose()
+    yield url
+    with psycopg.connect(PG_URL, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+def _truncate(url: str) -> None:
+    store = Store(url)
+    with store.engine.begin() as conn:
+        names = [
+            r[0]
+            for r in conn.execute(
+                text(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
+                    "AND tablename <> 'alembic_version'"
+                )
+            )
+        ]
+        if names:
+            conn.execute(text(f"TRUNCATE {', '.join(names)} RESTART IDENTITY CASCADE"))
+    store.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A migrated, empty database: a fresh SQLite file, or the truncated PostgreSQL schema."""
+    if request.param == "sqlite":
+        template: Path = request.getfixturevalue("sqlite_template")
+        target = tmp_path / "deskbot.db"
+        shutil.copyfile(template, target)
+        return f"sqlite:///{target}"
+    url: str = request.getfixturevalue("pg_schema_url")
+    _truncate(url)
+    return url
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(MONDAY_10AM)
+
+
+@pytest.fixture
+def settings(db_url: str) -> Settings:
+    """The repository's own config.yaml, pointed at the test database."""
+    return load_config(ROOT / "config.yaml", {"DATABASE_URL": db_url})
+
+
+@pytest.fixture
+def desk(settings: Settings, clock: FixedClock) -> Iterator[Desk]:
+    desk = build_desk(settings, clock=clock, migrate=False)
+    yield desk
+    desk.store.dispose()
+
+
+@pytest.fixture
+def chat(desk: Desk) -> MemoryChat:
+    return MemoryChat(desk)
