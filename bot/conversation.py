@@ -19,6 +19,7 @@ from journeys.state import (
     Input,
     JourneyState,
     Press,
+    RequestApproval,
     Result,
     Start,
     Text,
@@ -118,6 +119,8 @@ def apply_result(turn: Turn, journey: Journey, result: Result) -> None:
     for effect in result.effects:
         if isinstance(effect, CreateTicket):
             _create_ticket(turn, journey, effect)
+        elif isinstance(effect, RequestApproval):
+            _request_approval(turn, journey, effect, result.state)
         elif isinstance(effect, Handoff):
             _handoff(turn, journey, effect)
         elif isinstance(effect, Audit):
@@ -140,10 +143,28 @@ def apply_result(turn: Turn, journey: Journey, result: Result) -> None:
                 note=effect.outcome,
                 data={"service_id": effect.service_id},
             )
-    if result.state.finished:
+    if result.state.finished or result.state.status == "waiting":
+        # A waiting journey is parked on its approval, leaving the conversation free.
         turn.data.pop("journey", None)
     else:
         turn.data["journey"] = result.state.to_dict()
+
+
+def _request_approval(
+    turn: Turn, journey: Journey, effect: RequestApproval, state: JourneyState
+) -> None:
+    from bot import approvals
+
+    ticket = turn.tickets[-1] if turn.tickets else None
+    if approvals.request(turn, effect, state, ticket):
+        return
+    # Nobody can approve (no manager and no group): a person sorts it out instead.
+    state.status = "done"
+    state.step = None
+    if ticket is None:
+        _handoff(turn, journey, Handoff(journey.id, effect.step, effect.answers, "no approver"))
+    else:
+        turn.say("approval.no_approver", number=ticket.number)
 
 
 def _create_ticket(turn: Turn, journey: Journey, effect: CreateTicket) -> None:
@@ -164,6 +185,7 @@ def _create_ticket(turn: Turn, journey: Journey, effect: CreateTicket) -> None:
         sla_policy=journey.sla,
         expected=journey.expected,
     )
+    turn.tickets.append(ticket)
     expected = describe_duration(turn.desk.texts, turn.language, journey.expected)
     turn.reply(
         created_message(

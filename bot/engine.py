@@ -23,7 +23,7 @@ from bot.messages import Address, Inbound, Message, Outbound
 from notifications.outbox import notify
 from store import conversations
 from store.events import claim_event
-from store.models import ConversationState
+from store.models import ConversationState, Ticket
 
 ActionHandler = Callable[["Turn", str], None]
 
@@ -41,6 +41,7 @@ class Turn:
     row: ConversationState | None
     data: dict[str, Any]
     replies: list[Outbound] = field(default_factory=list)
+    tickets: list[Ticket] = field(default_factory=list)  # created during this turn
 
     @property
     def address(self) -> Address:
@@ -67,7 +68,7 @@ class Engine:
     """Routes each inbound message; adapters translate, the engine decides."""
 
     def __init__(self, desk: Desk) -> None:
-        from bot import conversation, understanding, verbs
+        from bot import approvals, conversation, understanding, verbs
 
         self.desk = desk
         self.verbs = verbs.default_verbs()
@@ -75,6 +76,7 @@ class Engine:
             "j": conversation.on_journey_button,
             "s": understanding.on_service_button,
             "m": understanding.on_menu_button,
+            "ap": approvals.on_button,
         }
         self.verbs.install_actions(self.actions)
 
@@ -102,7 +104,7 @@ class Engine:
             language = detect(inbound.text) or (row.language if row else None) or person.language
             turn = Turn(desk, session, inbound, person, now, language, row, data)
             self._route(turn)
-            self._save(turn)
+            save_turn(turn)
             return turn.replies
 
     def _route(self, turn: Turn) -> None:
@@ -123,6 +125,13 @@ class Engine:
         text = inbound.text.strip()
         if not text:
             return
+        awaiting = str(turn.data.get("awaiting") or "")
+        if awaiting.startswith("reject_reason:") and not text.startswith("/"):
+            from bot import approvals
+
+            turn.data.pop("awaiting", None)
+            approvals.on_reason(turn, int(awaiting.partition(":")[2]), text)
+            return
         if text.startswith("/"):
             self.verbs.dispatch(turn, text)
         elif conversation.active_journey(turn) is not None:
@@ -130,19 +139,21 @@ class Engine:
         else:
             understanding.understand(turn, text)
 
-    def _save(self, turn: Turn) -> None:
-        if turn.row is None and not turn.data:
-            return
-        settings = turn.desk.settings
-        active = bool(turn.data.get("journey")) or bool(turn.data.get("awaiting"))
-        conversations.save_conversation(
-            session=turn.session,
-            channel=turn.inbound.channel,
-            person_id=turn.person.id,
-            conversation=turn.inbound.conversation,
-            service_id=(turn.data.get("journey") or {}).get("service_id"),
-            language=turn.language,
-            data=turn.data,
-            now=turn.now,
-            expires_at=turn.now + settings.conversation.idle_timeout if active else None,
-        )
+
+def save_turn(turn: Turn) -> None:
+    """Persist the conversation after every step, so a restart resumes at the same step."""
+    if turn.row is None and not turn.data:
+        return
+    settings = turn.desk.settings
+    active = bool(turn.data.get("journey")) or bool(turn.data.get("awaiting"))
+    turn.row = conversations.save_conversation(
+        session=turn.session,
+        channel=turn.inbound.channel,
+        person_id=turn.person.id,
+        conversation=turn.inbound.conversation,
+        service_id=(turn.data.get("journey") or {}).get("service_id"),
+        language=turn.language,
+        data=turn.data,
+        now=turn.now,
+        expires_at=turn.now + settings.conversation.idle_timeout if active else None,
+    )

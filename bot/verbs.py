@@ -251,6 +251,49 @@ def claim_verb(turn: Turn, args: str) -> None:
     post_triage(turn.desk, turn.session, ticket, turn.now, "claimed")
 
 
+# ---- approver verbs -----------------------------------------------------------------------
+
+
+def approve_verb(turn: Turn, args: str) -> None:
+    """`/approve 12`: approve approval #12."""
+    from bot import approvals
+
+    raw, _, _rest = args.strip().lstrip("#").partition(" ")
+    if not raw.isdigit():
+        pending_verb(turn, "")
+        return
+    approvals.decide(turn, int(raw), approved=True, reason="")
+
+
+def reject_verb(turn: Turn, args: str) -> None:
+    """`/reject 12 not in budget`: reject approval #12 with a reason."""
+    from bot import approvals
+
+    raw, _, reason = args.strip().lstrip("#").partition(" ")
+    if not raw.isdigit():
+        pending_verb(turn, "")
+        return
+    approvals.decide(turn, int(raw), approved=False, reason=reason.strip())
+
+
+def pending_verb(turn: Turn, _args: str) -> None:
+    """`/approvals`: what is waiting for this person's decision."""
+    from bot import approvals
+
+    pending = approvals.pending_for(turn.desk, turn.session, turn.person)
+    items = []
+    for a in pending:
+        requester = turn.desk.directory.get(a.requester_id)
+        items.append(
+            {
+                "id": a.id,
+                "summary": a.summary,
+                "requester": requester.name if requester else a.requester_id,
+            }
+        )
+    turn.say("verbs.approvals", approvals=items)
+
+
 def default_verbs() -> Verbs:
     verbs = Verbs()
     verbs.add(Verb("help", help_verb, aliases=("?",)))
@@ -260,4 +303,7 @@ def default_verbs() -> Verbs:
     verbs.add(Verb("human", human_verb, aliases=("agent", "person")))
     verbs.add(Verb("queue", queue_verb, staff=True))
     verbs.add(Verb("claim", claim_verb, staff=True))
+    verbs.add(Verb("approvals", pending_verb))
+    verbs.add(Verb("approve", approve_verb))
+    verbs.add(Verb("reject", reject_verb))
     return verbs

@@ -178,10 +178,14 @@ def validation_problems(doc: YamlDoc, exc: ValidationError, prefix: PathKey = ()
     """Translate pydantic errors into located problems, one per error."""
     out: list[Problem] = []
     for err in exc.errors():
-        loc: PathKey = (*prefix, *(p for p in err["loc"] if isinstance(p, str | int)))
-        # pydantic puts the union member / tag name into loc for tagged unions; drop it when
-        # it is not a real key so the path reads like the YAML the user wrote.
-        loc = tuple(p for p in loc if not (isinstance(p, str) and p.startswith("function-")))
+        raw: PathKey = (*prefix, *(p for p in err["loc"] if isinstance(p, str | int)))
+        # pydantic adds the tag of a tagged union (e.g. the step type) to loc. Keep only the
+        # parts that exist in the YAML (plus the last one, which may be a missing field),
+        # so the path reads like what the user wrote.
+        loc: PathKey = ()
+        for i, part in enumerate(raw):
+            if (*loc, part) in doc.lines or i == len(raw) - 1:
+                loc = (*loc, part)
         kind = err["type"]
         if kind == "extra_forbidden":
             message = "unknown field"

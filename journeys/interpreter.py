@@ -18,6 +18,7 @@ from bot.messages import Choice, Message
 from journeys import answers as ans
 from journeys.model import (
     INTERACTIVE,
+    ApproveStep,
     AskStep,
     ChooseStep,
     ConfirmStep,
@@ -28,11 +29,13 @@ from journeys.model import (
 from journeys.state import (
     Context,
     CreateTicket,
+    Decision,
     Ended,
     Handoff,
     Input,
     JourneyState,
     Press,
+    RequestApproval,
     Result,
     Start,
     Text,
@@ -178,11 +181,12 @@ def _run_from(journey: Journey, step_id: str | None, result: Result, ctx: Contex
             return result
         step_id = handler(journey, step, result, ctx)
         state = result.state
-        if state.finished:
+        if state.finished or state.status == "waiting":
             return result
     state.step = None
     state.status = "done"
-    result.effects.append(Ended(journey.id, "completed"))
+    outcome = "ticket" if any(isinstance(e, CreateTicket) for e in result.effects) else "completed"
+    result.effects.append(Ended(journey.id, outcome))
     return result
 
 
@@ -224,14 +228,69 @@ def _ticket(journey: Journey, step: TicketStep, result: Result, ctx: Context) ->
         )
     )
     state.history.append(step.id)
-    state.step = None
-    state.status = "done"
-    result.effects.append(Ended(journey.id, "ticket"))
+    nxt = _after(journey, step, state, ctx)
+    if nxt is None:
+        state.step = None
+        state.status = "done"
+        result.effects.append(Ended(journey.id, "ticket"))
+    return nxt
+
+
+def _approve(journey: Journey, step: ApproveStep, result: Result, ctx: Context) -> str | None:
+    state = result.state
+    summary = ctx.texts.render_text(step.summary, **ctx.variables(state))
+    result.effects.append(
+        RequestApproval(
+            service_id=journey.id,
+            step=step.id,
+            approver=step.approver,
+            group=step.group,
+            summary=summary[:500],
+            answers=dict(state.answers),
+        )
+    )
+    if step.waiting is not None:
+        result.replies.append(
+            Message(text=render_local(ctx, state, step.waiting.get(ctx.language)))
+        )
+    state.step = step.id
+    state.status = "waiting"
     return None
 
 
+def _decided(
+    journey: Journey, state: JourneyState, event: Decision, result: Result, ctx: Context
+) -> Result:
+    step = journey.step(state.step or "")
+    assert isinstance(step, ApproveStep)
+    state.status = "active"
+    state.answers[step.id] = {"approved": event.approved, "by": event.by, "reason": event.reason}
+    state.history.append(step.id)
+    variables = {**ctx.variables(state), "decision": state.answers[step.id]}
+    if event.approved:
+        source = step.approved.get(ctx.language) if step.approved else None
+        text = (
+            ctx.texts.compile(source).render(**variables).strip()
+            if source
+            else _t(ctx, "journey.approved", by=event.by)
+        )
+        result.replies.append(Message(text=text))
+        return _run_from(journey, _after(journey, step, state, ctx), result, ctx)
+    source = step.rejected.get(ctx.language) if step.rejected else None
+    text = (
+        ctx.texts.compile(source).render(**variables).strip()
+        if source
+        else _t(ctx, "journey.rejected", by=event.by, reason=event.reason)
+    )
+    result.replies.append(Message(text=text))
+    state.status = "done"
+    state.step = None
+    result.effects.append(Ended(journey.id, "rejected"))
+    return result
+
+
 AutoHandler = Callable[[Journey, Any, Result, Context], str | None]
-AUTO: dict[str, AutoHandler] = {"say": _say, "ticket": _ticket}
+AUTO: dict[str, AutoHandler] = {"say": _say, "ticket": _ticket, "approve": _approve}
 
 
 # ---- receiving answers --------------------------------------------------------------------
@@ -363,7 +422,11 @@ def advance(journey: Journey, state: JourneyState | None, event: Input, ctx: Con
         return _run_from(journey, journey.steps[0].id, Result(fresh), ctx)
     state = JourneyState.from_dict(state.to_dict())  # never mutate the caller's state
     result = Result(state)
-    if state.finished or state.step is None:
+    if isinstance(event, Decision):
+        if state.status == "waiting" and state.step == event.step:
+            return _decided(journey, state, event, result, ctx)
+        return result
+    if state.finished or state.step is None or state.status == "waiting":
         return result
     step = journey.step(state.step)
     if isinstance(event, Press) and event.step == CONTROL:

@@ -13,9 +13,10 @@ from pydantic import ValidationError
 from bot.config import Settings
 from bot.texts import Texts
 from bot.yamlfile import Problem, ProblemsError, YamlDoc, load_yaml, validation_problems
-from journeys.model import Journey, LocalText
+from journeys.model import INTERACTIVE, Journey, LocalText
 
-VARIABLES = {"answers", "requester", "assets", "today", "lang"}
+VARIABLES = frozenset({"answers", "requester", "assets", "today", "lang"})
+DECISION = frozenset({"decision"})  # approved/rejected texts of an approve step
 
 
 @dataclass
@@ -43,6 +44,7 @@ def _template_problems(
     texts: Texts,
     *,
     expression: bool = False,
+    extra: frozenset[str] = frozenset(),
 ) -> list[Problem]:
     env = texts.env
     try:
@@ -50,9 +52,10 @@ def _template_problems(
     except TemplateSyntaxError as exc:
         return [doc.problem(loc, f"template error: {exc.message}")]
     problems = []
-    for name in sorted(meta.find_undeclared_variables(tree) - VARIABLES):
+    known = VARIABLES | extra
+    for name in sorted(meta.find_undeclared_variables(tree) - known):
         problems.append(
-            doc.problem(loc, f"undefined variable '{name}' (known: {', '.join(sorted(VARIABLES))})")
+            doc.problem(loc, f"undefined variable '{name}' (known: {', '.join(sorted(known))})")
         )
     for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
         assert isinstance(node, nodes.Getattr | nodes.Getitem)
@@ -111,8 +114,13 @@ def check_journey(
                 )
         for name, value in step:
             if isinstance(value, LocalText):
+                extra = (
+                    DECISION
+                    if step.type == "approve" and name in ("approved", "rejected")
+                    else frozenset()
+                )
                 for where, text in _texts_of(value, (*loc, name)):
-                    problems += _template_problems(doc, where, text, step_ids, texts)
+                    problems += _template_problems(doc, where, text, step_ids, texts, extra=extra)
             elif name in ("summary", "description") and isinstance(value, str):
                 problems += _template_problems(doc, (*loc, name), value, step_ids, texts)
             elif name in ("impact", "urgency") and value not in ("high", "medium", "low"):
@@ -121,11 +129,58 @@ def check_journey(
                 )
             elif name == "queue" and value is not None and value not in settings.queues:
                 problems.append(doc.problem((*loc, name), f"unknown queue '{value}'"))
-        if step.type == "ticket" and step.goto is not None:
-            problems.append(
-                doc.problem((*loc, "goto"), "a ticket step ends the journey; remove goto")
-            )
+            elif name == "group" and value is not None and value not in settings.approver_groups:
+                problems.append(
+                    doc.problem(
+                        (*loc, name),
+                        f"unknown approver group '{value}' (not "
+                        f"in approver_groups of {settings.source})",
+                    )
+                )
+    problems += _after_approval_problems(journey, doc)
     return problems
+
+
+def _after_approval_problems(journey: Journey, doc: YamlDoc) -> list[Problem]:
+    """A decision can arrive days later, when the person may be in another conversation:
+    only non-interactive steps may follow an approval."""
+    problems: list[Problem] = []
+    for i, step in enumerate(journey.steps):
+        if step.type != "approve":
+            continue
+        seen: set[int] = set()
+        todo = _successors(journey, i)
+        while todo:
+            j = todo.pop()
+            if j in seen:
+                continue
+            seen.add(j)
+            later = journey.steps[j]
+            if later.type in INTERACTIVE:
+                problems.append(
+                    doc.problem(
+                        ("steps", j, "type"),
+                        f"'{later.id}' asks a question after approval step '{step.id}'; "
+                        "only say, ticket and approve steps may follow an approval",
+                    )
+                )
+            todo += _successors(journey, j)
+    return problems
+
+
+def _successors(journey: Journey, index: int) -> list[int]:
+    step = journey.steps[index]
+    targets: list[str] = []
+    if isinstance(step.goto, str):
+        targets.append(step.goto)
+    elif isinstance(step.goto, list):
+        targets += [r.to for r in step.goto]
+        if all(r.when for r in step.goto) and index + 1 < len(journey.steps):
+            targets.append(journey.steps[index + 1].id)
+    elif index + 1 < len(journey.steps):
+        targets.append(journey.steps[index + 1].id)
+    ids = {s.id: k for k, s in enumerate(journey.steps)}
+    return [ids[t] for t in targets if t in ids]
 
 
 def load_journey(

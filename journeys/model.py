@@ -140,8 +140,26 @@ class TicketStep(StepBase):
     next: LocalText | None = None  # what happens next, shown after submission
 
 
+class ApproveStep(StepBase):
+    """Wait for the requester's manager or an approver group to approve or reject."""
+
+    type: Literal["approve"]
+    approver: Literal["manager", "group"] = "manager"
+    group: str | None = None  # required when approver is "group"; fallback when no manager
+    summary: str  # what the approver is asked to decide on (plain-text template)
+    waiting: LocalText | None = None  # told to the requester while they wait
+    approved: LocalText | None = None  # told to the requester on approval
+    rejected: LocalText | None = None  # told on rejection (the reason is added)
+
+    @model_validator(mode="after")
+    def _group(self) -> ApproveStep:
+        if self.approver == "group" and not self.group:
+            raise ValueError("approver 'group' needs group: <name from approver_groups>")
+        return self
+
+
 AnyStep = Annotated[
-    SayStep | AskStep | ChooseStep | ConfirmStep | TicketStep,
+    SayStep | AskStep | ChooseStep | ConfirmStep | TicketStep | ApproveStep,
     Field(discriminator="type"),
 ]
 

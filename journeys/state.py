@@ -61,7 +61,17 @@ class Press:
     value: str
 
 
-Input = Start | Text | Press
+@dataclass(frozen=True)
+class Decision:
+    """An approver decided on the approval the journey is waiting for."""
+
+    step: str
+    approved: bool
+    by: str
+    reason: str = ""
+
+
+Input = Start | Text | Press | Decision
 
 
 # ---- effects ------------------------------------------------------------------------------
@@ -106,7 +116,23 @@ class Audit:
     data: dict[str, Any] = field(default_factory=dict)
 
 
-Effect = CreateTicket | Handoff | Ended | Audit
+@dataclass(frozen=True)
+class RequestApproval:
+    """Ask the requester's manager (`approver: manager`) or a named group to decide.
+
+    The journey waits (status "waiting") until a Decision arrives. When a ticket was
+    created earlier in the journey, the approval is attached to it.
+    """
+
+    service_id: str
+    step: str
+    approver: str  # "manager" or "group"
+    group: str | None
+    summary: str
+    answers: dict[str, Any]
+
+
+Effect = CreateTicket | Handoff | Ended | Audit | RequestApproval
 
 
 @dataclass

@@ -155,3 +155,31 @@ class MessageRef(SQLModel, table=True):
     conversation: str = Field(max_length=200)
     ref: str = Field(max_length=200)
     updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class Approval(SQLModel, table=True):
+    """A decision a journey waits for; the parked journey state resumes when it is made."""
+
+    __tablename__ = "approval"
+    __table_args__ = (Index("ix_approval_status_created", "status", "created_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
+    service_id: str = Field(max_length=64)
+    step: str = Field(max_length=64)
+    requester_id: str = Field(max_length=64, index=True)
+    rule: str = Field(max_length=16)  # manager | group
+    group: str | None = Field(default=None, max_length=64)
+    approvers: list[str] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
+    summary: str = Field(default="", sa_column=Column(Text, nullable=False))
+    status: str = Field(default="pending", max_length=16)  # pending|approved|rejected|cancelled
+    decided_by: str | None = Field(default=None, max_length=64)
+    reason: str = Field(default="", sa_column=Column(Text, nullable=False))
+    channel: str = Field(max_length=32)
+    conversation: str = Field(max_length=200)
+    language: str = Field(default="en", max_length=8)
+    journey_state: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSONType, nullable=False)
+    )
+    scope: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    decided_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))

@@ -119,6 +119,34 @@ def upgrade() -> None:
         batch_op.create_index('ix_ticket_requester_status', ['requester_id', 'status'], unique=False)
         batch_op.create_index(batch_op.f('ix_ticket_service_id'), ['service_id'], unique=False)
 
+    op.create_table('approval',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('ticket_id', sa.Integer(), nullable=True),
+    sa.Column('service_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('step', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('requester_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('rule', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('group', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+    sa.Column('approvers', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
+    sa.Column('summary', sa.Text(), nullable=False),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('decided_by', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('channel', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('conversation', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('language', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
+    sa.Column('journey_state', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
+    sa.Column('scope', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
+    sa.Column('created_at', store.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('decided_at', store.models.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['ticket_id'], ['ticket.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('approval', schema=None) as batch_op:
+        batch_op.create_index('ix_approval_status_created', ['status', 'created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_approval_requester_id'), ['requester_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_approval_ticket_id'), ['ticket_id'], unique=False)
+
     op.create_table('ticket_event',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('ticket_id', sa.Integer(), nullable=True),
@@ -168,6 +196,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_ticket_event_at'))
 
     op.drop_table('ticket_event')
+    op.drop_table('approval')
     with op.batch_alter_table('ticket', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_ticket_service_id'))
         batch_op.drop_index('ix_ticket_requester_status')
