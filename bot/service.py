@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 import signal
 import sys
+from typing import Protocol
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -17,6 +19,17 @@ from notifications.dispatch import Dispatcher
 from store.migrate import current, head
 
 log = logging.getLogger(__name__)
+
+# channel name -> module with `build(desk, engine) -> PlatformChannel`
+ADAPTERS = {"slack": "bot.adapters.slack", "telegram": "bot.adapters.telegram"}
+
+
+class PlatformChannel(Channel, Protocol):
+    """A chat platform that receives on its own (socket, polling or webhook) once started."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
 
 
 def require_current_schema(desk: Desk) -> None:
@@ -36,29 +49,23 @@ def require_current_schema(desk: Desk) -> None:
         )
 
 
-def platform_channels(desk: Desk, engine: Engine) -> dict[str, Channel]:
-    """Start-up hook for the chat platforms enabled in config.yaml."""
-    channels: dict[str, Channel] = {}
+def platform_channels(desk: Desk, engine: Engine) -> dict[str, PlatformChannel]:
+    """Build the chat platforms enabled in config.yaml."""
     settings = desk.settings.channels
+    wanted = {"slack": settings.slack.active, "telegram": settings.telegram.active}
+    channels: dict[str, PlatformChannel] = {}
     problems = []
-    if settings.slack.active:
-        problems.append(
-            Problem(
-                desk.settings.source,
-                None,
-                "channels.slack",
-                "the Slack adapter is not part of this build yet",
+    for name, active in wanted.items():
+        if not active:
+            continue
+        try:
+            module = importlib.import_module(ADAPTERS[name])
+        except ModuleNotFoundError:
+            problems.append(
+                desk.settings.problem(("channels", name), f"the {name} adapter is not installed")
             )
-        )
-    if settings.telegram.active:
-        problems.append(
-            Problem(
-                desk.settings.source,
-                None,
-                "channels.telegram",
-                "the Telegram adapter is not part of this build yet",
-            )
-        )
+            continue
+        channels[name] = module.build(desk, engine)
     if problems:
         raise ProblemsError(problems)
     return channels
@@ -79,6 +86,8 @@ async def run_service(desk: Desk, engine: Engine) -> int:
             coalesce=True,
             replace_existing=True,
         )
+    for channel in channels.values():
+        await channel.start()
     scheduler.start()
     try:
         if desk.settings.channels.console_active:
@@ -96,3 +105,5 @@ async def run_service(desk: Desk, engine: Engine) -> int:
         return 0
     finally:
         scheduler.shutdown(wait=False)
+        for channel in channels.values():
+            await channel.stop()

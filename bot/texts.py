@@ -1,8 +1,9 @@
 """User-facing text: message catalogs per language, rendered through one sandboxed jinja env.
 
-Catalogs live in `bot/locale/<lang>.yaml` (nested keys, flattened with dots). A value is
-either a template string or a list of words (vocabularies such as "yes" answers). An
-optional override directory from config.yaml may replace any key. Autoescape is on, so
+Catalogs live in `bot/locale/<lang>/*.yaml`, one file per feature (nested keys, flattened
+with dots; a key may be defined in only one file). A value is either a template string or
+a list of words (vocabularies such as "yes" answers). An optional override directory from
+config.yaml (same layout) may replace any key. Autoescape is on, so
 every variable is HTML-escaped into the neutral markup; StrictUndefined makes a missing
 variable an error instead of an empty string.
 """
@@ -64,14 +65,21 @@ class Texts:
         for lang in LANGUAGES:
             merged: dict[str, Any] = {}
             for folder in (PACKAGE_LOCALE, override_dir):
-                path = folder / f"{lang}.yaml" if folder else None
-                if path is None or not path.exists():
+                if folder is None or not (folder / lang).is_dir():
                     continue
-                doc = load_yaml(path)
-                if not isinstance(doc.data, dict):
-                    problems.append(Problem(str(path), 1, "", "expected a mapping of messages"))
-                    continue
-                merged.update(_flatten(doc.data))
+                origin: dict[str, Path] = {}
+                for path in sorted((folder / lang).glob("*.yaml")):
+                    doc = load_yaml(path)
+                    if not isinstance(doc.data, dict):
+                        problems.append(Problem(str(path), 1, "", "expected a mapping of messages"))
+                        continue
+                    for key, value in _flatten(doc.data).items():
+                        if key in origin:
+                            problems.append(
+                                doc.problem(key.split("."), f"also defined in {origin[key].name}")
+                            )
+                        origin[key] = path
+                        merged[key] = value  # an override folder replaces package messages
             self.catalogs[lang] = merged
         if problems:
             raise ProblemsError(problems)

@@ -108,7 +108,7 @@ def _cancel(turn: Turn) -> None:
 
 
 def _status(turn: Turn) -> None:
-    from bot.verbs import my_tickets
+    from bot.verbs.requester import my_tickets
 
     my_tickets(turn, "")
 

@@ -1,0 +1,68 @@
+"""Slash verbs, the same on every channel: `/status`, `/queue`, `/claim IT-1042`...
+
+Slack sends them as `/desk <verb> <args>`; Telegram and the console as `/<verb> <args>`.
+Both forms reach `Verbs.dispatch`. Ticket buttons (`t:<verb>:<number>`) run the same
+handlers, so a button and a typed verb can never behave differently.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bot.engine import ActionHandler, Turn
+
+Handler = Callable[[Turn, str], None]
+
+# Modules defining `register(verbs)`; each feature adds its own module here.
+VERB_MODULES = ("bot.verbs.requester", "bot.verbs.staff", "bot.verbs.approver")
+
+
+@dataclass(frozen=True)
+class Verb:
+    name: str
+    handler: Handler
+    staff: bool = False  # shown in help only to technicians and admins
+    aliases: tuple[str, ...] = ()
+
+
+class Verbs:
+    def __init__(self) -> None:
+        self.by_name: dict[str, Verb] = {}
+        self.ordered: list[Verb] = []
+
+    def add(self, verb: Verb) -> None:
+        self.ordered.append(verb)
+        for name in (verb.name, *verb.aliases):
+            self.by_name[name] = verb
+
+    def dispatch(self, turn: Turn, text: str) -> None:
+        name, _, args = text.lstrip("/").partition(" ")
+        name = name.split("@", 1)[0].lower()  # Telegram groups append @botname
+        if name == "desk":  # Slack: /desk <verb> <args>
+            name, _, args = args.strip().partition(" ")
+            name = name.lower() or "help"
+        verb = self.by_name.get(name)
+        if verb is None:
+            turn.say("verbs.unknown", verb=name)
+            return
+        verb.handler(turn, args.strip())
+
+    def install_actions(self, actions: dict[str, ActionHandler]) -> None:
+        def on_ticket_button(turn: Turn, rest: str) -> None:
+            name, _, args = rest.partition(":")
+            verb = self.by_name.get(name)
+            if verb is None:
+                turn.say("errors.unknown_button")
+            else:
+                verb.handler(turn, args)
+
+        actions["t"] = on_ticket_button
+
+
+def default_verbs() -> Verbs:
+    verbs = Verbs()
+    for name in VERB_MODULES:
+        importlib.import_module(name).register(verbs)
+    return verbs

@@ -1,0 +1,47 @@
+"""Approver verbs: list, approve and reject what waits for their decision."""
+
+from __future__ import annotations
+
+from bot import approvals
+from bot.engine import Turn
+from bot.verbs import Verb, Verbs
+
+
+def approve_verb(turn: Turn, args: str) -> None:
+    """`/approve 12`: approve approval #12."""
+    raw, _, _rest = args.strip().lstrip("#").partition(" ")
+    if not raw.isdigit():
+        pending_verb(turn, "")
+        return
+    approvals.decide(turn, int(raw), approved=True, reason="")
+
+
+def reject_verb(turn: Turn, args: str) -> None:
+    """`/reject 12 not in budget`: reject approval #12 with a reason."""
+    raw, _, reason = args.strip().lstrip("#").partition(" ")
+    if not raw.isdigit():
+        pending_verb(turn, "")
+        return
+    approvals.decide(turn, int(raw), approved=False, reason=reason.strip())
+
+
+def pending_verb(turn: Turn, _args: str) -> None:
+    """`/approvals`: what is waiting for this person's decision."""
+    pending = approvals.pending_for(turn.desk, turn.session, turn.person)
+    items = []
+    for a in pending:
+        requester = turn.desk.directory.get(a.requester_id)
+        items.append(
+            {
+                "id": a.id,
+                "summary": a.summary,
+                "requester": requester.name if requester else a.requester_id,
+            }
+        )
+    turn.say("verbs.approvals", approvals=items)
+
+
+def register(verbs: Verbs) -> None:
+    verbs.add(Verb("approvals", pending_verb))
+    verbs.add(Verb("approve", approve_verb))
+    verbs.add(Verb("reject", reject_verb))
