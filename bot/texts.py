@@ -137,6 +137,15 @@ class Texts:
                 out += [str(v) for v in value]
         return out
 
+    def words_any(self, key: str) -> list[str]:
+        """A vocabulary in every language: people mix languages ("是", "ok", "取消")."""
+        out: list[str] = []
+        for catalog in self.catalogs.values():
+            value = catalog.get(key, [])
+            if isinstance(value, list):
+                out += [str(v) for v in value]
+        return out
+
     def list(self, lang: str | None, key: str) -> list[str]:
         """A list from one language's catalog (e.g. weekday names), English as fallback."""
         value = self.raw(lang, key)

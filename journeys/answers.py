@@ -29,16 +29,16 @@ def control_word(texts: Texts, lang: str, text: str) -> str | None:
     if not said:
         return None
     for control in CONTROLS:
-        if said in (normalise(w) for w in texts.words(lang, f"vocab.{control}")):
+        if said in (normalise(w) for w in texts.words_any(f"vocab.{control}")):
             return control
     return None
 
 
 def yes_no(texts: Texts, lang: str, text: str) -> bool | None:
     said = normalise(text)
-    if said in (normalise(w) for w in texts.words(lang, "vocab.yes")):
+    if said in (normalise(w) for w in texts.words_any("vocab.yes")):
         return True
-    if said in (normalise(w) for w in texts.words(lang, "vocab.no")):
+    if said in (normalise(w) for w in texts.words_any("vocab.no")):
         return False
     return None
 

@@ -1,0 +1,52 @@
+"""Every message exists in English and Chinese, with the same variables, and renders."""
+
+from __future__ import annotations
+
+from jinja2 import meta
+
+from bot.markup import to_plain, tokens
+from bot.texts import Texts
+
+# Date formats legitimately use different parts per language (month name vs number).
+FORMATS = {"datetime"}
+
+
+def variables(texts: Texts, source: str) -> set[str]:
+    return meta.find_undeclared_variables(texts.env.parse(source))
+
+
+def test_english_and_chinese_have_the_same_keys_and_variables():
+    texts = Texts()
+    en, zh = texts.catalogs["en"], texts.catalogs["zh"]
+    assert set(en) == set(zh), set(en) ^ set(zh)
+    for key, value in en.items():
+        other = zh[key]
+        assert type(value) is type(other), key
+        if isinstance(value, str) and key not in FORMATS:
+            assert variables(texts, value) == variables(texts, other), key
+
+
+def test_user_text_is_escaped_in_markup_and_plain_is_readable():
+    texts = Texts()
+    out = texts.render("en", "verbs.no_such_ticket", number="<!channel> & <b>x</b>")
+    assert "&lt;!channel&gt; &amp; &lt;b&gt;x&lt;/b&gt;" in out
+    assert "<!channel> & <b>x</b>" in to_plain(out)
+    # Nested rendered markup is not escaped twice.
+    inner = texts.render("en", "journey.understood", title="A&B")
+    assert "<b>A&amp;B</b>" in inner
+
+
+def test_markup_tokens_keep_only_allowed_tags():
+    toks = tokens('<b>bold</b> <script>x</script><a href="https://e.x/?a=1&amp;b=2">link</a>')
+    kinds = [(t.kind, t.tag or t.text) for t in toks]
+    assert ("open", "b") in kinds and ("open", "a") in kinds
+    assert all(t.tag != "script" for t in toks)
+    link = next(t for t in toks if t.tag == "a" and t.kind == "open")
+    assert link.href == "https://e.x/?a=1&b=2"
+    assert to_plain('<a href="https://e.x">docs</a>') == "docs (https://e.x)"
+
+
+def test_vocabularies_merge_language_and_english():
+    texts = Texts()
+    assert "是" in texts.words("zh", "vocab.yes") and "yes" in texts.words("zh", "vocab.yes")
+    assert texts.list("zh", "weekdays")[0] == "周一"
