@@ -63,12 +63,12 @@ def assert_one_winner_each(
         assert ticket.assignee_id == winner.id and ticket.status == "in_progress"
         assert kinds(desk, number).count("claimed") == 1
     with desk.store.read() as session:
-        told = session.exec(
+        notices = session.exec(
             select(OutboxMessage).where(
                 col(OutboxMessage.idem_key).startswith("tickets.told_claimed:")
             )
         ).all()
-    assert len(told) == len(numbers)  # each requester heard about exactly one claim
+    assert len(notices) == len(numbers)  # each requester heard about exactly one claim
 
 
 def test_concurrent_claims_from_threads(tdesk: Desk) -> None:
