@@ -11,6 +11,7 @@ import threading
 import uuid
 from collections import defaultdict
 
+import pytest
 from sqlmodel import col, select
 
 from bot.desk import Desk
@@ -106,6 +107,7 @@ def test_concurrent_claims_from_threads(tdesk: Desk) -> None:
     assert_one_winner_each(tdesk, numbers, results, TECHNICIANS)
 
 
+@pytest.mark.slow  # spawns three interpreters, each building a desk
 def test_concurrent_claims_from_processes(tdesk: Desk, db_url: str) -> None:
     numbers = open_tickets(tdesk, 4)
     people = TECHNICIANS[:3]
