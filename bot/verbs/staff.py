@@ -395,7 +395,11 @@ def set_verb(turn: Turn, args: str) -> None:
         )
         return
     if ticket.status not in repo.ACTIVE:
-        workflow.say_invalid(turn, ticket, ticket.status)
+        turn.say(
+            "tickets.not_active",
+            number=ticket.number,
+            status=status_label(turn.desk, ticket.status, turn.language),
+        )
         return
     old = ticket.answers[field]
     value = _coerce(turn, old, raw)

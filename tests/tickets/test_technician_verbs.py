@@ -101,3 +101,5 @@ def test_wrong_input_gets_a_clear_answer(tchat: MemoryChat, tdesk: Desk) -> None
     assert "You've claimed IT-1000" in plain(tchat.say("dana", "/claim 1000"))
     assert "already yours" in plain(tchat.say("dana", "/claim it-1000"))
     assert "don't know the command" in plain(tchat.say("dana", "/frobnicate IT-1000"))
+    tchat.say("alice", f"/cancel {number}")
+    assert "can't be changed any more" in plain(tchat.say("dana", f"/set {number} model X1"))
