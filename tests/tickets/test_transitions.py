@@ -6,11 +6,13 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
+from bot.adapters.memory import MemoryChat
 from bot.desk import Desk
+from bot.workflow import close_resolved
 from store import lifecycle
 from store import tickets as repo
 from store.tickets import ACTIVE, DONE, STATUSES
-from tests.tickets.helpers import get, kinds, new_ticket
+from tests.tickets.helpers import card, field, get, kinds, new_ticket
 
 
 def test_table_covers_every_status_and_final_ones_stay_final() -> None:
@@ -108,3 +110,24 @@ def test_audit_events_cannot_be_edited_or_deleted(tdesk: Desk) -> None:
         with pytest.raises(DBAPIError, match="append-only"):
             with tdesk.store.begin() as session:
                 session.execute(text(statement))
+
+
+def test_close_resolved_for_timers(tchat: MemoryChat, tdesk: Desk) -> None:
+    """What auto-close (another feature) calls: only a resolved ticket closes, once."""
+    number = new_ticket(tdesk, "alice", "Dock not charging")
+    tchat.say("dana", f"/claim {number}")
+    with tdesk.store.begin() as session:
+        ticket = repo.get_ticket(session=session, number=number)
+        assert ticket is not None
+        assert close_resolved(tdesk, session, ticket, now=tdesk.clock.now()) is None
+    tchat.say("dana", f"/resolve {number} New dock")
+    with tdesk.store.begin() as session:
+        ticket = repo.get_ticket(session=session, number=number)
+        assert ticket is not None
+        event = close_resolved(tdesk, session, ticket, now=tdesk.clock.now(), note="no answer")
+        assert event is not None and event.actor_id is None
+        assert close_resolved(tdesk, session, ticket, now=tdesk.clock.now()) is None
+    tchat.flush()
+    assert get(tdesk, number).status == "closed" and get(tdesk, number).closed_at is not None
+    assert field(card(tchat, number), "Status") == "Closed"
+    assert kinds(tdesk, number)[-1] == "closed"
