@@ -31,10 +31,10 @@ def visible_ticket(turn: Turn, raw: str, action: str) -> Ticket | None:
     number = normalise_number(turn.desk, raw)
     ticket = repo.get_ticket(session=turn.session, number=number) if number else None
     if ticket is None:
-        turn.say("tickets.not_found", number=number or "?")
+        turn.say("verbs.no_such_ticket", number=number or "?")
         return None
     if not permissions.may_view(turn.person, ticket):
-        permissions.refuse(turn, action, ticket, key="tickets.not_found", number=number)
+        permissions.refuse(turn, action, ticket, key="verbs.no_such_ticket", number=number)
         return None
     return ticket
 
@@ -57,7 +57,7 @@ def workable_ticket(turn: Turn, raw: str, action: str) -> Ticket | None:
         return None
     ticket = repo.get_ticket(session=turn.session, number=number)
     if ticket is None:
-        turn.say("tickets.not_found", number=number)
+        turn.say("verbs.no_such_ticket", number=number)
         return None
     if not permissions.may_work(turn.person, ticket):
         permissions.refuse(

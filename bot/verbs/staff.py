@@ -152,7 +152,7 @@ def claim_verb(turn: Turn, args: str) -> None:
 
 def _say_taken(turn: Turn, ticket: Ticket) -> None:
     if ticket.assignee_id == turn.person.id:
-        turn.say("tickets.already_yours", number=ticket.number)
+        turn.say("tickets.already_yours", number=ticket.number, name=turn.person.name)
         return
     holder = turn.desk.directory.get(ticket.assignee_id)
     if holder is None:  # released again meanwhile, or otherwise changed

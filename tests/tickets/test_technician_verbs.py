@@ -99,7 +99,9 @@ def test_wrong_input_gets_a_clear_answer(tchat: MemoryChat, tdesk: Desk) -> None
     assert "isn't assigned to anyone" in plain(tchat.say("dana", f"/unclaim {number}"))
     # A bare number works as well as IT-1000.
     assert "You've claimed IT-1000" in plain(tchat.say("dana", "/claim 1000"))
-    assert "already yours" in plain(tchat.say("dana", "/claim it-1000"))
+    assert "already taken by Dana Whitfield: that's you" in plain(
+        tchat.say("dana", "/claim it-1000")
+    )
     assert "don't know the command" in plain(tchat.say("dana", "/frobnicate IT-1000"))
     tchat.say("alice", f"/cancel {number}")
     assert "can't be changed any more" in plain(tchat.say("dana", f"/set {number} model X1"))
