@@ -94,6 +94,7 @@ def tickets(args: argparse.Namespace) -> int:
             "queue": t.queue,
             "assignee": t.assignee_id,
             "title": t.title,
+            "source": t.source,  # "logged": reached IT outside the desk (a bypass)
             "created_at": t.created_at.isoformat(),
         }
         for t in found
