@@ -1,50 +1,54 @@
 """Approvals: ask the right people, accept exactly one decision from someone allowed to make
 it, record it, and resume the requester's journey where it waited.
 
-Who may decide: the named approvers (the requester's manager, or the members of the
-approver group) and anyone those approvers named as their delegate. Never the requester.
+Who may decide (`bot.permissions.decision_makers`): the named approvers (the requester's
+manager, or the members of the approver group when the group was asked) and the delegates
+they named. Never the requester. Every decision and every refusal is audited; the
+requester is told the outcome in plain words. When a technician changes an answer an
+approval covered, the ticket goes back for approval (`rescope`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from bot import permissions, workflow
 from bot.addresses import home_address
 from bot.desk import Desk
 from bot.directory import Person
 from bot.engine import Turn, save_turn
 from bot.messages import Choice, Inbound, Message
 from journeys.state import Decision, JourneyState, RequestApproval
-from store import conversations
+from notifications.outbox import notify
+from store import conversations, lifecycle
 from store import tickets as ticket_repo
-from store.models import Approval, Ticket
+from store.models import Approval, Ticket, TicketEvent
 
 
-def approvers_for(desk: Desk, requester: Person, rule: str, group: str | None) -> list[Person]:
-    """The people who may approve: the manager (or the group when there is none), minus the
-    requester themself (nobody approves their own request)."""
+def approvers_for(
+    desk: Desk, requester: Person, rule: str, group: str | None
+) -> tuple[list[Person], str]:
+    """The people to ask and the rule that found them: the manager, or the group when there
+    is no manager (or the rule says group). Never the requester themself."""
     people: list[Person] = []
+    effective = rule
     if rule == "manager":
         manager = desk.directory.get(requester.manager)
-        if manager is not None:
+        if manager is not None and manager.id != requester.id:
             people = [manager]
     if not people and group:
         people = desk.directory.group(group)
-    return [p for p in people if p.id != requester.id]
+        effective = "group"
+    return [p for p in people if p.id != requester.id], effective
 
 
 def may_decide(desk: Desk, approval: Approval, person: Person) -> bool:
-    if person.id == approval.requester_id:
-        return False
-    if person.id in approval.approvers:
-        return True
-    return any(
-        (approver := desk.directory.get(pid)) is not None and approver.delegate == person.id
-        for pid in approval.approvers
-    )
+    return permissions.may_decide(desk, approval, person)
 
 
 def request(
@@ -52,7 +56,7 @@ def request(
 ) -> bool:
     """Park the journey on a new approval and ask the approvers. False if nobody can approve."""
     desk = turn.desk
-    people = approvers_for(desk, turn.person, effect.approver, effect.group)
+    people, rule = approvers_for(desk, turn.person, effect.approver, effect.group)
     if not people:
         return False
     approval = Approval(
@@ -60,7 +64,7 @@ def request(
         service_id=effect.service_id,
         step=effect.step,
         requester_id=turn.person.id,
-        rule=effect.approver,
+        rule=rule,
         group=effect.group,
         approvers=[p.id for p in people],
         summary=effect.summary,
@@ -74,21 +78,20 @@ def request(
     turn.session.add(approval)
     turn.session.flush()
     if ticket is not None:
-        before = ticket.status
-        ticket.status = "awaiting_approval"
-        ticket.updated_at = turn.now
-        turn.session.add(ticket)
-        ticket_repo.add_event(
-            session=turn.session,
-            ticket=ticket,
-            at=turn.now,
-            actor_id=turn.person.id,
-            kind="approval_requested",
-            from_status=before,
-            to_status="awaiting_approval",
+        event = _move(
+            desk,
+            turn.session,
+            ticket,
+            turn.person.id,
+            turn.now,
+            "approval_requested",
+            "awaiting_approval",
             note=", ".join(approval.approvers),
             data={"approval": approval.id},
         )
+        if event is None:  # the ticket could not wait for approval: nobody is asked
+            turn.session.delete(approval)
+            return False
     for person in people:
         notify_approver(desk, turn.session, approval, person, ticket, turn.now)
     names = ", ".join(p.name for p in people)
@@ -96,12 +99,46 @@ def request(
     return True
 
 
+def _move(
+    desk: Desk,
+    session: Session,
+    ticket: Ticket,
+    actor_id: str | None,
+    now: datetime,
+    kind: str,
+    to: str | None,
+    *,
+    note: str = "",
+    data: Mapping[str, Any] | None = None,
+) -> TicketEvent | None:
+    """A lifecycle change made for an approval; None when the ticket cannot make it."""
+    try:
+        event = lifecycle.transition(
+            session=session,
+            ticket=ticket,
+            actor_id=actor_id,
+            now=now,
+            kind=kind,
+            to=to,
+            note=note,
+            data=data,
+        )
+    except (lifecycle.InvalidTransition, lifecycle.Conflict):
+        return None
+    workflow.refresh_triage(desk, session, ticket, now, event)
+    return event
+
+
 def approval_message(
-    desk: Desk, approval: Approval, approver: Person, ticket: Ticket | None
+    desk: Desk,
+    approval: Approval,
+    approver: Person,
+    ticket: Ticket | None,
 ) -> Message:
     lang = approver.language
     requester = desk.directory.get(approval.requester_id)
     journey = desk.catalog.get(approval.service_id)
+    changes = approval.scope.get(CHANGES_KEY, [])
     return Message(
         text=desk.texts.render(
             lang,
@@ -111,6 +148,7 @@ def approval_message(
             summary=approval.summary,
             number=ticket.number if ticket else "",
             id=approval.id,
+            changes=changes,
         ),
         choices=(
             Choice(desk.texts.plain(lang, "button.approve"), f"ap:{approval.id}:y", "primary"),
@@ -127,8 +165,6 @@ def notify_approver(
     ticket: Ticket | None,
     now: datetime,
 ) -> None:
-    from notifications.outbox import notify
-
     notify(
         session=session,
         to=home_address(desk, session, approver),
@@ -137,6 +173,33 @@ def notify_approver(
         now=now,
         key=f"approval:{approval.id}:{approver.id}",
     )
+
+
+def close_requests(desk: Desk, session: Session, approval: Approval, now: datetime) -> None:
+    """Replace each approver's request (edited in place, buttons gone) with the outcome."""
+    by = desk.directory.get(approval.decided_by)
+    for pid in approval.approvers:
+        approver = desk.directory.get(pid)
+        if approver is None:
+            continue
+        lang = approver.language
+        notify(
+            session=session,
+            to=home_address(desk, session, approver),
+            message=Message(
+                text=desk.texts.render(
+                    lang,
+                    "approval.closed",
+                    id=approval.id,
+                    summary=approval.summary,
+                    status=desk.texts.plain(lang, f"approval.status.{approval.status}"),
+                    name=by.name if by else "",
+                )
+            ),
+            idem_key=f"approval:{approval.id}:closed:{pid}",
+            now=now,
+            key=f"approval:{approval.id}:{pid}",
+        )
 
 
 def on_button(turn: Turn, rest: str) -> None:
@@ -152,6 +215,9 @@ def on_button(turn: Turn, rest: str) -> None:
         if approval is None or not may_decide(turn.desk, approval, turn.person):
             refuse(turn, approval)
             return
+        if approval.status != "pending":
+            _already_decided(turn, approval)
+            return
         turn.data["awaiting"] = f"reject_reason:{raw_id}"
         turn.say("approval.ask_reason")
 
@@ -166,16 +232,17 @@ def refuse(turn: Turn, approval: Approval | None) -> None:
     ticket = (
         turn.session.get(Ticket, approval.ticket_id) if approval and approval.ticket_id else None
     )
-    ticket_repo.add_event(
-        session=turn.session,
-        ticket=ticket,
-        at=turn.now,
-        actor_id=turn.person.id,
-        kind="refused",
-        note="approval decision",
-        data={"approval": approval.id if approval else None},
+    permissions.refuse(turn, "approval decision", ticket, key="approval.not_yours")
+
+
+def _already_decided(turn: Turn, approval: Approval) -> None:
+    by = turn.desk.directory.get(approval.decided_by)
+    turn.say(
+        "approval.already_decided",
+        id=approval.id,
+        status=turn.plain(f"approval.status.{approval.status}"),
+        name=by.name if by else "",
     )
-    turn.say("approval.not_yours")
 
 
 def decide(turn: Turn, approval_id: int, *, approved: bool, reason: str) -> None:
@@ -194,61 +261,87 @@ def decide(turn: Turn, approval_id: int, *, approved: bool, reason: str) -> None
     ).first()
     session.refresh(approval)
     if won is None:
-        by = desk.directory.get(approval.decided_by)
-        turn.say(
-            "approval.already_decided",
-            id=approval.id,
-            status=turn.plain(f"approval.status.{approval.status}"),
-            name=by.name if by else "",
-        )
+        _already_decided(turn, approval)
         return
     ticket = session.get(Ticket, approval.ticket_id) if approval.ticket_id else None
+    data = {"approval": approval.id, "on_behalf_of": _principal(desk, approval, turn.person)}
+    event: TicketEvent | None = None
     if ticket is not None:
-        before = ticket.status
-        ticket.status = "open" if approved else "rejected"
-        ticket.updated_at = turn.now
-        session.add(ticket)
-        ticket_repo.add_event(
+        to = "rejected"
+        if approved:
+            to = "in_progress" if ticket.assignee_id else "open"
+        event = _move(
+            desk, session, ticket, turn.person.id, turn.now, verdict, to, note=reason, data=data
+        )
+    if event is None:  # no ticket (or it moved on): the decision is still on record
+        event = ticket_repo.add_event(
             session=session,
             ticket=ticket,
             at=turn.now,
             actor_id=turn.person.id,
             kind=verdict,
-            from_status=before,
-            to_status=ticket.status,
             note=reason,
-            data={"approval": approval.id},
-        )
-    else:
-        ticket_repo.add_event(
-            session=session,
-            ticket=None,
-            at=turn.now,
-            actor_id=turn.person.id,
-            kind=verdict,
-            note=reason,
-            data={"approval": approval.id},
+            data=data,
         )
     turn.say("approval.recorded", id=approval.id, status=turn.plain(f"approval.status.{verdict}"))
-    resume(
-        desk,
-        session,
-        approval,
-        Decision(approval.step, approved, turn.person.name, reason),
-        turn.now,
+    close_requests(desk, session, approval, turn.now)
+    decision = Decision(approval.step, approved, turn.person.name, reason)
+    if not resume(desk, session, approval, decision, turn.now) and ticket is not None:
+        _tell_outcome(desk, session, ticket, event, approval, turn.person, turn.now)
+
+
+def _principal(desk: Desk, approval: Approval, person: Person) -> str | None:
+    """For a delegate's decision: the approver they stood in for."""
+    if person.id in approval.approvers:
+        return None
+    for pid in approval.approvers:
+        approver = desk.directory.get(pid)
+        if approver is not None and approver.delegate == person.id:
+            return pid
+    return None
+
+
+def _tell_outcome(
+    desk: Desk,
+    session: Session,
+    ticket: Ticket,
+    event: TicketEvent,
+    approval: Approval,
+    by: Person,
+    now: datetime,
+) -> None:
+    """No journey to resume (a re-approval): tell the requester and the assignee directly."""
+    key = "approval.told_approved" if approval.status == "approved" else "approval.told_rejected"
+    workflow.tell_requester(
+        desk, session, ticket, event, key, now=now, name=by.name, reason=approval.reason
     )
+    assignee = desk.directory.get(ticket.assignee_id)
+    if assignee is not None:
+        workflow.tell_person(
+            desk,
+            session,
+            assignee,
+            ticket,
+            event,
+            "approval.told_assignee",
+            now=now,
+            name=by.name,
+            status=desk.texts.plain(assignee.language, f"approval.status.{approval.status}"),
+            reason=approval.reason,
+        )
 
 
 def resume(
     desk: Desk, session: Session, approval: Approval, decision: Decision, now: datetime
-) -> None:
-    """Continue the parked journey in the requester's conversation; replies go via the outbox."""
+) -> bool:
+    """Continue the parked journey in the requester's conversation; replies go via the outbox.
+    False when there is no journey to continue."""
     from bot.conversation import run
 
     requester = desk.directory.get(approval.requester_id)
     journey = desk.catalog.get(approval.service_id)
-    if requester is None or journey is None:
-        return
+    if requester is None or journey is None or not approval.journey_state:
+        return False
     desk.store.lock(session, f"conv:{approval.channel}:{requester.id}:{approval.conversation}")
     row = conversations.load_conversation(
         session=session,
@@ -274,8 +367,121 @@ def resume(
     for i, out in enumerate(turn.replies):
         turn.send(out.to, out.message, idem=f"approval:{approval.id}:resume:{i}", key=out.key)
     save_turn(turn)
+    return True
 
 
 def pending_for(desk: Desk, session: Session, person: Person) -> list[Approval]:
     rows = session.exec(select(Approval).where(Approval.status == "pending")).all()
     return [a for a in rows if may_decide(desk, a, person)]
+
+
+def _end_pending(
+    desk: Desk, session: Session, approval: Approval, status: str, now: datetime
+) -> bool:
+    """Move a pending approval to `status` (cancelled, superseded); False if already decided."""
+    won = session.execute(
+        update(Approval)
+        .where(col(Approval.id) == approval.id, col(Approval.status) == "pending")
+        .values(status=status, decided_at=now)
+        .returning(col(Approval.id))
+    ).first()
+    session.refresh(approval)
+    if won is not None:
+        close_requests(desk, session, approval, now)
+    return won is not None
+
+
+def withdraw(desk: Desk, session: Session, ticket: Ticket, now: datetime) -> int:
+    """The ticket was cancelled: its pending approvals are cancelled and the approvers'
+    requests say so. Returns how many were withdrawn."""
+    pending = session.exec(
+        select(Approval).where(Approval.ticket_id == ticket.id, Approval.status == "pending")
+    ).all()
+    return sum(_end_pending(desk, session, a, "cancelled", now) for a in pending)
+
+
+# ---- re-approval when the scope changes ---------------------------------------------------
+
+CHANGES_KEY = "_changed"  # inside Approval.scope: what changed since the previous approval
+
+
+def rescope(turn: Turn, ticket: Ticket, changed: Mapping[str, tuple[Any, Any]]) -> bool:
+    """Ask again when a change touches what an approval covered (pending or approved).
+
+    A pending approval is superseded (its journey waits on the new one); an approved one
+    stays on record. The ticket waits for approval again, the approvers see what changed,
+    and the requester is told why in plain words. Returns True when re-approval started.
+    """
+    desk, session = turn.desk, turn.session
+    rows = session.exec(
+        select(Approval)
+        .where(Approval.ticket_id == ticket.id, col(Approval.status).in_(["pending", "approved"]))
+        .order_by(col(Approval.id))
+    ).all()
+    covered = [a for a in rows if any(field in a.scope for field in changed)]
+    if not covered:
+        return False
+    latest = covered[-1]
+    requester = desk.directory.get(ticket.requester_id)
+    if requester is None:
+        return False
+    people, rule = approvers_for(desk, requester, latest.rule, latest.group)
+    if not people:
+        turn.say("approval.no_approver", number=ticket.number)
+        return False
+    parked: dict[str, Any] = {}
+    for old in covered:
+        if old.status == "pending" and _end_pending(desk, session, old, "superseded", turn.now):
+            parked = old.journey_state or parked
+    changes = [
+        {"field": field, "from": str(before), "to": str(after)}
+        for field, (before, after) in changed.items()
+    ]
+    scope = {k: ticket.answers.get(k, v) for k, v in latest.scope.items() if k != CHANGES_KEY}
+    approval = Approval(
+        ticket_id=ticket.id,
+        service_id=latest.service_id,
+        step=latest.step,
+        requester_id=requester.id,
+        rule=rule,
+        group=latest.group,
+        approvers=[p.id for p in people],
+        summary=latest.summary,
+        channel=latest.channel,
+        conversation=latest.conversation,
+        language=latest.language,
+        journey_state=parked,
+        scope={**scope, CHANGES_KEY: changes},
+        created_at=turn.now,
+    )
+    session.add(approval)
+    session.flush()
+    to = None if ticket.status == "awaiting_approval" else "awaiting_approval"
+    event = workflow.change(
+        turn,
+        ticket,
+        "reapproval_requested",
+        to=to,
+        note=", ".join(f"{c['field']}: {c['from']} -> {c['to']}" for c in changes),
+        data={"approval": approval.id, "previous": latest.id},
+    )
+    if event is None:
+        session.delete(approval)
+        return False
+    if to is None:  # the status did not change, so the card was not refreshed
+        workflow.refresh_triage(desk, session, ticket, turn.now, event)
+    for person in people:
+        notify_approver(desk, session, approval, person, ticket, turn.now)
+    names = ", ".join(p.name for p in people)
+    workflow.tell_requester(
+        desk,
+        session,
+        ticket,
+        event,
+        "approval.told_reapproval",
+        now=turn.now,
+        names=names,
+        changes=changes,
+    )
+    turn.say("approval.reapproval_started", number=ticket.number, names=names)
+    return True

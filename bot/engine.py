@@ -108,7 +108,7 @@ class Engine:
             return turn.replies
 
     def _route(self, turn: Turn) -> None:
-        from bot import conversation, understanding
+        from bot import conversation, understanding, workflow
 
         inbound = turn.inbound
         if conversation.expire_if_idle(turn):
@@ -134,6 +134,8 @@ class Engine:
             return
         if text.startswith("/"):
             self.verbs.dispatch(turn, text)
+        elif workflow.take_text(turn, text):
+            return  # information for a ticket, or the answer to a technician's question
         elif conversation.active_journey(turn) is not None:
             conversation.on_text(turn, text)
         else:

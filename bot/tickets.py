@@ -16,18 +16,23 @@ from store import tickets as repo
 from store.models import Ticket
 
 
-def status_label(desk: Desk, status: str, lang: str) -> str:
+def status_label(desk: Desk, status: str, lang: str, *, staff: bool = False) -> str:
+    """A status as people read it; `staff` picks the technicians' wording where it differs
+    ("Waiting for you" to the requester is "Waiting on the requester" to IT)."""
+    if staff and desk.texts.has(f"status_staff.{status}"):
+        return desk.texts.plain(lang, f"status_staff.{status}")
     return desk.texts.plain(lang, f"status.{status}")
 
 
-def ticket_card(desk: Desk, ticket: Ticket, lang: str) -> TicketCard:
+def ticket_card(desk: Desk, ticket: Ticket, lang: str, *, staff: bool = False) -> TicketCard:
     """The ticket as a card: status, priority, queue, who has it, when it is due."""
     texts = desk.texts
+    status = status_label(desk, ticket.status, lang, staff=staff)
     assignee = desk.directory.get(ticket.assignee_id)
     requester = desk.directory.get(ticket.requester_id)
     tz = requester.timezone if requester else "UTC"
     fields = [
-        CardField(texts.plain(lang, "card.status"), status_label(desk, ticket.status, lang)),
+        CardField(texts.plain(lang, "card.status"), status),
         CardField(texts.plain(lang, "card.priority"), ticket.priority),
         CardField(texts.plain(lang, "card.queue"), desk.queue_name(ticket.queue, lang)),
         CardField(
@@ -45,24 +50,29 @@ def ticket_card(desk: Desk, ticket: Ticket, lang: str) -> TicketCard:
     return TicketCard(
         number=ticket.number,
         title=ticket.title,
-        status=status_label(desk, ticket.status, lang),
+        status=status,
         fields=tuple(fields),
     )
 
 
 def triage_message(desk: Desk, ticket: Ticket) -> Message:
-    """The card posted to a queue's triage channel, with the buttons technicians use."""
+    """The card in a queue's triage channel, kept current as the ticket moves: Claim and
+    Assign while nobody has it, Assign (to hand it over) while someone works it."""
     lang = desk.settings.language
     texts = desk.texts
     choices: tuple[Choice, ...] = ()
-    if ticket.assignee_id is None and ticket.status not in repo.DONE:
-        choices = (
-            Choice(texts.plain(lang, "button.claim"), f"t:claim:{ticket.number}", "primary"),
-            Choice(texts.plain(lang, "button.assign"), f"t:assign:{ticket.number}"),
-        )
+    if ticket.status in repo.ACTIVE:
+        assign = Choice(texts.plain(lang, "button.assign"), f"t:assign:{ticket.number}")
+        if ticket.assignee_id is None:
+            claim = Choice(texts.plain(lang, "button.claim"), f"t:claim:{ticket.number}", "primary")
+            choices = (claim, assign)
+        else:
+            choices = (assign,)
     return Message(
-        text=texts.render(lang, "triage.card", number=ticket.number, title=ticket.title),
-        card=ticket_card(desk, ticket, lang),
+        text=texts.render(
+            lang, "triage.card", number=ticket.number, title=ticket.title, state=ticket.status
+        ),
+        card=ticket_card(desk, ticket, lang, staff=True),
         choices=choices,
     )
 
@@ -96,6 +106,23 @@ def post_triage(desk: Desk, session: Session, ticket: Ticket, now: datetime, rea
         )
 
 
+def due_times(
+    desk: Desk, queue: str, sla_policy: str, priority: str, start: datetime
+) -> tuple[datetime, datetime]:
+    """First-response and resolution due times for a priority, on the queue's calendar."""
+    policy = desk.settings.sla.get(sla_policy) or next(iter(desk.settings.sla.values()))
+    target = policy.get(priority) or policy["P3"]  # type: ignore[call-overload]
+    calendar = desk.calendar_for(queue)
+    return calendar.add(start, target.first_response), calendar.add(start, target.resolution)
+
+
+def sla_due(desk: Desk, ticket: Ticket, priority: str) -> tuple[datetime, datetime]:
+    """A ticket's due times recomputed for a new priority (counted from when it was opened)."""
+    journey = desk.catalog.get(ticket.service_id) if ticket.service_id else None
+    policy = journey.sla if journey is not None else "standard"
+    return due_times(desk, ticket.queue, policy, priority, ticket.created_at)
+
+
 def open_ticket(
     desk: Desk,
     session: Session,
@@ -120,8 +147,7 @@ def open_ticket(
     number = repo.next_number(
         session=session, prefix=desk.settings.ticket_prefix, start=desk.settings.ticket_start
     )
-    policy = desk.settings.sla.get(sla_policy) or next(iter(desk.settings.sla.values()))
-    target = policy[priority]  # type: ignore[index]
+    first_due, resolution_due = due_times(desk, queue, sla_policy, priority, now)
     calendar = desk.calendar_for(queue)
     ticket = repo.create_ticket(
         session=session,
@@ -141,8 +167,8 @@ def open_ticket(
         channel=origin.channel if origin else None,
         conversation=origin.conversation if origin else None,
         expected_at=calendar.add(now, expected) if expected else None,
-        first_response_due=calendar.add(now, target.first_response),
-        resolution_due=calendar.add(now, target.resolution),
+        first_response_due=first_due,
+        resolution_due=resolution_due,
     )
     repo.add_event(
         session=session,

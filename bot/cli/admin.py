@@ -79,22 +79,26 @@ def people(args: argparse.Namespace) -> int:
 
 def tickets(args: argparse.Namespace) -> int:
     desk = desk_from(args)
-    with desk.store.read() as session:
-        found = repo.list_tickets(session=session, statuses=args.status)
-        rows = [
-            {
-                "number": t.number,
-                "service": t.service_id,
-                "requester": t.requester_id,
-                "status": t.status,
-                "priority": t.priority,
-                "queue": t.queue,
-                "assignee": t.assignee_id,
-                "title": t.title,
-                "created_at": t.created_at.isoformat(),
-            }
-            for t in found
-        ]
+    try:
+        with desk.store.read() as session:
+            found = repo.list_tickets(session=session, statuses=args.status)
+    finally:
+        desk.store.dispose()
+    rows = [
+        {
+            "number": t.number,
+            "service": t.service_id,
+            "requester": t.requester_id,
+            "status": t.status,
+            "priority": t.priority,
+            "queue": t.queue,
+            "assignee": t.assignee_id,
+            "title": t.title,
+            "source": t.source,  # "logged": reached IT outside the desk (a bypass)
+            "created_at": t.created_at.isoformat(),
+        }
+        for t in found
+    ]
     if args.format == "json":
         print_json(rows)
     else:
@@ -125,27 +129,33 @@ def catalog(args: argparse.Namespace) -> int:
 
 
 def audit(args: argparse.Namespace) -> int:
+    """Print a ticket's audit timeline: who did what, when, from which status to which."""
     desk = desk_from(args)
-    with desk.store.read() as session:
-        ticket = repo.get_ticket(session=session, number=args.number)
-        if ticket is None or ticket.id is None:
-            print(f"error: no ticket {args.number.upper()}", file=sys.stderr)
-            return 1
-        events = repo.events_of(session=session, ticket_id=ticket.id)
-        rows = [
-            {
-                "at": e.at.isoformat(timespec="seconds"),
-                "who": e.actor_id or "-",
-                "event": e.kind,
-                "from": e.from_status or "",
-                "to": e.to_status or "",
-                "note": e.note,
-            }
-            for e in events
-        ]
+    try:
+        with desk.store.read() as session:
+            ticket = repo.get_ticket(session=session, number=args.number)
+            if ticket is None or ticket.id is None:
+                print(f"error: no ticket {args.number.upper()}", file=sys.stderr)
+                return 1
+            events = repo.events_of(session=session, ticket_id=ticket.id)
+    finally:
+        desk.store.dispose()
+    rows = [
+        {
+            "at": e.at.isoformat(timespec="seconds"),
+            "who": e.actor_id or "-",
+            "event": e.kind,
+            "from": e.from_status or "",
+            "to": e.to_status or "",
+            "note": e.note.replace("\n", " "),
+            "detail": " ".join(f"{k}={v}" for k, v in sorted(e.data.items()) if v is not None),
+            "data": e.data,
+        }
+        for e in events
+    ]
     if args.format == "json":
-        print_json({"number": ticket.number, "events": rows})
+        print_json({"number": ticket.number, "status": ticket.status, "events": rows})
     else:
-        print(f"{ticket.number}: {ticket.title}")
-        print_table(rows, ["at", "who", "event", "from", "to", "note"])
+        print(f"{ticket.number}: {ticket.title} [{ticket.status}]")
+        print_table(rows, ["at", "who", "event", "from", "to", "note", "detail"])
     return 0

@@ -1,122 +1,610 @@
-"""Technician verbs: the queue and claiming tickets."""
+"""Technician verbs: the queue, claiming and working tickets, and logging requests that
+reached IT outside the desk. Every verb checks `bot.permissions` (through `lookup`) first.
+
+Each verb is the same typed (`/claim IT-1042`, Slack `/desk claim IT-1042`) or pressed
+(`t:claim:IT-1042`); a pressed button passes exactly the arguments a person would type.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import update
-from sqlmodel import col
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
 
+from bot import permissions, workflow
 from bot.engine import Turn
-from bot.messages import Address, Message
-from bot.tickets import post_triage
+from bot.messages import Choice, Message
+from bot.tickets import open_ticket, sla_due, status_label, ticket_card
+from bot.timefmt import describe_time
 from bot.verbs import Verb, Verbs
+from bot.verbs.lookup import find_person, split_number, staff_only, workable_ticket
+from store import lifecycle
 from store import tickets as repo
 from store.models import Ticket
 
+PRIORITIES = ("P1", "P2", "P3", "P4")
+MAX_BUTTON = 64  # Telegram's limit for callback data, in bytes
+QUEUE_BUTTONS = 5
 
-def _staff_only(turn: Turn) -> bool:
-    if turn.person.has_role("technician"):
+
+def due_at(ticket: Ticket) -> datetime:
+    """The next SLA deadline: first response until someone responded, then resolution."""
+    if ticket.first_response_at is None and ticket.first_response_due is not None:
+        return ticket.first_response_due
+    return ticket.resolution_due or ticket.created_at
+
+
+def by_urgency(tickets: Iterable[Ticket]) -> list[Ticket]:
+    return sorted(tickets, key=lambda t: (t.priority, due_at(t), t.id or 0))
+
+
+def rows(turn: Turn, tickets: Iterable[Ticket]) -> list[dict[str, Any]]:
+    desk, lang = turn.desk, turn.language
+    out = []
+    for t in tickets:
+        assignee = desk.directory.get(t.assignee_id)
+        out.append(
+            {
+                "number": t.number,
+                "title": t.title,
+                "priority": t.priority,
+                "status": status_label(desk, t.status, lang, staff=True),
+                "queue": desk.queue_name(t.queue, lang),
+                "due": describe_time(desk.texts, lang, due_at(t), turn.person.timezone),
+                "assignee": assignee.name if assignee else "",
+            }
+        )
+    return out
+
+
+def need_text(turn: Turn, verb: str, text: str) -> bool:
+    if text:
         return True
-    turn.say("verbs.not_allowed")
+    turn.say("tickets.usage", verb=verb)
     return False
 
 
 def queue_verb(turn: Turn, args: str) -> None:
-    """`/queue [name]`: unassigned tickets of the technician's queues, most urgent first."""
-    if not _staff_only(turn):
+    """`/queue [queue]`: unassigned tickets of my queues, by priority then SLA due."""
+    if not staff_only(turn, "queue"):
         return
-    queues = [args] if args else sorted(turn.person.queues or turn.desk.settings.queues)
-    rows = []
-    for queue in queues:
-        if not turn.person.works_queue(queue):
-            turn.say("verbs.not_your_queue", queue=queue)
+    desk = turn.desk
+    if args:
+        queue = args.strip()
+        if queue not in desk.settings.queues:
+            turn.say("tickets.unknown_queue", queue=queue, queues=", ".join(desk.settings.queues))
             return
-        for t in repo.list_tickets(session=turn.session, queue=queue, statuses=repo.ACTIVE):
-            if t.assignee_id is None:
-                rows.append(t)
-    rows.sort(key=lambda t: (t.priority, t.resolution_due or t.created_at))
-    items = [
-        {
-            "number": t.number,
-            "title": t.title,
-            "priority": t.priority,
-            "queue": turn.desk.queue_name(t.queue, turn.language),
-        }
-        for t in rows
-    ]
-    turn.say("verbs.queue", tickets=items)
+        if not permissions.may_work_queue(turn.person, queue):
+            permissions.refuse(
+                turn,
+                "queue",
+                key="perm.not_your_queue_name",
+                queue=desk.queue_name(queue, turn.language),
+            )
+            return
+        queues = [queue]
+    else:
+        queues = sorted(turn.person.queues) or sorted(desk.settings.queues)
+    found = by_urgency(
+        t
+        for q in queues
+        for t in repo.list_tickets(session=turn.session, queue=q, statuses=repo.ACTIVE)
+        if t.assignee_id is None
+    )
+    label = turn.plain("button.claim")
+    choices = tuple(
+        Choice(f"{label} {t.number}", f"t:claim:{t.number}", "primary")
+        for t in found[:QUEUE_BUTTONS]
+    )
+    turn.reply(Message(text=turn.t("tickets.queue", tickets=rows(turn, found)), choices=choices))
+
+
+def mine_verb(turn: Turn, _args: str) -> None:
+    """`/mine`: the open tickets assigned to me, most urgent first."""
+    if not staff_only(turn, "mine"):
+        return
+    found = repo.list_tickets(session=turn.session, statuses=repo.ACTIVE)
+    mine = by_urgency(t for t in found if t.assignee_id == turn.person.id)
+    turn.say("tickets.mine", tickets=rows(turn, mine))
 
 
 def claim_verb(turn: Turn, args: str) -> None:
-    """`/claim IT-1042`: take a ticket; exactly one technician wins a race."""
-    number = args.strip().upper()
-    ticket = repo.get_ticket(session=turn.session, number=number) if number else None
+    """`/claim IT-1042`: take a ticket. Exactly one technician wins a race; the others are
+    told who has it."""
+    number, _ = split_number(args)
+    ticket = workable_ticket(turn, number, "claim")
     if ticket is None:
-        turn.say("verbs.no_such_ticket", number=number or "?")
         return
-    if not turn.person.works_queue(ticket.queue):
-        repo.add_event(
+    if ticket.assignee_id is not None:
+        _say_taken(turn, ticket)
+        return
+    if ticket.status not in repo.ACTIVE:
+        workflow.say_invalid(turn, ticket, "in_progress")
+        return
+    try:
+        event = lifecycle.transition(
             session=turn.session,
             ticket=ticket,
-            at=turn.now,
             actor_id=turn.person.id,
-            kind="refused",
-            note="claim",
-            data={"verb": "claim"},
+            now=turn.now,
+            kind="claimed",
+            to="in_progress" if ticket.status in lifecycle.PICK_UP else None,
+            values={
+                "assignee_id": turn.person.id,
+                "first_response_at": ticket.first_response_at or turn.now,
+            },
         )
-        turn.say("verbs.not_allowed")
+    except lifecycle.Conflict as lost:
+        _say_taken(turn, lost.ticket)
         return
-    result = turn.session.execute(
-        update(Ticket)
-        .where(
-            col(Ticket.id) == ticket.id,
-            col(Ticket.assignee_id).is_(None),
-            col(Ticket.status).in_(repo.ACTIVE),
-        )
-        .values(assignee_id=turn.person.id, status="in_progress", updated_at=turn.now)
+    workflow.refresh_triage(turn.desk, turn.session, ticket, turn.now, event)
+    turn.say("tickets.claimed", number=ticket.number, title=ticket.title)
+    workflow.tell_requester(
+        turn.desk,
+        turn.session,
+        ticket,
+        event,
+        "tickets.told_claimed",
+        now=turn.now,
+        name=turn.person.first_name,
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        turn.session.refresh(ticket)
+
+
+def _say_taken(turn: Turn, ticket: Ticket) -> None:
+    if ticket.assignee_id == turn.person.id:
+        turn.say("tickets.already_yours", number=ticket.number, name=turn.person.name)
+        return
+    holder = turn.desk.directory.get(ticket.assignee_id)
+    if holder is None:  # released again meanwhile, or otherwise changed
+        workflow.say_invalid(turn, ticket, "in_progress")
+        return
+    turn.say("tickets.already_claimed", number=ticket.number, name=holder.name)
+
+
+def unclaim_verb(turn: Turn, args: str) -> None:
+    """`/unclaim IT-1042`: give a ticket back to the queue (the assignee, or an admin)."""
+    number, _ = split_number(args)
+    ticket = workable_ticket(turn, number, "unclaim")
+    if ticket is None:
+        return
+    if ticket.assignee_id is None:
+        turn.say("tickets.not_assigned", number=ticket.number)
+        return
+    if not permissions.may_release(turn.person, ticket):
         holder = turn.desk.directory.get(ticket.assignee_id)
-        turn.say(
-            "verbs.already_claimed",
+        permissions.refuse(
+            turn,
+            "unclaim",
+            ticket,
+            key="perm.not_assignee",
             number=ticket.number,
-            name=holder.name if holder else turn.plain("card.unassigned"),
+            name=holder.name if holder else ticket.assignee_id,
         )
         return
-    before = ticket.status
-    turn.session.refresh(ticket)
-    if ticket.first_response_at is None:
-        ticket.first_response_at = turn.now
-        turn.session.add(ticket)
-    repo.add_event(
+    to = "open" if ticket.status == "in_progress" else None
+    if workflow.change(turn, ticket, "unclaimed", to=to, values={"assignee_id": None}):
+        turn.say("tickets.unclaimed", number=ticket.number)
+
+
+def assign_verb(turn: Turn, args: str) -> None:
+    """`/assign IT-1042 alex`: give a ticket to a colleague of its queue. Without a name:
+    buttons to pick one."""
+    number, who = split_number(args)
+    ticket = workable_ticket(turn, number, "assign")
+    if ticket is None:
+        return
+    if ticket.status not in repo.ACTIVE:
+        workflow.say_invalid(turn, ticket, "in_progress")
+        return
+    if not who:
+        _offer_colleagues(turn, ticket)
+        return
+    target = find_person(turn.desk, who)
+    if target is None:
+        turn.say("tickets.unknown_person", who=who)
+        return
+    if not permissions.may_take(target, ticket):
+        turn.say(
+            "tickets.not_eligible",
+            name=target.name,
+            number=ticket.number,
+            queue=turn.desk.queue_name(ticket.queue, turn.language),
+        )
+        return
+    if ticket.assignee_id == target.id:
+        turn.say("tickets.already_assigned", number=ticket.number, name=target.name)
+        return
+    event = workflow.change(
+        turn,
+        ticket,
+        "assigned",
+        to="in_progress" if ticket.status in lifecycle.PICK_UP else None,
+        values={
+            "assignee_id": target.id,
+            "first_response_at": ticket.first_response_at or turn.now,
+        },
+        data={"by": turn.person.id},
+    )
+    if event is None:
+        return
+    turn.say("tickets.assigned", number=ticket.number, name=target.name)
+    if target.id != turn.person.id:
+        workflow.tell_person(
+            turn.desk,
+            turn.session,
+            target,
+            ticket,
+            event,
+            "tickets.told_assignee",
+            now=turn.now,
+            card=True,
+            by=turn.person.name,
+        )
+    workflow.tell_requester(
+        turn.desk,
+        turn.session,
+        ticket,
+        event,
+        "tickets.told_claimed",
+        now=turn.now,
+        name=target.first_name,
+    )
+
+
+def _offer_colleagues(turn: Turn, ticket: Ticket) -> None:
+    colleagues = [
+        p for p in turn.desk.directory.technicians(ticket.queue) if p.id != ticket.assignee_id
+    ]
+    choices = []
+    for person in sorted(colleagues, key=lambda p: p.name):
+        value = f"t:assign:{ticket.number} {person.id}"
+        if len(value.encode()) <= MAX_BUTTON:
+            choices.append(Choice(person.name, value))
+    if not choices:
+        turn.say("tickets.no_colleagues", number=ticket.number)
+        return
+    turn.reply(
+        Message(text=turn.t("tickets.pick_assignee", number=ticket.number), choices=tuple(choices))
+    )
+
+
+def reply_verb(turn: Turn, args: str) -> None:
+    """`/reply IT-1042 text`: a message to the requester, in their chat."""
+    number, text = split_number(args)
+    ticket = workable_ticket(turn, number, "reply")
+    if ticket is None or not need_text(turn, "reply", text):
+        return
+    event = workflow.change(
+        turn,
+        ticket,
+        "reply",
+        note=text,
+        values={"first_response_at": ticket.first_response_at or turn.now},
+    )
+    if event is None:
+        return
+    workflow.tell_requester(
+        turn.desk,
+        turn.session,
+        ticket,
+        event,
+        "tickets.told_reply",
+        now=turn.now,
+        choices=(workflow.add_button(turn.desk, ticket),),
+        name=turn.person.first_name,
+        text=text,
+    )
+    turn.say("tickets.reply_sent", number=ticket.number, name=_requester_name(turn, ticket))
+
+
+def note_verb(turn: Turn, args: str) -> None:
+    """`/note IT-1042 text`: an internal note the requester never sees."""
+    number, text = split_number(args)
+    ticket = workable_ticket(turn, number, "note")
+    if ticket is None or not need_text(turn, "note", text):
+        return
+    if workflow.change(turn, ticket, "note", note=text):
+        turn.say("tickets.noted", number=ticket.number)
+
+
+def ask_verb(turn: Turn, args: str) -> None:
+    """`/ask IT-1042 question`: ask the requester; the ticket waits for their answer."""
+    number, text = split_number(args)
+    ticket = workable_ticket(turn, number, "ask")
+    if ticket is None or not need_text(turn, "ask", text):
+        return
+    event = workflow.change(
+        turn,
+        ticket,
+        "asked",
+        to=None if ticket.status == "waiting_on_user" else "waiting_on_user",
+        note=text,
+        values={"first_response_at": ticket.first_response_at or turn.now},
+    )
+    if event is None:
+        return
+    workflow.tell_requester(
+        turn.desk,
+        turn.session,
+        ticket,
+        event,
+        "tickets.told_question",
+        now=turn.now,
+        choices=(workflow.add_button(turn.desk, ticket),),
+        name=turn.person.first_name,
+        text=text,
+    )
+    turn.say("tickets.asked", number=ticket.number, name=_requester_name(turn, ticket))
+
+
+def priority_verb(turn: Turn, args: str) -> None:
+    """`/priority IT-1042 P2`: change the priority; the SLA due times follow it."""
+    number, raw = split_number(args)
+    ticket = workable_ticket(turn, number, "priority")
+    if ticket is None:
+        return
+    priority = raw.strip().upper()
+    if priority not in PRIORITIES:
+        turn.say("tickets.bad_priority", priorities=", ".join(PRIORITIES))
+        return
+    if priority == ticket.priority:
+        turn.say("tickets.same_priority", number=ticket.number, priority=priority)
+        return
+    first_due, resolution_due = sla_due(turn.desk, ticket, priority)
+    event = workflow.change(
+        turn,
+        ticket,
+        "priority",
+        note=f"{ticket.priority} -> {priority}",
+        values={
+            "priority": priority,
+            "first_response_due": first_due,
+            "resolution_due": resolution_due,
+        },
+        data={"from": ticket.priority, "to": priority},
+    )
+    if event is not None:
+        turn.say(
+            "tickets.priority_set",
+            number=ticket.number,
+            priority=priority,
+            due=describe_time(turn.desk.texts, turn.language, resolution_due, turn.person.timezone),
+        )
+
+
+def set_verb(turn: Turn, args: str) -> None:
+    """`/set IT-1042 size 32`: correct one of the recorded answers. When an approval
+    covered that answer, the ticket goes back for approval."""
+    from bot import approvals
+
+    number, rest = split_number(args)
+    ticket = workable_ticket(turn, number, "set")
+    if ticket is None:
+        return
+    field, _, raw = rest.partition(" ")
+    raw = raw.strip()
+    if not field or not raw:
+        turn.say("tickets.usage", verb="set")
+        return
+    if field not in ticket.answers:
+        turn.say(
+            "tickets.unknown_field",
+            number=ticket.number,
+            field=field,
+            fields=", ".join(sorted(ticket.answers)) or "-",
+        )
+        return
+    if ticket.status not in repo.ACTIVE:
+        turn.say(
+            "tickets.not_active",
+            number=ticket.number,
+            status=status_label(turn.desk, ticket.status, turn.language),
+        )
+        return
+    old = ticket.answers[field]
+    value = _coerce(turn, old, raw)
+    if value == old:
+        turn.say("tickets.same_value", number=ticket.number, field=field)
+        return
+    answers = {**ticket.answers, field: value}
+    event = workflow.change(
+        turn,
+        ticket,
+        "changed",
+        note=f"{field}: {old} -> {value}",
+        values={"answers": answers},
+        data={"field": field, "from": old, "to": value},
+    )
+    if event is None:
+        return
+    turn.say("tickets.field_set", number=ticket.number, field=field, value=str(value))
+    approvals.rescope(turn, ticket, {field: (old, value)})
+
+
+def _coerce(turn: Turn, old: object, raw: str) -> object:
+    """Keep an answer's type: yes/no stays a bool, a number stays a number."""
+    if isinstance(old, bool):
+        lowered = raw.lower()
+        if lowered in turn.desk.texts.words(turn.language, "vocab.yes"):
+            return True
+        if lowered in turn.desk.texts.words(turn.language, "vocab.no"):
+            return False
+        return raw
+    if isinstance(old, int):
+        try:
+            return int(raw)
+        except ValueError:
+            return raw
+    if isinstance(old, float):
+        try:
+            return float(raw)
+        except ValueError:
+            return raw
+    return raw
+
+
+def resolve_verb(turn: Turn, args: str) -> None:
+    """`/resolve IT-1042 what fixed it`: resolve with a note; the requester is asked to
+    confirm with Fixed / Not fixed."""
+    number, note = split_number(args)
+    ticket = workable_ticket(turn, number, "resolve")
+    if ticket is None or not need_text(turn, "resolve", note):
+        return
+    event = workflow.change(
+        turn,
+        ticket,
+        "resolved",
+        to="resolved",
+        note=note,
+        values={
+            "resolved_at": turn.now,
+            "assignee_id": ticket.assignee_id or turn.person.id,
+            "first_response_at": ticket.first_response_at or turn.now,
+        },
+    )
+    if event is None:
+        return
+    turn.say("tickets.resolved", number=ticket.number, name=_requester_name(turn, ticket))
+    workflow.tell_requester(
+        turn.desk,
+        turn.session,
+        ticket,
+        event,
+        "tickets.told_resolved",
+        now=turn.now,
+        choices=workflow.fixed_buttons(turn.desk, ticket),
+        name=turn.person.first_name,
+        note=note,
+    )
+
+
+def reopen_verb(turn: Turn, args: str) -> None:
+    """`/reopen IT-1042 [reason]`: take a resolved ticket up again."""
+    number, reason = split_number(args)
+    ticket = workable_ticket(turn, number, "reopen")
+    if ticket is None:
+        return
+    event = workflow.change(
+        turn, ticket, "reopened", to="reopened", note=reason, values={"resolved_at": None}
+    )
+    if event is None:
+        return
+    turn.say("tickets.reopened", number=ticket.number)
+    workflow.tell_requester(
+        turn.desk,
+        turn.session,
+        ticket,
+        event,
+        "tickets.told_reopened",
+        now=turn.now,
+        name=turn.person.first_name,
+        reason=reason,
+    )
+
+
+def show_verb(turn: Turn, args: str) -> None:
+    """`/show IT-1042`: the card, the details and the timeline (internal notes for staff)."""
+    from bot.verbs.requester import show_ticket
+
+    number, _ = split_number(args)
+    show_ticket(turn, number, "show")
+
+
+def log_verb(turn: Turn, args: str) -> None:
+    """`/log alice [queue] [P1-P4] what they asked for`: record a request that reached IT
+    outside the desk (a call, a private message). It counts as a bypass in the metrics and
+    is assigned to whoever logged it."""
+    if not staff_only(turn, "log"):
+        return
+    desk = turn.desk
+    who, _, rest = args.strip().partition(" ")
+    requester = find_person(desk, who) if who else None
+    if requester is None:
+        turn.say("tickets.unknown_person" if who else "tickets.usage", who=who, verb="log")
+        return
+    words = rest.split()
+    queue = (
+        sorted(turn.person.queues)[0] if turn.person.queues else next(iter(desk.settings.queues))
+    )
+    priority = "P3"
+    while words and (words[0] in desk.settings.queues or words[0].upper() in PRIORITIES):
+        token = words.pop(0)
+        if token in desk.settings.queues:
+            queue = token
+        else:
+            priority = token.upper()
+    title = " ".join(words)
+    if not title:
+        turn.say("tickets.usage", verb="log")
+        return
+    if not permissions.may_work_queue(turn.person, queue):
+        permissions.refuse(
+            turn, "log", key="perm.not_your_queue_name", queue=desk.queue_name(queue, turn.language)
+        )
+        return
+    ticket = open_ticket(
+        desk,
+        turn.session,
+        requester=requester,
+        service_id=None,
+        ticket_type="incident",
+        title=title[:300],
+        description=title,
+        priority=priority,
+        queue=queue,
+        answers={},
+        origin=None,
+        language=requester.language,
+        now=turn.now,
+        source="logged",
+        actor_id=turn.person.id,
+    )
+    event = lifecycle.transition(
         session=turn.session,
         ticket=ticket,
-        at=turn.now,
         actor_id=turn.person.id,
+        now=turn.now,
         kind="claimed",
-        from_status=before,
-        to_status="in_progress",
+        to="in_progress",
+        values={"assignee_id": turn.person.id, "first_response_at": turn.now},
+        data={"source": "logged"},
     )
-    turn.say("verbs.claimed", number=ticket.number, title=ticket.title)
-    requester = turn.desk.directory.get(ticket.requester_id)
-    if requester and ticket.channel and ticket.conversation:
-        lang = ticket.language
-        turn.send(
-            Address(ticket.channel, ticket.conversation, requester.id),
-            Message(
-                text=turn.desk.texts.render(
-                    lang,
-                    "notify.claimed",
-                    number=ticket.number,
-                    name=turn.person.first_name,
-                    title=ticket.title,
-                )
-            ),
-            idem=f"claimed:{ticket.number}:{turn.now.isoformat()}",
+    workflow.refresh_triage(desk, turn.session, ticket, turn.now, event)
+    turn.reply(
+        Message(
+            text=turn.t("tickets.logged", number=ticket.number, name=requester.name),
+            card=ticket_card(desk, ticket, turn.language),
         )
-    post_triage(turn.desk, turn.session, ticket, turn.now, "claimed")
+    )
+    workflow.tell_requester(
+        desk,
+        turn.session,
+        ticket,
+        event,
+        "tickets.told_logged",
+        now=turn.now,
+        card=True,
+        name=turn.person.first_name,
+    )
+
+
+def _requester_name(turn: Turn, ticket: Ticket) -> str:
+    requester = turn.desk.directory.get(ticket.requester_id)
+    return requester.first_name if requester else ticket.requester_id
 
 
 def register(verbs: Verbs) -> None:
     verbs.add(Verb("queue", queue_verb, staff=True))
-    verbs.add(Verb("claim", claim_verb, staff=True))
+    verbs.add(Verb("mine", mine_verb, staff=True))
+    verbs.add(Verb("show", show_verb, staff=True))
+    verbs.add(Verb("claim", claim_verb, staff=True, aliases=("take",)))
+    verbs.add(Verb("unclaim", unclaim_verb, staff=True, aliases=("release",)))
+    verbs.add(Verb("assign", assign_verb, staff=True))
+    verbs.add(Verb("reply", reply_verb, staff=True))
+    verbs.add(Verb("note", note_verb, staff=True))
+    verbs.add(Verb("ask", ask_verb, staff=True))
+    verbs.add(Verb("priority", priority_verb, staff=True))
+    verbs.add(Verb("set", set_verb, staff=True))
+    verbs.add(Verb("resolve", resolve_verb, staff=True))
+    verbs.add(Verb("reopen", reopen_verb, staff=True))
+    verbs.add(Verb("log", log_verb, staff=True))

@@ -1,0 +1,307 @@
+"""Working a ticket from chat: apply a lifecycle change, tell the people it concerns, and
+keep the queue's triage card current. Verbs, buttons and approvals all come through here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from bot.addresses import home_address
+from bot.desk import Desk
+from bot.directory import Person
+from bot.engine import Turn
+from bot.messages import Address, Choice, Message
+from bot.tickets import post_triage, status_label, ticket_card, triage_addresses
+from notifications.outbox import notify
+from store import lifecycle
+from store import tickets as repo
+from store.models import Ticket, TicketEvent
+
+# Columns shown on the triage card: changing one of them updates the card in place.
+CARD_FIELDS = frozenset({"assignee_id", "priority", "queue", "resolution_due", "expected_at"})
+PRIVATE_HINT = ":"  # shared places (threads, group chats) have a ':' in their conversation key
+
+
+def change(
+    turn: Turn,
+    ticket: Ticket,
+    kind: str,
+    *,
+    to: str | None = None,
+    note: str = "",
+    values: Mapping[str, Any] | None = None,
+    data: Mapping[str, Any] | None = None,
+) -> TicketEvent | None:
+    """Apply a lifecycle change for the person of this turn; say why when it can't be done.
+
+    Returns the audit event, or None when the change was refused (nothing was changed).
+    """
+    try:
+        event = lifecycle.transition(
+            session=turn.session,
+            ticket=ticket,
+            actor_id=turn.person.id,
+            now=turn.now,
+            kind=kind,
+            to=to,
+            note=note,
+            values=values,
+            data=data,
+        )
+    except lifecycle.InvalidTransition as exc:
+        say_invalid(turn, ticket, exc.to_status)
+        return None
+    except lifecycle.Conflict as exc:
+        holder = turn.desk.directory.get(exc.ticket.assignee_id)
+        turn.say(
+            "tickets.changed_meanwhile",
+            number=ticket.number,
+            status=status_label(turn.desk, exc.ticket.status, turn.language),
+            name=holder.name if holder else "",
+        )
+        return None
+    if to is not None or CARD_FIELDS.intersection(values or {}):
+        refresh_triage(turn.desk, turn.session, ticket, turn.now, event)
+    return event
+
+
+def say_invalid(turn: Turn, ticket: Ticket, to_status: str) -> None:
+    """Explain a refused status move: where the ticket is and where it could go."""
+    lang = turn.language
+    nexts = sorted(lifecycle.TRANSITIONS.get(ticket.status, ()))
+    turn.say(
+        "tickets.invalid_transition",
+        number=ticket.number,
+        status=status_label(turn.desk, ticket.status, lang),
+        to=status_label(turn.desk, to_status, lang),
+        options=", ".join(status_label(turn.desk, s, lang) for s in nexts),
+    )
+
+
+def refresh_triage(
+    desk: Desk, session: Session, ticket: Ticket, now: datetime, event: TicketEvent
+) -> None:
+    """Update the ticket's card in place in its queue's triage channels."""
+    post_triage(desk, session, ticket, now, f"ev{event.id}")
+
+
+# ---- telling people -----------------------------------------------------------------------
+
+
+def requester_address(desk: Desk, session: Session, ticket: Ticket) -> Address | None:
+    """Where the requester hears about their ticket: where they raised it, else their home."""
+    requester = desk.directory.get(ticket.requester_id)
+    if requester is None:
+        return None
+    if ticket.channel and ticket.conversation:
+        return Address(ticket.channel, ticket.conversation, requester.id)
+    return home_address(desk, session, requester)
+
+
+def tell_requester(
+    desk: Desk,
+    session: Session,
+    ticket: Ticket,
+    event: TicketEvent,
+    key: str,
+    *,
+    now: datetime,
+    choices: Sequence[Choice] = (),
+    card: bool = False,
+    **params: Any,
+) -> None:
+    """Queue a notice for the requester in the language they used for the ticket."""
+    to = requester_address(desk, session, ticket)
+    if to is None:
+        return
+    lang = ticket.language
+    message = Message(
+        text=desk.texts.render(lang, key, number=ticket.number, title=ticket.title, **params),
+        choices=tuple(choices),
+        card=ticket_card(desk, ticket, lang) if card else None,
+    )
+    notify(
+        session=session,
+        to=to,
+        message=message,
+        idem_key=f"{key}:{event.id}:{to.person_id}",
+        now=now,
+    )
+
+
+def tell_person(
+    desk: Desk,
+    session: Session,
+    person: Person,
+    ticket: Ticket,
+    event: TicketEvent,
+    key: str,
+    *,
+    now: datetime,
+    choices: Sequence[Choice] = (),
+    card: bool = False,
+    **params: Any,
+) -> None:
+    """Queue a notice for a colleague (assignee, asker...) at their usual private chat."""
+    lang = person.language
+    message = Message(
+        text=desk.texts.render(lang, key, number=ticket.number, title=ticket.title, **params),
+        choices=tuple(choices),
+        card=ticket_card(desk, ticket, lang, staff=True) if card else None,
+    )
+    notify(
+        session=session,
+        to=home_address(desk, session, person),
+        message=message,
+        idem_key=f"{key}:{event.id}:{person.id}",
+        now=now,
+    )
+
+
+def tell_team(
+    desk: Desk,
+    session: Session,
+    ticket: Ticket,
+    event: TicketEvent,
+    key: str,
+    *,
+    now: datetime,
+    skip: str | None = None,
+    **params: Any,
+) -> int:
+    """Tell whoever works the ticket: its assignee, else the queue's triage channels.
+
+    `skip` is the person who caused the event (they already know). Returns how many
+    notices were queued.
+    """
+    assignee = desk.directory.get(ticket.assignee_id)
+    if assignee is not None:
+        if assignee.id == skip:
+            return 0
+        tell_person(desk, session, assignee, ticket, event, key, now=now, **params)
+        return 1
+    lang = desk.settings.language
+    text = desk.texts.render(lang, key, number=ticket.number, title=ticket.title, **params)
+    count = 0
+    for address in triage_addresses(desk, ticket.queue):
+        notify(
+            session=session,
+            to=address,
+            message=Message(text=text),
+            idem_key=f"{key}:{event.id}:{address.channel}",
+            now=now,
+        )
+        count += 1
+    return count
+
+
+def fixed_buttons(desk: Desk, ticket: Ticket) -> tuple[Choice, ...]:
+    lang = ticket.language
+    return (
+        Choice(desk.texts.plain(lang, "button.fixed"), f"t:fixed:{ticket.number}", "primary"),
+        Choice(desk.texts.plain(lang, "button.not_fixed"), f"t:notfixed:{ticket.number}"),
+    )
+
+
+def add_button(desk: Desk, ticket: Ticket) -> Choice:
+    return Choice(desk.texts.plain(ticket.language, "button.add_info"), f"t:add:{ticket.number}")
+
+
+# ---- changes other parts of the desk make without a chat turn -----------------------------
+
+
+def close_resolved(
+    desk: Desk,
+    session: Session,
+    ticket: Ticket,
+    *,
+    now: datetime,
+    actor_id: str | None = None,
+    note: str = "",
+) -> TicketEvent | None:
+    """Close a resolved ticket (e.g. no answer after the resolved notice). None if it is not
+    resolved any more; the triage card is updated."""
+    try:
+        event = lifecycle.transition(
+            session=session,
+            ticket=ticket,
+            actor_id=actor_id,
+            now=now,
+            kind="closed",
+            to="closed",
+            note=note,
+            values={"closed_at": now},
+        )
+    except (lifecycle.InvalidTransition, lifecycle.Conflict):
+        return None
+    refresh_triage(desk, session, ticket, now, event)
+    return event
+
+
+# ---- the requester's free text answering a question ---------------------------------------
+
+
+def waiting_ticket(turn: Turn) -> Ticket | None:
+    """The requester's ticket waiting on their answer in this conversation, if any.
+
+    A ticket raised here matches; in a private chat, so does one raised elsewhere (a
+    logged ticket has no chat of its own). The most recently asked wins.
+    """
+    stmt = (
+        select(Ticket)
+        .where(Ticket.requester_id == turn.person.id, Ticket.status == "waiting_on_user")
+        .order_by(col(Ticket.updated_at).desc(), col(Ticket.id).desc())
+    )
+    private = PRIVATE_HINT not in turn.inbound.conversation
+    for ticket in turn.session.exec(stmt).all():
+        here = (ticket.channel, ticket.conversation) == (
+            turn.inbound.channel,
+            turn.inbound.conversation,
+        )
+        if here or private:
+            return ticket
+    return None
+
+
+def take_text(turn: Turn, text: str) -> bool:
+    """Route free text that belongs to a ticket: information the person said they would add
+    (after pressing "Add information"), or the answer to a technician's question.
+
+    Returns True when the text was used. An active journey keeps priority over a question.
+    """
+    from bot import conversation
+    from bot.verbs.requester import add_information
+
+    awaiting = str(turn.data.get("awaiting") or "")
+    if awaiting.startswith("add_info:"):
+        turn.data.pop("awaiting", None)
+        row = turn.row
+        if row is None or row.expires_at is None or row.expires_at > turn.now:
+            add_information(turn, awaiting.partition(":")[2], text)
+            return True
+        awaiting = ""
+    if awaiting or conversation.active_journey(turn) is not None:
+        return False
+    ticket = waiting_ticket(turn)
+    if ticket is None:
+        return False
+    add_information(turn, ticket.number, text)
+    return True
+
+
+def answered_status(ticket: Ticket) -> str:
+    """Where a ticket goes when the requester answers: back to its technician, or the queue."""
+    return "in_progress" if ticket.assignee_id else "open"
+
+
+def asker_of(session: Session, ticket: Ticket) -> str | None:
+    """Who asked the requester the question the ticket is waiting on."""
+    assert ticket.id is not None
+    for event in reversed(repo.events_of(session=session, ticket_id=ticket.id)):
+        if event.kind == "asked":
+            return event.actor_id
+    return None
