@@ -7,7 +7,6 @@ background work to finish, so tests read as "Alice types, the bot answers".
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import hmac
 import itertools
@@ -202,6 +201,16 @@ class Driver:
             total += sent
         return total
 
+    async def open_home(self, user: str) -> dict[str, Any]:
+        """`user` opens the app's Home tab; returns the view the bot published."""
+        body = payload("event_home_opened")
+        body["event"].update(user=user, channel=dm_of(user))
+        body["event_id"] = f"EvH{next(self._ids):07d}"
+        assert await self.event(body) == 200
+        published = [c for c in self.fake.called("views.publish") if c.params["user_id"] == user]
+        view: dict[str, Any] = published[-1].params["view"]
+        return view
+
     def last(self, channel: str) -> Call:
         posts = self.fake.posts(channel)
         assert posts, f"nothing posted to {channel}"
@@ -224,5 +233,11 @@ async def slack(slack_desk: Desk, fake: FakeSlack) -> AsyncIterator[Driver]:
     await channel.stop()
 
 
-def clone(data: dict[str, Any]) -> dict[str, Any]:
-    return copy.deepcopy(data)
+def view_text(view: dict[str, Any]) -> str:
+    """The visible text of a Home view, one block element per line."""
+    out = []
+    for block in view["blocks"]:
+        for part in [block.get("text") or {}, *block.get("elements", [])]:
+            if isinstance(part, dict) and isinstance(part.get("text"), str):
+                out.append(part["text"])
+    return "\n".join(out)

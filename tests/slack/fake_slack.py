@@ -248,12 +248,19 @@ class FakeSlack:
             Failure(status, error, retry_after if status == 429 else None)
         )
 
+    def delete_message(self, channel: str, ts: str) -> None:
+        """Someone deleted a message the bot posted."""
+        del self._messages[(channel, ts)]
+
     def called(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
 
     def posts(self, channel: str | None = None) -> list[Call]:
+        """Messages posted, to `channel` as asked or as delivered (a user id lands in a DM)."""
         return [
-            c for c in self.called("chat.postMessage") if channel in (None, c.params["channel"])
+            c
+            for c in self.called("chat.postMessage")
+            if channel in (None, c.params["channel"], c.result.get("channel"))
         ]
 
     async def wait_until(self, check: Callable[[], bool], within: float = 10.0) -> None:
