@@ -251,11 +251,11 @@ class SlackChannel:
         from_home = conversation is None
         if conversation is None:  # a button on the Home tab: answer in the DM
             conversation = await self.identity.dm_channel(user)
-        elif value.startswith(ANSWER_PREFIXES):
-            await self._mark_answered(body, label)
         await self._handle(parse.Incoming(user, conversation, event_id, action=value))
         if from_home:
             await self.publish_home(user)
+        elif value.startswith(ANSWER_PREFIXES) and label:
+            await self._mark_answered(body, label)
 
     async def _mark_answered(self, body: dict[str, Any], label: str) -> None:
         """Replace a question's buttons with the answer given (cosmetic; failures ignored)."""
@@ -270,8 +270,8 @@ class SlackChannel:
                 text=message.get("text") or label,
                 blocks=answered(message["blocks"], label),
             )
-        except SlackApiError as exc:
-            log.info("could not mark answer on %s: %s", message["ts"], exc.response.get("error"))
+        except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
+            log.info("could not mark the answer on %s: %s", message["ts"], exc)
 
     async def _handle(self, incoming: parse.Incoming) -> None:
         async with self._locks.hold(f"{incoming.conversation}|{incoming.user}"):
