@@ -110,8 +110,12 @@ def test_answered_question_loses_its_buttons():
     assert after[-1]["elements"][0]["text"] == "→ A &lt;b&gt;"
 
 
+def no_names(_user: str) -> str | None:
+    return None
+
+
 def test_which_messages_count():
-    names = {}.get
+    names = no_names
     dm = payload("event_dm")
     assert inbound.from_message(dm, "UBOT", names) == inbound.Incoming(
         "U0ALICE", "D0ALICE", "Ev0DM0001", text="I forgot my password"
@@ -132,7 +136,7 @@ def test_which_messages_count():
 def test_mention_in_a_thread_keeps_the_thread():
     body = payload("event_mention")
     body["event"]["thread_ts"] = "1795000000.000001"
-    found = inbound.from_mention(body, "UBOT", {}.get)
+    found = inbound.from_mention(body, "UBOT", no_names)
     assert found is not None
     assert found.conversation == "C0GENERAL:1795000000.000001"
     assert found.text == "I forgot my password"
