@@ -18,6 +18,7 @@ import asyncio
 import logging
 import re
 from collections.abc import AsyncIterator, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -48,6 +49,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_API_URL = "https://slack.com/api/"
 COMMAND = "/desk"
+ENGINE_THREADS = 4  # PostgreSQL: conversations are handled in parallel
 # Errors that retrying the same message cannot fix (the outbox dead-letters them).
 PERMANENT = frozenset(
     {
@@ -138,6 +140,10 @@ class SlackChannel:
         self.app.event("app_home_opened")(self._on_home_opened)
         self.app.command(COMMAND)(self._on_command)
         self.app.action({"type": "block_actions", "action_id": ACTION_PREFIX_RE})(self._on_action)
+        # The engine is synchronous: it runs on worker threads, never on the event loop.
+        # SQLite serialises writers anyway, so more threads would only queue on its lock.
+        workers = 1 if desk.store.is_sqlite else ENGINE_THREADS
+        self._engine_thread = ThreadPoolExecutor(workers, thread_name_prefix="slack-engine")
         self._tasks: set[asyncio.Task[None]] = set()
         self._locks = KeyedLocks()
         self._socket: AsyncSocketModeHandler | None = None
@@ -147,6 +153,9 @@ class SlackChannel:
     # ---- lifecycle -------------------------------------------------------------------
 
     async def start(self) -> None:
+        # One pooled HTTP session for every Web API call (slack_sdk opens one per call
+        # otherwise); SQLite takes one writer at a time, so one engine thread is enough.
+        self.client.session = aiohttp.ClientSession()
         if self.settings.mode == "http":
             await self._start_http()
         else:
@@ -177,6 +186,10 @@ class SlackChannel:
             await self._runner.cleanup()
             self._runner = None
         await self.idle()
+        if self.client.session is not None:
+            await self.client.session.close()
+            self.client.session = None
+        self._engine_thread.shutdown(wait=False)
 
     async def idle(self) -> None:
         """Wait until every scheduled piece of work has finished."""
@@ -292,7 +305,8 @@ class SlackChannel:
                 action=incoming.action,
                 event_id=incoming.event_id,
             )
-            replies = await asyncio.to_thread(self.engine.handle, inbound)
+            loop = asyncio.get_running_loop()
+            replies = await loop.run_in_executor(self._engine_thread, self.engine.handle, inbound)
             await deliver_replies(
                 self,
                 replies,
