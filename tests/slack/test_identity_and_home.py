@@ -25,7 +25,10 @@ async def test_user_found_by_profile_email_when_slack_id_is_not_in_the_directory
 async def test_unknown_user_is_told_clearly_and_nothing_is_started(slack: Driver):
     slack.fake.users["U0GUEST"] = {"id": "U0GUEST", "profile": {"email": "guest@elsewhere.org"}}
     await slack.dm("U0GUEST", "I forgot my password")
-    await slack.dm("U0NOBODY", "I forgot my password")  # users.info: user_not_found
+    nobody = slack.dm_event("U0NOBODY", "I forgot my password")  # users.info: user_not_found
+    await slack.event(nobody)
+    await slack.event(nobody, retry=1)
+    assert len(slack.fake.posts("D0NOBODY")) == 1  # a redelivery is not answered twice
     for dm in ("D0GUEST", "D0NOBODY"):
         text = slack.last(dm).block_text()
         assert "couldn't find you in the people directory" in text
@@ -79,3 +82,25 @@ async def test_technician_home_shows_the_queue_and_claims_from_it(slack: Driver)
 async def test_unknown_user_home_explains_why_it_is_empty(slack: Driver):
     view = await slack.open_home("U0NOBODY")
     assert "couldn't find you" in view_text(view)
+
+
+async def test_rate_limited_lookup_is_not_mistaken_for_an_unknown_user(slack: Driver):
+    # Slack keeps answering 429 for longer than the lookup client waits.
+    slack.channel.lookups.retry_handlers = []
+    slack.fake.fail_next("users.info", retry_after=30)
+    await slack.dm("U0BOBNEW", "hello")
+    told = slack.last("D0BOBNEW").block_text()
+    assert "send that again" in told and "couldn't find you" not in told
+    # Once Slack answers again, the same person is recognised by email.
+    slack.fake.users["U0BOBNEW"] = {"id": "U0BOBNEW", "profile": {"email": "bob@example.com"}}
+    await slack.dm("U0BOBNEW", "hello")
+    assert "Hi Bob" in slack.last("D0BOBNEW").block_text()
+
+
+def test_lookups_wait_out_rate_limits_but_message_sends_do_not(slack: Driver):
+    from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+
+    def waits(client) -> bool:
+        return any(isinstance(h, AsyncRateLimitErrorRetryHandler) for h in client.retry_handlers)
+
+    assert waits(slack.channel.lookups) and not waits(slack.channel.client)

@@ -30,13 +30,17 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlmodel import Session
 
 from bot.adapters.slack import inbound as parse
 from bot.adapters.slack.blocks import ACTION_PREFIX, answered, render, section
 from bot.adapters.slack.home import home_view
-from bot.adapters.slack.identity import Identity
+from bot.adapters.slack.identity import Identity, LookupFailed
 from bot.adapters.slack.mrkdwn import from_markup, to_plain
 from bot.channel import DeliveryError, deliver_replies
 from bot.desk import Desk
@@ -44,12 +48,14 @@ from bot.engine import Engine
 from bot.language import detect
 from bot.messages import Address, Inbound, Message, Outbound
 from store import conversations
+from store.events import claim_event
 
 log = logging.getLogger(__name__)
 
 DEFAULT_API_URL = "https://slack.com/api/"
 COMMAND = "/desk"
 ENGINE_THREADS = 4  # PostgreSQL: conversations are handled in parallel
+LOOKUP_RETRIES = 2
 # Errors that retrying the same message cannot fix (the outbox dead-letters them).
 PERMANENT = frozenset(
     {
@@ -124,7 +130,17 @@ class SlackChannel:
         self.client = AsyncWebClient(
             token=self.settings.bot_token, base_url=self.settings.api_url or DEFAULT_API_URL
         )
-        self.identity = Identity(desk.directory, self.client)
+        # Lookups (users.info, conversations.open, views.publish) have no outbox to wait in,
+        # so their client waits out a 429 itself, asynchronously; messages never do.
+        self.lookups = AsyncWebClient(
+            token=self.settings.bot_token,
+            base_url=self.settings.api_url or DEFAULT_API_URL,
+            retry_handlers=[
+                AsyncConnectionErrorRetryHandler(),
+                AsyncRateLimitErrorRetryHandler(max_retry_count=LOOKUP_RETRIES),
+            ],
+        )
+        self.identity = Identity(desk.directory, self.lookups)
         http = self.settings.mode == "http"
         self.app = AsyncApp(
             client=self.client,
@@ -155,7 +171,7 @@ class SlackChannel:
     async def start(self) -> None:
         # One pooled HTTP session for every Web API call (slack_sdk opens one per call
         # otherwise); SQLite takes one writer at a time, so one engine thread is enough.
-        self.client.session = aiohttp.ClientSession()
+        self.client.session = self.lookups.session = aiohttp.ClientSession()
         if self.settings.mode == "http":
             await self._start_http()
         else:
@@ -188,7 +204,7 @@ class SlackChannel:
         await self.idle()
         if self.client.session is not None:
             await self.client.session.close()
-            self.client.session = None
+            self.client.session = self.lookups.session = None
         self._engine_thread.shutdown(wait=False)
 
     async def idle(self) -> None:
@@ -254,7 +270,11 @@ class SlackChannel:
     # ---- the work after the ack --------------------------------------------------------
 
     async def _command_in_dm(self, user: str, text: str, event_id: str) -> None:
-        channel = await self.identity.dm_channel(user)
+        try:
+            channel = await self.identity.dm_channel(user)
+        except LookupFailed as exc:
+            log.error("cannot open a DM with %s for %r: %s", user, text, exc)
+            return
         await self._handle(parse.Incoming(user, channel, event_id, text=text))
 
     async def _pressed(
@@ -263,7 +283,11 @@ class SlackChannel:
         conversation = parse.action_conversation(body)
         from_home = conversation is None
         if conversation is None:  # a button on the Home tab: answer in the DM
-            conversation = await self.identity.dm_channel(user)
+            try:
+                conversation = await self.identity.dm_channel(user)
+            except LookupFailed as exc:
+                log.error("cannot open a DM with %s for %s: %s", user, value, exc)
+                return
         await self._handle(parse.Incoming(user, conversation, event_id, action=value))
         if from_home:
             await self.publish_home(user)
@@ -288,10 +312,18 @@ class SlackChannel:
 
     async def _handle(self, incoming: parse.Incoming) -> None:
         async with self._locks.hold(f"{incoming.conversation}|{incoming.user}"):
-            person = await self.identity.person(incoming.user)
-            if person is None:
+            try:
+                person = await self.identity.person(incoming.user)
+            except LookupFailed as exc:
+                log.warning("could not look up %s: %s", incoming.user, exc)
                 if not incoming.thread_only:
-                    await self._tell_unknown(incoming)
+                    await self._tell(incoming, "slack.try_again")
+                return
+            if person is None:
+                if not incoming.thread_only and await asyncio.to_thread(
+                    self._first_delivery, incoming.event_id
+                ):
+                    await self._tell(incoming, "slack.unknown_user")
                 return
             if incoming.thread_only and not await asyncio.to_thread(
                 self._journey_open, person.id, incoming.conversation
@@ -315,13 +347,21 @@ class SlackChannel:
                 origin=f"slack:{incoming.event_id}",
             )
 
+    def _first_delivery(self, event_id: str) -> bool:
+        """Record an event the engine never sees, so a redelivery is not answered twice."""
+        with self.desk.store.begin() as session:
+            return claim_event(
+                session=session, channel=self.name, event_id=event_id, now=self.desk.clock.now()
+            )
+
     def _journey_open(self, person_id: str, conversation: str) -> bool:
         with self.desk.store.read() as session:
             return _active(session, person_id, conversation)
 
-    async def _tell_unknown(self, incoming: parse.Incoming) -> None:
+    async def _tell(self, incoming: parse.Incoming, key: str) -> None:
+        """Answer someone the engine cannot serve (not in the directory, lookup failed)."""
         lang = detect(incoming.text) or self.desk.settings.language
-        text = self.desk.texts.render(lang, "slack.unknown_user")
+        text = self.desk.texts.render(lang, key)
         out = Outbound(Address(self.name, incoming.conversation), Message(text=text))
         await deliver_replies(
             self,
@@ -333,17 +373,21 @@ class SlackChannel:
 
     async def publish_home(self, user_id: str) -> None:
         """Render the Home tab for a Slack user (views.publish)."""
-        person = await self.identity.person(user_id)
+        try:
+            person = await self.identity.person(user_id)
+        except LookupFailed as exc:
+            log.warning("home tab for %s not published: %s", user_id, exc)
+            return
         if person is None:
             text = self.desk.texts.render(self.desk.settings.language, "slack.unknown_user")
             view: dict[str, Any] = {"type": "home", "blocks": [section(from_markup(text))]}
         else:
             view = await asyncio.to_thread(home_view, self.desk, person)
         try:
-            await self.client.views_publish(user_id=user_id, view=view)
-        except SlackApiError as exc:
+            await self.lookups.views_publish(user_id=user_id, view=view)
+        except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
             # The tab is rebuilt the next time it is opened: nothing to keep.
-            log.warning("views.publish for %s failed: %s", user_id, exc.response.get("error"))
+            log.warning("views.publish for %s failed: %s", user_id, exc)
 
     # ---- sending -----------------------------------------------------------------------
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -11,9 +12,19 @@ from bot.directory import Directory, Person
 
 log = logging.getLogger(__name__)
 
+NOT_FOUND = frozenset({"user_not_found", "users_not_found"})
+
+
+class LookupFailed(Exception):
+    """Slack could not answer a lookup just now (rate limited, down): not "unknown user"."""
+
 
 class Identity:
-    """Resolves Slack user ids to directory people; remembers answers for the process."""
+    """Resolves Slack user ids to directory people; remembers answers for the process.
+
+    `client` should retry rate-limited calls itself (asynchronously): a lookup has no
+    outbox to wait in.
+    """
 
     def __init__(self, directory: Directory, client: AsyncWebClient) -> None:
         self.directory = directory
@@ -32,9 +43,11 @@ class Identity:
         try:
             response = await self.client.users_info(user=user_id)
         except SlackApiError as exc:
-            # Unknown is the safe answer: the person is told to get added, nothing is lost.
-            log.warning("users.info for %s failed: %s", user_id, exc.response.get("error"))
-            return None
+            if exc.response.get("error") in NOT_FOUND:
+                return None
+            raise LookupFailed(f"users.info: {exc.response.get('error')}") from exc
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise LookupFailed(f"users.info: {exc!r}") from exc
         user = response.get("user") or {}
         if user.get("is_bot") or user.get("deleted"):
             return None
@@ -48,7 +61,10 @@ class Identity:
         """The DM channel between the bot and `user_id` (conversations.open is idempotent)."""
         channel = self._dms.get(user_id)
         if channel is None:
-            response = await self.client.conversations_open(users=user_id)
+            try:
+                response = await self.client.conversations_open(users=user_id)
+            except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
+                raise LookupFailed(f"conversations.open: {exc}") from exc
             channel = str((response.get("channel") or {})["id"])
             self._dms[user_id] = channel
         return channel
