@@ -8,7 +8,7 @@ would. For deskbot every event is: verify signature, ack, resolve the person, jo
 in one SQLite transaction, reply through chat.postMessage. The echo app only says the text
 back. Printed: events/s for both, their ratio, and ack latency (HTTP response time) p50/p99.
 
-    .venv/bin/python -m bench.slack_throughput [--people 60] [--concurrency 20]
+    .venv/bin/python -m bench.slack_throughput [--people 60] [--concurrency 20] [--database URL]
 """
 
 from __future__ import annotations
@@ -236,14 +236,15 @@ def write_people(folder: Path, count: int) -> list[str]:
     return users
 
 
-async def main_async(people: int, concurrency: int) -> tuple[Run, Run]:
+async def main_async(people: int, concurrency: int, database: str | None) -> tuple[Run, Run]:
     fake = await FakeSlack().start()
     replies = Replies(fake)
     counter = [0]
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         users = write_people(folder, people + 10)
-        base = load_config(ROOT / "config.yaml", {"DATABASE_URL": f"sqlite:///{folder}/b.db"})
+        url = database or f"sqlite:///{folder}/b.db"
+        base = load_config(ROOT / "config.yaml", {"DATABASE_URL": url})
         slack = SlackSettings(
             enabled=True,
             mode="http",
@@ -297,8 +298,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--people", type=int, default=60)
     parser.add_argument("--concurrency", type=int, default=20)
+    parser.add_argument(
+        "--database", help="an empty, migrated PostgreSQL URL instead of a fresh SQLite file"
+    )
     args = parser.parse_args()
-    echo, desk_run = asyncio.run(main_async(args.people, args.concurrency))
+    echo, desk_run = asyncio.run(main_async(args.people, args.concurrency, args.database))
     print(f"{args.people} people x {len(JOURNEY)} messages, {args.concurrency} at a time")
     print(echo.line())
     print(desk_run.line())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy import text
 from sqlmodel import select
 
 from bot.clock import FixedClock
@@ -79,3 +80,20 @@ async def test_a_deleted_card_is_posted_again_instead_of_edited(slack: Driver):
     await slack.flush()
     cards = [c for c in slack.fake.posts(TRIAGE) if "thread_ts" not in c.params]
     assert len(cards) == 2 and "Dana Whitfield" in cards[-1].block_text()
+
+
+async def test_a_broken_database_gets_an_apology_not_silence(slack: Driver):
+    def rename(old: str, new: str) -> None:
+        with slack.desk.store.begin() as session:
+            session.execute(text(f"ALTER TABLE {old} RENAME TO {new}"))
+
+    rename("processed_event", "processed_event_away")  # the engine's first statement fails
+    try:
+        body = slack.dm_event("U0ALICE", "I forgot my password")
+        assert await slack.event(body) == 200
+    finally:
+        rename("processed_event_away", "processed_event")  # the PostgreSQL schema is shared
+    assert "nothing was saved" in slack.last("D0ALICE").block_text()
+    # Nothing was recorded, so Slack's redelivery of the same event is handled normally.
+    await slack.event(body, retry=1)
+    assert "Which account" in slack.last("D0ALICE").block_text()

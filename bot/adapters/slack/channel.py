@@ -338,7 +338,15 @@ class SlackChannel:
                 event_id=incoming.event_id,
             )
             loop = asyncio.get_running_loop()
-            replies = await loop.run_in_executor(self._engine_thread, self.engine.handle, inbound)
+            try:
+                replies = await loop.run_in_executor(
+                    self._engine_thread, self.engine.handle, inbound
+                )
+            except Exception:
+                # Its transaction rolled back, so nothing happened: say so, don't go quiet.
+                log.exception("handling %s failed", incoming.event_id)
+                await self._apologise(incoming)
+                return
             await deliver_replies(
                 self,
                 replies,
@@ -370,6 +378,15 @@ class SlackChannel:
             now=self.desk.clock.now(),
             origin=f"slack:{incoming.event_id}",
         )
+
+    async def _apologise(self, incoming: parse.Incoming) -> None:
+        """Tell the person their message was not processed (sent directly: the store failed)."""
+        lang = detect(incoming.text) or self.desk.settings.language
+        text = self.desk.texts.render(lang, "slack.failed")
+        try:
+            await self.send(Outbound(Address(self.name, incoming.conversation), Message(text)))
+        except DeliveryError as exc:
+            log.error("could not tell %s about the failure: %s", incoming.user, exc)
 
     async def publish_home(self, user_id: str) -> None:
         """Render the Home tab for a Slack user (views.publish)."""
