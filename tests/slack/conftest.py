@@ -172,6 +172,18 @@ class Driver:
             action["text"]["text"] = label
         return body
 
+    async def press_value(self, user: str, value: str) -> int:
+        """`user` presses a button worth `value` in their DM (e.g. an offered service)."""
+        body = payload("action_button")
+        body["user"]["id"] = user
+        body["trigger_id"] = f"trigger-{next(self._ids)}"
+        body["container"]["channel_id"] = body["channel"]["id"] = dm_of(user)
+        body["actions"][0].update(value=value)
+        form = urlencode({"payload": json.dumps(body)})
+        status, _ = await self.post(form, content_type="application/x-www-form-urlencoded")
+        await self.settle()
+        return status
+
     async def press(self, user: str, message: Call, label: str) -> int:
         body = self.action_body(user, message, label)
         form = urlencode({"payload": json.dumps(body)})

@@ -88,3 +88,4 @@ async def test_two_quick_messages_are_answered_in_order(slack: Driver):
     await slack.settle()
     texts = [c.block_text() for c in slack.fake.posts("D0ALICE")]
     assert "Which account" in texts[-2] and "locked out" in texts[-1]
+    assert len(slack.channel._locks) == 0  # per-conversation locks are not leaked

@@ -170,7 +170,7 @@ class SlackChannel:
 
     async def start(self) -> None:
         # One pooled HTTP session for every Web API call (slack_sdk opens one per call
-        # otherwise); SQLite takes one writer at a time, so one engine thread is enough.
+        # otherwise); created here because aiohttp sessions belong to the running loop.
         self.client.session = self.lookups.session = aiohttp.ClientSession()
         if self.settings.mode == "http":
             await self._start_http()
