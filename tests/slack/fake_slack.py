@@ -30,7 +30,11 @@ BOT_ID = "BBOT"
 TEAM = "T0DESK"
 
 # Methods newer than the 2021 spec, with what Slack documents as required.
-NEWER_METHODS: dict[str, list[str]] = {"apps.connections.open": []}
+NEWER_METHODS: dict[str, list[str]] = {
+    "apps.connections.open": [],
+    "files.getUploadURLExternal": ["filename", "length"],
+    "files.completeUploadExternal": ["files"],
+}
 APP_TOKEN_METHODS = {"apps.connections.open"}
 # Parameters Slack enforces that the spec does not mark as required.
 ALSO_REQUIRED: dict[str, list[str]] = {"users.info": ["user"], "conversations.open": ["users"]}
@@ -209,6 +213,9 @@ class FakeSlack:
         self._failures: dict[str, list[Failure]] = {}
         self._messages: dict[tuple[str, str], dict[str, Any]] = {}
         self._ts = itertools.count(1)
+        self._file_ids = itertools.count(1)
+        self.uploads: dict[str, bytes] = {}  # file id -> bytes received at its upload URL
+        self.files: list[dict[str, Any]] = []  # completed uploads, with channel and thread
         self._changed = asyncio.Condition()
         self._outgoing: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._runner: web.AppRunner | None = None
@@ -222,6 +229,7 @@ class FakeSlack:
         app.router.add_post("/api/{method}", self._api)
         app.router.add_get("/api/{method}", self._api)
         app.router.add_get("/link", self._socket)
+        app.router.add_post("/upload/{file_id}", self._upload)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -379,6 +387,26 @@ class FakeSlack:
     def _users_info(self, p: dict[str, Any]) -> dict[str, Any]:
         user = self.users.get(str(p["user"]))
         return {"user": user} if user else {"ok": False, "error": "user_not_found"}
+
+    def _files_getUploadURLExternal(self, p: dict[str, Any]) -> dict[str, Any]:
+        file_id = f"F{next(self._file_ids):07d}"
+        return {"file_id": file_id, "upload_url": f"{self.url}/upload/{file_id}"}
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        self.uploads[request.match_info["file_id"]] = await request.read()
+        return web.Response(text="OK - 1")
+
+    def _files_completeUploadExternal(self, p: dict[str, Any]) -> dict[str, Any]:
+        files = json.loads(p["files"]) if isinstance(p["files"], str) else p["files"]
+        missing = [f["id"] for f in files if f["id"] not in self.uploads]
+        if missing:
+            self.violations.append(f"files.completeUploadExternal: never uploaded {missing}")
+            return {"ok": False, "error": "invalid_arguments"}
+        for f in files:
+            self.files.append(
+                {**f, "channel": p.get("channel_id"), "thread_ts": p.get("thread_ts")}
+            )
+        return {"files": files}
 
     def _views_publish(self, p: dict[str, Any]) -> dict[str, Any]:
         return {"view": {"id": "V1", **p["view"]}}

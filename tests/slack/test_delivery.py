@@ -8,6 +8,7 @@ from sqlalchemy import text
 from sqlmodel import select
 
 from bot.clock import FixedClock
+from bot.messages import Address, Message, Outbound
 from store.models import OutboxMessage
 from tests.slack.conftest import TRIAGE, Driver
 
@@ -97,3 +98,16 @@ async def test_a_broken_database_gets_an_apology_not_silence(slack: Driver):
     # Nothing was recorded, so Slack's redelivery of the same event is handled normally.
     await slack.event(body, retry=1)
     assert "Which account" in slack.last("D0ALICE").block_text()
+
+
+async def test_a_picture_is_uploaded_under_its_message(slack: Driver, tmp_path):
+    png = tmp_path / "weekly.png"
+    png.write_bytes(b"\x89PNG\r\n\x1a\n fake chart")
+    out = Outbound(
+        Address("slack", "C0REPORTS:1795000000.000100"), Message("Weekly", image=str(png))
+    )
+    ref = await slack.channel.send(out)
+    assert ref.startswith("C0REPORTS:")
+    [uploaded] = slack.fake.files
+    assert uploaded["channel"] == "C0REPORTS" and uploaded["thread_ts"] == "1795000000.000100"
+    assert slack.fake.uploads[uploaded["id"]] == png.read_bytes()

@@ -20,6 +20,7 @@ import re
 from collections.abc import AsyncIterator, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -29,7 +30,7 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -433,11 +434,25 @@ class SlackChannel:
             posted = await self.client.chat_postMessage(
                 channel=channel, text=text, blocks=blocks, **extra
             )
+            if out.message.image:
+                await self._upload(out.message.image, str(posted["channel"]), thread_ts)
             return f"{posted['channel']}:{posted['ts']}"
         except SlackApiError as exc:
             raise delivery_error(exc) from exc
-        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+        except (SlackRequestError, aiohttp.ClientError, TimeoutError, OSError) as exc:
             raise DeliveryError(f"slack unreachable: {exc!r}") from exc
+
+    async def _upload(self, path: str, channel: str, thread_ts: str | None) -> None:
+        """Attach a picture (a report chart) under the message, in the same conversation."""
+        try:
+            data = await asyncio.to_thread(Path(path).read_bytes)
+        except OSError as exc:
+            # The file is gone: retrying cannot bring it back; the text was delivered.
+            log.error("image %s for %s cannot be read: %s", path, channel, exc)
+            return
+        await self.client.files_upload_v2(
+            channel=channel, file=data, filename=Path(path).name, thread_ts=thread_ts
+        )
 
 
 def _active(session: Session, person_id: str, conversation: str) -> bool:
