@@ -1,14 +1,16 @@
 """Slack throughput: signed DM events handled end to end, against a bare bolt echo app.
 
 Both apps run in this process behind the same kind of aiohttp endpoint and talk to the same
-local fake Slack Web API (tests/slack/fake_slack.py). Simulated people each walk through
+local fake Slack Web API (tests/slack/fake_slack.py), which runs in a child process as
+Slack runs elsewhere. Simulated people each walk through
 the password-reset journey (4 messages, the last opens a ticket), sending their next
 message only when the fake has recorded the bot's answer to the previous one, as a person
 would. For deskbot every event is: verify signature, ack, resolve the person, journey step
 in one SQLite transaction, reply through chat.postMessage. The echo app only says the text
 back. Printed: events/s for both, their ratio, and ack latency (HTTP response time) p50/p99.
 
-    .venv/bin/python -m bench.slack_throughput [--people 60] [--concurrency 20] [--database URL]
+    .venv/bin/python -m bench.slack_throughput [--people 60] [--concurrency 20] [--rounds 3]
+        [--database URL]
 """
 
 from __future__ import annotations
@@ -79,29 +81,88 @@ class Run:
 
 
 class Replies:
-    """Resolves a waiter when the fake records a chat.postMessage containing its marker."""
+    """Resolves a waiter when the fake reports a chat.postMessage containing its marker."""
 
-    def __init__(self, fake: FakeSlack) -> None:
+    def __init__(self) -> None:
         self.waiting: dict[str, tuple[str, asyncio.Future[None]]] = {}
-        fake.observers.append(self._seen)
 
     def expect(self, channel: str, marker: str) -> asyncio.Future[None]:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.waiting[channel] = (marker, future)
         return future
 
-    def _seen(self, call: Call) -> None:
-        if call.method != "chat.postMessage":
-            return
-        channel = call.result.get("channel") or call.params.get("channel")
-        pending = self.waiting.get(str(channel))
+    def seen(self, channel: str, text: str) -> None:
+        pending = self.waiting.get(channel)
         if pending is None:
             return
         marker, future = pending
-        if marker in str(call.params.get("text", "")) + call.block_text():
-            del self.waiting[str(channel)]
+        if marker in text:
+            del self.waiting[channel]
             if not future.done():
                 future.set_result(None)
+
+
+class RemoteFake:
+    """The fake Slack in its own process, as Slack is: it does not share our CPU or GIL.
+
+    It prints one JSON line per posted message; we read them to know a reply arrived.
+    """
+
+    def __init__(self, replies: Replies) -> None:
+        self.replies = replies
+        self.api_url = ""
+        self.violations: list[str] = []
+        self._proc: asyncio.subprocess.Process | None = None
+        self._reader: asyncio.Task[None] | None = None
+
+    async def start(self) -> RemoteFake:
+        self._proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bench.slack_throughput",
+            "--serve-fake",
+            cwd=ROOT,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+        )
+        assert self._proc.stdout is not None
+        first = json.loads(await self._proc.stdout.readline())
+        self.api_url = first["url"] + "/api/"
+        self._reader = asyncio.create_task(self._read())
+        return self
+
+    async def _read(self) -> None:
+        assert self._proc is not None and self._proc.stdout is not None
+        async for line in self._proc.stdout:
+            data = json.loads(line)
+            if "violations" in data:
+                self.violations = data["violations"]
+            else:
+                self.replies.seen(data["channel"], data["text"])
+
+    async def stop(self) -> None:
+        assert self._proc is not None and self._proc.stdin is not None
+        self._proc.stdin.close()
+        await self._proc.wait()
+        if self._reader is not None:
+            await self._reader
+
+
+async def serve_fake() -> None:
+    """Run the fake Slack until stdin closes (the child side of RemoteFake)."""
+    fake = await FakeSlack().start()
+
+    def report(call: Call) -> None:
+        if call.method == "chat.postMessage":
+            channel = call.result.get("channel") or call.params.get("channel")
+            text = str(call.params.get("text", "")) + call.block_text()
+            print(json.dumps({"channel": channel, "text": text}), flush=True)
+
+    fake.observers.append(report)
+    print(json.dumps({"url": fake.url}), flush=True)
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+    await fake.stop()
+    print(json.dumps({"violations": fake.violations}), flush=True)
 
 
 def signed_event(user: str, text: str, n: int) -> tuple[bytes, dict[str, str]]:
@@ -195,7 +256,7 @@ def timed(engine: Engine) -> list[float]:
     return durations
 
 
-def echo_app(fake: FakeSlack) -> AsyncApp:
+def echo_app(fake: RemoteFake) -> AsyncApp:
     """The baseline: a bare bolt app that says every DM back."""
     client = AsyncWebClient(token="xoxb-bench", base_url=fake.api_url)
     app = AsyncApp(client=client, signing_secret=SECRET)
@@ -236,9 +297,11 @@ def write_people(folder: Path, count: int) -> list[str]:
     return users
 
 
-async def main_async(people: int, concurrency: int, database: str | None) -> tuple[Run, Run]:
-    fake = await FakeSlack().start()
-    replies = Replies(fake)
+async def main_async(
+    people: int, concurrency: int, database: str | None, rounds: int
+) -> list[tuple[Run, Run]]:
+    replies = Replies()
+    fake = await RemoteFake(replies).start()
     counter = [0]
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -272,19 +335,25 @@ async def main_async(people: int, concurrency: int, database: str | None) -> tup
         await drive("warmup", echo_url, users[-10:-5], replies, 5, True, counter)
         await drive("warmup", channel.url, users[-5:], replies, 5, False, counter)
 
-        echo = await drive("echo", echo_url, users[:people], replies, concurrency, True, counter)
-        engine_ms.clear()
-        desk_run = await drive(
-            "deskbot", channel.url, users[:people], replies, concurrency, False, counter
-        )
-        desk_run.engine_ms = list(engine_ms)
+        results = []
+        # Alternate the two apps so a burst of load on the machine hits both alike.
+        for _ in range(rounds):
+            echo = await drive(
+                "echo", echo_url, users[:people], replies, concurrency, True, counter
+            )
+            engine_ms.clear()
+            desk_run = await drive(
+                "deskbot", channel.url, users[:people], replies, concurrency, False, counter
+            )
+            desk_run.engine_ms = list(engine_ms)
+            results.append((echo, desk_run))
         await echo_runner.cleanup()
         await channel.stop()
         desk.store.dispose()
     await fake.stop()
     if fake.violations:
         raise SystemExit(f"the fake Slack rejected calls: {fake.violations[:3]}")
-    return echo, desk_run
+    return results
 
 
 def _dispatcher(app: AsyncApp) -> Callable[[web.Request], Awaitable[web.Response]]:
@@ -298,23 +367,36 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--people", type=int, default=60)
     parser.add_argument("--concurrency", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument(
         "--database", help="an empty, migrated PostgreSQL URL instead of a fresh SQLite file"
     )
+    parser.add_argument("--serve-fake", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    echo, desk_run = asyncio.run(main_async(args.people, args.concurrency, args.database))
-    print(f"{args.people} people x {len(JOURNEY)} messages, {args.concurrency} at a time")
-    print(echo.line())
-    print(desk_run.line())
-    ratio = desk_run.rate / echo.rate if echo.rate else 0.0
-    print(f"ratio deskbot/echo = {ratio:.2f} (target >= 0.5)")
-    print(f"deskbot ack p99 = {desk_run.pct(0.99):.2f} ms (target <= 50 ms on SQLite)")
-    per_event = desk_run.seconds * 1000 / desk_run.events
-    inside = statistics.mean(desk_run.engine_ms)
+    if args.serve_fake:
+        asyncio.run(serve_fake())
+        return
+    results = asyncio.run(main_async(args.people, args.concurrency, args.database, args.rounds))
     print(
-        f"deskbot per event {per_event:.2f} ms wall, of which Engine.handle {inside:.2f} ms "
-        f"(p99 {sorted(desk_run.engine_ms)[int(0.99 * len(desk_run.engine_ms))]:.2f} ms); "
-        f"echo per event {echo.seconds * 1000 / echo.events:.2f} ms"
+        f"{args.people} people x {len(JOURNEY)} messages, {args.concurrency} at a time, "
+        f"{args.rounds} rounds"
+    )
+    ratios, p99s = [], []
+    for echo, desk_run in results:
+        print(echo.line())
+        print(desk_run.line())
+        ratios.append(desk_run.rate / echo.rate)
+        p99s.append(desk_run.pct(0.99))
+        inside = statistics.mean(desk_run.engine_ms)
+        busy = sum(desk_run.engine_ms) / 1000 / desk_run.seconds
+        print(
+            f"         ratio {ratios[-1]:.2f}; Engine.handle (the platform-free core) "
+            f"{inside:.2f} ms per event, busy {busy:.0%} of deskbot's wall time"
+        )
+    print(f"ratio deskbot/echo, median of rounds = {statistics.median(ratios):.2f} (target >= 0.5)")
+    print(
+        f"deskbot ack p99, median of rounds = {statistics.median(p99s):.2f} ms "
+        "(target <= 50 ms on SQLite)"
     )
 
 
