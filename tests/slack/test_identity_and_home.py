@@ -104,3 +104,8 @@ def test_lookups_wait_out_rate_limits_but_message_sends_do_not(slack: Driver):
         return any(isinstance(h, AsyncRateLimitErrorRetryHandler) for h in client.retry_handlers)
 
     assert waits(slack.channel.lookups) and not waits(slack.channel.client)
+
+
+async def test_home_speaks_the_persons_language(slack: Driver):
+    text = view_text(await slack.open_home("U0WANGF"))
+    assert "您的 IT 请求" in text and "您没有未完成的请求" in text
