@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from bot.messages import Outbound
@@ -44,6 +44,7 @@ async def deliver_replies(
     person still reads them in order.
     """
     queued_from: int | None = None
+    available_at = now
     for i, out in enumerate(replies):
         if queued_from is None:
             try:
@@ -52,6 +53,8 @@ async def deliver_replies(
             except DeliveryError as exc:
                 log.warning("reply to %s failed (%s); queued for retry", out.to.conversation, exc)
                 queued_from = i
+                if exc.retry_after:  # the platform said when: do not retry before then
+                    available_at = now + timedelta(seconds=exc.retry_after)
         with store.begin() as session:
             enqueue(
                 session=session,
@@ -62,4 +65,5 @@ async def deliver_replies(
                 payload=out.message.to_dict(),
                 now=now,
                 ref_key=out.key,
+                available_at=available_at,
             )

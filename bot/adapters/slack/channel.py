@@ -1,0 +1,467 @@
+"""The Slack channel: a slack-bolt AsyncApp that only translates between Slack and the engine.
+
+Protocol duties, in order of arrival:
+* Verify (HTTP mode: bolt checks the signing secret and timestamp; Socket Mode needs none).
+* Ack at once: every listener only schedules the work and returns, so Slack gets its 200
+  (or Socket Mode ack) in milliseconds; the engine runs afterwards in a worker thread.
+* Serialise per conversation, so two quick messages from one person are handled in order.
+* Deduplicate: `Inbound.event_id` is the Slack `event_id` (or the click's trigger_id); the
+  engine records it in `processed_event` in the same transaction as its effects, so a
+  redelivered event never opens a second ticket.
+* Deliver without losing anything: a failed reply raises `DeliveryError` (429 carries
+  Retry-After) and `deliver_replies` moves it to the outbox; nothing sleeps on the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import AsyncIterator, Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_sdk.errors import SlackApiError, SlackRequestError
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlmodel import Session
+
+from bot.adapters.slack import inbound as parse
+from bot.adapters.slack.blocks import ACTION_PREFIX, answered, render, section
+from bot.adapters.slack.home import home_view
+from bot.adapters.slack.identity import Identity, LookupFailed
+from bot.adapters.slack.mrkdwn import from_markup, to_plain
+from bot.channel import DeliveryError, deliver_replies
+from bot.desk import Desk
+from bot.engine import Engine
+from bot.language import detect
+from bot.messages import Address, Inbound, Message, Outbound
+from store import conversations
+from store.events import claim_event
+
+log = logging.getLogger(__name__)
+
+DEFAULT_API_URL = "https://slack.com/api/"
+COMMAND = "/desk"
+ENGINE_THREADS = 4  # PostgreSQL: conversations are handled in parallel
+LOOKUP_RETRIES = 2
+# Errors that retrying the same message cannot fix (the outbox dead-letters them).
+PERMANENT = frozenset(
+    {
+        "channel_not_found",
+        "not_in_channel",
+        "is_archived",
+        "account_inactive",
+        "user_not_found",
+        "cannot_dm_bot",
+        "invalid_blocks",
+        "invalid_arguments",
+        "msg_too_long",
+        "no_text",
+        "restricted_action",
+    }
+)
+# chat.update on a message that no longer exists: post a fresh one instead.
+EDIT_GONE = frozenset({"message_not_found", "cant_update_message", "edit_window_closed"})
+# Buttons that answer a question: afterwards the question shows the answer, not buttons.
+ANSWER_PREFIXES = ("j:", "s:", "m:")
+ACTION_PREFIX_RE = re.compile("^" + re.escape(ACTION_PREFIX))
+
+
+def delivery_error(exc: SlackApiError) -> DeliveryError:
+    """Translate a Slack error into the channel-neutral DeliveryError."""
+    response = exc.response
+    error = str(response.get("error") or "unknown_error")
+    if response.status_code == 429:
+        headers = response.headers or {}
+        raw = headers.get("Retry-After") or headers.get("retry-after") or "1"
+        try:
+            retry_after = float(raw)
+        except ValueError:
+            retry_after = 1.0
+        return DeliveryError(f"slack rate limit ({error})", retry_after=retry_after)
+    return DeliveryError(f"slack error: {error}", permanent=error in PERMANENT)
+
+
+class KeyedLocks:
+    """One asyncio.Lock per key, dropped when nobody holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    @asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users == 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+    def __len__(self) -> int:
+        return len(self._locks)
+
+
+class SlackChannel:
+    """Slack front end for `deskbot serve`: `start()`, `stop()`, `send()`."""
+
+    name = "slack"
+
+    def __init__(self, desk: Desk, engine: Engine) -> None:
+        self.desk = desk
+        self.engine = engine
+        self.settings = desk.settings.channels.slack
+        self.client = AsyncWebClient(
+            token=self.settings.bot_token, base_url=self.settings.api_url or DEFAULT_API_URL
+        )
+        # Lookups (users.info, conversations.open, views.publish) have no outbox to wait in,
+        # so their client waits out a 429 itself, asynchronously; messages never do.
+        self.lookups = AsyncWebClient(
+            token=self.settings.bot_token,
+            base_url=self.settings.api_url or DEFAULT_API_URL,
+            retry_handlers=[
+                AsyncConnectionErrorRetryHandler(),
+                AsyncRateLimitErrorRetryHandler(max_retry_count=LOOKUP_RETRIES),
+            ],
+        )
+        self.identity = Identity(desk.directory, self.lookups)
+        http = self.settings.mode == "http"
+        self.app = AsyncApp(
+            client=self.client,
+            signing_secret=self.settings.signing_secret,
+            request_verification_enabled=http,
+            # Listeners only schedule work, so running them before the response keeps
+            # acks fast without bolt's 10 ms ack polling.
+            process_before_response=True,
+            logger=logging.getLogger("bot.adapters.slack.bolt"),
+        )
+        self.app.event("message")(self._on_message)
+        self.app.event("app_mention")(self._on_mention)
+        self.app.event("app_home_opened")(self._on_home_opened)
+        self.app.command(COMMAND)(self._on_command)
+        self.app.action({"type": "block_actions", "action_id": ACTION_PREFIX_RE})(self._on_action)
+        # The engine is synchronous: it runs on worker threads, never on the event loop.
+        # SQLite serialises writers anyway, so more threads would only queue on its lock.
+        workers = 1 if desk.store.is_sqlite else ENGINE_THREADS
+        self._engine_thread = ThreadPoolExecutor(workers, thread_name_prefix="slack-engine")
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._locks = KeyedLocks()
+        self._socket: AsyncSocketModeHandler | None = None
+        self._runner: web.AppRunner | None = None
+        self.url: str | None = None  # the HTTP endpoint once started (port 0 resolved)
+
+    # ---- lifecycle -------------------------------------------------------------------
+
+    async def start(self) -> None:
+        # One pooled HTTP session for every Web API call (slack_sdk opens one per call
+        # otherwise); created here because aiohttp sessions belong to the running loop.
+        self.client.session = self.lookups.session = aiohttp.ClientSession()
+        if self.settings.mode == "http":
+            await self._start_http()
+        else:
+            self._socket = AsyncSocketModeHandler(self.app, app_token=self.settings.app_token)
+            await self._socket.connect_async()  # type: ignore[no-untyped-call]
+
+    async def _start_http(self) -> None:
+        web_app = web.Application()
+        web_app.router.add_post(self.settings.http.path, self.handle_http)
+        self._runner = web.AppRunner(web_app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.settings.http.host, self.settings.http.port)
+        await site.start()
+        host, port = self._runner.addresses[0][:2]
+        self.url = f"http://{host}:{port}{self.settings.http.path}"
+        log.info("slack events endpoint listening on %s", self.url)
+
+    async def handle_http(self, request: web.Request) -> web.Response:
+        """Events API, interactivity and slash commands all arrive here, signed."""
+        response = await self.app.async_dispatch(await to_bolt_request(request))
+        return await to_aiohttp_response(response)
+
+    async def stop(self) -> None:
+        if self._socket is not None:
+            await self._socket.close_async()  # type: ignore[no-untyped-call]
+            self._socket = None
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        await self.idle()
+        if self.client.session is not None:
+            await self.client.session.close()
+            self.client.session = self.lookups.session = None
+        self._engine_thread.shutdown(wait=False)
+
+    async def idle(self) -> None:
+        """Wait until every scheduled piece of work has finished."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("slack work failed", exc_info=task.exception())
+
+    # ---- listeners: translate, schedule, return ----------------------------------------
+
+    def _name(self, user_id: str) -> str | None:
+        person = self.desk.directory.by_slack(user_id)
+        return person.name if person else None
+
+    async def _on_message(self, body: dict[str, Any], context: AsyncBoltContext) -> None:
+        incoming = parse.from_message(body, context.bot_user_id, self._name)
+        if incoming is not None:
+            self._spawn(self._handle(incoming))
+
+    async def _on_mention(self, body: dict[str, Any], context: AsyncBoltContext) -> None:
+        incoming = parse.from_mention(body, context.bot_user_id, self._name)
+        if incoming is not None:
+            self._spawn(self._handle(incoming))
+
+    async def _on_home_opened(self, event: dict[str, Any]) -> None:
+        if event.get("tab") == "home" and event.get("user"):
+            self._spawn(self.publish_home(str(event["user"])))
+
+    async def _on_command(self, ack: AsyncAck, command: dict[str, Any]) -> None:
+        user = str(command.get("user_id") or "")
+        channel = str(command.get("channel_id") or "")
+        if parse.is_dm(channel, command.get("channel_name")):
+            await ack()
+        else:
+            # Replies can be private (tickets, approvals): they go to the person's DM.
+            person = self.desk.directory.by_slack(user)
+            lang = person.language if person else self.desk.settings.language
+            await ack(text=self.desk.texts.plain(lang, "slack.answered_in_dm"))
+        text = to_plain(str(command.get("text") or ""), self._name).strip()
+        trigger = command.get("trigger_id") or f"{user}:{channel}:{text}"
+        self._spawn(self._command_in_dm(user, f"{COMMAND} {text}".strip(), f"cmd:{trigger}"))
+
+    async def _on_action(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        user = str((body.get("user") or {}).get("id") or "")
+        for action in body.get("actions") or []:
+            hit = parse.pressed(action)
+            if hit is None or not user:
+                continue
+            value, label = hit
+            event_id = parse.action_event_id(body, action)
+            self._spawn(self._pressed(body, user, value, label, event_id))
+
+    # ---- the work after the ack --------------------------------------------------------
+
+    async def _command_in_dm(self, user: str, text: str, event_id: str) -> None:
+        try:
+            channel = await self.identity.dm_channel(user)
+        except LookupFailed as exc:
+            log.error("cannot open a DM with %s for %r: %s", user, text, exc)
+            return
+        await self._handle(parse.Incoming(user, channel, event_id, text=text))
+
+    async def _pressed(
+        self, body: dict[str, Any], user: str, value: str, label: str, event_id: str
+    ) -> None:
+        conversation = parse.action_conversation(body)
+        from_home = conversation is None
+        if conversation is None:  # a button on the Home tab: answer in the DM
+            try:
+                conversation = await self.identity.dm_channel(user)
+            except LookupFailed as exc:
+                log.error("cannot open a DM with %s for %s: %s", user, value, exc)
+                return
+        await self._handle(parse.Incoming(user, conversation, event_id, action=value))
+        if from_home:
+            await self.publish_home(user)
+        elif value.startswith(ANSWER_PREFIXES) and label:
+            await self._mark_answered(body, label)
+
+    async def _mark_answered(self, body: dict[str, Any], label: str) -> None:
+        """Replace a question's buttons with the answer given (cosmetic; failures ignored)."""
+        message = body.get("message") or {}
+        channel = (body.get("container") or {}).get("channel_id")
+        if not channel or not message.get("ts") or not message.get("blocks"):
+            return
+        try:
+            await self.client.chat_update(
+                channel=channel,
+                ts=message["ts"],
+                text=message.get("text") or label,
+                blocks=answered(message["blocks"], label),
+            )
+        except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
+            log.info("could not mark the answer on %s: %s", message["ts"], exc)
+
+    async def _handle(self, incoming: parse.Incoming) -> None:
+        async with self._locks.hold(f"{incoming.conversation}|{incoming.user}"):
+            try:
+                person = await self.identity.person(incoming.user)
+            except LookupFailed as exc:
+                log.warning("could not look up %s: %s", incoming.user, exc)
+                if not incoming.thread_only:
+                    await self._tell(incoming, "slack.try_again")
+                return
+            if person is None:
+                if not incoming.thread_only and await asyncio.to_thread(
+                    self._first_delivery, incoming.event_id
+                ):
+                    await self._tell(incoming, "slack.unknown_user")
+                return
+            if incoming.thread_only and not await asyncio.to_thread(
+                self._journey_open, person.id, incoming.conversation
+            ):
+                return
+            inbound = Inbound(
+                self.name,
+                incoming.conversation,
+                person.id,
+                text=incoming.text,
+                action=incoming.action,
+                event_id=incoming.event_id,
+            )
+            loop = asyncio.get_running_loop()
+            try:
+                replies = await loop.run_in_executor(
+                    self._engine_thread, self.engine.handle, inbound
+                )
+            except Exception:
+                # Its transaction rolled back, so nothing happened: say so, don't go quiet.
+                log.exception("handling %s failed", incoming.event_id)
+                await self._apologise(incoming)
+                return
+            await deliver_replies(
+                self,
+                replies,
+                store=self.desk.store,
+                now=self.desk.clock.now(),
+                origin=f"slack:{incoming.event_id}",
+            )
+
+    def _first_delivery(self, event_id: str) -> bool:
+        """Record an event the engine never sees, so a redelivery is not answered twice."""
+        with self.desk.store.begin() as session:
+            return claim_event(
+                session=session, channel=self.name, event_id=event_id, now=self.desk.clock.now()
+            )
+
+    def _journey_open(self, person_id: str, conversation: str) -> bool:
+        with self.desk.store.read() as session:
+            return _active(session, person_id, conversation)
+
+    async def _tell(self, incoming: parse.Incoming, key: str) -> None:
+        """Answer someone the engine cannot serve (not in the directory, lookup failed)."""
+        lang = detect(incoming.text) or self.desk.settings.language
+        text = self.desk.texts.render(lang, key)
+        out = Outbound(Address(self.name, incoming.conversation), Message(text=text))
+        await deliver_replies(
+            self,
+            [out],
+            store=self.desk.store,
+            now=self.desk.clock.now(),
+            origin=f"slack:{incoming.event_id}",
+        )
+
+    async def _apologise(self, incoming: parse.Incoming) -> None:
+        """Tell the person their message was not processed (sent directly: the store failed)."""
+        lang = detect(incoming.text) or self.desk.settings.language
+        text = self.desk.texts.render(lang, "slack.failed")
+        try:
+            await self.send(Outbound(Address(self.name, incoming.conversation), Message(text)))
+        except DeliveryError as exc:
+            log.error("could not tell %s about the failure: %s", incoming.user, exc)
+
+    async def publish_home(self, user_id: str) -> None:
+        """Render the Home tab for a Slack user (views.publish)."""
+        try:
+            person = await self.identity.person(user_id)
+        except LookupFailed as exc:
+            log.warning("home tab for %s not published: %s", user_id, exc)
+            return
+        if person is None:
+            text = self.desk.texts.render(self.desk.settings.language, "slack.unknown_user")
+            view: dict[str, Any] = {"type": "home", "blocks": [section(from_markup(text))]}
+        else:
+            view = await asyncio.to_thread(home_view, self.desk, person)
+        try:
+            await self.lookups.views_publish(user_id=user_id, view=view)
+        except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
+            # The tab is rebuilt the next time it is opened: nothing to keep.
+            log.warning("views.publish for %s failed: %s", user_id, exc)
+
+    # ---- sending -----------------------------------------------------------------------
+
+    def _language(self, out: Outbound) -> str:
+        person = self.desk.directory.get(out.to.person_id)
+        return person.language if person else self.desk.settings.language
+
+    async def send(self, out: Outbound, *, edit: str | None = None) -> str:
+        """Post `out` (or replace message `edit`, a "channel:ts" ref); return its ref."""
+        placeholder = self.desk.texts.plain(self._language(out), "button.select")
+        text, blocks = render(out.message, select_placeholder=placeholder)
+        channel, thread_ts = parse.split_conversation(out.to.conversation)
+        try:
+            if edit:
+                ref_channel, _, ts = edit.partition(":")
+                try:
+                    done = await self.client.chat_update(
+                        channel=ref_channel, ts=ts, text=text, blocks=blocks
+                    )
+                    return f"{done['channel']}:{done['ts']}"
+                except SlackApiError as exc:
+                    if exc.response.get("error") not in EDIT_GONE:
+                        raise
+                    log.info("message %s is gone; posting a new one", edit)
+            extra: dict[str, Any] = {"thread_ts": thread_ts} if thread_ts else {}
+            posted = await self.client.chat_postMessage(
+                channel=channel, text=text, blocks=blocks, **extra
+            )
+            if out.message.image:
+                await self._upload(out.message.image, str(posted["channel"]), thread_ts)
+            return f"{posted['channel']}:{posted['ts']}"
+        except SlackApiError as exc:
+            raise delivery_error(exc) from exc
+        except (SlackRequestError, aiohttp.ClientError, TimeoutError, OSError) as exc:
+            raise DeliveryError(f"slack unreachable: {exc!r}") from exc
+
+    async def _upload(self, path: str, channel: str, thread_ts: str | None) -> None:
+        """Attach a picture (a report chart) under the message, in the same conversation."""
+        try:
+            data = await asyncio.to_thread(Path(path).read_bytes)
+        except OSError as exc:
+            # The file is gone: retrying cannot bring it back; the text was delivered.
+            log.error("image %s for %s cannot be read: %s", path, channel, exc)
+            return
+        await self.client.files_upload_v2(
+            channel=channel, file=data, filename=Path(path).name, thread_ts=thread_ts
+        )
+
+
+def _active(session: Session, person_id: str, conversation: str) -> bool:
+    row = conversations.load_conversation(
+        session=session, channel=SlackChannel.name, person_id=person_id, conversation=conversation
+    )
+    return row is not None and bool(row.data.get("journey") or row.data.get("awaiting"))
+
+
+def build(desk: Desk, engine: Engine) -> SlackChannel:
+    """Called by `deskbot serve` when channels.slack is active."""
+    return SlackChannel(desk, engine)

@@ -1,0 +1,70 @@
+"""Who a Slack user is in the directory: by slack_id, else by the email on their Slack profile."""
+
+from __future__ import annotations
+
+import logging
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.directory import Directory, Person
+
+log = logging.getLogger(__name__)
+
+NOT_FOUND = frozenset({"user_not_found", "users_not_found"})
+
+
+class LookupFailed(Exception):
+    """Slack could not answer a lookup just now (rate limited, down): not "unknown user"."""
+
+
+class Identity:
+    """Resolves Slack user ids to directory people; remembers answers for the process.
+
+    `client` should retry rate-limited calls itself (asynchronously): a lookup has no
+    outbox to wait in.
+    """
+
+    def __init__(self, directory: Directory, client: AsyncWebClient) -> None:
+        self.directory = directory
+        self.client = client
+        self._known: dict[str, str] = {}  # slack user id -> person id
+        self._dms: dict[str, str] = {}  # slack user id -> their DM channel with the bot
+
+    async def person(self, user_id: str) -> Person | None:
+        """The person behind `user_id`, or None when neither id nor email is in the directory."""
+        person = self.directory.by_slack(user_id)
+        if person is not None:
+            return person
+        cached = self._known.get(user_id)
+        if cached is not None:
+            return self.directory.get(cached)
+        try:
+            response = await self.client.users_info(user=user_id)
+        except SlackApiError as exc:
+            if exc.response.get("error") in NOT_FOUND:
+                return None
+            raise LookupFailed(f"users.info: {exc.response.get('error')}") from exc
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise LookupFailed(f"users.info: {exc!r}") from exc
+        user = response.get("user") or {}
+        if user.get("is_bot") or user.get("deleted"):
+            return None
+        email = (user.get("profile") or {}).get("email")
+        person = self.directory.by_email(email) if email else None
+        if person is not None:
+            self._known[user_id] = person.id
+        return person
+
+    async def dm_channel(self, user_id: str) -> str:
+        """The DM channel between the bot and `user_id` (conversations.open is idempotent)."""
+        channel = self._dms.get(user_id)
+        if channel is None:
+            try:
+                response = await self.client.conversations_open(users=user_id)
+            except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
+                raise LookupFailed(f"conversations.open: {exc}") from exc
+            channel = str((response.get("channel") or {})["id"])
+            self._dms[user_id] = channel
+        return channel

@@ -1,0 +1,55 @@
+"""The fake Slack is only useful if it says no where Slack would: prove that it does."""
+
+from __future__ import annotations
+
+import pytest
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from tests.slack.fake_slack import FakeSlack, required_params
+
+
+def test_required_parameters_come_from_the_published_spec():
+    required = required_params()
+    assert required["chat.postMessage"] == ["channel"]
+    assert required["chat.update"] == ["channel", "ts"]
+    assert set(required["views.publish"]) == {"user_id", "view"}
+    assert len(required) > 170  # every method in the spec, not a hand-made list
+
+
+async def test_fake_rejects_what_slack_would_reject(fake: FakeSlack):
+    bot = AsyncWebClient(token="xoxb-test", base_url=fake.api_url)
+    cases = [
+        (bot.api_call("chat.postMesage", json={"channel": "D1"}), "unknown_method"),
+        (bot.api_call("chat.postMessage", json={"text": "hi"}), "invalid_arguments"),
+        (
+            bot.chat_postMessage(
+                channel="D1", text="x", blocks=[{"type": "actions", "elements": []}]
+            ),
+            "invalid_blocks",
+        ),
+        (bot.chat_update(channel="D1", ts="1.1", text="x"), "message_not_found"),
+        (
+            AsyncWebClient(token="xapp-1", base_url=fake.api_url).chat_postMessage(
+                channel="D1", text="x"
+            ),
+            "not_authed",
+        ),
+    ]
+    for call, error in cases:
+        with pytest.raises(SlackApiError) as caught:
+            await call
+        assert caught.value.response["error"] == error
+    assert len(fake.violations) == 4  # message_not_found is Slack behaviour, not our mistake
+    fake.violations.clear()
+
+
+async def test_fake_rate_limits_on_request(fake: FakeSlack):
+    bot = AsyncWebClient(token="xoxb-test", base_url=fake.api_url)
+    fake.fail_next("chat.postMessage", retry_after=12)
+    with pytest.raises(SlackApiError) as caught:
+        await bot.chat_postMessage(channel="D1", text="x")
+    assert caught.value.response.status_code == 429
+    assert caught.value.response.headers["Retry-After"] == "12"
+    posted = await bot.chat_postMessage(channel="D1", text="x")
+    assert posted["ok"] is True

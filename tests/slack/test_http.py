@@ -1,0 +1,91 @@
+"""HTTP mode over a real socket: signatures, url_verification, redeliveries, what is ignored."""
+
+from __future__ import annotations
+
+import json
+import time
+from urllib.parse import urlencode
+
+from store import tickets as repo
+from tests.slack.conftest import Driver, payload
+
+
+async def test_signed_request_is_accepted(slack: Driver):
+    status, _ = await slack.post(json.dumps(slack.dm_event("U0ALICE", "hello")))
+    await slack.settle()
+    assert status == 200
+    assert "Hi Alice" in slack.last("D0ALICE").block_text()
+
+
+async def test_wrong_signature_is_rejected_with_401_and_nothing_happens(slack: Driver):
+    body = json.dumps(slack.dm_event("U0ALICE", "hello"))
+    status, text = await slack.post(body, secret="not-the-signing-secret")
+    await slack.settle()
+    assert status == 401 and "invalid request" in text
+    assert slack.fake.posts() == []
+
+
+async def test_stale_timestamp_is_rejected_with_401(slack: Driver):
+    body = json.dumps(slack.dm_event("U0ALICE", "hello"))
+    # A correct signature over a timestamp more than five minutes old: a replay.
+    status, _ = await slack.post(body, timestamp=int(time.time()) - 301)
+    await slack.settle()
+    assert status == 401
+    assert slack.fake.posts() == []
+
+
+async def test_unsigned_request_is_rejected_with_401(slack: Driver):
+    status, _ = await slack.post(json.dumps(slack.dm_event("U0ALICE", "hello")), signed=False)
+    assert status == 401
+
+
+async def test_url_verification_challenge_is_echoed(slack: Driver):
+    body = payload("url_verification")
+    status, text = await slack.post(json.dumps(body))
+    assert status == 200 and body["challenge"] in text
+
+
+async def test_redelivered_event_is_handled_once(slack: Driver):
+    await slack.dm("U0ALICE", "I forgot my password")
+    await slack.press("U0ALICE", slack.last("D0ALICE"), "Email (Outlook)")
+    await slack.press("U0ALICE", slack.last("D0ALICE"), "No")
+    last_step = slack.dm_event("U0ALICE", "+44 20 7946 0000", event_id="Ev0FINAL")
+    assert await slack.event(last_step) == 200
+    replies = len(slack.fake.posts("D0ALICE"))
+    # Slack did not see our 200 in time and sends the same event again (twice).
+    assert await slack.event(last_step, retry=1) == 200
+    assert await slack.event(last_step, retry=2) == 200
+    assert len(slack.fake.posts("D0ALICE")) == replies
+    with slack.desk.store.read() as session:
+        assert len(repo.list_tickets(session=session)) == 1
+
+
+async def test_same_click_delivered_twice_counts_once(slack: Driver):
+    await slack.dm("U0ALICE", "I forgot my password")
+    body = slack.action_body("U0ALICE", slack.last("D0ALICE"), "VPN")
+    form = urlencode({"payload": json.dumps(body)})
+    for _ in range(2):
+        status, _ = await slack.post(form, content_type="application/x-www-form-urlencoded")
+        assert status == 200
+    await slack.settle()
+    asks = [c for c in slack.fake.posts("D0ALICE") if "locked out" in c.block_text()]
+    assert len(asks) == 1
+
+
+async def test_edits_bot_messages_and_our_own_messages_are_ignored(slack: Driver):
+    for name in ("event_message_changed", "event_bot_message", "event_own_message"):
+        assert await slack.event(payload(name)) == 200
+    assert slack.fake.posts() == []
+
+
+async def test_two_quick_messages_are_answered_in_order(slack: Driver):
+    """Both arrive before the first is handled; the conversation is served one at a time."""
+    first = slack.dm_event("U0ALICE", "I forgot my password")
+    second = slack.dm_event("U0ALICE", "Email")
+    for body in (first, second):
+        status, _ = await slack.post(json.dumps(body))
+        assert status == 200
+    await slack.settle()
+    texts = [c.block_text() for c in slack.fake.posts("D0ALICE")]
+    assert "Which account" in texts[-2] and "locked out" in texts[-1]
+    assert len(slack.channel._locks) == 0  # per-conversation locks are not leaked
