@@ -90,10 +90,11 @@ async def test_what_a_person_typed_reaches_the_core_as_plain_text(slack: Driver)
 
 
 async def test_echoed_text_is_escaped_once_and_cannot_ping_or_forge_links(slack: Driver):
-    await slack.dm("U0ALICE", "/status x&amp;y <!channel> <!here|@here> &lt;!everyone&gt;")
+    # One token: `/status` quotes the ticket number it was given, whatever it contains.
+    await slack.dm("U0ALICE", "/status x&amp;y<!channel><!here|@here>&lt;!everyone&gt;")
     reply = slack.last("D0ALICE")
     shown = reply.block_text()
     # "No such ticket" quotes what was typed: inert text, escaped exactly once.
-    assert "X&amp;Y @CHANNEL @HERE &lt;!EVERYONE&gt;" in shown
+    assert "X&amp;Y@CHANNEL@HERE&lt;!EVERYONE&gt;" in shown
     assert "<!" not in shown and "<!" not in reply.params["text"]
     assert "&amp;amp;" not in shown and "&amp;lt;" not in shown
