@@ -8,6 +8,7 @@ import sys
 from bot import linking
 from bot.cli.common import add_config, desk_from
 from bot.config import parse_duration
+from bot.desk import Desk
 from bot.service import require_current_schema
 from store import links
 
@@ -31,6 +32,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def link(args: argparse.Namespace) -> int:
     desk = desk_from(args)
+    try:
+        return _link(args, desk)
+    finally:
+        desk.store.dispose()
+
+
+def _link(args: argparse.Namespace, desk: Desk) -> int:
     require_current_schema(desk)
     person = desk.directory.get(args.person)
     if person is None:

@@ -94,6 +94,7 @@ class FakeBotAPI:
         self._queue: list[dict[str, Any]] = []
         self._forced: set[int] = set()
         self._open_queries: set[str] = set()
+        self.delivered: list[int] = []  # update_ids as returned by getUpdates
         self._update_ids = itertools.count(5001)
         self._query_ids = itertools.count(1)
         self._message_ids: dict[int, itertools.count[int]] = defaultdict(lambda: itertools.count(1))
@@ -173,8 +174,10 @@ class FakeBotAPI:
         for key, value in form.items():
             if isinstance(value, str):
                 params[key] = value
-            else:  # an uploaded file part
+            elif isinstance(value, web.FileField):  # an uploaded file part
                 params[key] = Upload(value.filename, len(value.file.read()))
+            else:
+                params[key] = bytes(value).decode()
         return params
 
     # -- driving it from tests -------------------------------------------------------
@@ -217,13 +220,14 @@ class FakeBotAPI:
         language: str = "en",
         reply_to: Shown | None = None,
         photo: bool = False,
+        sender: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         chat = chat_id if chat_id is not None else uid
         message: dict[str, Any] = {
             "message_id": next(self._message_ids[chat]),
             "date": int(time.time()),
             "chat": self.chat(chat),
-            "from": self.user(uid, language=language),
+            "from": sender or self.user(uid, language=language),
         }
         if text is not None:
             message["text"] = text
@@ -267,10 +271,11 @@ class FakeBotAPI:
         async with self._changed:
             self._changed.notify_all()
 
-    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
-        """Wait until `predicate()` holds (re-checked after every API call)."""
-        async with self._changed:
-            await asyncio.wait_for(self._changed.wait_for(predicate), timeout)
+    async def wait_for(self, predicate: Callable[[], object], within: float = 10.0) -> None:
+        """Wait until `predicate()` holds (re-checked after every API call); the time
+        limit only turns a hang into a failure."""
+        async with asyncio.timeout(within), self._changed:
+            await self._changed.wait_for(predicate)
 
     def calls_of(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
@@ -280,9 +285,6 @@ class FakeBotAPI:
 
     def texts(self, chat_id: int) -> str:
         return "\n".join(s.text for s in self.in_chat(chat_id))
-
-    def pending_updates(self) -> int:
-        return len(self._queue)
 
     # -- methods ----------------------------------------------------------------------
 
@@ -325,6 +327,7 @@ class FakeBotAPI:
             ready = confirm()
         for u in ready:
             self._forced.discard(u["update_id"])
+            self.delivered.append(u["update_id"])
         return ready
 
     def _check_text(self, p: dict[str, Any], name: str = "text") -> str:

@@ -144,7 +144,12 @@ def split(runs: list[Run], limit: int = TEXT_LIMIT) -> list[list[Run]]:
         pos += len(run.text)
     chunks: list[list[Run]] = []
     for start, end in _cut_points(text, limit):
-        if not text[start:end].strip():
+        # Telegram trims a message's edges anyway; trimming here keeps chunks honest.
+        while start < end and text[start].isspace():
+            start += 1
+        while end > start and text[end - 1].isspace():
+            end -= 1
+        if start == end:
             continue
         chunk = [
             Run(run.text[max(start, a) - a : min(end, b) - a], run.tags)
