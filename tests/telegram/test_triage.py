@@ -9,6 +9,7 @@ from bot.desk import Desk
 from store import tickets as repo
 from store.models import ConversationState, TicketEvent
 from tests.telegram.conftest import TRIAGE, Harness
+from tests.telegram.fake_bot_api import Shown
 
 ALICE, BOB, DANA, ALEX, SAM = 1001, 1002, 1006, 1007, 1009
 
@@ -111,3 +112,24 @@ async def test_unknown_person_pressing_a_card_is_told_privately(tg: Harness):
     toast = fake.calls_of("answerCallbackQuery")[-1].params["text"]
     assert toast == "I don't know you yet. Message me privately to link your account."
     assert fake.in_chat(TRIAGE) == [card] and card.edits == 0
+
+
+async def test_other_groups_get_no_technician_commands(tg: Harness):
+    """/queue shows ticket titles: only the configured triage groups may see them."""
+    fake = tg.fake
+    await open_ticket(tg, ALICE, "confidential: salary spreadsheet leaked")
+    [told] = await tg.say(DANA, "/queue", chat_id=-100777)
+    assert "only work in private chats and in the IT triage groups" in told.text
+    assert "salary" not in fake.texts(-100777)
+    stray = Shown(
+        -100777,
+        1,
+        "x",
+        "x",
+        {"inline_keyboard": [[{"text": "Claim", "callback_data": "t:claim:IT-1000"}]]},
+    )
+    await tg.deliver(fake.press_update(DANA, stray, "t:claim:IT-1000"))
+    assert fake.calls_of("answerCallbackQuery")[-1].params["text"].startswith("I only work")
+    with tg.desk.store.read() as session:
+        ticket = repo.get_ticket(session=session, number="IT-1000")
+    assert ticket is not None and ticket.assignee_id is None

@@ -15,6 +15,7 @@ import logging
 import os
 import time
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -102,6 +103,10 @@ class TelegramChannel:
         self._sleep = sleep
         self._poll_timeout = poll_timeout
         self._chat_locks: dict[int | str, asyncio.Lock] = {}
+        # Store and engine work runs here. SQLite serialises writers anyway, and several
+        # threads queueing on its lock only add busy-wait sleeps (measured: 30% slower).
+        workers = 1 if desk.store.is_sqlite else concurrency
+        self._workers = ThreadPoolExecutor(workers, thread_name_prefix="telegram-store")
         self._partial: dict[tuple[int | str, str], int] = {}  # chunks already out, on retry
         builder: ApplicationBuilder = (  # type: ignore[type-arg]
             Application.builder()
@@ -149,6 +154,11 @@ class TelegramChannel:
         if self.app.running:
             await self.app.stop()
         await self.app.shutdown()
+        self._workers.shutdown(wait=True)
+
+    async def blocking(self, work: Callable[..., T], *args: Any) -> T:
+        """Run store or engine work off the event loop."""
+        return await asyncio.get_running_loop().run_in_executor(self._workers, work, *args)
 
     async def process(self, update: Update) -> None:
         """Handle one update now (webhook mode), keeping per-chat order."""
@@ -278,7 +288,7 @@ class TelegramChannel:
 
     async def _send_image(self, chat: int | str, path: str) -> None:
         try:
-            data = await asyncio.to_thread(Path(path).read_bytes)
+            data = await self.blocking(Path(path).read_bytes)
         except OSError as exc:
             log.error("telegram: image %s not sent: %s", path, exc)
             return

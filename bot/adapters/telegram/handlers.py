@@ -1,13 +1,12 @@
 """Receiving: each update becomes one `Inbound` for the engine (or, for someone the
 directory does not know, the linking conversation), and the replies go back out.
 
-Blocking work (store, engine) runs in one worker thread per update, so the event loop
-keeps polling, answering callback queries and sending while the database works.
+Blocking work (store, engine) runs in the channel's worker threads (one hop per update),
+so the event loop keeps polling, answering callback queries and sending meanwhile.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -26,7 +25,7 @@ from telegram.ext import (
 )
 
 from bot import linking
-from bot.adapters.telegram.updates import conversation_key, group_text, language_of
+from bot.adapters.telegram.updates import chat_of, conversation_key, group_text, language_of
 from bot.channel import deliver_replies
 from bot.directory import Person
 from bot.markup import to_plain
@@ -60,6 +59,12 @@ class Handlers:
     def __init__(self, channel: TelegramChannel) -> None:
         self.channel = channel
         self.desk = channel.desk
+        # Technician commands show ticket titles; only configured triage groups may see them.
+        self.triage_chats = {
+            chat_of(queue.triage.telegram)
+            for queue in self.desk.settings.queues.values()
+            if queue.triage.telegram
+        }
 
     def install(self, app: Application) -> None:  # type: ignore[type-arg]
         app.add_handler(TypeHandler(Update, self.gate), group=-1)
@@ -71,15 +76,21 @@ class Handlers:
     # -- handlers -------------------------------------------------------------------
 
     async def gate(self, update: Update, _context: Context) -> None:
-        """Drop what we never handle: bots, chatless updates, and update_ids already seen.
+        """Drop what we never handle: bots, chatless updates, and buttons already pressed.
 
-        The engine's transaction is what makes handling exactly-once; this early look only
-        saves a redelivered button from being answered twice.
+        Exactly-once handling comes from claiming the update_id in the same transaction as
+        its effects (engine, linking). The early look here is only for a redelivered
+        button press, so its callback query is not answered twice.
         """
         user, chat = update.effective_user, update.effective_chat
+        if update.callback_query is not None and chat is None:
+            await self._answer(update.callback_query)  # not from our messages; still answered
+            raise ApplicationHandlerStop
         if user is None or user.is_bot or chat is None:
             raise ApplicationHandlerStop
-        if await asyncio.to_thread(self._seen, self.channel.event_id(update)):
+        if update.callback_query is None:
+            return
+        if await self.channel.blocking(self._seen, self.channel.event_id(update)):
             log.info("telegram: update %s already handled; skipped", update.update_id)
             raise ApplicationHandlerStop
 
@@ -94,7 +105,7 @@ class Handlers:
             private=True,
             text=message.text or message.caption or "",
         )
-        await self._deliver(await asyncio.to_thread(self.receive, received), received)
+        await self._deliver(await self.channel.blocking(self.receive, received), received)
 
     async def on_group(self, update: Update, _context: Context) -> None:
         message, user, chat = update.effective_message, update.effective_user, update.effective_chat
@@ -111,7 +122,8 @@ class Handlers:
             private=False,
             text=text,
         )
-        await self._deliver(await asyncio.to_thread(self.receive, received), received)
+        work = self.receive if chat.id in self.triage_chats else self.outside_triage
+        await self._deliver(await self.channel.blocking(work, received), received)
 
     async def on_button(self, update: Update, _context: Context) -> None:
         """A pressed inline button. Every callback query is answered, whatever happens.
@@ -139,7 +151,8 @@ class Handlers:
                 private=private,
                 action=query.data,
             )
-            replies = await asyncio.to_thread(self.receive, received)
+            work = self.receive if private or chat.id in self.triage_chats else self.outside_triage
+            replies = await self.channel.blocking(work, received)
             toast = None if private else _toast(replies)
             if toast is not None and await self._answer(query, toast):
                 answered = True
@@ -215,6 +228,21 @@ class Handlers:
             return linking.resolve(
                 self.desk, session=session, channel="telegram", external_id=user_id
             )
+
+    def outside_triage(self, received: Received) -> list[Outbound]:
+        """A group that is no queue's triage group: point people to a private chat."""
+        desk = self.desk
+        with desk.store.begin() as session:
+            if not claim_event(
+                session=session,
+                channel="telegram",
+                event_id=received.event_id,
+                now=desk.clock.now(),
+            ):
+                return []
+        lang = language_of(received.language_code, desk.settings.language)
+        text = desk.texts.render(lang, "telegram.not_triage")
+        return [Outbound(Address("telegram", received.conversation), Message(text=text))]
 
     def _text_only(self, received: Received, person: Person) -> list[Outbound]:
         desk = self.desk

@@ -111,6 +111,8 @@ def compose(message: Message, *, empty: str) -> list[Run]:
 def _cut_points(text: str, limit: int) -> list[tuple[int, int]]:
     """(start, end) slices of `text`, each at most `limit` UTF-16 units, cut at a line
     break or space in the second half of a chunk when there is one."""
+    if utf16_len(text) <= limit:  # the usual case: one message
+        return [(0, len(text))]
     spans: list[tuple[int, int]] = []
     start = 0
     while start < len(text):
