@@ -233,3 +233,19 @@ async def test_pacing_group_twenty_per_minute_through_the_outbox(
     finally:
         await channel.stop()
     assert [s.text for s in fake.in_chat(TRIAGE)] == [f"card {i}" for i in range(25)]
+
+
+async def test_image_refused_once_is_retried_without_repeating_the_text(
+    tg: Harness, fake: FakeBotAPI, tmp_path: Path
+):
+    png = tmp_path / "report.png"
+    png.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 32)
+    out = Outbound(to(ALICE), Message(text="Your report", image=str(png)))
+    fake.fail("sendPhoto", code=502, description="Bad Gateway")
+    with pytest.raises(DeliveryError) as failed:
+        await tg.channel.send(out)
+    assert not failed.value.permanent
+    ref = await tg.channel.send(out)  # the outbox's retry
+    text, photo = fake.in_chat(ALICE)
+    assert text.text == "Your report" and photo.photo
+    assert ref == f"{ALICE}:{text.message_id}"  # the text (and its buttons) is the reference

@@ -116,3 +116,13 @@ def test_button_rows():
 def test_compose_keeps_runs_for_text_card_progress():
     runs = compose(Message(text="<b>Hi</b>"), empty="?")
     assert runs == [Run("Hi", (("b", ""),))]
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:8081", "http://127.0.0.1:8081/", "http://127.0.0.1:8081/bot"]
+)
+def test_api_url_is_the_server_root(url: str):
+    from bot.adapters.telegram.channel import api_base
+
+    assert api_base(url) == ("http://127.0.0.1:8081/bot", "http://127.0.0.1:8081/file/bot")
+    assert api_base(None) is None

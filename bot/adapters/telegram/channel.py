@@ -67,10 +67,12 @@ def _seconds(value: int | float | timedelta) -> float:
 
 
 def api_base(api_url: str | None) -> tuple[str, str] | None:
-    """`api_url` is the Bot API server root (like a self-hosted telegram-bot-api)."""
+    """PTB's (base_url, base_file_url) for a Bot API server root such as
+    `https://api.telegram.org` or a self-hosted telegram-bot-api; a root given with
+    PTB's `/bot` suffix is accepted too."""
     if not api_url:
         return None
-    root = api_url.rstrip("/")
+    root = api_url.rstrip("/").removesuffix("/bot")
     return f"{root}/bot", f"{root}/file/bot"
 
 
@@ -107,7 +109,8 @@ class TelegramChannel:
         # threads queueing on its lock only add busy-wait sleeps (measured: 30% slower).
         workers = 1 if desk.store.is_sqlite else concurrency
         self._workers = ThreadPoolExecutor(workers, thread_name_prefix="telegram-store")
-        self._partial: dict[tuple[int | str, str], int] = {}  # chunks already out, on retry
+        # Parts of a message already shown (and the last one's ref), for a retry midway.
+        self._partial: dict[tuple[int | str, str], tuple[int, str | None]] = {}
         builder: ApplicationBuilder = (  # type: ignore[type-arg]
             Application.builder()
             .token(self.settings.token)
@@ -245,20 +248,24 @@ class TelegramChannel:
         chunks: list[list[render.Run]],
         markup: InlineKeyboardMarkup | None,
     ) -> str | None:
-        # A retry after a failure midway resumes after the chunks already shown.
-        key = (chat, hashlib.sha256(repr((chunks, message.choices)).encode()).hexdigest())
-        done = self._partial.get(key, 0)
-        ref: str | None = None
-        for i, chunk in enumerate(chunks):
-            if i < done:
-                continue
-            last = i == len(chunks) - 1
-            sent = await self._send_chunk(chat, chunk, markup if last else None)
-            ref = f"{sent.chat_id}:{sent.message_id}"
-            self._partial[key] = i + 1
+        # The parts go out one by one (text chunks, then the image). A retry after a
+        # failure midway resumes after the parts already shown instead of repeating them.
+        key = (chat, hashlib.sha256(repr((chunks, message)).encode()).hexdigest())
+        done, ref = self._partial.get(key, (0, None))
+        try:
+            for i, chunk in enumerate(chunks):
+                if i >= done:
+                    last = i == len(chunks) - 1
+                    sent = await self._send_chunk(chat, chunk, markup if last else None)
+                    ref = f"{sent.chat_id}:{sent.message_id}"
+                    self._partial[key] = (i + 1, ref)
+            if message.image:
+                await self._send_image(chat, message.image)
+        except DeliveryError as exc:
+            if exc.permanent:
+                self._partial.pop(key, None)
+            raise
         self._partial.pop(key, None)
-        if message.image:
-            await self._send_image(chat, message.image)
         return ref
 
     async def _send_chunk(
