@@ -6,6 +6,7 @@ from sqlmodel import Session, col, select
 
 from bot.desk import Desk
 from bot.directory import Person
+from bot.linking import account
 from bot.messages import Address
 from store.models import ConversationState
 
@@ -17,7 +18,7 @@ def home_address(desk: Desk, session: Session, person: Person) -> Address:
     """The chat a person last used with the bot privately, else the first configured one.
 
     Order of fallbacks: Slack DM (if Slack is on and they have a slack_id), Telegram
-    private chat (telegram_id), then the console.
+    private chat (telegram_id, or a linked Telegram account), then the console.
     """
     stmt = (
         select(ConversationState)
@@ -30,6 +31,8 @@ def home_address(desk: Desk, session: Session, person: Person) -> Address:
     channels = desk.settings.channels
     if channels.slack.active and person.slack_id:
         return Address("slack", person.slack_id, person.id)
-    if channels.telegram.active and person.telegram_id:
-        return Address("telegram", person.telegram_id, person.id)
+    if channels.telegram.active:
+        telegram_id = account(desk, session=session, person=person, channel="telegram")
+        if telegram_id:
+            return Address("telegram", telegram_id, person.id)
     return Address("console", person.id, person.id)

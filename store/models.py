@@ -183,3 +183,32 @@ class Approval(SQLModel, table=True):
     scope: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     decided_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+
+
+class IdentityLink(SQLModel, table=True):
+    """A chat account (e.g. a Telegram user id) proven to belong to a directory person.
+
+    Made by redeeming a one-time code the person obtained in a channel where they are
+    already known; the directory's own ids (slack_id, telegram_id) need no row here.
+    """
+
+    __tablename__ = "identity_link"
+    channel: str = Field(primary_key=True, max_length=32)
+    external_id: str = Field(primary_key=True, max_length=64)
+    person_id: str = Field(max_length=64, index=True)
+    linked_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class LinkCode(SQLModel, table=True):
+    """A one-time linking code; only its SHA-256 is stored, so a database copy holds no
+    usable codes. Single use (`used_at`) and short-lived (`expires_at`)."""
+
+    __tablename__ = "link_code"
+    code_hash: str = Field(primary_key=True, max_length=64)
+    channel: str = Field(max_length=32)
+    person_id: str = Field(max_length=64, index=True)
+    issued_by: str | None = Field(default=None, max_length=64)
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
+    used_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    used_by: str | None = Field(default=None, max_length=64)

@@ -1,0 +1,369 @@
+"""The Telegram channel: a python-telegram-bot `Application` that only translates.
+
+Inbound: updates (long polling or webhook) become `Inbound`s for `Engine.handle`; the
+update_id is the event id, so the engine's transaction records it and a redelivery is a
+no-op. Outbound: `send` renders a `Message` as Telegram HTML plus an inline keyboard,
+splits long texts, paces per chat and turns Telegram's refusals into `DeliveryError`s
+the outbox understands (429 -> retry_after, blocked/unknown chat -> permanent).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import os
+import time
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+from telegram import (
+    BotCommand,
+    BotCommandScopeAllGroupChats,
+    BotCommandScopeAllPrivateChats,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Update,
+)
+from telegram.constants import ParseMode
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
+from telegram.ext import Application, ApplicationBuilder
+
+from bot.adapters.telegram import render
+from bot.adapters.telegram.pacing import Pacer, Pacing
+from bot.adapters.telegram.updates import ChatOrderedProcessor, chat_of
+from bot.adapters.telegram.webhook import WebhookServer
+from bot.channel import DeliveryError
+from bot.desk import Desk
+from bot.engine import Engine
+from bot.messages import Choice, Message, Outbound
+
+# python-telegram-bot 22 is migrating durations (RetryAfter.retry_after...) from int to
+# timedelta and warns on every read unless this opt-in is set; we want the timedelta.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
+
+log = logging.getLogger(__name__)
+
+ALLOWED_UPDATES = ["message", "callback_query"]
+STYLES = {"primary": "primary", "danger": "danger"}  # Bot API button styles
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+Sleep = Callable[[float], Awaitable[None]]
+T = TypeVar("T")
+
+
+def _seconds(value: int | float | timedelta) -> float:
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def api_base(api_url: str | None) -> tuple[str, str] | None:
+    """PTB's (base_url, base_file_url) for a Bot API server root such as
+    `https://api.telegram.org` or a self-hosted telegram-bot-api; a root given with
+    PTB's `/bot` suffix is accepted too."""
+    if not api_url:
+        return None
+    root = api_url.rstrip("/").removesuffix("/bot")
+    return f"{root}/bot", f"{root}/file/bot"
+
+
+class _Unparsable(Exception):
+    """Telegram could not parse our HTML (it should never happen; we fall back to text)."""
+
+
+class TelegramChannel:
+    """Telegram as a deskbot channel: `start`/`stop` receive, `send` shows."""
+
+    name = "telegram"
+
+    def __init__(
+        self,
+        desk: Desk,
+        engine: Engine,
+        *,
+        pacing: Pacing | None = None,
+        sleep: Sleep = asyncio.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+        concurrency: int = 8,
+        poll_timeout: float = 10.0,
+    ) -> None:
+        from bot.adapters.telegram.handlers import Handlers
+
+        self.desk = desk
+        self.engine = engine
+        self.settings = desk.settings.channels.telegram
+        self.pacer = Pacer(pacing or Pacing(), now=monotonic)
+        self._sleep = sleep
+        self._poll_timeout = poll_timeout
+        self._chat_locks: dict[int | str, asyncio.Lock] = {}
+        # Store and engine work runs here. SQLite serialises writers anyway, and several
+        # threads queueing on its lock only add busy-wait sleeps (measured: 30% slower).
+        workers = 1 if desk.store.is_sqlite else concurrency
+        self._workers = ThreadPoolExecutor(workers, thread_name_prefix="telegram-store")
+        # Parts of a message already shown (and the last one's ref), for a retry midway.
+        self._partial: dict[tuple[int | str, str], tuple[int, str | None]] = {}
+        builder: ApplicationBuilder = (  # type: ignore[type-arg]
+            Application.builder()
+            .token(self.settings.token)
+            .concurrent_updates(ChatOrderedProcessor(concurrency))
+            .job_queue(None)
+        )
+        base = api_base(self.settings.api_url)
+        if base is not None:
+            builder = builder.base_url(base[0]).base_file_url(base[1])
+        if self.settings.mode == "webhook":
+            builder = builder.updater(None)
+        self.app: Application = builder.build()  # type: ignore[type-arg]
+        self.handlers = Handlers(self)
+        self.handlers.install(self.app)
+        self.webhook: WebhookServer | None = None
+
+    # -- lifecycle ------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Connect (getMe), announce the commands, then receive by polling or webhook."""
+        await self.app.initialize()
+        await self._announce_commands()
+        await self.app.start()
+        if self.settings.mode == "webhook":
+            hook = self.settings.webhook
+            self.webhook = WebhookServer(
+                self.app, secret=hook.secret_token, path=hook.path, process=self.process
+            )
+            await self.webhook.start(hook.listen, hook.port)
+            await self.app.bot.set_webhook(
+                url=hook.url, secret_token=hook.secret_token, allowed_updates=ALLOWED_UPDATES
+            )
+        else:
+            assert self.app.updater is not None
+            await self.app.updater.start_polling(
+                timeout=timedelta(seconds=self._poll_timeout), allowed_updates=ALLOWED_UPDATES
+            )
+
+    async def stop(self) -> None:
+        if self.app.updater is not None and self.app.updater.running:
+            await self.app.updater.stop()
+        if self.webhook is not None:
+            await self.webhook.stop()
+        if self.app.running:
+            await self.app.stop()
+        await self.app.shutdown()
+        self._workers.shutdown(wait=True)
+
+    async def blocking(self, work: Callable[..., T], *args: Any) -> T:
+        """Run store or engine work off the event loop."""
+        return await asyncio.get_running_loop().run_in_executor(self._workers, work, *args)
+
+    async def process(self, update: Update) -> None:
+        """Handle one update now (webhook mode), keeping per-chat order."""
+        await self.app.update_processor.process_update(update, self.app.process_update(update))
+
+    @property
+    def bot_id(self) -> int:
+        return int(self.app.bot.id)
+
+    def event_id(self, update: Update) -> str:
+        """update_ids are per bot, so two bots sharing a database never collide."""
+        return f"{self.bot_id}:{update.update_id}"
+
+    async def _announce_commands(self) -> None:
+        """The command menu (both languages); cosmetic, so a failure is only logged."""
+        texts = self.desk.texts
+        private = ("start", "help", "status", "cancel", "human")
+        group = ("queue", "claim", "status", "help")
+        try:
+            for lang in ("en", "zh"):
+                code = None if lang == self.desk.settings.language else lang
+                for names, scope in (
+                    (private, BotCommandScopeAllPrivateChats()),
+                    (group, BotCommandScopeAllGroupChats()),
+                ):
+                    commands = [
+                        BotCommand(n, texts.plain(lang, f"telegram.commands.{n}")) for n in names
+                    ]
+                    await self.app.bot.set_my_commands(commands, scope=scope, language_code=code)
+        except TelegramError as exc:
+            log.warning("telegram: could not set the command menu: %s", exc)
+
+    # -- sending --------------------------------------------------------------------
+
+    def _lock(self, chat: int | str) -> asyncio.Lock:
+        lock = self._chat_locks.get(chat)
+        if lock is None:
+            lock = self._chat_locks[chat] = asyncio.Lock()
+        return lock
+
+    def keyboard(self, choices: tuple[Choice, ...]) -> InlineKeyboardMarkup | None:
+        """Choices as inline buttons; a value Telegram cannot carry is left out, loudly."""
+        for choice in choices:
+            if not render.fits_callback(choice.value):
+                log.error("telegram: button %r dropped: value over 64 bytes", choice.value)
+        rows = render.button_rows(choices)
+        if not rows:
+            return None
+        return InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton(c.label, callback_data=c.value, style=STYLES.get(c.style))
+                    for c in row
+                ]
+                for row in rows
+            ]
+        )
+
+    def _empty_text(self, out: Outbound) -> str:
+        person = self.desk.directory.get(out.to.person_id)
+        lang = person.language if person else self.desk.settings.language
+        return self.desk.texts.plain(lang, "telegram.empty")
+
+    async def send(self, out: Outbound, *, edit: str | None = None) -> str | None:
+        """Show `out`; with `edit` ("chat_id:message_id") replace that message in place.
+
+        Returns the "chat_id:message_id" of the message carrying the buttons.
+        Raises DeliveryError when Telegram refuses or asks us to slow down.
+        """
+        chat = chat_of(out.to.conversation)
+        chunks = render.split(render.compose(out.message, empty=self._empty_text(out)))
+        markup = self.keyboard(out.message.choices)
+        async with self._lock(chat):
+            if edit is not None and chunks:
+                edited = await self._edit(edit, chunks[0], markup)
+                if edited is not None:
+                    return edited
+            return await self._send_new(chat, out.message, chunks, markup)
+
+    async def _send_new(
+        self,
+        chat: int | str,
+        message: Message,
+        chunks: list[list[render.Run]],
+        markup: InlineKeyboardMarkup | None,
+    ) -> str | None:
+        # The parts go out one by one (text chunks, then the image). A retry after a
+        # failure midway resumes after the parts already shown instead of repeating them.
+        key = (chat, hashlib.sha256(repr((chunks, message)).encode()).hexdigest())
+        done, ref = self._partial.get(key, (0, None))
+        try:
+            for i, chunk in enumerate(chunks):
+                if i >= done:
+                    last = i == len(chunks) - 1
+                    sent = await self._send_chunk(chat, chunk, markup if last else None)
+                    ref = f"{sent.chat_id}:{sent.message_id}"
+                    self._partial[key] = (i + 1, ref)
+            if message.image:
+                await self._send_image(chat, message.image)
+        except DeliveryError as exc:
+            if exc.permanent:
+                self._partial.pop(key, None)
+            raise
+        self._partial.pop(key, None)
+        return ref
+
+    async def _send_chunk(
+        self, chat: int | str, chunk: list[render.Run], markup: InlineKeyboardMarkup | None
+    ) -> Any:
+        bot = self.app.bot
+        try:
+            return await self._call(
+                chat,
+                lambda: bot.send_message(
+                    chat,
+                    render.to_html(chunk),
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=markup,
+                    link_preview_options=NO_PREVIEW,
+                ),
+            )
+        except _Unparsable:
+            log.error("telegram refused our HTML; sending the text without formatting")
+            plain = "".join(r.text for r in chunk)
+            return await self._call(
+                chat,
+                lambda: bot.send_message(
+                    chat, plain, reply_markup=markup, link_preview_options=NO_PREVIEW
+                ),
+            )
+
+    async def _send_image(self, chat: int | str, path: str) -> None:
+        try:
+            data = await self.blocking(Path(path).read_bytes)
+        except OSError as exc:
+            log.error("telegram: image %s not sent: %s", path, exc)
+            return
+        await self._call(chat, lambda: self.app.bot.send_photo(chat, data))
+
+    async def _edit(
+        self, ref: str, chunk: list[render.Run], markup: InlineKeyboardMarkup | None
+    ) -> str | None:
+        """Edit in place; None when the old message is gone, so a new one is sent."""
+        raw_chat, _, raw_id = ref.rpartition(":")
+        chat = chat_of(raw_chat)
+        if not raw_id.isdigit():
+            return None
+        try:
+            await self._call(
+                chat,
+                lambda: self.app.bot.edit_message_text(
+                    render.to_html(chunk),
+                    chat_id=chat,
+                    message_id=int(raw_id),
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=markup,
+                    link_preview_options=NO_PREVIEW,
+                ),
+            )
+        except _Unparsable:
+            return None
+        except DeliveryError as exc:
+            if "not modified" in str(exc).lower():
+                return ref  # the same content again: nothing to change
+            if exc.permanent:
+                log.info("telegram: cannot edit %s (%s); sending it anew", ref, exc)
+                return None
+            raise
+        return ref
+
+    async def _call(self, chat: int | str, request: Callable[[], Awaitable[T]]) -> T:
+        """One API call to `chat`: paced, and with Telegram's errors translated."""
+        wait = self.pacer.wait(chat)
+        if wait > self.pacer.pacing.max_wait:
+            raise DeliveryError(f"pacing chat {chat}: next slot in {wait:.1f}s", retry_after=wait)
+        if wait > 0:
+            await self._sleep(wait)
+        try:
+            result = await request()
+        except RetryAfter as exc:
+            seconds = _seconds(exc.retry_after)
+            self.pacer.block(chat, seconds)
+            raise DeliveryError(f"telegram flood control: {exc}", retry_after=seconds) from exc
+        except ChatMigrated as exc:
+            # A group became a supergroup; the triage config needs the new id.
+            raise DeliveryError(
+                f"chat {chat} moved to {exc.new_chat_id}; update the config", permanent=True
+            ) from exc
+        except Forbidden as exc:
+            raise DeliveryError(f"telegram refused: {exc}", permanent=True) from exc
+        except BadRequest as exc:
+            if "parse entities" in exc.message.lower():
+                raise _Unparsable(exc.message) from exc
+            raise DeliveryError(f"telegram bad request: {exc.message}", permanent=True) from exc
+        except NetworkError as exc:  # includes TimedOut: worth another try later
+            raise DeliveryError(f"telegram unreachable: {exc}") from exc
+        except TelegramError as exc:
+            raise DeliveryError(f"telegram error: {exc}") from exc
+        self.pacer.sent(chat)
+        return result
+
+
+def build(desk: Desk, engine: Engine) -> TelegramChannel:
+    """Entry point used by `deskbot serve` when channels.telegram is active."""
+    return TelegramChannel(desk, engine)

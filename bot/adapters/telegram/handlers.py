@@ -1,0 +1,315 @@
+"""Receiving: each update becomes one `Inbound` for the engine (or, for someone the
+directory does not know, the linking conversation), and the replies go back out.
+
+Blocking work (store, engine) runs in the channel's worker threads (one hop per update),
+so the event loop keeps polling, answering callback queries and sending meanwhile.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from telegram import CallbackQuery, Chat, Update
+from telegram import Message as TgMessage
+from telegram.error import TelegramError
+from telegram.ext import (
+    Application,
+    ApplicationHandlerStop,
+    CallbackQueryHandler,
+    ContextTypes,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from bot import linking
+from bot.adapters.telegram.updates import chat_of, conversation_key, group_text, language_of
+from bot.channel import deliver_replies
+from bot.directory import Person
+from bot.markup import to_plain
+from bot.messages import Address, Inbound, Message, Outbound
+from store.events import claim_event
+from store.models import ProcessedEvent
+
+if TYPE_CHECKING:
+    from bot.adapters.telegram.channel import TelegramChannel
+
+log = logging.getLogger(__name__)
+
+TOAST_LIMIT = 200  # answerCallbackQuery text
+Context = ContextTypes.DEFAULT_TYPE
+
+
+@dataclass(frozen=True)
+class Received:
+    """What the worker thread needs from an update (no telegram objects cross over)."""
+
+    event_id: str
+    user_id: str
+    language_code: str | None
+    conversation: str
+    private: bool
+    text: str = ""
+    action: str | None = None
+
+
+class Handlers:
+    def __init__(self, channel: TelegramChannel) -> None:
+        self.channel = channel
+        self.desk = channel.desk
+        # Technician commands show ticket titles; only configured triage groups may see them.
+        self.triage_chats = {
+            chat_of(queue.triage.telegram)
+            for queue in self.desk.settings.queues.values()
+            if queue.triage.telegram
+        }
+
+    def install(self, app: Application) -> None:  # type: ignore[type-arg]
+        app.add_handler(TypeHandler(Update, self.gate), group=-1)
+        app.add_handler(CallbackQueryHandler(self.on_button))
+        app.add_handler(MessageHandler(filters.ChatType.PRIVATE, self.on_private))
+        app.add_handler(MessageHandler(filters.ChatType.GROUPS & filters.TEXT, self.on_group))
+        app.add_error_handler(self.on_error)
+
+    # -- handlers -------------------------------------------------------------------
+
+    async def gate(self, update: Update, _context: Context) -> None:
+        """Drop what we never handle: bots, chatless updates, and buttons already pressed.
+
+        Exactly-once handling comes from claiming the update_id in the same transaction as
+        its effects (engine, linking). The early look here is only for a redelivered
+        button press, so its callback query is not answered twice.
+        """
+        user, chat = update.effective_user, update.effective_chat
+        if update.callback_query is not None and chat is None:
+            await self._answer(update.callback_query)  # not from our messages; still answered
+            raise ApplicationHandlerStop
+        if user is None or user.is_bot or chat is None:
+            raise ApplicationHandlerStop
+        if update.callback_query is None:
+            return
+        if await self.channel.blocking(self._seen, self.channel.event_id(update)):
+            log.info("telegram: update %s already handled; skipped", update.update_id)
+            raise ApplicationHandlerStop
+
+    async def on_private(self, update: Update, _context: Context) -> None:
+        message, user, chat = update.effective_message, update.effective_user, update.effective_chat
+        assert message is not None and user is not None and chat is not None
+        received = Received(
+            event_id=self.channel.event_id(update),
+            user_id=str(user.id),
+            language_code=user.language_code,
+            conversation=conversation_key(chat),
+            private=True,
+            text=message.text or message.caption or "",
+        )
+        await self._deliver(await self.channel.blocking(self.receive, received), received)
+
+    async def on_group(self, update: Update, _context: Context) -> None:
+        message, user, chat = update.effective_message, update.effective_user, update.effective_chat
+        assert message is not None and user is not None and chat is not None
+        bot = self.channel.app.bot
+        text = group_text(message, bot.username, bot.id)
+        if text is None:
+            return
+        received = Received(
+            event_id=self.channel.event_id(update),
+            user_id=str(user.id),
+            language_code=user.language_code,
+            conversation=conversation_key(chat),
+            private=False,
+            text=text,
+        )
+        work = self.receive if chat.id in self.triage_chats else self.outside_triage
+        await self._deliver(await self.channel.blocking(work, received), received)
+
+    async def on_button(self, update: Update, _context: Context) -> None:
+        """A pressed inline button. Every callback query is answered, whatever happens.
+
+        In a private chat the button's keyboard is removed (it has done its job). In a
+        group (triage) a short single reply is shown as a toast to the presser instead of
+        a message everyone sees; the card itself is updated by the outbox.
+        """
+        query, user, chat = update.callback_query, update.effective_user, update.effective_chat
+        assert query is not None and user is not None and chat is not None
+        private = chat.type == Chat.PRIVATE
+        answered = False
+        try:
+            if not query.data:
+                return
+            if private:
+                answered = True
+                await self._answer(query)
+                await self._clear_keyboard(query)
+            received = Received(
+                event_id=self.channel.event_id(update),
+                user_id=str(user.id),
+                language_code=user.language_code,
+                conversation=conversation_key(chat),
+                private=private,
+                action=query.data,
+            )
+            work = self.receive if private or chat.id in self.triage_chats else self.outside_triage
+            replies = await self.channel.blocking(work, received)
+            toast = None if private else _toast(replies)
+            if toast is not None and await self._answer(query, toast):
+                answered = True
+                return
+            await self._deliver(replies, received)
+        finally:
+            if not answered:
+                await self._answer(query)
+
+    async def on_error(self, update: object, context: Context) -> None:
+        log.error("telegram: update %r failed", update, exc_info=context.error)
+
+    # -- helpers --------------------------------------------------------------------
+
+    async def _answer(self, query: CallbackQuery, text: str | None = None) -> bool:
+        """Answer the query (stops the spinner); False when Telegram did not take it."""
+        try:
+            await query.answer(text=text)
+        except TelegramError as exc:  # too late or flood control: nothing to redo
+            log.warning("telegram: callback query not answered: %s", exc)
+            return False
+        return True
+
+    async def _clear_keyboard(self, query: CallbackQuery) -> None:
+        message = query.message
+        if not isinstance(message, TgMessage) or message.reply_markup is None:
+            return
+        try:
+            await message.edit_reply_markup(reply_markup=None)
+        except TelegramError as exc:  # cosmetic; the press itself still counts
+            log.info("telegram: keyboard not removed: %s", exc)
+
+    async def _deliver(self, replies: list[Outbound], received: Received) -> None:
+        await deliver_replies(
+            self.channel,
+            replies,
+            store=self.desk.store,
+            now=self.desk.clock.now(),
+            origin=f"telegram:{received.event_id}",
+        )
+
+    def _seen(self, event_id: str) -> bool:
+        with self.desk.store.read() as session:
+            return session.get(ProcessedEvent, ("telegram", event_id)) is not None
+
+    # -- in the worker thread --------------------------------------------------------
+
+    def receive(self, received: Received) -> list[Outbound]:
+        """Identify the sender and hand the message to the engine; strangers get linking."""
+        person = self._identify(received.user_id)
+        if person is None:
+            return self._stranger(received)
+        inbound = Inbound(
+            "telegram",
+            received.conversation,
+            person.id,
+            text=received.text,
+            action=received.action,
+            event_id=received.event_id,
+        )
+        if received.action is None and not received.text.strip():
+            return self._text_only(received, person)
+        return self.engine_handle(inbound)
+
+    def engine_handle(self, inbound: Inbound) -> list[Outbound]:
+        return self.channel.engine.handle(inbound)
+
+    def _identify(self, user_id: str) -> Person | None:
+        person = self.desk.directory.by_telegram(user_id)
+        if person is not None:
+            return person
+        with self.desk.store.read() as session:
+            return linking.resolve(
+                self.desk, session=session, channel="telegram", external_id=user_id
+            )
+
+    def outside_triage(self, received: Received) -> list[Outbound]:
+        """A group that is no queue's triage group: point people to a private chat."""
+        desk = self.desk
+        with desk.store.begin() as session:
+            if not claim_event(
+                session=session,
+                channel="telegram",
+                event_id=received.event_id,
+                now=desk.clock.now(),
+            ):
+                return []
+        lang = language_of(received.language_code, desk.settings.language)
+        text = desk.texts.render(lang, "telegram.not_triage")
+        return [Outbound(Address("telegram", received.conversation), Message(text=text))]
+
+    def _text_only(self, received: Received, person: Person) -> list[Outbound]:
+        desk = self.desk
+        with desk.store.begin() as session:
+            if not claim_event(
+                session=session,
+                channel="telegram",
+                event_id=received.event_id,
+                now=desk.clock.now(),
+            ):
+                return []
+        text = desk.texts.render(person.language, "telegram.text_only")
+        to = Address("telegram", received.conversation, person.id)
+        return [Outbound(to, Message(text=text))]
+
+    def _stranger(self, received: Received) -> list[Outbound]:
+        """Someone the directory does not know: link them with a code, or say whom to ask.
+
+        Only a one-time code proves who they are; their Telegram name is never trusted.
+        """
+        desk = self.desk
+        now = desk.clock.now()
+        lang = language_of(received.language_code, desk.settings.language)
+        to = Address("telegram", received.conversation)
+        command, _, code = received.text.strip().partition(" ")
+        command = command.split("@", 1)[0].lower()
+        with desk.store.begin() as session:
+            if not claim_event(
+                session=session, channel="telegram", event_id=received.event_id, now=now
+            ):
+                return []
+            if not received.private or received.action is not None:
+                key = "telegram.unknown_user_short"
+            elif command in ("/link", "/start") and code.strip():
+                person = linking.redeem(
+                    desk,
+                    session=session,
+                    code=code,
+                    channel="telegram",
+                    external_id=received.user_id,
+                    now=now,
+                )
+                if person is not None:
+                    log.info("telegram: account %s linked to %s", received.user_id, person.id)
+                    text = desk.texts.render(
+                        person.language, "telegram.linked", name=person.first_name
+                    )
+                    return [
+                        Outbound(Address(to.channel, to.conversation, person.id), Message(text))
+                    ]
+                key = "telegram.bad_code"
+            else:
+                key = "telegram.unknown_user"
+        text = desk.texts.render(lang, key, admins=self._whom_to_ask(lang))
+        return [Outbound(to, Message(text=text))]
+
+    def _whom_to_ask(self, lang: str) -> str:
+        names = [p.name for p in self.desk.directory.admins()]
+        return ", ".join(names) if names else self.desk.texts.plain(lang, "telegram.it_team")
+
+
+def _toast(replies: list[Outbound]) -> str | None:
+    """The reply as callback-answer text when it is one short plain message."""
+    if len(replies) != 1:
+        return None
+    message = replies[0].message
+    if message.choices or message.card or message.image or message.progress:
+        return None
+    text = to_plain(message.text).strip()
+    return text if 0 < len(text) <= TOAST_LIMIT else None
