@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from bot.messages import Message
 from bot.texts import Texts
+from journeys.kb import KnowledgeBase
 
 Status = Literal["active", "waiting", "done", "cancelled"]
 
@@ -20,6 +21,7 @@ class JourneyState:
     language: str
     step: str | None = None
     answers: dict[str, Any] = field(default_factory=dict)
+    labels: dict[str, dict[str, str]] = field(default_factory=dict)  # chosen option labels
     history: list[str] = field(default_factory=list)
     failures: int = 0
     status: Status = "active"
@@ -155,13 +157,32 @@ class Context:
     priority_matrix: dict[str, dict[str, str]] = field(default_factory=dict)
     expected_text: str = ""
     max_failures: int = 3
+    kb: KnowledgeBase | None = None
+    seen_articles: frozenset[str] = frozenset()  # shown already (a direct "how do I" answer)
+    service_titles: dict[str, str] = field(default_factory=dict)  # in `language`
 
-    def variables(self, state: JourneyState) -> dict[str, Any]:
-        """Names available to conditions and templates."""
+    def variables(self, state: JourneyState, lang: str | None = None) -> dict[str, Any]:
+        """Names available to conditions and templates (`labels` in `lang` if given)."""
+        lang = lang or self.language
         return {
             "answers": dict(state.answers),
+            "labels": {sid: names.get(lang, "") for sid, names in state.labels.items()},
             "requester": self.requester,
             "assets": self.assets,
+            "devices": devices(self.assets),
             "today": self.today,
             "lang": self.language,
         }
+
+
+def devices(assets: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The person's current device of each kind (the newest in use): `devices.laptop`."""
+    out: dict[str, dict[str, Any]] = {}
+    for asset in assets:
+        if asset.get("status", "in_use") != "in_use":
+            continue
+        kind = str(asset.get("kind"))
+        mine = out.get(kind)
+        if mine is None or str(asset.get("purchased") or "") > str(mine.get("purchased") or ""):
+            out[kind] = asset
+    return out
