@@ -5,10 +5,12 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 from bot.engine import Turn
+from bot.messages import Choice, Message
 from bot.texts import trusted
 from bot.tickets import created_message, open_ticket
 from bot.timefmt import describe_duration
-from journeys.interpreter import advance
+from journeys import answers as ans
+from journeys.interpreter import CONTROL, accepts, advance
 from journeys.model import Journey
 from journeys.state import (
     Audit,
@@ -35,7 +37,7 @@ def requester_profile(turn: Turn) -> dict[str, object]:
     return profile
 
 
-def context_for(turn: Turn, journey: Journey) -> Context:
+def context_for(turn: Turn, journey: Journey, *, seen: frozenset[str] = frozenset()) -> Context:
     desk = turn.desk
     local_today = turn.now.astimezone(ZoneInfo(turn.person.timezone)).date()
     assets = []
@@ -63,6 +65,9 @@ def context_for(turn: Turn, journey: Journey) -> Context:
         },
         expected_text=describe_duration(desk.texts, turn.language, journey.expected),
         max_failures=desk.settings.conversation.max_failures,
+        kb=desk.catalog.kb,
+        seen_articles=seen,
+        service_titles={j.id: j.title.get(turn.language) for j in desk.catalog},
     )
 
 
@@ -109,7 +114,11 @@ def start_service(turn: Turn, service_id: str, *, understood: bool) -> None:
 
 def run(turn: Turn, journey: Journey, state: JourneyState | None, event: Input) -> None:
     """Advance the journey and apply its replies and effects to this turn."""
-    result = advance(journey, state, event, context_for(turn, journey))
+    seen: frozenset[str] = frozenset()
+    if isinstance(event, Start):
+        # Articles just given as a direct answer are not suggested again by the journey.
+        seen = frozenset(turn.data.pop("kb_seen", None) or ())
+    result = advance(journey, state, event, context_for(turn, journey, seen=seen))
     apply_result(turn, journey, result)
 
 
@@ -227,7 +236,71 @@ def on_text(turn: Turn, text: str) -> None:
     if found is None:
         return
     journey, state = found
+    turn.data.pop("switch", None)  # typing on instead of pressing a button drops the offer
+    if offer_switch(turn, journey, state, text):
+        return
     run(turn, journey, state, Text(text))
+
+
+def offer_switch(turn: Turn, journey: Journey, state: JourneyState, text: str) -> bool:
+    """Ask before leaving a journey for what sounds like a new request. True if asked.
+
+    A clear match for another service counts as a new request when the text does not
+    answer the current question, or when it says so ("actually", "also", "其实"...).
+    A long free-text answer that happens to mention another service stays an answer.
+    """
+    texts = turn.desk.texts
+    if ans.control_word(texts, turn.language, text) is not None:
+        return False
+    result = turn.desk.matcher.match(text)
+    top = result.top
+    if result.tier != "high" or top is None or top.intent == journey.id:
+        return False
+    target = turn.desk.catalog.get(top.intent)
+    if target is None:  # a built-in intent (thanks, status...), not a service
+        return False
+    said = ans.normalise(text)
+    cued = any(
+        ans.normalise(cue) in said for cue in texts.words(turn.language, "journey_switch.cues")
+    )
+    if not cued and accepts(journey, state, text, context_for(turn, journey)):
+        return False
+    turn.data["switch"] = {"to": target.id, "text": text}
+    current, new = journey.title.get(turn.language), target.title.get(turn.language)
+    turn.reply(
+        Message(
+            text=turn.t("journey_switch.ask", current=current, new=new),
+            choices=(
+                Choice(
+                    turn.plain("journey_switch.to", title=new),
+                    f"j:{CONTROL}:switch:{target.id}",
+                    "primary",
+                ),
+                Choice(turn.plain("journey_switch.stay", title=current), f"j:{CONTROL}:stay"),
+            ),
+        )
+    )
+    return True
+
+
+def _switch(turn: Turn, journey: Journey, state: JourneyState, value: str) -> None:
+    """`j:_:switch:<service>` leaves the journey for another; `j:_:stay` carries on."""
+    pending = turn.data.pop("switch", None) or {}
+    if value == "stay":
+        text = str(pending.get("text") or "")
+        if text and accepts(journey, state, text, context_for(turn, journey)):
+            run(turn, journey, state, Text(text))  # what they typed answers this step
+        else:
+            run(turn, journey, state, Press(CONTROL, "retry"))  # ask the question again
+        return
+    target = value.partition(":")[2]
+    if turn.desk.catalog.get(target) is None:
+        turn.say("errors.unknown_service")
+        return
+    ended = JourneyState.from_dict(state.to_dict())
+    ended.status, ended.step = "cancelled", None
+    apply_result(turn, journey, Result(ended, effects=[Ended(journey.id, "switched")]))
+    start_service(turn, target, understood=True)
 
 
 def on_journey_button(turn: Turn, rest: str) -> None:
@@ -238,6 +311,10 @@ def on_journey_button(turn: Turn, rest: str) -> None:
         turn.say("journey.no_active")
         return
     journey, state = found
+    if step == CONTROL and (value == "stay" or value.startswith("switch:")):
+        _switch(turn, journey, state, value)
+        return
+    turn.data.pop("switch", None)
     run(turn, journey, state, Press(step, value))
 
 
