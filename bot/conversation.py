@@ -123,9 +123,11 @@ def run(turn: Turn, journey: Journey, state: JourneyState | None, event: Input) 
 
 
 def apply_result(turn: Turn, journey: Journey, result: Result) -> None:
-    for message in result.replies:
-        turn.reply(message)
-    for effect in result.effects:
+    for replies, effect in result.ordered():
+        for message in replies:
+            turn.reply(message)
+        if effect is None:
+            continue
         if isinstance(effect, CreateTicket):
             _create_ticket(turn, journey, effect)
         elif isinstance(effect, RequestApproval):

@@ -265,7 +265,7 @@ def _run_from(journey: Journey, step_id: str | None, result: Result, ctx: Contex
     state.step = None
     state.status = "done"
     outcome = "ticket" if any(isinstance(e, CreateTicket) for e in result.effects) else "completed"
-    result.effects.append(Ended(journey.id, outcome))
+    result.add(Ended(journey.id, outcome))
     return result
 
 
@@ -287,7 +287,7 @@ def _check(journey: Journey, step: CheckStep, result: Result, ctx: Context) -> s
     variables = ctx.variables(state, STAFF_LANGUAGE)
     reason = render_local(ctx, state, step.reason.get(ctx.language))
     instead = render_local(ctx, state, step.instead.get(ctx.language)) if step.instead else ""
-    result.effects.append(
+    result.add(
         Audit(
             kind="eligibility_refused" if step.otherwise is None else "eligibility_failed",
             note=ctx.texts.render_text(step.reason.get("en"), **variables),
@@ -328,7 +328,7 @@ def _check(journey: Journey, step: CheckStep, result: Result, ctx: Context) -> s
     )
     state.status = "done"
     state.step = None
-    result.effects.append(Ended(journey.id, "refused"))
+    result.add(Ended(journey.id, "refused"))
     return None
 
 
@@ -394,7 +394,7 @@ def _ticket(journey: Journey, step: TicketStep, result: Result, ctx: Context) ->
     priority = step.priority or ctx.priority_matrix.get(_level(ctx, state, step.impact), {}).get(
         _level(ctx, state, step.urgency), "P3"
     )
-    result.effects.append(
+    result.add(
         CreateTicket(
             service_id=journey.id,
             ticket_type=step.ticket_type or journey.type,
@@ -411,14 +411,14 @@ def _ticket(journey: Journey, step: TicketStep, result: Result, ctx: Context) ->
     if nxt is None:
         state.step = None
         state.status = "done"
-        result.effects.append(Ended(journey.id, "ticket"))
+        result.add(Ended(journey.id, "ticket"))
     return nxt
 
 
 def _approve(journey: Journey, step: ApproveStep, result: Result, ctx: Context) -> str | None:
     state = result.state
     summary = ctx.texts.render_text(step.summary, **ctx.variables(state, STAFF_LANGUAGE))
-    result.effects.append(
+    result.add(
         RequestApproval(
             service_id=journey.id,
             step=step.id,
@@ -464,7 +464,7 @@ def _decided(
     result.replies.append(Message(text=text))
     state.status = "done"
     state.step = None
-    result.effects.append(Ended(journey.id, "rejected"))
+    result.add(Ended(journey.id, "rejected"))
     return result
 
 
@@ -544,11 +544,11 @@ def _control(journey: Journey, word: str, result: Result, ctx: Context) -> Resul
         result.replies.append(
             Message(text=_t(ctx, "journey.cancelled", title=journey.title.get(ctx.language)))
         )
-        result.effects.append(Ended(journey.id, "cancelled"))
+        result.add(Ended(journey.id, "cancelled"))
     elif word == "human":
         state.status = "done"
-        result.effects.append(Handoff(journey.id, state.step, dict(state.answers), "asked"))
-        result.effects.append(Ended(journey.id, "handoff"))
+        result.add(Handoff(journey.id, state.step, dict(state.answers), "asked"))
+        result.add(Ended(journey.id, "handoff"))
         state.step = None
     elif word == "back":
         previous = [sid for sid in state.history if journey.step(sid).type in INTERACTIVE]
@@ -612,7 +612,7 @@ def _self_solved(journey: Journey, step: SuggestStep, result: Result, ctx: Conte
     result.replies.append(
         Message(text=_t(ctx, "suggest.solved", title=journey.title.get(ctx.language)))
     )
-    result.effects.append(Ended(journey.id, "self_solved"))
+    result.add(Ended(journey.id, "self_solved"))
     return result
 
 

@@ -142,6 +142,25 @@ class Result:
     state: JourneyState
     replies: list[Message] = field(default_factory=list)
     effects: list[Effect] = field(default_factory=list)
+    # How many replies came before each effect, so a ticket's confirmation is shown
+    # between the messages before it and a `say` step after it.
+    marks: list[int] = field(default_factory=list)
+
+    def add(self, effect: Effect) -> None:
+        self.effects.append(effect)
+        self.marks.append(len(self.replies))
+
+    def ordered(self) -> list[tuple[list[Message], Effect | None]]:
+        """Replies and effects in the order they happened: (replies before, effect)."""
+        marks = self.marks if len(self.marks) == len(self.effects) else []
+        marks = marks or [len(self.replies)] * len(self.effects)
+        out: list[tuple[list[Message], Effect | None]] = []
+        shown = 0
+        for effect, mark in zip(self.effects, marks, strict=True):
+            out.append((self.replies[shown:mark], effect))
+            shown = max(shown, mark)
+        out.append((self.replies[shown:], None))
+        return out
 
 
 @dataclass(frozen=True)
