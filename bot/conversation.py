@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from zoneinfo import ZoneInfo
 
 from bot.engine import Turn
@@ -265,8 +266,11 @@ def offer_switch(turn: Turn, journey: Journey, state: JourneyState, text: str) -
     cued = any(
         ans.normalise(cue) in said for cue in texts.words(turn.language, "journey_switch.cues")
     )
-    if not cued and accepts(journey, state, text, context_for(turn, journey)):
-        return False
+    if not cued:
+        # Without "actually"/"其实", only a sentence that does not answer the question
+        # counts: a stray "maybe" is a wrong answer, not a new request.
+        if not _sentence(text) or accepts(journey, state, text, context_for(turn, journey)):
+            return False
     turn.data["switch"] = {"to": target.id, "text": text}
     current, new = journey.title.get(turn.language), target.title.get(turn.language)
     turn.reply(
@@ -283,6 +287,12 @@ def offer_switch(turn: Turn, journey: Journey, state: JourneyState, text: str) -
         )
     )
     return True
+
+
+def _sentence(text: str) -> bool:
+    """Three or more words, or four or more Chinese characters."""
+    words = re.findall(r"[A-Za-z0-9]+", text)
+    return len(words) >= 3 or len(re.findall(r"[\u4e00-\u9fff]", text)) >= 4
 
 
 def _switch(turn: Turn, journey: Journey, state: JourneyState, value: str) -> None:

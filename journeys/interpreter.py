@@ -264,7 +264,9 @@ def _run_from(journey: Journey, step_id: str | None, result: Result, ctx: Contex
             return result
     state.step = None
     state.status = "done"
-    outcome = "ticket" if any(isinstance(e, CreateTicket) for e in result.effects) else "completed"
+    # A ticket may have been raised in an earlier turn (before an approval).
+    ticketed = any(journey.step(sid).type == "ticket" for sid in state.history)
+    outcome = "ticket" if ticketed else "completed"
     result.add(Ended(journey.id, outcome))
     return result
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ from jinja2 import TemplateSyntaxError, meta, nodes
 from pydantic import TypeAdapter, ValidationError
 
 from bot.config import Settings
-from bot.texts import Texts
+from bot.texts import Texts, make_environment
 from bot.yamlfile import Problem, ProblemsError, YamlDoc, load_yaml, validation_problems
 from journeys.kb import KnowledgeBase, load_kb
 from journeys.model import INTERACTIVE, STEP_TYPES, AnyStep, Journey, LocalText
@@ -39,6 +40,36 @@ class Catalog:
         return self.journeys.get(service_id)
 
 
+@dataclass(frozen=True)
+class _Facts:
+    """What a template uses: a syntax error, or its free names and `answers.x` lookups."""
+
+    error: str | None = None
+    names: frozenset[str] = frozenset()
+    lookups: tuple[tuple[str, str], ...] = ()  # ("answers" | "labels", key)
+
+
+_PARSER = make_environment()
+
+
+@lru_cache(maxsize=4096)
+def _facts(source: str, expression: bool) -> _Facts:
+    """Parse once per distinct text (catalogs are loaded again for every test desk)."""
+    try:
+        tree = _PARSER.parse(("{{ " + source + " }}") if expression else source)
+    except TemplateSyntaxError as exc:
+        return _Facts(error=exc.message or "invalid template")
+    lookups: list[tuple[str, str]] = []
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
+        assert isinstance(node, nodes.Getattr | nodes.Getitem)
+        target = node.node
+        if isinstance(target, nodes.Name) and target.name in ("answers", "labels"):
+            key = node.attr if isinstance(node, nodes.Getattr) else getattr(node.arg, "value", None)
+            if isinstance(key, str):
+                lookups.append((target.name, key))
+    return _Facts(names=frozenset(meta.find_undeclared_variables(tree)), lookups=tuple(lookups))
+
+
 def _template_problems(
     doc: YamlDoc,
     loc: tuple[str | int, ...],
@@ -49,29 +80,18 @@ def _template_problems(
     expression: bool = False,
     extra: frozenset[str] = frozenset(),
 ) -> list[Problem]:
-    env = texts.env
-    try:
-        tree = env.parse(("{{ " + source + " }}") if expression else source)
-    except TemplateSyntaxError as exc:
-        return [doc.problem(loc, f"template error: {exc.message}")]
+    facts = _facts(source, expression)
+    if facts.error is not None:
+        return [doc.problem(loc, f"template error: {facts.error}")]
     problems = []
     known = VARIABLES | extra
-    for name in sorted(meta.find_undeclared_variables(tree) - known):
+    for name in sorted(facts.names - known):
         problems.append(
             doc.problem(loc, f"undefined variable '{name}' (known: {', '.join(sorted(known))})")
         )
-    for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
-        assert isinstance(node, nodes.Getattr | nodes.Getitem)
-        target = node.node
-        if isinstance(target, nodes.Name) and target.name in ("answers", "labels"):
-            if isinstance(node, nodes.Getattr):
-                key: object = node.attr
-            else:
-                key = getattr(node.arg, "value", None)
-            if isinstance(key, str) and key not in step_ids:
-                problems.append(
-                    doc.problem(loc, f"'{target.name}.{key}' is not a step of this journey")
-                )
+    for target, key in facts.lookups:
+        if key not in step_ids:
+            problems.append(doc.problem(loc, f"'{target}.{key}' is not a step of this journey"))
     return problems
 
 
