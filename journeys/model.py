@@ -235,11 +235,4 @@ class Journey(Strict):
                 return i
         raise KeyError(step_id)
 
-    @model_validator(mode="after")
-    def _unique_steps(self) -> Journey:
-        seen: set[str] = set()
-        for step in self.steps:
-            if step.id in seen:
-                raise ValueError(f"step id '{step.id}' is used twice")
-            seen.add(step.id)
-        return self
+    # Duplicate step ids are reported by the loader, at the line of the second one.

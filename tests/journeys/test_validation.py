@@ -22,6 +22,7 @@ EXPECTED = [
     "dangling_goto.yaml:13: steps[0].goto[0].to: goto 'submitt' does not name a step",
     "dangling_goto.yaml:18: steps[1].otherwise: 'exception_path' does not name a step",
     "dangling_goto.yaml:22: steps[2].goto: goto 'finish' does not name a step",
+    "duplicate_step.yaml:11: steps[1].id: step id 'details' is already used by steps[0]",
     "missing_fields.yaml:4: title: missing text for language(s): zh",
     "missing_fields.yaml:8: steps[0].prompt: required field is missing",
     "missing_fields.yaml:10: steps[1].options: required field is missing",
