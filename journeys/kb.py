@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
@@ -63,6 +64,10 @@ class Article:
     def phrases(self) -> list[str]:
         return [self.title, *self.keywords]
 
+    @cached_property
+    def prepared(self) -> tuple[Phrase, ...]:
+        return tuple(Phrase.of(p) for p in self.phrases())
+
 
 @dataclass(frozen=True)
 class Hit:
@@ -74,6 +79,38 @@ def _has_cjk(text: str) -> bool:
     return bool(_CJK.search(text))
 
 
+@dataclass(frozen=True)
+class Phrase:
+    """A title or keyword prepared for matching once, when the article is loaded."""
+
+    text: str  # default_process'ed
+    cjk: bool
+    short: bool  # one word, or two Chinese characters: weaker evidence
+
+    @classmethod
+    def of(cls, phrase: str) -> Phrase:
+        text = utils.default_process(phrase)
+        cjk = _has_cjk(text)
+        if cjk:
+            text = text.replace(" ", "")
+        short = len(text) <= 2 if cjk else len(text.split()) == 1
+        return cls(text, cjk, short)
+
+
+def _score(query: str, compact_query: str, query_cjk: bool, phrase: Phrase) -> float:
+    if not query or not phrase.text:
+        return 0.0
+    if phrase.cjk or query_cjk:
+        text = phrase.text.replace(" ", "")
+        if text in compact_query:
+            score = 100.0
+        else:
+            score = float(fuzz.partial_ratio(text, compact_query))
+    else:
+        score = float(fuzz.token_set_ratio(query, phrase.text))
+    return score * SHORT_PHRASE_WEIGHT if phrase.short else score
+
+
 def phrase_score(query: str, phrase: str) -> float:
     """How well `phrase` (a title or keyword) is expressed by `query`, 0-100.
 
@@ -82,17 +119,7 @@ def phrase_score(query: str, phrase: str) -> float:
     best partial alignment counts.
     """
     q = utils.default_process(query)
-    p = utils.default_process(phrase)
-    if not q or not p:
-        return 0.0
-    if _has_cjk(p) or _has_cjk(q):
-        compact_q, compact_p = q.replace(" ", ""), p.replace(" ", "")
-        score = 100.0 if compact_p in compact_q else float(fuzz.partial_ratio(compact_p, compact_q))
-        short = len(compact_p) <= 2
-    else:
-        score = float(fuzz.token_set_ratio(q, p))
-        short = len(p.split()) == 1
-    return score * SHORT_PHRASE_WEIGHT if short else score
+    return _score(q, q.replace(" ", ""), _has_cjk(q), Phrase.of(phrase))
 
 
 @dataclass
@@ -145,11 +172,13 @@ class KnowledgeBase:
             Hits sorted by score (ties keep id order).
         """
         allowed = set(among) if among is not None else None
+        q = utils.default_process(query)
+        compact, cjk = q.replace(" ", ""), _has_cjk(q)
         best: dict[str, float] = {}
         for (aid, _), article in sorted(self.articles.items()):
             if allowed is not None and aid not in allowed:
                 continue
-            score = max(phrase_score(query, p) for p in article.phrases())
+            score = max(_score(q, compact, cjk, p) for p in article.prepared)
             best[aid] = max(best.get(aid, 0.0), score)
         ranked = sorted(
             ((aid, s) for aid, s in best.items() if s >= minimum), key=lambda x: (-x[1], x[0])
