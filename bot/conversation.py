@@ -249,41 +249,50 @@ def offer_switch(turn: Turn, journey: Journey, state: JourneyState, text: str) -
     """Ask before leaving a journey for what sounds like a new request. True if asked.
 
     A clear match for another service counts as a new request when the text does not
-    answer the current question, or when it says so ("actually", "also", "其实"...).
-    A long free-text answer that happens to mention another service stays an answer.
+    answer the current question, or when it says so ("actually", "also", "其实"...); said
+    so, a close call is enough, and the likely services are offered. A long free-text
+    answer that happens to mention another service stays an answer.
     """
     texts = turn.desk.texts
     if ans.control_word(texts, turn.language, text) is not None:
-        return False
-    result = turn.desk.matcher.match(text)
-    top = result.top
-    if result.tier != "high" or top is None or top.intent == journey.id:
-        return False
-    target = turn.desk.catalog.get(top.intent)
-    if target is None:  # a built-in intent (thanks, status...), not a service
         return False
     said = ans.normalise(text)
     cued = any(
         ans.normalise(cue) in said for cue in texts.words(turn.language, "journey_switch.cues")
     )
+    result = turn.desk.matcher.match(text)
+    if result.tier == "low" or (result.tier == "medium" and not cued):
+        return False
+    limit = 1 if result.tier == "high" else 3
+    targets = [
+        service
+        for c in result.candidates
+        if c.intent != journey.id and (service := turn.desk.catalog.get(c.intent)) is not None
+    ][:limit]
+    top = result.top
+    if not targets or top is None or (result.tier == "high" and top.intent != targets[0].id):
+        return False  # the best match is this journey or a built-in (thanks, status...)
     if not cued:
         # Without "actually"/"其实", only a sentence that does not answer the question
         # counts: a stray "maybe" is a wrong answer, not a new request.
         if not _sentence(text) or accepts(journey, state, text, context_for(turn, journey)):
             return False
-    turn.data["switch"] = {"to": target.id, "text": text}
-    current, new = journey.title.get(turn.language), target.title.get(turn.language)
+    turn.data["switch"] = {"to": [t.id for t in targets], "text": text}
+    current = journey.title.get(turn.language)
+    choices = [
+        Choice(
+            turn.plain("journey_switch.to", title=t.title.get(turn.language)),
+            f"j:{CONTROL}:switch:{t.id}",
+            "primary" if i == 0 else "default",
+        )
+        for i, t in enumerate(targets)
+    ]
+    choices.append(Choice(turn.plain("journey_switch.stay", title=current), f"j:{CONTROL}:stay"))
+    key = "journey_switch.ask" if len(targets) == 1 else "journey_switch.ask_many"
     turn.reply(
         Message(
-            text=turn.t("journey_switch.ask", current=current, new=new),
-            choices=(
-                Choice(
-                    turn.plain("journey_switch.to", title=new),
-                    f"j:{CONTROL}:switch:{target.id}",
-                    "primary",
-                ),
-                Choice(turn.plain("journey_switch.stay", title=current), f"j:{CONTROL}:stay"),
-            ),
+            text=turn.t(key, current=current, new=targets[0].title.get(turn.language)),
+            choices=tuple(choices),
         )
     )
     return True

@@ -65,3 +65,14 @@ def test_a_stray_word_is_a_wrong_answer_not_a_new_request(chat: MemoryChat) -> N
     talk(chat, "alice", ["!s:meeting_room_av", "Thames 4.01", "camera", "!j:self_help:no"])
     replies = chat.say("alice", "maybe")
     assert "I need a yes or a no here." in plain(replies)
+
+
+def test_a_cued_close_call_offers_the_likely_services(chat: MemoryChat) -> None:
+    talk(chat, "alice", ["!s:storage_quota"])
+    offer = chat.say("alice", "also the wifi and vpn are both down")
+    values = [c.value for c in offer[-1].choices]
+    assert "j:_:switch:network_issue" in values and "j:_:switch:vpn_issue" in values
+    assert values[-1] == "j:_:stay"
+    assert "Switch to one of these" in plain(offer)
+    chat.press("alice", "j:_:switch:network_issue")
+    assert outcomes(chat) == ["switched"]
