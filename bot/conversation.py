@@ -315,8 +315,9 @@ def _switch(turn: Turn, journey: Journey, state: JourneyState, value: str) -> No
             run(turn, journey, state, Press(CONTROL, "retry"))  # ask the question again
         return
     target = value.partition(":")[2]
-    if turn.desk.catalog.get(target) is None:
-        turn.say("errors.unknown_service")
+    new = turn.desk.catalog.get(target)
+    if new is None or not may_use(turn, new):
+        start_service(turn, target, understood=False)  # says why; the current journey stays
         return
     ended = JourneyState.from_dict(state.to_dict())
     ended.status, ended.step = "cancelled", None

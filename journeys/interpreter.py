@@ -153,7 +153,8 @@ def articles_for(
     if kb is None:
         return []
     candidates = step.articles or [a.id for a in kb.for_service(journey.id, ctx.language)]
-    candidates = [c for c in candidates if c not in ctx.seen_articles]
+    seen = ctx.seen_articles | set(state.seen_articles)
+    candidates = [c for c in candidates if c not in seen]
     if step.search:
         query = ctx.texts.render_text(step.search, **ctx.variables(state))
         hits = kb.search(query, ctx.language, among=candidates, limit=step.limit)
@@ -640,6 +641,7 @@ def advance(journey: Journey, state: JourneyState | None, event: Input, ctx: Con
             started_at=ctx.now.isoformat() if ctx.now else "",
         )
         fresh.answers.update(event.answers if isinstance(event, Start) else {})
+        fresh.seen_articles = sorted(ctx.seen_articles)
         return _run_from(journey, journey.steps[0].id, Result(fresh), ctx)
     state = JourneyState.from_dict(state.to_dict())  # never mutate the caller's state
     result = Result(state)

@@ -22,6 +22,7 @@ class JourneyState:
     step: str | None = None
     answers: dict[str, Any] = field(default_factory=dict)
     labels: dict[str, dict[str, str]] = field(default_factory=dict)  # chosen option labels
+    seen_articles: list[str] = field(default_factory=list)  # not to be suggested again
     history: list[str] = field(default_factory=list)
     failures: int = 0
     status: Status = "active"
