@@ -20,7 +20,6 @@ from bot.timefmt import describe_duration
 from journeys import answers as ans
 from journeys.kb import Article, to_markup
 from journeys.model import (
-    INTERACTIVE,
     ApproveStep,
     AskStep,
     CheckStep,
@@ -30,6 +29,7 @@ from journeys.model import (
     SayStep,
     SuggestStep,
     TicketStep,
+    asks,
 )
 from journeys.state import (
     Audit,
@@ -88,11 +88,11 @@ def _today(ctx: Context) -> date:
 
 def progress(journey: Journey, state: JourneyState, ctx: Context) -> str:
     """'Step 2 of 4 · usually done within 1 business day'."""
-    done = sum(1 for sid in state.history if journey.step(sid).type in INTERACTIVE)
+    done = sum(1 for sid in state.history if asks(journey.step(sid)))
     remaining = 0
     start = journey.index(state.step) if state.step else len(journey.steps)
     for step in journey.steps[start:]:
-        if step.type in INTERACTIVE and condition_or_unknown(ctx, state, step.when):
+        if asks(step) and condition_or_unknown(ctx, state, step.when):
             remaining += 1
         if step.type == "ticket":
             break
@@ -120,6 +120,8 @@ def condition_or_unknown(ctx: Context, state: JourneyState, expression: str | No
 
 
 def _prompt(journey: Journey, step: Any, state: JourneyState, ctx: Context) -> Message:
+    if isinstance(step, SuggestStep):  # its `prompt` introduces the article, not a question
+        return _suggest_question(journey, step, state, ctx)
     text = render_local(ctx, state, step.prompt.get(ctx.language))
     choices: tuple[Choice, ...] = ()
     if isinstance(step, ChooseStep):
@@ -135,14 +137,25 @@ def _prompt(journey: Journey, step: Any, state: JourneyState, ctx: Context) -> M
             Choice(ctx.texts.plain(ctx.language, "button.yes"), f"j:{step.id}:yes", "primary"),
             Choice(ctx.texts.plain(ctx.language, "button.no"), f"j:{step.id}:no"),
         )
-    elif isinstance(step, SuggestStep):
-        return _suggest_question(journey, step, state, ctx)
+    select = len(choices) > 5
+    offered = pending_suggestion(journey, state)
+    if offered is not None:
+        fixed = ctx.texts.plain(ctx.language, "suggest.fixed_inline")
+        choices = (*choices, Choice(fixed, f"j:{offered.id}:yes"))
     return Message(
         text=text,
         choices=choices,
         progress=progress(journey, state, ctx),
-        select_label=ctx.texts.plain(ctx.language, "button.select") if len(choices) > 5 else None,
+        select_label=ctx.texts.plain(ctx.language, "button.select") if select else None,
     )
+
+
+def pending_suggestion(journey: Journey, state: JourneyState) -> SuggestStep | None:
+    """The inline suggestion shown just before the current question, if any."""
+    if not state.history:
+        return None
+    last = journey.step(state.history[-1])
+    return last if isinstance(last, SuggestStep) and last.inline else None
 
 
 def articles_for(
@@ -248,6 +261,11 @@ def _run_from(journey: Journey, step_id: str | None, result: Result, ctx: Contex
         handler = AUTO.get(step.type)
         if isinstance(step, SuggestStep):
             if not articles_for(journey, step, state, ctx):  # nothing (new) to offer
+                step_id = _after(journey, step, state, ctx)
+                continue
+            if step.inline:  # the article, then straight on to the next question
+                result.replies.append(_suggest_messages(journey, step, state, ctx)[0])
+                state.history.append(step.id)
                 step_id = _after(journey, step, state, ctx)
                 continue
             state.step = step.id
@@ -554,7 +572,7 @@ def _control(journey: Journey, word: str, result: Result, ctx: Context) -> Resul
         result.add(Ended(journey.id, "handoff"))
         state.step = None
     elif word == "back":
-        previous = [sid for sid in state.history if journey.step(sid).type in INTERACTIVE]
+        previous = [sid for sid in state.history if asks(journey.step(sid))]
         if not previous:
             result.replies.append(Message(text=_t(ctx, "journey.nothing_to_go_back_to")))
             if step is not None:
@@ -606,6 +624,18 @@ def _more(journey: Journey, step: SuggestStep, value: str, result: Result, ctx: 
     return _refuse(journey, step, ans.Invalid("invalid.stale_button", {}), result, ctx)
 
 
+def _solved(event: Input, offered: SuggestStep, ctx: Context) -> bool:
+    """'That fixed it' pressed, or typed ("fixed", "解决了"), after an inline suggestion."""
+    if isinstance(event, Press):
+        return event.step == offered.id and event.value == "yes"
+    if isinstance(event, Text):
+        said = ans.normalise(event.text)
+        return said in (
+            ans.normalise(w) for w in ctx.texts.words(ctx.language, "suggest.solved_words")
+        )
+    return False
+
+
 def _self_solved(journey: Journey, step: SuggestStep, result: Result, ctx: Context) -> Result:
     state = result.state
     state.answers[step.id] = True
@@ -624,7 +654,7 @@ def accepts(journey: Journey, state: JourneyState, text: str, ctx: Context) -> b
     if state.step is None or state.finished or state.status == "waiting":
         return False
     step = journey.step(state.step)
-    if step.type not in INTERACTIVE:
+    if not asks(step):
         return False
     return not isinstance(_receive(step, Text(text), ctx, state), ans.Invalid)
 
@@ -658,6 +688,9 @@ def advance(journey: Journey, state: JourneyState | None, event: Input, ctx: Con
         word = ans.control_word(ctx.texts, ctx.language, event.text)
         if word is not None:
             return _control(journey, word, result, ctx)
+    offered = pending_suggestion(journey, state)
+    if offered is not None and _solved(event, offered, ctx):
+        return _self_solved(journey, offered, result, ctx)
     if isinstance(step, SuggestStep) and isinstance(event, Press):
         if event.step == step.id and event.value.startswith("more:"):
             return _more(journey, step, event.value, result, ctx)

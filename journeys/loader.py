@@ -15,7 +15,7 @@ from bot.config import Settings
 from bot.texts import Texts, make_environment
 from bot.yamlfile import Problem, ProblemsError, YamlDoc, load_yaml, validation_problems
 from journeys.kb import KnowledgeBase, load_kb
-from journeys.model import INTERACTIVE, STEP_TYPES, AnyStep, Journey, LocalText
+from journeys.model import STEP_TYPES, AnyStep, Journey, LocalText, asks
 
 VARIABLES = frozenset({"answers", "labels", "requester", "assets", "devices", "today", "lang"})
 STEP = TypeAdapter[Any](AnyStep)
@@ -212,7 +212,7 @@ def _after_approval_problems(journey: Journey, doc: YamlDoc, where_of: list[int]
                 continue
             seen.add(j)
             later = journey.steps[j]
-            if later.type in INTERACTIVE:
+            if asks(later):
                 problems.append(
                     doc.problem(
                         ("steps", where_of[j], "type"),

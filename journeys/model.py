@@ -155,6 +155,9 @@ class SuggestStep(StepBase):
     articles: list[str] = Field(default_factory=list)  # ids; default: the service's articles
     search: str | None = None  # template: rank the articles by this text, keep good matches
     limit: int = Field(2, ge=1, le=3)
+    # inline: show the article and go straight on; the next question gets a "That fixed
+    # it" button, and answering the question means it did not.
+    inline: bool = False
     prompt: LocalText | None = None  # shown above the first article
     question: LocalText | None = None  # default: "Did this fix it?"
     hint: LocalText | None = None
@@ -207,6 +210,11 @@ AnyStep = Annotated[
 
 STEP_TYPES = ("say", "ask", "choose", "confirm", "check", "suggest", "ticket", "approve")
 INTERACTIVE = ("ask", "choose", "confirm", "suggest")
+
+
+def asks(step: Any) -> bool:
+    """Whether the step waits for the person (an inline suggestion does not)."""
+    return bool(step.type in INTERACTIVE and not getattr(step, "inline", False))
 
 
 class Journey(Strict):

@@ -62,12 +62,12 @@ class Script:
 SCRIPTS: dict[str, Script] = {
     "password_reset": Script(
         "alice",
-        ["!j:self_service:no", "email", "yep", "+44 20 7946 0000"],
+        ["email", "yep", "+44 20 7946 0000"],
         "service_desk",
         "request",
         "P3",
         "Password reset: email for Alice Morgan",
-        {"self_service": False, "account": "email", "locked_out": True},
+        {"account": "email", "locked_out": True, "phone": "+44 20 7946 0000"},
         ["passwordreset.example.com", "call you on +44 20 7946 0000"],
     ),
     "mfa_reset": Script(

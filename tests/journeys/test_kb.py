@@ -132,6 +132,7 @@ def test_still_need_help_goes_to_the_service_without_repeating_the_article(
     assert "Got it: Password reset" in said
     assert replies[-1].text == "Which account is it?"  # the article is not offered again
     assert "passwordreset.example.com" not in said
+    assert "j:self_service:yes" not in [c.value for c in replies[-1].choices]
     assert [e.kind for e in events(chat)] == ["kb_answered", "kb_not_helpful"]
 
 

@@ -10,11 +10,10 @@ from journeys.state import Context, Start
 from .talk import events, outcomes, plain, talk, tickets
 
 
-def test_password_reset_solved_by_the_self_service_article(chat: MemoryChat) -> None:
-    first = chat.say("alice", "I forgot my password")
+def test_guest_wifi_solved_by_the_article(chat: MemoryChat) -> None:
+    first = chat.press("alice", "s:guest_wifi")
     article, question = first[-2], first[-1]
-    assert "Reset your password yourself" in plain([article])
-    assert '<a href="https://passwordreset.example.com">' in article.text
+    assert "Wi-Fi for visitors" in plain([article]) and "Example-Guest" in article.text
     assert question.text == "Did this fix it?"
     assert question.message.progress and question.message.progress.startswith("Step 1 of")
     assert [c.value for c in question.choices] == ["j:self_service:yes", "j:self_service:no"]
@@ -24,9 +23,43 @@ def test_password_reset_solved_by_the_self_service_article(chat: MemoryChat) -> 
     assert tickets(chat) == []
     assert outcomes(chat) == ["self_solved"]  # a distinct outcome that metrics count
     [ended] = events(chat, "journey_ended")
-    assert ended.data == {"service_id": "password_reset"}
+    assert ended.data == {"service_id": "guest_wifi"}
     # The journey is over: the next message is a new request, not an answer.
     assert "Hi Alice" in plain(chat.say("alice", "hello"))
+
+
+def test_password_reset_shows_the_self_service_article_with_the_first_question(
+    chat: MemoryChat,
+) -> None:
+    first = chat.say("alice", "I forgot my password")
+    article, question = first[-2], first[-1]
+    assert "Reset your password yourself" in plain([article])
+    assert '<a href="https://passwordreset.example.com">' in article.text
+    assert question.text == "Which account is it?"
+    assert question.message.progress == "Step 1 of 4 · usually done within 4 business hours"
+    assert [c.value for c in question.choices][-1] == "j:self_service:yes"
+    assert question.choices[-1].label == "That fixed it, thanks"
+
+    done = chat.press("alice", "j:self_service:yes")
+    assert "glad that sorted it" in plain(done)
+    assert tickets(chat) == [] and outcomes(chat) == ["self_solved"]
+
+
+def test_password_reset_solved_said_in_words(chat: MemoryChat) -> None:
+    talk(chat, "wang.fang", ["忘记密码了"])
+    assert "太好了" in plain(chat.say("wang.fang", "好了"))
+    assert outcomes(chat) == ["self_solved"]
+
+
+def test_answering_the_question_means_the_article_was_not_enough(chat: MemoryChat) -> None:
+    talk(chat, "alice", ["I forgot my password", "email"])
+    locked = chat.say("alice", "back")[-1]  # back to the account question: the offer is back
+    assert locked.text == "Which account is it?"
+    assert locked.choices[-1].value == "j:self_service:yes"
+    talk(chat, "alice", ["vpn", "no", "+44 20 7946 0000"])
+    [ticket] = tickets(chat)
+    assert ticket.answers == {"account": "vpn", "locked_out": False, "phone": "+44 20 7946 0000"}
+    assert "Self-service reset: offered first, not enough" in ticket.description
 
 
 def test_typed_yes_in_chinese_also_counts_as_self_solved(chat: MemoryChat) -> None:
