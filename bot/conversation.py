@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from zoneinfo import ZoneInfo
 
 from bot.engine import Turn
+from bot.messages import Choice, Message
 from bot.texts import trusted
 from bot.tickets import created_message, open_ticket
 from bot.timefmt import describe_duration
-from journeys.interpreter import advance
+from journeys import answers as ans
+from journeys.interpreter import CONTROL, accepts, advance
 from journeys.model import Journey
 from journeys.state import (
     Audit,
@@ -35,7 +38,7 @@ def requester_profile(turn: Turn) -> dict[str, object]:
     return profile
 
 
-def context_for(turn: Turn, journey: Journey) -> Context:
+def context_for(turn: Turn, journey: Journey, *, seen: frozenset[str] = frozenset()) -> Context:
     desk = turn.desk
     local_today = turn.now.astimezone(ZoneInfo(turn.person.timezone)).date()
     assets = []
@@ -63,6 +66,9 @@ def context_for(turn: Turn, journey: Journey) -> Context:
         },
         expected_text=describe_duration(desk.texts, turn.language, journey.expected),
         max_failures=desk.settings.conversation.max_failures,
+        kb=desk.catalog.kb,
+        seen_articles=seen,
+        service_titles={j.id: j.title.get(turn.language) for j in desk.catalog},
     )
 
 
@@ -109,14 +115,20 @@ def start_service(turn: Turn, service_id: str, *, understood: bool) -> None:
 
 def run(turn: Turn, journey: Journey, state: JourneyState | None, event: Input) -> None:
     """Advance the journey and apply its replies and effects to this turn."""
-    result = advance(journey, state, event, context_for(turn, journey))
+    seen: frozenset[str] = frozenset()
+    if isinstance(event, Start):
+        # Articles just given as a direct answer are not suggested again by the journey.
+        seen = frozenset(turn.data.pop("kb_seen", None) or ())
+    result = advance(journey, state, event, context_for(turn, journey, seen=seen))
     apply_result(turn, journey, result)
 
 
 def apply_result(turn: Turn, journey: Journey, result: Result) -> None:
-    for message in result.replies:
-        turn.reply(message)
-    for effect in result.effects:
+    for replies, effect in result.ordered():
+        for message in replies:
+            turn.reply(message)
+        if effect is None:
+            continue
         if isinstance(effect, CreateTicket):
             _create_ticket(turn, journey, effect)
         elif isinstance(effect, RequestApproval):
@@ -227,7 +239,90 @@ def on_text(turn: Turn, text: str) -> None:
     if found is None:
         return
     journey, state = found
+    turn.data.pop("switch", None)  # typing on instead of pressing a button drops the offer
+    if offer_switch(turn, journey, state, text):
+        return
     run(turn, journey, state, Text(text))
+
+
+def offer_switch(turn: Turn, journey: Journey, state: JourneyState, text: str) -> bool:
+    """Ask before leaving a journey for what sounds like a new request. True if asked.
+
+    A clear match for another service counts as a new request when the text does not
+    answer the current question, or when it says so ("actually", "also", "其实"...); said
+    so, a close call is enough, and the likely services are offered. A long free-text
+    answer that happens to mention another service stays an answer.
+    """
+    texts = turn.desk.texts
+    if ans.control_word(texts, turn.language, text) is not None:
+        return False
+    said = ans.normalise(text)
+    cued = any(
+        ans.normalise(cue) in said for cue in texts.words(turn.language, "journey_switch.cues")
+    )
+    result = turn.desk.matcher.match(text)
+    if result.tier == "low" or (result.tier == "medium" and not cued):
+        return False
+    limit = 1 if result.tier == "high" else 3
+    targets = [
+        service
+        for c in result.candidates
+        if c.intent != journey.id and (service := turn.desk.catalog.get(c.intent)) is not None
+    ][:limit]
+    top = result.top
+    if not targets or top is None or (result.tier == "high" and top.intent != targets[0].id):
+        return False  # the best match is this journey or a built-in (thanks, status...)
+    if not cued:
+        # Without "actually"/"其实", only a sentence that does not answer the question
+        # counts: a stray "maybe" is a wrong answer, not a new request.
+        if not _sentence(text) or accepts(journey, state, text, context_for(turn, journey)):
+            return False
+    turn.data["switch"] = {"to": [t.id for t in targets], "text": text}
+    current = journey.title.get(turn.language)
+    choices = [
+        Choice(
+            turn.plain("journey_switch.to", title=t.title.get(turn.language)),
+            f"j:{CONTROL}:switch:{t.id}",
+            "primary" if i == 0 else "default",
+        )
+        for i, t in enumerate(targets)
+    ]
+    choices.append(Choice(turn.plain("journey_switch.stay", title=current), f"j:{CONTROL}:stay"))
+    key = "journey_switch.ask" if len(targets) == 1 else "journey_switch.ask_many"
+    turn.reply(
+        Message(
+            text=turn.t(key, current=current, new=targets[0].title.get(turn.language)),
+            choices=tuple(choices),
+        )
+    )
+    return True
+
+
+def _sentence(text: str) -> bool:
+    """Three or more words, or four or more Chinese characters."""
+    words = re.findall(r"[A-Za-z0-9]+", text)
+    return len(words) >= 3 or len(re.findall(r"[\u4e00-\u9fff]", text)) >= 4
+
+
+def _switch(turn: Turn, journey: Journey, state: JourneyState, value: str) -> None:
+    """`j:_:switch:<service>` leaves the journey for another; `j:_:stay` carries on."""
+    pending = turn.data.pop("switch", None) or {}
+    if value == "stay":
+        text = str(pending.get("text") or "")
+        if text and accepts(journey, state, text, context_for(turn, journey)):
+            run(turn, journey, state, Text(text))  # what they typed answers this step
+        else:
+            run(turn, journey, state, Press(CONTROL, "retry"))  # ask the question again
+        return
+    target = value.partition(":")[2]
+    new = turn.desk.catalog.get(target)
+    if new is None or not may_use(turn, new):
+        start_service(turn, target, understood=False)  # says why; the current journey stays
+        return
+    ended = JourneyState.from_dict(state.to_dict())
+    ended.status, ended.step = "cancelled", None
+    apply_result(turn, journey, Result(ended, effects=[Ended(journey.id, "switched")]))
+    start_service(turn, target, understood=True)
 
 
 def on_journey_button(turn: Turn, rest: str) -> None:
@@ -238,6 +333,10 @@ def on_journey_button(turn: Turn, rest: str) -> None:
         turn.say("journey.no_active")
         return
     journey, state = found
+    if step == CONTROL and (value == "stay" or value.startswith("switch:")):
+        _switch(turn, journey, state, value)
+        return
+    turn.data.pop("switch", None)
     run(turn, journey, state, Press(step, value))
 
 

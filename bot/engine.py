@@ -68,7 +68,7 @@ class Engine:
     """Routes each inbound message; adapters translate, the engine decides."""
 
     def __init__(self, desk: Desk) -> None:
-        from bot import approvals, conversation, understanding, verbs
+        from bot import approvals, conversation, knowledge, understanding, verbs
 
         self.desk = desk
         self.verbs = verbs.default_verbs()
@@ -77,6 +77,7 @@ class Engine:
             "s": understanding.on_service_button,
             "m": understanding.on_menu_button,
             "ap": approvals.on_button,
+            "kb": knowledge.on_button,
         }
         self.verbs.install_actions(self.actions)
 

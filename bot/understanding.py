@@ -15,6 +15,10 @@ def understand(turn: Turn, text: str) -> None:
         turn.data.pop("awaiting", None)
         conversation.handoff_without_journey(turn, text)
         return
+    from bot import knowledge  # journeys helper: a "how do I..." an article answers well
+
+    if knowledge.answer_question(turn, text):
+        return
     result = turn.desk.matcher.match(text)
     top = result.top
     if result.tier == "high" and top is not None:

@@ -13,6 +13,8 @@ import yaml
 from pydantic import ValidationError
 
 PathKey = tuple[str | int, ...]
+# libyaml's loader builds the same nodes (with marks) about ten times faster than pure Python.
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -116,7 +118,7 @@ def load_yaml(path: Path, text: str | None = None) -> YamlDoc:
             raise ProblemsError(
                 [Problem(str(path), None, "", f"cannot read file: {exc.strerror}")]
             ) from exc
-    loader = yaml.SafeLoader(text)
+    loader = _Loader(text)
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None

@@ -129,7 +129,7 @@ def match_option(options: list[Option], text: str, lang: str) -> Option | None:
     found = process.extract(
         said, [n for n, _ in names], scorer=fuzz.WRatio, processor=utils.default_process, limit=2
     )
-    if found and found[0][1] >= 85:
+    if found and found[0][1] >= 80:  # one transposed letter in a short word scores 83
         best = names[found[0][2]][1]
         runner_up = names[found[1][2]][1] if len(found) > 1 else None
         if runner_up is None or runner_up is best or found[0][1] - found[1][1] >= 5:

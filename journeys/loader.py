@@ -4,18 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from jinja2 import TemplateSyntaxError, meta, nodes
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from bot.config import Settings
-from bot.texts import Texts
+from bot.texts import Texts, make_environment
 from bot.yamlfile import Problem, ProblemsError, YamlDoc, load_yaml, validation_problems
-from journeys.model import INTERACTIVE, Journey, LocalText
+from journeys.kb import KnowledgeBase, load_kb
+from journeys.model import STEP_TYPES, AnyStep, Journey, LocalText, asks
 
-VARIABLES = frozenset({"answers", "requester", "assets", "today", "lang"})
+VARIABLES = frozenset({"answers", "labels", "requester", "assets", "devices", "today", "lang"})
+STEP = TypeAdapter[Any](AnyStep)
 DECISION = frozenset({"decision"})  # approved/rejected texts of an approve step
 
 
@@ -25,6 +28,7 @@ class Catalog:
 
     journeys: dict[str, Journey] = field(default_factory=dict)
     sources: dict[str, Path] = field(default_factory=dict)
+    kb: KnowledgeBase = field(default_factory=KnowledgeBase)
 
     def __iter__(self) -> Iterator[Journey]:
         return iter(self.journeys.values())
@@ -34,6 +38,36 @@ class Catalog:
 
     def get(self, service_id: str) -> Journey | None:
         return self.journeys.get(service_id)
+
+
+@dataclass(frozen=True)
+class _Facts:
+    """What a template uses: a syntax error, or its free names and `answers.x` lookups."""
+
+    error: str | None = None
+    names: frozenset[str] = frozenset()
+    lookups: tuple[tuple[str, str], ...] = ()  # ("answers" | "labels", key)
+
+
+_PARSER = make_environment()
+
+
+@lru_cache(maxsize=4096)
+def _facts(source: str, expression: bool) -> _Facts:
+    """Parse once per distinct text (catalogs are loaded again for every test desk)."""
+    try:
+        tree = _PARSER.parse(("{{ " + source + " }}") if expression else source)
+    except TemplateSyntaxError as exc:
+        return _Facts(error=exc.message or "invalid template")
+    lookups: list[tuple[str, str]] = []
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
+        assert isinstance(node, nodes.Getattr | nodes.Getitem)
+        target = node.node
+        if isinstance(target, nodes.Name) and target.name in ("answers", "labels"):
+            key = node.attr if isinstance(node, nodes.Getattr) else getattr(node.arg, "value", None)
+            if isinstance(key, str):
+                lookups.append((target.name, key))
+    return _Facts(names=frozenset(meta.find_undeclared_variables(tree)), lookups=tuple(lookups))
 
 
 def _template_problems(
@@ -46,27 +80,18 @@ def _template_problems(
     expression: bool = False,
     extra: frozenset[str] = frozenset(),
 ) -> list[Problem]:
-    env = texts.env
-    try:
-        tree = env.parse(("{{ " + source + " }}") if expression else source)
-    except TemplateSyntaxError as exc:
-        return [doc.problem(loc, f"template error: {exc.message}")]
+    facts = _facts(source, expression)
+    if facts.error is not None:
+        return [doc.problem(loc, f"template error: {facts.error}")]
     problems = []
     known = VARIABLES | extra
-    for name in sorted(meta.find_undeclared_variables(tree) - known):
+    for name in sorted(facts.names - known):
         problems.append(
             doc.problem(loc, f"undefined variable '{name}' (known: {', '.join(sorted(known))})")
         )
-    for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
-        assert isinstance(node, nodes.Getattr | nodes.Getitem)
-        target = node.node
-        if isinstance(target, nodes.Name) and target.name == "answers":
-            if isinstance(node, nodes.Getattr):
-                key: object = node.attr
-            else:
-                key = getattr(node.arg, "value", None)
-            if isinstance(key, str) and key not in step_ids:
-                problems.append(doc.problem(loc, f"'answers.{key}' is not a step of this journey"))
+    for target, key in facts.lookups:
+        if key not in step_ids:
+            problems.append(doc.problem(loc, f"'{target}.{key}' is not a step of this journey"))
     return problems
 
 
@@ -79,10 +104,22 @@ def _texts_of(
 
 
 def check_journey(
-    journey: Journey, doc: YamlDoc, settings: Settings, texts: Texts
+    journey: Journey,
+    doc: YamlDoc,
+    settings: Settings,
+    texts: Texts,
+    *,
+    positions: list[int] | None = None,
+    other_ids: frozenset[str] = frozenset(),
 ) -> list[Problem]:
-    """Cross-checks a schema cannot express: references, gotos and templates."""
+    """Cross-checks a schema cannot express: references, gotos and templates.
+
+    `positions` maps each step to its index in the file (steps that failed validation
+    are left out of the journey); `other_ids` are the ids of those left-out steps, so a
+    goto to them is not reported a second time.
+    """
     problems: list[Problem] = []
+    where_of = positions or list(range(len(journey.steps)))
     if journey.queue not in settings.queues:
         problems.append(
             doc.problem(("queue",), f"unknown queue '{journey.queue}' (not in {settings.source})")
@@ -95,14 +132,33 @@ def check_journey(
         problems.append(
             doc.problem(("id",), f"id '{journey.id}' must match the file name '{doc.path.stem}'")
         )
-    step_ids = {s.id for s in journey.steps}
+    step_ids = {s.id for s in journey.steps} | other_ids
+    seen_ids: dict[str, int] = {}
     for i, step in enumerate(journey.steps):
-        loc: tuple[str | int, ...] = ("steps", i)
+        loc: tuple[str | int, ...] = ("steps", where_of[i])
+        if step.id in seen_ids:
+            problems.append(
+                doc.problem(
+                    (*loc, "id"),
+                    f"step id '{step.id}' is already used by steps[{seen_ids[step.id]}]",
+                )
+            )
+        seen_ids.setdefault(step.id, where_of[i])
         gotos = [step.goto] if isinstance(step.goto, str) else [r.to for r in step.goto or []]
         for j, target in enumerate(gotos):
             if target != "end" and target not in step_ids:
                 where = (*loc, "goto") if isinstance(step.goto, str) else (*loc, "goto", j, "to")
                 problems.append(doc.problem(where, f"goto '{target}' does not name a step"))
+        if step.type == "check":
+            if step.otherwise not in (None, "end") and step.otherwise not in step_ids:
+                problems.append(
+                    doc.problem((*loc, "otherwise"), f"'{step.otherwise}' does not name a step")
+                )
+            problems += _template_problems(
+                doc, (*loc, "rule"), step.rule, step_ids, texts, expression=True
+            )
+        if step.type == "suggest" and step.search:
+            problems += _template_problems(doc, (*loc, "search"), step.search, step_ids, texts)
         if step.when:
             problems += _template_problems(
                 doc, (*loc, "when"), step.when, step_ids, texts, expression=True
@@ -137,11 +193,11 @@ def check_journey(
                         f"in approver_groups of {settings.source})",
                     )
                 )
-    problems += _after_approval_problems(journey, doc)
+    problems += _after_approval_problems(journey, doc, where_of)
     return problems
 
 
-def _after_approval_problems(journey: Journey, doc: YamlDoc) -> list[Problem]:
+def _after_approval_problems(journey: Journey, doc: YamlDoc, where_of: list[int]) -> list[Problem]:
     """A decision can arrive days later, when the person may be in another conversation:
     only non-interactive steps may follow an approval."""
     problems: list[Problem] = []
@@ -156,10 +212,10 @@ def _after_approval_problems(journey: Journey, doc: YamlDoc) -> list[Problem]:
                 continue
             seen.add(j)
             later = journey.steps[j]
-            if later.type in INTERACTIVE:
+            if asks(later):
                 problems.append(
                     doc.problem(
-                        ("steps", j, "type"),
+                        ("steps", where_of[j], "type"),
                         f"'{later.id}' asks a question after approval step '{step.id}'; "
                         "only say, ticket and approve steps may follow an approval",
                     )
@@ -183,20 +239,127 @@ def _successors(journey: Journey, index: int) -> list[int]:
     return [ids[t] for t in targets if t in ids]
 
 
+def _step_problems(doc: YamlDoc, index: int, raw: Any, exc: ValidationError) -> list[Problem]:
+    """Validation errors of one step, with a plain message for a missing or unknown type."""
+    loc = ("steps", index)
+    kind = raw.get("type") if isinstance(raw, dict) else None
+    errors = exc.errors()
+    if any(e["type"] in ("union_tag_invalid", "union_tag_not_found") for e in errors):
+        if kind is None:
+            return [doc.problem((*loc, "type"), "required field is missing")]
+        return [
+            doc.problem(
+                (*loc, "type"), f"unknown step type '{kind}' (known: {', '.join(STEP_TYPES)})"
+            )
+        ]
+    return validation_problems(doc, exc, prefix=loc)
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a journey came from: its parsed file and each step's index in the file."""
+
+    doc: YamlDoc
+    positions: list[int]
+
+
 def load_journey(
     path: Path, settings: Settings, texts: Texts
-) -> tuple[Journey | None, list[Problem]]:
+) -> tuple[Journey | None, list[Problem], Source | None]:
+    """Read one service file: the journey (None if unusable), its problems, where it came from.
+
+    Each step is validated on its own, so one broken step does not hide the problems of
+    the others or of the journey's references.
+    """
     try:
         doc = load_yaml(path)
     except ProblemsError as exc:
-        return None, exc.problems
+        return None, exc.problems, None
     if not isinstance(doc.data, dict):
-        return None, [Problem(str(path), 1, "", "expected a mapping describing one service")]
+        return None, [Problem(str(path), 1, "", "expected a mapping describing one service")], None
+    problems: list[Problem] = []
+    raw_steps = doc.data.get("steps")
+    data = dict(doc.data)
+    positions: list[int] = []
+    broken_ids: set[str] = set()
+    if isinstance(raw_steps, list):
+        valid = []
+        for i, raw in enumerate(raw_steps):
+            try:
+                valid.append(STEP.validate_python(raw))
+                positions.append(i)
+            except ValidationError as exc:
+                problems += _step_problems(doc, i, raw, exc)
+                if isinstance(raw, dict) and isinstance(raw.get("id"), str):
+                    broken_ids.add(raw["id"])
+        data["steps"] = valid
     try:
-        journey = Journey.model_validate(doc.data)
+        journey = Journey.model_validate(data)
     except ValidationError as exc:
-        return None, validation_problems(doc, exc)
-    return journey, check_journey(journey, doc, settings, texts)
+        if problems:  # keep the step problems; drop "steps: too short" caused by them
+            found = validation_problems(doc, exc)
+            problems += [p for p in found if not p.field.startswith("steps")]
+        else:
+            problems += validation_problems(doc, exc)
+        return None, problems, None
+    problems += check_journey(
+        journey,
+        doc,
+        settings,
+        texts,
+        positions=positions or None,
+        other_ids=frozenset(broken_ids),
+    )
+    return journey, problems, Source(doc, positions or list(range(len(journey.steps))))
+
+
+def _reference_problems(
+    catalog: Catalog, sources: dict[str, Source], kb: KnowledgeBase, service_ids: set[str]
+) -> list[Problem]:
+    """References between files: services offered instead, articles shown, article services.
+
+    `service_ids` holds every service id seen, including files with problems of their own,
+    so a broken file is reported once, not again by everything that refers to it.
+    """
+    problems: list[Problem] = []
+    article_ids = kb.ids()
+    for journey in catalog:
+        doc, positions = sources[journey.id].doc, sources[journey.id].positions
+        for i, step in enumerate(journey.steps):
+            loc: tuple[str | int, ...] = ("steps", positions[i])
+            if step.type == "check":
+                for j, sid in enumerate(step.alternatives):
+                    if sid not in service_ids:
+                        problems.append(
+                            doc.problem((*loc, "alternatives", j), f"unknown service '{sid}'")
+                        )
+            if step.type == "suggest":
+                for j, aid in enumerate(step.articles):
+                    if aid not in article_ids:
+                        problems.append(
+                            doc.problem(
+                                (*loc, "articles", j),
+                                f"no article '{aid}' in the knowledge base",
+                            )
+                        )
+    # An article may name services this catalog does not have (a trimmed or test catalog
+    # with the shipped articles): such links are unused, not errors. See unlinked_services.
+    return problems
+
+
+def unlinked_services(catalog: Catalog) -> list[Problem]:
+    """Services named by articles that the catalog does not have (for `deskbot check`)."""
+    return [
+        Problem(
+            str(article.path),
+            article.lines.get("services", article.line),
+            "services",
+            f"no service '{sid}' in the catalog",
+        )
+        for article in catalog.kb
+        for sid in article.services
+        if sid not in catalog.journeys
+    ]
 
 
 def load_catalog(settings: Settings, texts: Texts) -> Catalog:
@@ -208,10 +371,18 @@ def load_catalog(settings: Settings, texts: Texts) -> Catalog:
         )
     catalog = Catalog()
     problems: list[Problem] = []
+    try:
+        catalog.kb = load_kb(settings.resolve(settings.paths.knowledge))
+    except ProblemsError as exc:
+        problems += exc.problems
+    sources: dict[str, Source] = {}
+    service_ids = {path.stem for path in folder.glob("*.yaml")}
     for path in sorted(folder.glob("*.yaml")):
-        journey, found = load_journey(path, settings, texts)
+        journey, found, source = load_journey(path, settings, texts)
         problems += found
-        if journey is not None:
+        if journey is not None and source is not None:
+            sources[journey.id] = source
+            service_ids.add(journey.id)
             if journey.id in catalog.journeys:
                 problems.append(
                     Problem(
@@ -223,6 +394,7 @@ def load_catalog(settings: Settings, texts: Texts) -> Catalog:
                 )
             catalog.journeys[journey.id] = journey
             catalog.sources[journey.id] = path
+    problems += _reference_problems(catalog, sources, catalog.kb, service_ids)
     if problems:
         raise ProblemsError(problems)
     return catalog

@@ -128,6 +128,41 @@ class ConfirmStep(StepBase):
 Level = Literal["high", "medium", "low"]
 
 
+class CheckStep(StepBase):
+    """An eligibility rule over answers, requester profile and assets.
+
+    On failure the person is told `reason` (and `instead`: what they can do instead), the
+    refusal is recorded for audit, and the journey ends, unless `otherwise` names the step
+    to continue at (for example an exception path with an extra approval).
+    """
+
+    type: Literal["check"]
+    rule: str  # sandboxed expression; an undefined name counts as false
+    reason: LocalText
+    instead: LocalText | None = None
+    alternatives: list[str] = Field(default_factory=list)  # service ids offered as buttons
+    otherwise: str | None = None
+
+
+class SuggestStep(StepBase):
+    """Self-help articles from the knowledge base, then "Did this fix it?".
+
+    Yes ends the journey as self-solved; no continues. With no article to show (none
+    matched, or the person saw them already) the step is skipped.
+    """
+
+    type: Literal["suggest"]
+    articles: list[str] = Field(default_factory=list)  # ids; default: the service's articles
+    search: str | None = None  # template: rank the articles by this text, keep good matches
+    limit: int = Field(2, ge=1, le=3)
+    # inline: show the article and go straight on; the next question gets a "That fixed
+    # it" button, and answering the question means it did not.
+    inline: bool = False
+    prompt: LocalText | None = None  # shown above the first article
+    question: LocalText | None = None  # default: "Did this fix it?"
+    hint: LocalText | None = None
+
+
 class TicketStep(StepBase):
     type: Literal["ticket"]
     summary: str
@@ -138,6 +173,7 @@ class TicketStep(StepBase):
     priority: Literal["P1", "P2", "P3", "P4"] | None = None  # overrides the matrix
     queue: str | None = None
     next: LocalText | None = None  # what happens next, shown after submission
+    expected: Duration | None = None  # how long IT's own part takes (after any approvals)
 
 
 class ApproveStep(StepBase):
@@ -147,6 +183,8 @@ class ApproveStep(StepBase):
     approver: Literal["manager", "group"] = "manager"
     group: str | None = None  # required when approver is "group"; fallback when no manager
     summary: str  # what the approver is asked to decide on (plain-text template)
+    label: LocalText | None = None  # who decides, as the requester reads it in "Next: ..."
+    expected: Duration | None = None  # how long the decision usually takes
     waiting: LocalText | None = None  # told to the requester while they wait
     approved: LocalText | None = None  # told to the requester on approval
     rejected: LocalText | None = None  # told on rejection (the reason is added)
@@ -159,11 +197,24 @@ class ApproveStep(StepBase):
 
 
 AnyStep = Annotated[
-    SayStep | AskStep | ChooseStep | ConfirmStep | TicketStep | ApproveStep,
+    SayStep
+    | AskStep
+    | ChooseStep
+    | ConfirmStep
+    | CheckStep
+    | SuggestStep
+    | TicketStep
+    | ApproveStep,
     Field(discriminator="type"),
 ]
 
-INTERACTIVE = ("ask", "choose", "confirm")
+STEP_TYPES = ("say", "ask", "choose", "confirm", "check", "suggest", "ticket", "approve")
+INTERACTIVE = ("ask", "choose", "confirm", "suggest")
+
+
+def asks(step: Any) -> bool:
+    """Whether the step waits for the person (an inline suggestion does not)."""
+    return bool(step.type in INTERACTIVE and not getattr(step, "inline", False))
 
 
 class Journey(Strict):
@@ -192,11 +243,4 @@ class Journey(Strict):
                 return i
         raise KeyError(step_id)
 
-    @model_validator(mode="after")
-    def _unique_steps(self) -> Journey:
-        seen: set[str] = set()
-        for step in self.steps:
-            if step.id in seen:
-                raise ValueError(f"step id '{step.id}' is used twice")
-            seen.add(step.id)
-        return self
+    # Duplicate step ids are reported by the loader, at the line of the second one.

@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from bot.messages import Message
 from bot.texts import Texts
+from journeys.kb import KnowledgeBase
 
 Status = Literal["active", "waiting", "done", "cancelled"]
 
@@ -20,6 +21,8 @@ class JourneyState:
     language: str
     step: str | None = None
     answers: dict[str, Any] = field(default_factory=dict)
+    labels: dict[str, dict[str, str]] = field(default_factory=dict)  # chosen option labels
+    seen_articles: list[str] = field(default_factory=list)  # not to be suggested again
     history: list[str] = field(default_factory=list)
     failures: int = 0
     status: Status = "active"
@@ -140,6 +143,25 @@ class Result:
     state: JourneyState
     replies: list[Message] = field(default_factory=list)
     effects: list[Effect] = field(default_factory=list)
+    # How many replies came before each effect, so a ticket's confirmation is shown
+    # between the messages before it and a `say` step after it.
+    marks: list[int] = field(default_factory=list)
+
+    def add(self, effect: Effect) -> None:
+        self.effects.append(effect)
+        self.marks.append(len(self.replies))
+
+    def ordered(self) -> list[tuple[list[Message], Effect | None]]:
+        """Replies and effects in the order they happened: (replies before, effect)."""
+        marks = self.marks if len(self.marks) == len(self.effects) else []
+        marks = marks or [len(self.replies)] * len(self.effects)
+        out: list[tuple[list[Message], Effect | None]] = []
+        shown = 0
+        for effect, mark in zip(self.effects, marks, strict=True):
+            out.append((self.replies[shown:mark], effect))
+            shown = max(shown, mark)
+        out.append((self.replies[shown:], None))
+        return out
 
 
 @dataclass(frozen=True)
@@ -155,13 +177,32 @@ class Context:
     priority_matrix: dict[str, dict[str, str]] = field(default_factory=dict)
     expected_text: str = ""
     max_failures: int = 3
+    kb: KnowledgeBase | None = None
+    seen_articles: frozenset[str] = frozenset()  # shown already (a direct "how do I" answer)
+    service_titles: dict[str, str] = field(default_factory=dict)  # in `language`
 
-    def variables(self, state: JourneyState) -> dict[str, Any]:
-        """Names available to conditions and templates."""
+    def variables(self, state: JourneyState, lang: str | None = None) -> dict[str, Any]:
+        """Names available to conditions and templates (`labels` in `lang` if given)."""
+        lang = lang or self.language
         return {
             "answers": dict(state.answers),
+            "labels": {sid: names.get(lang, "") for sid, names in state.labels.items()},
             "requester": self.requester,
             "assets": self.assets,
+            "devices": devices(self.assets),
             "today": self.today,
             "lang": self.language,
         }
+
+
+def devices(assets: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The person's current device of each kind (the newest in use): `devices.laptop`."""
+    out: dict[str, dict[str, Any]] = {}
+    for asset in assets:
+        if asset.get("status", "in_use") != "in_use":
+            continue
+        kind = str(asset.get("kind"))
+        mine = out.get(kind)
+        if mine is None or str(asset.get("purchased") or "") > str(mine.get("purchased") or ""):
+            out[kind] = asset
+    return out

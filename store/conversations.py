@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from store.models import ConversationState
 
@@ -54,4 +54,18 @@ def save_conversation(
 
 def conversations_of(*, session: Session, person_id: str) -> list[ConversationState]:
     stmt = select(ConversationState).where(ConversationState.person_id == person_id)
+    return list(session.exec(stmt).all())
+
+
+def idle_conversations(
+    *, session: Session, now: datetime, limit: int = 500
+) -> list[ConversationState]:
+    """Conversations whose journey (or awaited answer) expired at or before `now`."""
+    stmt = (
+        select(ConversationState)
+        .where(col(ConversationState.expires_at).is_not(None))
+        .where(col(ConversationState.expires_at) <= now)
+        .order_by(col(ConversationState.expires_at))
+        .limit(limit)
+    )
     return list(session.exec(stmt).all())

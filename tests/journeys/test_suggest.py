@@ -1,0 +1,108 @@
+"""Self-help (`suggest` steps): the article, "Did this fix it?", self-solved or carry on."""
+
+from __future__ import annotations
+
+from bot.adapters.memory import MemoryChat
+from bot.desk import Desk
+from journeys import advance
+from journeys.state import Context, Start
+
+from .talk import events, outcomes, plain, talk, tickets
+
+
+def test_guest_wifi_solved_by_the_article(chat: MemoryChat) -> None:
+    first = chat.press("alice", "s:guest_wifi")
+    article, question = first[-2], first[-1]
+    assert "Wi-Fi for visitors" in plain([article]) and "Example-Guest" in article.text
+    assert question.text == "Did this fix it?"
+    assert question.message.progress and question.message.progress.startswith("Step 1 of")
+    assert [c.value for c in question.choices] == ["j:self_service:yes", "j:self_service:no"]
+
+    done = chat.press("alice", "j:self_service:yes")
+    assert "glad that sorted it" in plain(done)
+    assert tickets(chat) == []
+    assert outcomes(chat) == ["self_solved"]  # a distinct outcome that metrics count
+    [ended] = events(chat, "journey_ended")
+    assert ended.data == {"service_id": "guest_wifi"}
+    # The journey is over: the next message is a new request, not an answer.
+    assert "Hi Alice" in plain(chat.say("alice", "hello"))
+
+
+def test_password_reset_shows_the_self_service_article_with_the_first_question(
+    chat: MemoryChat,
+) -> None:
+    first = chat.say("alice", "I forgot my password")
+    article, question = first[-2], first[-1]
+    assert "Reset your password yourself" in plain([article])
+    assert '<a href="https://passwordreset.example.com">' in article.text
+    assert question.text == "Which account is it?"
+    assert question.message.progress == "Step 1 of 4 · usually done within 4 business hours"
+    assert [c.value for c in question.choices][-1] == "j:self_service:yes"
+    assert question.choices[-1].label == "That fixed it, thanks"
+
+    done = chat.press("alice", "j:self_service:yes")
+    assert "glad that sorted it" in plain(done)
+    assert tickets(chat) == [] and outcomes(chat) == ["self_solved"]
+
+
+def test_password_reset_solved_said_in_words(chat: MemoryChat) -> None:
+    talk(chat, "wang.fang", ["忘记密码了"])
+    assert "太好了" in plain(chat.say("wang.fang", "好了"))
+    assert outcomes(chat) == ["self_solved"]
+
+
+def test_answering_the_question_means_the_article_was_not_enough(chat: MemoryChat) -> None:
+    talk(chat, "alice", ["I forgot my password", "email"])
+    locked = chat.say("alice", "back")[-1]  # back to the account question: the offer is back
+    assert locked.text == "Which account is it?"
+    assert locked.choices[-1].value == "j:self_service:yes"
+    talk(chat, "alice", ["vpn", "no", "+44 20 7946 0000"])
+    [ticket] = tickets(chat)
+    assert ticket.answers == {"account": "vpn", "locked_out": False, "phone": "+44 20 7946 0000"}
+    assert "Self-service reset: offered first, not enough" in ticket.description
+
+
+def test_typed_yes_in_chinese_also_counts_as_self_solved(chat: MemoryChat) -> None:
+    talk(chat, "wang.fang", ["!s:guest_wifi"])
+    done = talk(chat, "wang.fang", ["解决了"])
+    assert "太好了" in done.text
+    assert outcomes(chat) == ["self_solved"]
+
+
+def test_no_continues_and_more_shows_the_next_article(chat: MemoryChat) -> None:
+    first = talk(chat, "alice", ["!s:email_issue", "can't send", "outlook on windows"])
+    question = first.replies[-1]
+    assert [c.value for c in question.choices] == [
+        "j:self_help:yes",
+        "j:self_help:no",
+        "j:self_help:more:1",
+    ]
+    assert "Outlook not syncing or sending" in first.text
+    more = chat.press("alice", "j:self_help:more:1")
+    assert "Repair Office apps" in plain(more)
+    assert more[-1].text == "Did this fix it?"  # asked again after the other article
+    after = chat.say("alice", "no")
+    assert "outlook.office.com in a browser" in plain(after)  # the next question
+    assert outcomes(chat) == []
+
+
+def test_suggest_without_articles_is_skipped(desk: Desk) -> None:
+    journey = desk.catalog.get("password_reset")
+    assert journey is not None
+    ctx = Context(texts=desk.texts, language="en", requester={}, kb=None)
+    result = advance(journey, None, Start(), ctx)
+    assert result.state.step == "account"  # straight to the first question
+    assert result.replies[0].text == "Which account is it?"
+
+
+def test_articles_already_shown_are_not_suggested_again(desk: Desk) -> None:
+    journey = desk.catalog.get("password_reset")
+    assert journey is not None
+    ctx = Context(
+        texts=desk.texts,
+        language="en",
+        requester={},
+        kb=desk.catalog.kb,
+        seen_articles=frozenset({"password-self-service"}),
+    )
+    assert advance(journey, None, Start(), ctx).state.step == "account"
