@@ -22,6 +22,7 @@ async def test_password_reset_with_buttons_and_typed_answers(tg: Harness, tg_des
         "Email (Outlook)",
         "VPN",
         "Another system",
+        "That fixed it, thanks",  # the self-service article came first
     ]
 
     locked = await tg.press(ALICE, prompt, "Email (Outlook)")

@@ -18,7 +18,7 @@ async def test_polling_receives_answers_and_confirms(tg: Harness, tg_desk: Desk,
     await fake.wait_for(lambda: "locked out" in fake.texts(ALICE) and fake.in_chat(BOB))
     texts = [s.text for s in fake.in_chat(ALICE)]
     # One person's messages are handled in order.
-    assert "Which account" in texts[1] and "locked out" in texts[-1]
+    assert any("Which account" in t for t in texts[:-1]) and "locked out" in texts[-1]
     polls = fake.calls_of("getUpdates")
     assert polls[0].json("allowed_updates") == ["message", "callback_query"]
     await fake.wait_for(
