@@ -16,7 +16,12 @@ from bot.engine import ActionHandler, Turn
 Handler = Callable[[Turn, str], None]
 
 # Modules defining `register(verbs)`; each feature adds its own module here.
-VERB_MODULES = ("bot.verbs.requester", "bot.verbs.staff", "bot.verbs.approver")
+VERB_MODULES = (
+    "bot.verbs.requester",
+    "bot.verbs.staff",
+    "bot.verbs.approver",
+    "bot.verbs.notify",
+)
 
 
 @dataclass(frozen=True)
