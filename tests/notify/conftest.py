@@ -15,7 +15,7 @@ from bot.desk import Desk, build_desk
 from bot.markup import to_plain
 from bot.messages import Address, Outbound
 from bot.tickets import open_ticket
-from notifications.sweep import SweepReport, Sweeper
+from notifications.sweep import Sweeper, SweepReport
 from store import tickets as repo
 from store.models import Ticket
 

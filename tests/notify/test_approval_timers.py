@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.adapters.memory import MemoryChat
 from bot.clock import FixedClock
@@ -91,5 +91,5 @@ def test_a_decision_cancels_the_pending_reminders(approval_desk: Desk, clock: Fi
     assert len(chat.seen_by("mark", channel="console")) == 2  # the request and "recorded"
     assert chat.seen_by("priya", channel="console") == []
     with approval_desk.store.read() as session:
-        timers = session.exec(select(Timer).where(Timer.subject.startswith("a"))).all()  # type: ignore[attr-defined]
+        timers = session.exec(select(Timer).where(col(Timer.subject).startswith("a"))).all()
     assert {t.status for t in timers} == {"cancelled"}
