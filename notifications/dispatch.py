@@ -249,7 +249,8 @@ class Dispatcher:
         assert row.id is not None
         now = self.clock.now()
         policy = self.policy
-        too_old = now - row.created_at >= policy.give_up_after
+        too_old = now - (row.first_attempt_at or row.created_at) >= policy.give_up_after
+        row.last_error = str(exc)  # what the dead-letter alert reports
         with self.store.begin() as session:
             if (
                 exc.permanent

@@ -279,7 +279,7 @@ def replan_ticket(desk: Desk, session: Session, ticket_id: int, now: datetime) -
     state = sla_state(desk, ticket, events)
     _write_back(session, ticket, state)
     plans = ticket_plans(desk, ticket, events, timers, now, state)
-    apply_plan(session=session, subject=subject, plans=plans, now=now)
+    apply_plan(session=session, subject=subject, plans=plans, now=now, current=timers)
     return plans
 
 

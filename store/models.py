@@ -155,6 +155,9 @@ class OutboxMessage(SQLModel, table=True):
     last_error: str | None = Field(default=None, sa_column=Column(Text))
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    # When delivery was first tried: the age limit counts from here, not from queueing, so a
+    # notice held back by quiet hours over a weekend is not given up on at its first failure.
+    first_attempt_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
 
 
 class MessageRef(SQLModel, table=True):

@@ -118,7 +118,12 @@ def claim_due(
     session.execute(
         update(OutboxMessage)
         .where(col(OutboxMessage.id).in_(ids))
-        .values(locked_by=worker, locked_until=now + lease, attempts=OutboxMessage.attempts + 1)
+        .values(
+            locked_by=worker,
+            locked_until=now + lease,
+            attempts=OutboxMessage.attempts + 1,
+            first_attempt_at=func.coalesce(OutboxMessage.first_attempt_at, now),
+        )
     )
     rows = session.exec(select(OutboxMessage).where(col(OutboxMessage.id).in_(ids))).all()
     return sorted(rows, key=lambda r: r.id or 0)
@@ -216,13 +221,13 @@ def dead_letters(*, session: Session, limit: int = 100) -> list[OutboxMessage]:
 def requeue(*, session: Session, message_ids: Sequence[int] | None, now: datetime) -> int:
     """Send dead letters again (all of them when `message_ids` is None); returns how many.
 
-    The age limit counts from the requeue, so a message can be retried long after it died.
+    The age limit counts from the next attempt, so a message can be retried long after it died.
     """
     stmt = update(OutboxMessage).where(col(OutboxMessage.status) == "dead")
     if message_ids is not None:
         stmt = stmt.where(col(OutboxMessage.id).in_(list(message_ids)))
     stmt = stmt.values(
-        status="pending", attempts=0, available_at=now, created_at=now, last_error=None
+        status="pending", attempts=0, available_at=now, first_attempt_at=None, last_error=None
     ).returning(col(OutboxMessage.id))
     return len(session.execute(stmt).all())
 

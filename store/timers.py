@@ -30,14 +30,22 @@ def timers_of(*, session: Session, subject: str) -> list[Timer]:
 
 
 def apply_plan(
-    *, session: Session, subject: str, plans: Sequence[Plan], now: datetime
+    *,
+    session: Session,
+    subject: str,
+    plans: Sequence[Plan],
+    now: datetime,
+    current: Sequence[Timer] | None = None,
 ) -> tuple[int, int]:
     """Make the subject's pending timers match `plans`. Returns (armed or moved, cancelled).
 
     A timer that already fired (done) or failed is never armed again; a cancelled one is
     re-armed when it is wanted again (e.g. an SLA clock that stopped and runs again).
+    `current` are the subject's timers when the caller has just read them.
     """
-    existing = {t.key: t for t in timers_of(session=session, subject=subject)}
+    if current is None:
+        current = timers_of(session=session, subject=subject)
+    existing = {t.key: t for t in current}
     wanted = {p.key for p in plans}
     armed = cancelled = 0
     for plan in plans:

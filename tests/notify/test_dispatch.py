@@ -134,6 +134,27 @@ def test_permanent_error_is_a_dead_letter_at_once(desk: Desk):
     [row, alert] = rows(desk)
     assert row.status == "dead" and row.attempts == 1
     assert alert.idem_key.startswith("dead:") and alert.person_id == "priya"
+    assert "chat not found" in to_plain(alert.payload["text"])
+
+
+def test_age_limit_counts_from_the_first_attempt_not_from_queueing(make_desk, clock: FixedClock):
+    desk = make_desk(dispatch={"give_up_after": "1d"})
+    channel = MemoryChannel("memory")
+    dispatcher = Dispatcher.for_desk(desk, {"memory": channel})
+    # Held back by quiet hours over a long weekend: first tried three days after queueing.
+    queue(desk, "alice", "after the weekend", at=clock.now() + timedelta(days=3))
+    clock.advance(timedelta(days=3))
+    channel.failures = [DeliveryError("HTTP 502")]
+    run(dispatcher)
+    assert rows(desk)[0].status == "pending"
+    clock.advance(timedelta(hours=23))
+    channel.failures = [DeliveryError("HTTP 502")]
+    run(dispatcher)
+    assert rows(desk)[0].status == "pending"
+    clock.advance(timedelta(hours=1))
+    channel.failures = [DeliveryError("HTTP 502")]
+    run(dispatcher)
+    assert rows(desk)[0].status == "dead"  # a day of failures since the first attempt
 
 
 def test_an_undeliverable_alert_is_not_alerted_about(desk: Desk):

@@ -1,6 +1,7 @@
 """notifications: timers, follow cursors, job runs, surveys, notice preferences
 
-Also an index on pending outbox rows per conversation (delivery order across rounds).
+Also, on outbox: an index on pending rows per conversation (delivery order across rounds)
+and `first_attempt_at` (the age limit for dead letters counts from the first attempt).
 
 Revision ID: 0008
 Revises: 0001
@@ -86,6 +87,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_survey_person_sent', ['person_id', 'sent_at'], unique=False)
 
     with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('first_attempt_at', store.models.UTCDateTime(timezone=True), nullable=True))
         batch_op.create_index('ix_outbox_pending_conversation', ['channel', 'conversation', 'id'], unique=False, sqlite_where=sa.text("status = 'pending'"), postgresql_where=sa.text("status = 'pending'"))
 
 
@@ -93,6 +95,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.drop_index('ix_outbox_pending_conversation', sqlite_where=sa.text("status = 'pending'"), postgresql_where=sa.text("status = 'pending'"))
+        batch_op.drop_column('first_attempt_at')
 
     with op.batch_alter_table('survey', schema=None) as batch_op:
         batch_op.drop_index('ix_survey_person_sent')
