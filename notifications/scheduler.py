@@ -8,7 +8,9 @@ the same two jobs safely.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -17,6 +19,23 @@ from bot.channel import Channel
 from bot.desk import Desk
 from notifications.dispatch import Dispatcher
 from notifications.sweep import Sweeper
+
+log = logging.getLogger(__name__)
+
+
+def _until_shutdown(
+    name: str, job: Callable[[], Awaitable[object]]
+) -> Callable[[], Awaitable[None]]:
+    """Run `job`; a shutdown that cancels it mid-round is normal, not an error: rows claimed
+    and not finished are taken up again after their lease, by this process or another."""
+
+    async def run() -> None:
+        try:
+            await job()
+        except asyncio.CancelledError:
+            log.info("%s interrupted by shutdown", name)
+
+    return run
 
 
 def build_scheduler(
@@ -32,7 +51,7 @@ def build_scheduler(
     if channels:
         dispatcher = Dispatcher.for_desk(desk, channels, worker=worker)
         scheduler.add_job(
-            dispatcher.run_once,
+            _until_shutdown("outbox", dispatcher.run_once),
             "interval",
             seconds=settings.dispatch.every.total_seconds(),
             id="outbox",
@@ -43,7 +62,7 @@ def build_scheduler(
         )
     sweeper = Sweeper(desk, worker=worker)
     scheduler.add_job(
-        sweeper.run_async,
+        _until_shutdown("sweep", sweeper.run_async),
         "interval",
         seconds=settings.sweep.every.total_seconds(),
         id="sweep",

@@ -25,7 +25,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def outbox(args: argparse.Namespace) -> int:
-    desk = desk_from(args, migrate=False)
+    from bot.service import require_current_schema
+
+    desk = desk_from(args)  # SQLite is brought up to date; PostgreSQL must be already
+    require_current_schema(desk)
     now = desk.clock.now()
     if args.action == "retry":
         with desk.store.begin() as session:
