@@ -125,9 +125,20 @@ def requester_address(desk: Desk, session: Session, ticket: Ticket, person: Pers
 # Requester notices ------------------------------------------------------------------------
 
 
-def waiting_remind(job: TicketJob) -> Fired:
+def _question(job: TicketJob) -> str:
+    """The latest question asked in this waiting spell (the event that began it, or a
+    later one asked while it was already waiting)."""
     since = job.since()
-    question = since.note if since is not None and since.kind != "created" else ""
+    if since is None:
+        return ""
+    asked = [e for e in job.events if (e.id or 0) >= (since.id or 0) and e.kind == "asked"]
+    if asked:
+        return asked[-1].note
+    return since.note if since.kind != "created" else ""
+
+
+def waiting_remind(job: TicketJob) -> Fired:
+    question = _question(job)
     fired = job.tell_requester("notices.waiting.reminder", essential=False, question=question)
     if fired.outcome == "sent":
         job.event("reminded", n=job.plan.data.get("n"))
@@ -173,28 +184,39 @@ def resolved_warn(job: TicketJob) -> Fired:
 
 
 def _auto_close(job: TicketJob, from_status: str, notice: str) -> Fired:
-    """Close the ticket unless it changed meanwhile (one conditional UPDATE decides)."""
+    """Close the ticket unless it changed meanwhile (conditional UPDATEs decide).
+
+    The ticket lifecycle only closes resolved tickets, so a ticket waiting on its requester
+    is first resolved ("no answer"), then closed, in this one transaction. Each step is the
+    same conditional UPDATE plus audit event as a lifecycle transition (actor: the desk).
+    """
     from bot.tickets import post_triage
 
     ticket = job.ticket
-    won = job.session.execute(
-        update(Ticket)
-        .where(col(Ticket.id) == ticket.id, col(Ticket.status) == from_status)
-        .values(status="closed", closed_at=job.now, updated_at=job.now)
-        .returning(col(Ticket.id))
-    ).first()
-    if won is None:
-        return Fired("skipped:changed")
-    ticket_repo.add_event(
-        session=job.session,
-        ticket=ticket,
-        at=job.now,
-        actor_id=None,
-        kind="auto_closed",
-        from_status=from_status,
-        to_status="closed",
-        note=job.timer.key,
-    )
+    steps = [("resolved", "auto_resolved")] if from_status != "resolved" else []
+    steps.append(("closed", "auto_closed"))
+    current = from_status
+    for to, kind in steps:
+        stamp = {"resolved_at": job.now} if to == "resolved" else {"closed_at": job.now}
+        won = job.session.execute(
+            update(Ticket)
+            .where(col(Ticket.id) == ticket.id, col(Ticket.status) == current)
+            .values(status=to, updated_at=job.now, **stamp)
+            .returning(col(Ticket.id))
+        ).first()
+        if won is None:
+            return Fired("skipped:changed")
+        ticket_repo.add_event(
+            session=job.session,
+            ticket=ticket,
+            at=job.now,
+            actor_id=None,
+            kind=kind,
+            from_status=current,
+            to_status=to,
+            note=job.timer.key,
+        )
+        current = to
     job.session.refresh(ticket)
     post_triage(job.desk, job.session, ticket, job.now, "auto_closed")
     return job.tell_requester(notice, essential=True)

@@ -107,8 +107,9 @@ def move(
             at=now,
             actor_id=actor,
             kind=kind,
-            from_status=before,
-            to_status=status,
+            # As the lifecycle records it: no status fields when the status stays the same.
+            from_status=None if status == before else before,
+            to_status=None if status == before else status,
             note=note,
         )
 

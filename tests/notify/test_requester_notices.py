@@ -23,8 +23,11 @@ def test_waiting_on_you_reminder_warning_then_auto_close(
     desk: Desk, chat: MemoryChat, clock: FixedClock
 ):
     t = new_ticket(desk)
+    move(desk, t.number, "waiting_on_user", kind="asked", note="Which building?")
+    clock.set(utc(23, 11))
+    # A second question while it already waits: the reminder quotes the latest one.
     move(desk, t.number, "waiting_on_user", kind="asked", note="Which <b>floor</b> are you on?")
-    sweep_at(desk, clock, utc(23, 10), chat)
+    sweep_at(desk, clock, utc(23, 11), chat)
     assert chat.seen_by("alice") == []
     # Reminders every 2 working days: Wednesday 10:00.
     sweep_at(desk, clock, utc(25, 9, 59), chat)
@@ -44,8 +47,10 @@ def test_waiting_on_you_reminder_warning_then_auto_close(
     closed = ticket(desk, t.number)
     assert closed.status == "closed" and closed.closed_at == utc(30, 10)
     assert "I've closed" in plain(chat.seen_by("alice"))[-1]
+    # The lifecycle closes only resolved tickets: resolved (no answer), then closed.
     assert kinds(desk, t.number) == [
-        "created", "asked", "reminded", "autoclose_warned", "auto_closed",
+        "created", "asked", "asked", "reminded", "autoclose_warned", "auto_resolved",
+        "auto_closed",
     ]  # fmt: skip
 
 
