@@ -44,6 +44,7 @@ async def deliver_replies(
     person still reads them in order.
     """
     queued_from: int | None = None
+    failure = ""
     for i, out in enumerate(replies):
         if queued_from is None:
             try:
@@ -51,7 +52,7 @@ async def deliver_replies(
                 continue
             except DeliveryError as exc:
                 log.warning("reply to %s failed (%s); queued for retry", out.to.conversation, exc)
-                queued_from = i
+                queued_from, failure = i, str(exc)
         with store.begin() as session:
             enqueue(
                 session=session,
@@ -62,4 +63,6 @@ async def deliver_replies(
                 payload=out.message.to_dict(),
                 now=now,
                 ref_key=out.key,
+                # Counted as tried, so the dispatcher keeps the conversation behind it.
+                failed_with=failure if i == queued_from else None,
             )

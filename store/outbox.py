@@ -34,12 +34,16 @@ def enqueue(
     now: datetime,
     ref_key: str | None = None,
     available_at: datetime | None = None,
+    failed_with: str | None = None,
 ) -> bool:
     """Queue a message; a repeated idem_key is ignored. True when a row was added.
 
     `available_at` later than `now` schedules the message (quiet hours); a scheduled message
-    does not hold back later messages to the same conversation.
+    does not hold back later messages to the same conversation. `failed_with` records a
+    send that was already tried and failed (a reply the adapter could not deliver): such a
+    message is a retry, and later messages to its conversation wait for it.
     """
+    tried = failed_with is not None
     return insert_ignore(
         session,
         OutboxMessage,
@@ -51,9 +55,11 @@ def enqueue(
             "ref_key": ref_key,
             "payload": payload,
             "status": "pending",
-            "attempts": 0,
+            "attempts": 1 if tried else 0,
             "available_at": available_at or now,
             "created_at": now,
+            "first_attempt_at": now if tried else None,
+            "last_error": failed_with[:2000] if failed_with is not None else None,
         },
     )
 

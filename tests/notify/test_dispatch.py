@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timedelta
 
+from sqlalchemy import update
 from sqlmodel import col, select
 
 from bot.adapters.memory import MemoryChannel
-from bot.channel import DeliveryError
+from bot.channel import DeliveryError, deliver_replies
 from bot.clock import FixedClock
 from bot.desk import Desk
 from bot.markup import to_plain
@@ -268,3 +269,27 @@ def test_chat_api_down_for_minutes_then_everything_arrives_in_order(desk: Desk, 
     for person in people:
         assert shown(channel, person) == expected[person]
     assert {r.status for r in rows(desk)} == {"sent"}
+
+
+def test_a_reply_the_adapter_could_not_send_keeps_its_place(desk: Desk, clock: FixedClock):
+    channel = MemoryChannel("memory")
+    dispatcher = Dispatcher.for_desk(desk, {"memory": channel})
+    replies = [
+        Outbound(Address("memory", "alice", "alice"), Message(text=t)) for t in ("one", "two")
+    ]
+    channel.failures = [DeliveryError("HTTP 429", retry_after=30)]
+    asyncio.run(deliver_replies(channel, replies, store=desk.store, now=clock.now(), origin="ev-1"))
+    first = rows(desk)[0]
+    assert first.attempts == 1 and "429" in (first.last_error or "")
+    # Had it been queued to wait out the Retry-After, a notice queued after it still waits.
+    with desk.store.begin() as session:
+        session.execute(
+            update(OutboxMessage)
+            .where(col(OutboxMessage.id) == first.id)
+            .values(available_at=clock.now() + timedelta(seconds=30))
+        )
+    queue(desk, "alice", "three")
+    assert run(dispatcher) == 0
+    clock.advance(timedelta(seconds=30))
+    assert run(dispatcher) == 3
+    assert shown(channel, "alice") == ["one", "two", "three"]
