@@ -67,14 +67,29 @@ class BusinessCalendar:
                 while not self.is_business_day(day):
                     day += timedelta(days=1)
             return datetime.combine(day, local.timetz()).astimezone(start.tzinfo)
-        remaining = timedelta(minutes=minutes)
-        for _ in range(2000):
+        return self.add_working(start, duration)
+
+    def add_working(self, start: datetime, duration: timedelta) -> datetime:
+        """The moment `duration` of working time after `start` (no whole-day rule: "24h" is
+        24 working hours, about three working days)."""
+        local = self._next_opening(start.astimezone(self.tz))
+        remaining = duration
+        for _ in range(100_000):
             available = self._close_at(local.date()) - local
             if remaining <= available:
                 return (local + remaining).astimezone(start.tzinfo)
             remaining -= available
             local = self._next_opening(self._close_at(local.date()) + timedelta(seconds=1))
         raise ValueError("duration too long for the business calendar")
+
+    @property
+    def day_length(self) -> timedelta:
+        """Working time in one business day."""
+        return datetime.combine(date.min, self.closes) - datetime.combine(date.min, self.opens)
+
+    def next_opening(self, when: datetime) -> datetime:
+        """`when` if it falls in working hours, else the next moment they start."""
+        return self._next_opening(when.astimezone(self.tz)).astimezone(when.tzinfo)
 
     def elapsed(self, start: datetime, end: datetime) -> timedelta:
         """Business time between two moments (zero if end is before start)."""

@@ -45,6 +45,7 @@ async def deliver_replies(
     """
     queued_from: int | None = None
     available_at = now
+    failure = ""
     for i, out in enumerate(replies):
         if queued_from is None:
             try:
@@ -52,7 +53,7 @@ async def deliver_replies(
                 continue
             except DeliveryError as exc:
                 log.warning("reply to %s failed (%s); queued for retry", out.to.conversation, exc)
-                queued_from = i
+                queued_from, failure = i, str(exc)
                 if exc.retry_after:  # the platform said when: do not retry before then
                     available_at = now + timedelta(seconds=exc.retry_after)
         with store.begin() as session:
@@ -66,4 +67,6 @@ async def deliver_replies(
                 now=now,
                 ref_key=out.key,
                 available_at=available_at,
+                # Counted as tried, so the dispatcher keeps the conversation behind it.
+                failed_with=failure if i == queued_from else None,
             )

@@ -35,11 +35,11 @@ from bot.yamlfile import (
 LANGUAGES = ("en", "zh")
 PRIORITIES = ("P1", "P2", "P3", "P4")
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(m|min|h|d|w)\s*$")
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|min|h|d|w)\s*$")
 
 
 def parse_duration(value: Any) -> timedelta:
-    """Parse `30m`, `4h`, `2d`, `1w` into a timedelta (numbers alone are minutes)."""
+    """Parse `30s`, `30m`, `4h`, `2d`, `1w` into a timedelta (numbers alone are minutes)."""
     if isinstance(value, timedelta):
         return value
     if isinstance(value, int | float) and not isinstance(value, bool):
@@ -48,10 +48,10 @@ def parse_duration(value: Any) -> timedelta:
         raise ValueError("expected a duration such as 30m, 4h, 2d")
     match = _DURATION.match(value)
     if not match:
-        raise ValueError(f"'{value}' is not a duration; use a number and m, h, d or w (e.g. 4h)")
+        raise ValueError(f"'{value}' is not a duration; use a number and s, m, h, d or w (e.g. 4h)")
     amount, unit = float(match.group(1)), match.group(2)
-    minutes = {"m": 1, "min": 1, "h": 60, "d": 1440, "w": 10080}[unit] * amount
-    return timedelta(minutes=minutes)
+    seconds = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}[unit] * amount
+    return timedelta(seconds=seconds)
 
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
@@ -232,6 +232,138 @@ class ConversationSettings(Section):
     max_failures: int = 3
 
 
+class DispatchSettings(Section):
+    """The outbox dispatcher; it runs on every replica (rows are claimed with a lease)."""
+
+    every: Duration = timedelta(seconds=1)
+    batch: int = Field(50, ge=1, le=1000)
+    lease: Duration = timedelta(seconds=60)
+    concurrency: int = Field(4, ge=1, le=64)  # conversations sent to in parallel per round
+    max_attempts: int = Field(12, ge=1, le=100)
+    backoff_base: Duration = timedelta(seconds=2)
+    backoff_cap: Duration = timedelta(minutes=10)
+    give_up_after: Duration = timedelta(days=2)  # rate-limited messages are dead after this
+
+    @model_validator(mode="after")
+    def _positive(self) -> DispatchSettings:
+        for name in ("every", "lease", "backoff_base", "backoff_cap", "give_up_after"):
+            if getattr(self, name) <= timedelta(0):
+                raise ValueError(f"{name} must be longer than zero")
+        return self
+
+
+class SweepSettings(Section):
+    """The periodic sweep (timers, SLA clocks); one replica runs each slot."""
+
+    every: Duration = timedelta(seconds=30)
+    batch: int = Field(200, ge=1, le=10000)
+
+
+class QuietHours(Section):
+    """When non-urgent notices reach requesters, in each person's own time zone."""
+
+    enabled: bool = True
+    days: list[Weekday] = Field(default_factory=lambda: list(WORKDAYS))
+    start: str = Field("08:00", pattern=r"^\d{2}:\d{2}$")
+    end: str = Field("18:30", pattern=r"^\d{2}:\d{2}$")
+    active_window: Duration = timedelta(minutes=15)  # just talked to the bot: send at once
+
+    @model_validator(mode="after")
+    def _ordered(self) -> QuietHours:
+        if self.start >= self.end:
+            raise ValueError("start must be before end")
+        if not self.days:
+            raise ValueError("days must name at least one weekday")
+        return self
+
+
+class WaitingReminders(Section):
+    """A ticket waiting on its requester: reminders, a warning, then auto-close."""
+
+    remind_every: Duration = timedelta(days=2)
+    warn_after: Duration = timedelta(days=4)
+    close_after: Duration = timedelta(days=5)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> WaitingReminders:
+        if self.remind_every <= timedelta(0):
+            raise ValueError("remind_every must be longer than zero")
+        if not timedelta(0) < self.warn_after < self.close_after:
+            raise ValueError("warn_after must be longer than zero and shorter than close_after")
+        return self
+
+
+class ResolvedClosing(Section):
+    """A resolved ticket nobody confirmed: a warning, then it is closed."""
+
+    close_after: Duration = timedelta(days=3)
+    warn_before: Duration = timedelta(days=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ResolvedClosing:
+        if not timedelta(0) < self.warn_before < self.close_after:
+            raise ValueError("warn_before must be longer than zero and shorter than close_after")
+        return self
+
+
+class Nudge(Section):
+    """'Still in progress' when nothing visible happened on a ticket for a while."""
+
+    enabled: bool = True
+    after: Duration = timedelta(days=3)
+
+
+class Survey(Section):
+    """Satisfaction survey after a ticket closes, for a sample of tickets."""
+
+    enabled: bool = True
+    ratio: float = Field(0.3, ge=0, le=1)
+    cooldown: Duration = timedelta(days=30)  # calendar time between two surveys to one person
+    delay: Duration = timedelta(hours=1)
+
+
+class ApprovalTimers(Section):
+    """Reminding approvers and escalating to a fallback approver."""
+
+    remind_after: Duration = timedelta(days=1)
+    escalate_after: Duration = timedelta(days=2)
+    fallback: str = "manager"  # "manager": the first approver's manager; or a person id
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ApprovalTimers:
+        if not timedelta(0) < self.remind_after < self.escalate_after:
+            raise ValueError(
+                "remind_after must be longer than zero and shorter than escalate_after"
+            )
+        return self
+
+
+PausingStatus = Literal["waiting_on_user", "awaiting_approval", "new", "open", "in_progress"]
+_PAUSE_DEFAULT: tuple[PausingStatus, ...] = ("waiting_on_user",)
+
+
+class SlaAlerts(Section):
+    """SLA warnings and breach alerts; the clock stops in `pause_on` statuses."""
+
+    warn_at: float = Field(0.75, gt=0, lt=1)
+    pause_on: list[PausingStatus] = Field(default_factory=lambda: list(_PAUSE_DEFAULT))
+
+
+class Notifications(Section):
+    """Everything time-driven: the outbox dispatcher, sweeps, reminders and alerts."""
+
+    dispatch: DispatchSettings = DispatchSettings()
+    sweep: SweepSettings = SweepSettings()
+    quiet_hours: QuietHours = QuietHours()
+    waiting: WaitingReminders = WaitingReminders()
+    resolved: ResolvedClosing = ResolvedClosing()
+    nudge: Nudge = Nudge()
+    survey: Survey = Survey()
+    approvals: ApprovalTimers = ApprovalTimers()
+    sla: SlaAlerts = SlaAlerts()
+    dead_letters_to: list[str] = Field(default_factory=list)  # empty: every admin
+
+
 class Settings(Section):
     """Everything deskbot needs to run, from config.yaml."""
 
@@ -253,6 +385,7 @@ class Settings(Section):
     approver_groups: dict[str, list[str]] = Field(default_factory=dict)
     matcher: Matcher = Matcher()
     conversation: ConversationSettings = ConversationSettings()
+    notifications: Notifications = Notifications()
 
     # Not from YAML: where the file lives, so relative paths resolve against it.
     base_dir: Path = Path(".")

@@ -282,6 +282,22 @@ def load_directory(settings: Settings) -> Directory:
                     ("queues", qid, "lead"), f"'{queue.lead}' is not in {people_path.name}"
                 )
             )
+    notices = settings.notifications
+    fallback = notices.approvals.fallback
+    if fallback != "manager" and fallback not in people:
+        problems.append(
+            settings.problem(
+                ("notifications", "approvals", "fallback"),
+                f"'{fallback}' is not in {people_path.name} (use a person id or 'manager')",
+            )
+        )
+    for i, pid in enumerate(notices.dead_letters_to):
+        if pid not in people:
+            problems.append(
+                settings.problem(
+                    ("notifications", "dead_letters_to", i), f"'{pid}' is not in {people_path.name}"
+                )
+            )
     if settings.channels.console.person and settings.channels.console.person not in people:
         problems.append(
             settings.problem(

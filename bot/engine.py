@@ -26,6 +26,8 @@ from store.events import claim_event
 from store.models import ConversationState, Ticket
 
 ActionHandler = Callable[["Turn", str], None]
+# Free text that answers something the bot asked: (turn, argument after the colon, text).
+ReplyHandler = Callable[["Turn", str, str], None]
 
 
 @dataclass
@@ -68,7 +70,7 @@ class Engine:
     """Routes each inbound message; adapters translate, the engine decides."""
 
     def __init__(self, desk: Desk) -> None:
-        from bot import approvals, conversation, knowledge, understanding, verbs
+        from bot import approvals, conversation, knowledge, surveys, understanding, verbs
 
         self.desk = desk
         self.verbs = verbs.default_verbs()
@@ -78,8 +80,11 @@ class Engine:
             "m": understanding.on_menu_button,
             "ap": approvals.on_button,
             "kb": knowledge.on_button,
+            "sv": surveys.on_button,
         }
         self.verbs.install_actions(self.actions)
+        # `turn.data["awaiting"] = "<name>:<arg>"` routes the person's next text here.
+        self.replies: dict[str, ReplyHandler] = {surveys.AWAITING: surveys.on_comment}
 
     def handle(self, inbound: Inbound) -> list[Outbound]:
         """Handle one message or button press and return the replies to its sender."""
@@ -133,6 +138,14 @@ class Engine:
             turn.data.pop("awaiting", None)
             approvals.on_reason(turn, int(awaiting.partition(":")[2]), text)
             return
+        name, _, arg = awaiting.partition(":")
+        if name in self.replies and not text.startswith("/"):
+            turn.data.pop("awaiting", None)
+            row = turn.row
+            if row is None or row.expires_at is None or row.expires_at > turn.now:
+                self.replies[name](turn, arg, text)
+                return
+            # Asked too long ago: this text is something new, not the answer.
         if text.startswith("/"):
             self.verbs.dispatch(turn, text)
         elif workflow.take_text(turn, text):

@@ -9,13 +9,11 @@ import signal
 import sys
 from typing import Protocol
 
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
-
 from bot.channel import Channel
 from bot.desk import Desk
 from bot.engine import Engine
 from bot.yamlfile import Problem, ProblemsError
-from notifications.dispatch import Dispatcher
+from notifications.scheduler import build_scheduler
 from store.migrate import current, head
 
 log = logging.getLogger(__name__)
@@ -74,18 +72,8 @@ def platform_channels(desk: Desk, engine: Engine) -> dict[str, PlatformChannel]:
 async def run_service(desk: Desk, engine: Engine) -> int:
     require_current_schema(desk)
     channels = platform_channels(desk, engine)
-    scheduler = AsyncIOScheduler(timezone="UTC")
-    if channels:
-        dispatcher = Dispatcher(desk.store, channels, desk.clock)
-        scheduler.add_job(
-            dispatcher.run_once,
-            "interval",
-            seconds=1,
-            id="outbox",
-            max_instances=1,
-            coalesce=True,
-            replace_existing=True,
-        )
+    # The outbox dispatcher (platform channels) and the sweep (timers, SLA clocks).
+    scheduler = build_scheduler(desk, channels)
     for channel in channels.values():
         await channel.start()
     scheduler.start()

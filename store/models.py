@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Index, Text, UniqueConstraint, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
@@ -126,7 +126,18 @@ class OutboxMessage(SQLModel, table=True):
     """A message to deliver, written in the same transaction as the change that caused it."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_due", "status", "available_at"),)
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "available_at"),
+        # Order per conversation: "is an earlier message still pending?" reads only pending rows.
+        Index(
+            "ix_outbox_pending_conversation",
+            "channel",
+            "conversation",
+            "id",
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
+    )
     id: int | None = Field(default=None, primary_key=True)
     idem_key: str = Field(max_length=200, unique=True)
     channel: str = Field(max_length=32)
@@ -144,6 +155,9 @@ class OutboxMessage(SQLModel, table=True):
     last_error: str | None = Field(default=None, sa_column=Column(Text))
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    # When delivery was first tried: the age limit counts from here, not from queueing, so a
+    # notice held back by quiet hours over a weekend is not given up on at its first failure.
+    first_attempt_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
 
 
 class MessageRef(SQLModel, table=True):
@@ -212,3 +226,83 @@ class LinkCode(SQLModel, table=True):
     expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
     used_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     used_by: str | None = Field(default=None, max_length=64)
+PENDING = text("status = 'pending'")
+
+
+class Timer(SQLModel, table=True):
+    """Something to do at `due_at`: a reminder, an SLA deadline, an auto-close, a survey.
+
+    `key` names one occurrence (`sla:resolution:breach:t42`), so planning twice never makes
+    two timers and a timer that fired is never armed again. `subject` is `t<ticket id>` or
+    `a<approval id>`. Timers are rows, not pickled scheduler jobs: they survive restarts and
+    refactors, and any replica can fire them.
+    """
+
+    __tablename__ = "timer"
+    __table_args__ = (
+        Index("ix_timer_due", "due_at", sqlite_where=PENDING, postgresql_where=PENDING),
+        Index("ix_timer_subject", "subject", "status"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=160, unique=True)
+    kind: str = Field(max_length=32)
+    subject: str = Field(max_length=32)
+    due_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    status: str = Field(default="pending", max_length=16)  # pending|done|cancelled|failed
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
+    attempts: int = Field(default=0)
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    fired_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+
+
+class FollowCursor(SQLModel, table=True):
+    """How far the sweep has read an append-only table (the audit trail, approvals).
+
+    `holes` are ids below `position` not seen yet: on PostgreSQL a transaction that took a
+    lower id may commit after a higher one, so those ids are looked for again for a while.
+    """
+
+    __tablename__ = "follow_cursor"
+    name: str = Field(primary_key=True, max_length=32)
+    position: int = Field(default=0)
+    holes: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class JobRun(SQLModel, table=True):
+    """One row per periodic job and time slot: the replica that inserts it runs that slot."""
+
+    __tablename__ = "job_run"
+    name: str = Field(primary_key=True, max_length=32)
+    slot: int = Field(primary_key=True)
+    worker: str = Field(max_length=64)
+    started_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
+    finished_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    items: int = Field(default=0)
+    error: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class Survey(SQLModel, table=True):
+    """A satisfaction survey sent after a ticket closed, and the answer (1-5, comment)."""
+
+    __tablename__ = "survey"
+    __table_args__ = (Index("ix_survey_person_sent", "person_id", "sent_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", unique=True)
+    person_id: str = Field(max_length=64)
+    sent_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    score: int | None = Field(default=None)
+    comment: str = Field(default="", sa_column=Column(Text, nullable=False))
+    answered_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+
+
+class NoticePreference(SQLModel, table=True):
+    """A person's choice about non-essential notices (nudges, reminders, surveys)."""
+
+    __tablename__ = "notice_pref"
+    person_id: str = Field(primary_key=True, max_length=64)
+    muted: bool = Field(default=False)
+    muted_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

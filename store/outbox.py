@@ -1,16 +1,26 @@
-"""The transactional outbox: messages written with the change that caused them, sent later."""
+"""The transactional outbox: messages written with the change that caused them, sent later.
+
+Delivery is at-least-once. A dispatcher claims due rows with a lease (`locked_until`), sends
+them and marks each one sent straight away, so a crash can repeat at most the messages that
+were in flight. Messages to one conversation leave in the order they were queued: a row is
+not claimed while an earlier row of its conversation is leased or waiting for a retry.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, update
+from sqlalchemy import and_, func, or_, update
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from store.models import MessageRef, OutboxMessage
-from store.sql import insert_ignore
+from store.sql import insert_ignore, xact_lock
+
+CLAIM_LOCK = "outbox:claim"
 
 
 def enqueue(
@@ -24,22 +34,32 @@ def enqueue(
     now: datetime,
     ref_key: str | None = None,
     available_at: datetime | None = None,
+    failed_with: str | None = None,
 ) -> bool:
-    """Queue a message; a repeated idem_key is ignored. True when a row was added."""
+    """Queue a message; a repeated idem_key is ignored. True when a row was added.
+
+    `available_at` later than `now` schedules the message (quiet hours); a scheduled message
+    does not hold back later messages to the same conversation. `failed_with` records a
+    send that was already tried and failed (a reply the adapter could not deliver): such a
+    message is a retry, and later messages to its conversation wait for it.
+    """
+    tried = failed_with is not None
     return insert_ignore(
         session,
         OutboxMessage,
         {
-            "idem_key": idem_key,
+            "idem_key": idem_key[:200],
             "channel": channel,
             "conversation": conversation,
             "person_id": person_id,
             "ref_key": ref_key,
             "payload": payload,
             "status": "pending",
-            "attempts": 0,
+            "attempts": 1 if tried else 0,
             "available_at": available_at or now,
             "created_at": now,
+            "first_attempt_at": now if tried else None,
+            "last_error": failed_with[:2000] if failed_with is not None else None,
         },
     )
 
@@ -56,16 +76,40 @@ def claim_due(
 ) -> list[OutboxMessage]:
     """Lease up to `limit` due messages for `worker`, oldest first.
 
-    PostgreSQL uses FOR UPDATE SKIP LOCKED so several replicas never take the same row;
-    SQLite's single writer (BEGIN IMMEDIATE) serialises the claim.
+    A message is skipped while an earlier pending message of its conversation cannot be
+    sent now (leased by a worker, or waiting for its retry), so nothing overtakes it.
+    Claims are serialised by a transaction lock (PostgreSQL advisory lock; SQLite's single
+    writer): two replicas claiming at once could otherwise each take a different message
+    of the same conversation. `FOR UPDATE SKIP LOCKED` also skips rows another transaction
+    is marking. The sends themselves run in parallel on every replica.
     """
+    channels = list(channels)
+    if not channels:
+        return []
+    xact_lock(session, CLAIM_LOCK)
+    earlier = aliased(OutboxMessage)
+    blocked = (
+        select(col(earlier.id))
+        .where(
+            col(earlier.channel) == col(OutboxMessage.channel),
+            col(earlier.conversation) == col(OutboxMessage.conversation),
+            col(earlier.status) == "pending",
+            col(earlier.id) < col(OutboxMessage.id),
+            or_(
+                col(earlier.locked_until) >= now,
+                and_(col(earlier.attempts) > 0, col(earlier.available_at) > now),
+            ),
+        )
+        .exists()
+    )
     due = (
         select(OutboxMessage.id)
         .where(
             OutboxMessage.status == "pending",
-            col(OutboxMessage.channel).in_(list(channels)),
+            col(OutboxMessage.channel).in_(channels),
             OutboxMessage.available_at <= now,
             or_(col(OutboxMessage.locked_until).is_(None), col(OutboxMessage.locked_until) < now),
+            ~blocked,
         )
         .order_by(col(OutboxMessage.id))
         .limit(limit)
@@ -73,14 +117,19 @@ def claim_due(
     if conversation is not None:
         due = due.where(OutboxMessage.conversation == conversation)
     if session.get_bind().dialect.name == "postgresql":
-        due = due.with_for_update(skip_locked=True)
-    ids = list(session.exec(due).all())
+        due = due.with_for_update(skip_locked=True, of=OutboxMessage)
+    ids = [i for i in session.exec(due).all() if i is not None]
     if not ids:
         return []
     session.execute(
         update(OutboxMessage)
-        .where(and_(col(OutboxMessage.id).in_(ids)))
-        .values(locked_by=worker, locked_until=now + lease, attempts=OutboxMessage.attempts + 1)
+        .where(col(OutboxMessage.id).in_(ids))
+        .values(
+            locked_by=worker,
+            locked_until=now + lease,
+            attempts=OutboxMessage.attempts + 1,
+            first_attempt_at=func.coalesce(OutboxMessage.first_attempt_at, now),
+        )
     )
     rows = session.exec(select(OutboxMessage).where(col(OutboxMessage.id).in_(ids))).all()
     return sorted(rows, key=lambda r: r.id or 0)
@@ -94,18 +143,44 @@ def mark_sent(*, session: Session, message_id: int, now: datetime) -> None:
     )
 
 
+def retry_later(
+    *, session: Session, message_id: int, error: str, retry_at: datetime, counted: bool = True
+) -> None:
+    """Release a failed message until `retry_at`.
+
+    `counted=False` (rate limited: the platform asked us to wait) gives the attempt back, so
+    a long spell of 429s never turns into a dead letter by count.
+    """
+    values: dict[str, Any] = {
+        "last_error": error[:2000],
+        "locked_until": None,
+        "locked_by": None,
+        "available_at": retry_at,
+    }
+    if not counted:
+        values["attempts"] = OutboxMessage.attempts - 1
+    session.execute(
+        update(OutboxMessage).where(col(OutboxMessage.id) == message_id).values(**values)
+    )
+
+
+def mark_dead(*, session: Session, message_id: int, error: str) -> None:
+    """Give up on a message; it stays in the table for `deskbot outbox retry`."""
+    session.execute(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.id) == message_id)
+        .values(status="dead", last_error=error[:2000], locked_until=None, locked_by=None)
+    )
+
+
 def mark_failed(
     *, session: Session, message_id: int, error: str, retry_at: datetime | None
 ) -> None:
     """Release a message for another attempt at `retry_at`, or dead-letter it (None)."""
-    values: dict[str, Any] = {"last_error": error[:2000], "locked_until": None, "locked_by": None}
     if retry_at is None:
-        values["status"] = "dead"
+        mark_dead(session=session, message_id=message_id, error=error)
     else:
-        values["available_at"] = retry_at
-    session.execute(
-        update(OutboxMessage).where(col(OutboxMessage.id) == message_id).values(**values)
-    )
+        retry_later(session=session, message_id=message_id, error=error, retry_at=retry_at)
 
 
 def release(*, session: Session, message_id: int) -> None:
@@ -118,9 +193,49 @@ def release(*, session: Session, message_id: int) -> None:
 
 
 def pending_count(*, session: Session) -> int:
-    return len(
-        session.exec(select(OutboxMessage.id).where(OutboxMessage.status == "pending")).all()
+    stmt = select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == "pending")
+    return int(session.exec(stmt).one())
+
+
+@dataclass(frozen=True)
+class OutboxStats:
+    counts: dict[str, int]
+    oldest_pending: datetime | None
+
+
+def stats(*, session: Session) -> OutboxStats:
+    """Messages per status and the age of the oldest pending one (for `deskbot outbox`)."""
+    rows = session.exec(
+        select(OutboxMessage.status, func.count()).group_by(col(OutboxMessage.status))
+    ).all()
+    oldest = session.exec(
+        select(func.min(OutboxMessage.created_at)).where(OutboxMessage.status == "pending")
+    ).one()
+    return OutboxStats({status: int(n) for status, n in rows}, oldest)
+
+
+def dead_letters(*, session: Session, limit: int = 100) -> list[OutboxMessage]:
+    stmt = (
+        select(OutboxMessage)
+        .where(OutboxMessage.status == "dead")
+        .order_by(col(OutboxMessage.id))
+        .limit(limit)
     )
+    return list(session.exec(stmt).all())
+
+
+def requeue(*, session: Session, message_ids: Sequence[int] | None, now: datetime) -> int:
+    """Send dead letters again (all of them when `message_ids` is None); returns how many.
+
+    The age limit counts from the next attempt, so a message can be retried long after it died.
+    """
+    stmt = update(OutboxMessage).where(col(OutboxMessage.status) == "dead")
+    if message_ids is not None:
+        stmt = stmt.where(col(OutboxMessage.id).in_(list(message_ids)))
+    stmt = stmt.values(
+        status="pending", attempts=0, available_at=now, first_attempt_at=None, last_error=None
+    ).returning(col(OutboxMessage.id))
+    return len(session.execute(stmt).all())
 
 
 def remember_ref(

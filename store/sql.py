@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import Table, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel
 
@@ -26,3 +27,25 @@ def insert_ignore(session: Session, model: type[SQLModel], values: dict[str, Any
     # RETURNING tells us reliably whether a row went in (psycopg reports rowcount -1 here).
     first_key = next(iter(table.primary_key.columns))
     return session.execute(stmt.returning(first_key)).first() is not None
+
+
+def lock_key(name: str) -> int:
+    """A stable signed 64-bit key for PostgreSQL advisory locks."""
+    return int.from_bytes(
+        hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True
+    )
+
+
+def xact_lock(session: Session, name: str) -> None:
+    """Serialise work on `name` until the transaction ends (SQLite's BEGIN IMMEDIATE already
+    serialises every write transaction)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_key(name)})
+
+
+def try_xact_lock(session: Session, name: str) -> bool:
+    """Take `name` for this transaction if nobody holds it; True on SQLite (single writer)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return True
+    got = session.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": lock_key(name)})
+    return bool(got.scalar_one())

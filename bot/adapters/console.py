@@ -119,9 +119,7 @@ class ConsoleSession:
         self.rich = Console(file=stdout, highlight=False) if fancy else None
         self.channel = ConsoleChannel(self._print)
         self._events = itertools.count(1)
-        self.dispatcher = Dispatcher(
-            desk.store, {"console": self.channel}, desk.clock, conversation=person
-        )
+        self.dispatcher = Dispatcher.for_desk(desk, {"console": self.channel}, conversation=person)
 
     def _print(self, out: Outbound) -> None:
         if self.rich is not None:

@@ -64,7 +64,7 @@ class MemoryChat:
         self.desk = desk
         self.engine = engine or Engine(desk)
         self.channels = {name: MemoryChannel(name) for name in channels}
-        self.dispatcher = Dispatcher(desk.store, self.channels, desk.clock)
+        self.dispatcher = Dispatcher.for_desk(desk, self.channels)
         self._events = itertools.count(1)
 
     def send(self, inbound: Inbound, *, flush: bool = True) -> list[Outbound]:

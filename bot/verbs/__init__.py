@@ -21,6 +21,7 @@ VERB_MODULES = (
     "bot.verbs.staff",
     "bot.verbs.approver",
     "bot.verbs.linking",
+    "bot.verbs.notify",
 )
 
 

@@ -1,6 +1,6 @@
 """identity links
 
-Revision ID: 0007
+Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-22
 """
@@ -14,7 +14,7 @@ from sqlalchemy import Text  # noqa: F401  (autogenerate renders JSONB(astext_ty
 import store.models  # noqa: F401  (custom column types such as UTCDateTime)
 
 
-revision = '0007'
+revision = '0002'
 down_revision = '0001'
 branch_labels = None
 depends_on = None

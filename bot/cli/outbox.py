@@ -1,0 +1,73 @@
+"""`deskbot outbox`: what waits to be delivered, dead letters, and sending them again."""
+
+from __future__ import annotations
+
+import argparse
+
+from bot.cli.common import add_config, add_format, desk_from, print_json, print_table
+from store import outbox as repo
+from store import timers as timer_repo
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("outbox", help="outgoing messages: status, dead letters, retry")
+    add_config(p)
+    add_format(p)
+    p.add_argument(
+        "action",
+        nargs="?",
+        default="status",
+        choices=["status", "dead", "retry"],
+        help="status (default), dead (list dead letters) or retry (send dead letters again)",
+    )
+    p.add_argument("ids", nargs="*", type=int, help="dead letter ids to retry (default: all)")
+    p.set_defaults(func=outbox)
+
+
+def outbox(args: argparse.Namespace) -> int:
+    from bot.service import require_current_schema
+
+    desk = desk_from(args)  # SQLite is brought up to date; PostgreSQL must be already
+    require_current_schema(desk)
+    now = desk.clock.now()
+    if args.action == "retry":
+        with desk.store.begin() as session:
+            count = repo.requeue(session=session, message_ids=args.ids or None, now=now)
+        print(f"{count} dead letter{'s' if count != 1 else ''} queued again")
+        return 0
+    with desk.store.read() as session:
+        if args.action == "dead":
+            rows = [
+                {
+                    "id": r.id,
+                    "channel": r.channel,
+                    "conversation": r.conversation,
+                    "person": r.person_id,
+                    "attempts": r.attempts,
+                    "created": r.created_at.isoformat(timespec="seconds"),
+                    "error": (r.last_error or "")[:80],
+                }
+                for r in repo.dead_letters(session=session)
+            ]
+            columns = ["id", "channel", "conversation", "person", "attempts", "created", "error"]
+        else:
+            stats = repo.stats(session=session)
+            runs = timer_repo.last_runs(session=session, limit=1)
+            rows = [
+                {
+                    "pending": stats.counts.get("pending", 0),
+                    "sent": stats.counts.get("sent", 0),
+                    "dead": stats.counts.get("dead", 0),
+                    "oldest_pending": stats.oldest_pending.isoformat(timespec="seconds")
+                    if stats.oldest_pending
+                    else "",
+                    "timers_pending": timer_repo.pending_count(session=session),
+                    "last_sweep": runs[0].started_at.isoformat(timespec="seconds") if runs else "",
+                }
+            ]
+            columns = ["pending", "sent", "dead", "oldest_pending", "timers_pending", "last_sweep"]
+    if args.format == "json":
+        print_json(rows)
+    else:
+        print_table(rows, columns)
+    return 0

@@ -1,0 +1,82 @@
+"""Answers to satisfaction surveys: a 1-5 button (`sv:<id>:<score>`), then an optional comment.
+
+The survey itself is sent by the sweep (notifications/actions.py) some time after a ticket
+closes. Only the person it was sent to may answer it; the score and comment are stored in
+the `survey` table and noted in the ticket's audit trail.
+"""
+
+from __future__ import annotations
+
+from bot.engine import Turn
+from bot.messages import Choice, Message
+from store import notices as repo
+from store import tickets as ticket_repo
+from store.models import Survey, Ticket
+
+AWAITING = "survey_comment"
+
+
+def _survey_for(turn: Turn, raw_id: str) -> Survey | None:
+    survey = turn.session.get(Survey, int(raw_id)) if raw_id.isdigit() else None
+    if survey is None:
+        turn.say("notices.survey.unknown")
+        return None
+    if survey.person_id != turn.person.id:
+        ticket = turn.session.get(Ticket, survey.ticket_id)
+        ticket_repo.add_event(
+            session=turn.session,
+            ticket=ticket,
+            at=turn.now,
+            actor_id=turn.person.id,
+            kind="refused",
+            note="survey answer",
+            data={"survey": survey.id},
+        )
+        turn.say("notices.survey.not_yours")
+        return None
+    return survey
+
+
+def on_button(turn: Turn, rest: str) -> None:
+    """`sv:<id>:<1-5>` records a score and offers a comment; `sv:<id>:skip` ends it."""
+    raw_id, _, value = rest.partition(":")
+    survey = _survey_for(turn, raw_id)
+    if survey is None or survey.id is None:
+        return
+    if value == "skip":
+        turn.data.pop("awaiting", None)
+        turn.say("notices.survey.thanks")
+        return
+    if not value.isdigit() or not 1 <= int(value) <= 5:
+        turn.say("errors.unknown_button")
+        return
+    score = int(value)
+    repo.record_score(session=turn.session, survey_id=survey.id, score=score, now=turn.now)
+    ticket_repo.add_event(
+        session=turn.session,
+        ticket=turn.session.get(Ticket, survey.ticket_id),
+        at=turn.now,
+        actor_id=turn.person.id,
+        kind="rated",
+        data={"survey": survey.id, "score": score},
+    )
+    if turn.data.get("journey"):
+        # The person is in the middle of a request: their next text answers that, not us.
+        turn.say("notices.survey.thanks")
+        return
+    turn.data["awaiting"] = f"{AWAITING}:{survey.id}"
+    turn.reply(
+        Message(
+            text=turn.t("notices.survey.ask_comment", score=score),
+            choices=(Choice(turn.plain("notices.survey.no_comment"), f"sv:{survey.id}:skip"),),
+        )
+    )
+
+
+def on_comment(turn: Turn, survey_id: str, text: str) -> None:
+    """The text typed after a score is the survey's comment."""
+    survey = _survey_for(turn, survey_id)
+    if survey is None or survey.id is None:
+        return
+    repo.record_comment(session=turn.session, survey_id=survey.id, comment=text, now=turn.now)
+    turn.say("notices.survey.thanks")

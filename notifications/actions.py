@@ -1,0 +1,605 @@
+"""What happens when a timer fires: render the notice, queue it, record it in the audit trail.
+
+Each action runs inside the transaction that marks its timer done, so a notice, the status
+change it announces (auto-close) and the timer's completion commit together or not at all.
+Before acting, the ticket's timers are planned again from its current rows: a timer whose
+reason went away (the requester answered, the ticket was claimed) is cancelled instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from bot.addresses import home_address
+from bot.desk import Desk
+from bot.directory import Person
+from bot.messages import Address, Choice, Message
+from bot.texts import trusted
+from bot.timefmt import describe_duration, describe_time
+from notifications.outbox import notify
+from notifications.plan import (
+    approval_plans,
+    replan_approval,
+    replan_ticket,
+    sla_state,
+    ticket_plans,
+    ticket_subject,
+)
+from notifications.quiet import deliver_at, muted
+from store import notices as notice_repo
+from store import tickets as ticket_repo
+from store.models import Approval, Ticket, TicketEvent, Timer
+from store.timers import Plan, finish, reschedule, timers_of
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Fired:
+    """The outcome of one timer: `sent`, or why nothing was sent (`skipped:muted`...)."""
+
+    outcome: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class TicketJob:
+    desk: Desk
+    session: Session
+    now: datetime
+    timer: Timer
+    plan: Plan
+    ticket: Ticket
+    events: list[TicketEvent]
+
+    @property
+    def requester(self) -> Person | None:
+        return self.desk.directory.get(self.ticket.requester_id)
+
+    def event(self, kind: str, **data: Any) -> None:
+        """Record a notice in the audit trail (actor None: the desk itself)."""
+        ticket_repo.add_event(
+            session=self.session,
+            ticket=self.ticket,
+            at=self.now,
+            actor_id=None,
+            kind=kind,
+            note=self.timer.key,
+            data=data,
+        )
+
+    def since(self) -> TicketEvent | None:
+        since_id = self.plan.data.get("since")
+        return next((e for e in self.events if e.id == since_id), None)
+
+    def time_for(self, person: Person | None, when: datetime, lang: str) -> str:
+        tz = person.timezone if person else self.desk.calendar_for(self.ticket.queue).tz.key
+        return describe_time(self.desk.texts, lang, when, tz)
+
+    def tell_requester(
+        self,
+        key: str,
+        *,
+        essential: bool,
+        choices: Sequence[Choice] = (),
+        urgent: bool = False,
+        **params: Any,
+    ) -> Fired:
+        """Queue a notice to the requester where they asked, respecting mute and quiet hours."""
+        person, ticket = self.requester, self.ticket
+        if person is None:
+            return Fired("skipped:unknown_requester")
+        if not essential and muted(self.session, person, self.now):
+            return Fired("skipped:muted")
+        lang = ticket.language
+        text = self.desk.texts.render(lang, key, number=ticket.number, title=ticket.title, **params)
+        when = deliver_at(
+            self.desk, self.session, person, self.now, urgent=urgent or ticket.priority == "P1"
+        )
+        notify(
+            session=self.session,
+            to=requester_address(self.desk, self.session, ticket, person),
+            message=Message(text=text, choices=tuple(choices)),
+            idem_key=f"timer:{self.timer.key}",
+            now=self.now,
+            available_at=when,
+        )
+        return Fired("sent", {"delivered_at": when.isoformat()})
+
+
+def requester_address(desk: Desk, session: Session, ticket: Ticket, person: Person) -> Address:
+    """The conversation the ticket came from, else the person's usual private chat."""
+    if ticket.channel and ticket.conversation:
+        return Address(ticket.channel, ticket.conversation, person.id)
+    return home_address(desk, session, person)
+
+
+# Requester notices ------------------------------------------------------------------------
+
+
+def _question(job: TicketJob) -> str:
+    """The latest question asked in this waiting spell (the event that began it, or a
+    later one asked while it was already waiting)."""
+    since = job.since()
+    if since is None:
+        return ""
+    asked = [e for e in job.events if (e.id or 0) >= (since.id or 0) and e.kind == "asked"]
+    if asked:
+        return asked[-1].note
+    return since.note if since.kind != "created" else ""
+
+
+def waiting_remind(job: TicketJob) -> Fired:
+    question = _question(job)
+    fired = job.tell_requester("notices.waiting.reminder", essential=False, question=question)
+    if fired.outcome == "sent":
+        job.event("reminded", n=job.plan.data.get("n"))
+    return fired
+
+
+def _close_time(job: TicketJob, warned: datetime, close: timedelta, gap: timedelta) -> datetime:
+    """When the ticket will close: `close` after the spell began, and never sooner than
+    `gap` after the warning reaches the person (quiet hours may delay it). The same rule
+    as the planner's (notifications/plan.py)."""
+    calendar = job.desk.calendar_for(job.ticket.queue)
+    since = job.since()
+    start = since.at if since else job.now
+    return max(calendar.add(start, close), calendar.add(warned, gap))
+
+
+def waiting_warn(job: TicketJob) -> Fired:
+    rules = job.desk.settings.notifications.waiting
+    person = job.requester
+    when = deliver_at(job.desk, job.session, person, job.now, urgent=job.ticket.priority == "P1")
+    close = _close_time(job, when, rules.close_after, rules.close_after - rules.warn_after)
+    fired = job.tell_requester(
+        "notices.waiting.warning",
+        essential=True,
+        close=job.time_for(person, close, job.ticket.language),
+    )
+    job.event("autoclose_warned", close_at=close.isoformat())
+    return fired
+
+
+def resolved_warn(job: TicketJob) -> Fired:
+    rules = job.desk.settings.notifications.resolved
+    person = job.requester
+    when = deliver_at(job.desk, job.session, person, job.now, urgent=job.ticket.priority == "P1")
+    close = _close_time(job, when, rules.close_after, rules.warn_before)
+    fired = job.tell_requester(
+        "notices.resolved.warning",
+        essential=True,
+        close=job.time_for(person, close, job.ticket.language),
+    )
+    job.event("autoclose_warned", close_at=close.isoformat())
+    return fired
+
+
+def _auto_close(job: TicketJob, from_status: str, notice: str) -> Fired:
+    """Close the ticket unless it changed meanwhile (conditional UPDATEs decide).
+
+    The ticket lifecycle only closes resolved tickets, so a ticket waiting on its requester
+    is first resolved ("no answer"), then closed, in this one transaction. Each step is the
+    same conditional UPDATE plus audit event as a lifecycle transition (actor: the desk).
+    """
+    from bot.tickets import post_triage
+
+    ticket = job.ticket
+    steps = [("resolved", "auto_resolved")] if from_status != "resolved" else []
+    steps.append(("closed", "auto_closed"))
+    current = from_status
+    for to, kind in steps:
+        stamp = {"resolved_at": job.now} if to == "resolved" else {"closed_at": job.now}
+        won = job.session.execute(
+            update(Ticket)
+            .where(col(Ticket.id) == ticket.id, col(Ticket.status) == current)
+            .values(status=to, updated_at=job.now, **stamp)
+            .returning(col(Ticket.id))
+        ).first()
+        if won is None:
+            return Fired("skipped:changed")
+        ticket_repo.add_event(
+            session=job.session,
+            ticket=ticket,
+            at=job.now,
+            actor_id=None,
+            kind=kind,
+            from_status=current,
+            to_status=to,
+            note=job.timer.key,
+        )
+        current = to
+    job.session.refresh(ticket)
+    post_triage(job.desk, job.session, ticket, job.now, "auto_closed")
+    return job.tell_requester(notice, essential=True)
+
+
+def waiting_close(job: TicketJob) -> Fired:
+    return _auto_close(job, "waiting_on_user", "notices.waiting.closed")
+
+
+def resolved_close(job: TicketJob) -> Fired:
+    return _auto_close(job, "resolved", "notices.resolved.closed")
+
+
+def next_step(job: TicketJob, lang: str) -> str:
+    """What happens next, as the requester should read it."""
+    desk, ticket = job.desk, job.ticket
+    texts = desk.texts
+    if ticket.status == "awaiting_approval":
+        pending = job.session.exec(
+            select(Approval).where(Approval.ticket_id == ticket.id, Approval.status == "pending")
+        ).all()
+        names = [
+            p.name for a in pending for p in map(desk.directory.get, a.approvers) if p is not None
+        ]
+        if names:
+            return texts.render(lang, "notices.next.approval", names=", ".join(names))
+    assignee = desk.directory.get(ticket.assignee_id)
+    if assignee is not None:
+        return texts.render(lang, "notices.next.working", name=assignee.first_name)
+    return texts.render(lang, "notices.next.queued", queue=desk.queue_name(ticket.queue, lang))
+
+
+def nudge(job: TicketJob) -> Fired:
+    ticket, lang = job.ticket, job.ticket.language
+    state = sla_state(job.desk, ticket, job.events)
+    eta = state.expected_at or state.resolution_due or ticket.expected_at or ticket.resolution_due
+    fired = job.tell_requester(
+        "notices.nudge",
+        essential=False,
+        next=trusted(next_step(job, lang)),
+        expected=job.time_for(job.requester, eta, lang) if eta else "",
+        late=bool(eta and eta <= job.now),
+    )
+    if fired.outcome == "sent":
+        job.event("nudged")
+    return fired
+
+
+def sampled(ticket_id: int, ratio: float) -> bool:
+    """A stable coin toss per ticket, so a re-run makes the same choice."""
+    digest = hashlib.blake2b(f"survey:{ticket_id}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64 < ratio
+
+
+def survey(job: TicketJob) -> Fired:
+    rules = job.desk.settings.notifications.survey
+    ticket, person = job.ticket, job.requester
+    assert ticket.id is not None
+    if person is None:
+        return Fired("skipped:unknown_requester")
+    if not sampled(ticket.id, rules.ratio):
+        return Fired("skipped:not_sampled")
+    if notice_repo.surveyed_since(
+        session=job.session, person_id=person.id, since=job.now - rules.cooldown
+    ):
+        return Fired("skipped:cooldown")
+    if muted(job.session, person, job.now):
+        return Fired("skipped:muted")
+    row = notice_repo.create_survey(
+        session=job.session, ticket_id=ticket.id, person_id=person.id, now=job.now
+    )
+    if row is None:
+        return Fired("skipped:exists")
+    labels = job.desk.texts.list(ticket.language, "notices.survey.scores")
+    choices = [Choice(label, f"sv:{row.id}:{n}") for n, label in enumerate(labels[:5], 1)]
+    fired = job.tell_requester("notices.survey.ask", essential=False, choices=choices)
+    job.event("survey_sent", survey=row.id)
+    return fired
+
+
+# Staff notices ------------------------------------------------------------------------------
+
+
+def _staff_message(
+    job: TicketJob, person: Person | None, key: str, target: str, due: datetime
+) -> Message:
+    desk, ticket = job.desk, job.ticket
+    lang = person.language if person else desk.settings.language
+    assignee = desk.directory.get(ticket.assignee_id)
+    return Message(
+        text=desk.texts.render(
+            lang,
+            key,
+            number=ticket.number,
+            title=ticket.title,
+            priority=ticket.priority,
+            target=desk.texts.plain(lang, f"notices.sla.target.{target}"),
+            due=job.time_for(person, due, lang),
+            assignee=assignee.name if assignee else "",
+            queue=desk.queue_name(ticket.queue, lang),
+        )
+    )
+
+
+def _tell_staff(job: TicketJob, person: Person, key: str, target: str, due: datetime) -> None:
+    notify(
+        session=job.session,
+        to=home_address(job.desk, job.session, person),
+        message=_staff_message(job, person, key, target, due),
+        idem_key=f"timer:{job.timer.key}:{person.id}",
+        now=job.now,
+    )
+
+
+def _tell_triage(job: TicketJob, key: str, target: str, due: datetime) -> int:
+    from bot.tickets import triage_addresses
+
+    addresses = triage_addresses(job.desk, job.ticket.queue)
+    for address in addresses:
+        notify(
+            session=job.session,
+            to=address,
+            message=_staff_message(job, None, key, target, due),
+            idem_key=f"timer:{job.timer.key}:{address.channel}",
+            now=job.now,
+        )
+    return len(addresses)
+
+
+def _lead(job: TicketJob) -> Person | None:
+    queue = job.desk.settings.queues.get(job.ticket.queue)
+    return job.desk.directory.get(queue.lead) if queue else None
+
+
+def sla_warn(job: TicketJob) -> Fired:
+    """Warn whoever can still act: the assignee, else the queue (triage), else its lead."""
+    target = str(job.plan.data["target"])
+    state = sla_state(job.desk, job.ticket, job.events)
+    breach = (state.response_due if target == "response" else state.resolution_due) or job.now
+    assignee = job.desk.directory.get(job.ticket.assignee_id)
+    if assignee is not None:
+        _tell_staff(job, assignee, "notices.sla.warning", target, breach)
+    elif not _tell_triage(job, "notices.sla.warning", target, breach):
+        lead = _lead(job)
+        if lead is not None:
+            _tell_staff(job, lead, "notices.sla.warning", target, breach)
+    job.event("sla_warning", target=target, due=breach.isoformat())
+    return Fired("sent")
+
+
+def sla_breach(job: TicketJob) -> Fired:
+    """Alert the queue and the assignee, and escalate to the queue's lead."""
+    target = str(job.plan.data["target"])
+    due = job.plan.due_at
+    _tell_triage(job, "notices.sla.breach", target, due)
+    assignee = job.desk.directory.get(job.ticket.assignee_id)
+    lead = _lead(job)
+    if assignee is not None and (lead is None or assignee.id != lead.id):
+        _tell_staff(job, assignee, "notices.sla.breach", target, due)
+    if lead is not None:
+        _tell_staff(job, lead, "notices.sla.escalated", target, due)
+    job.event("sla_breached", target=target, escalated_to=lead.id if lead else None)
+    return Fired("sent")
+
+
+TICKET_ACTIONS: dict[str, Callable[[TicketJob], Fired]] = {
+    "waiting_remind": waiting_remind,
+    "waiting_warn": waiting_warn,
+    "waiting_close": waiting_close,
+    "resolved_warn": resolved_warn,
+    "resolved_close": resolved_close,
+    "nudge": nudge,
+    "survey": survey,
+    "sla_warn": sla_warn,
+    "sla_breach": sla_breach,
+}
+
+
+# Approvals ----------------------------------------------------------------------------------
+
+
+def _approval_request(
+    desk: Desk, approval: Approval, person: Person, ticket: Ticket | None, key: str, **params: Any
+) -> Message:
+    """The approval request with its Approve / Reject buttons, under a reminder line."""
+    from bot.approvals import approval_message
+
+    original = approval_message(desk, approval, person, ticket)
+    text = desk.texts.render(person.language, key, request=trusted(original.text), **params)
+    return Message(text=text, choices=original.choices)
+
+
+def approval_remind(
+    desk: Desk,
+    session: Session,
+    approval: Approval,
+    ticket: Ticket | None,
+    timer: Timer,
+    now: datetime,
+) -> Fired:
+    requester = desk.directory.get(approval.requester_id)
+    for pid in approval.approvers:
+        person = desk.directory.get(pid)
+        if person is None:
+            continue
+        waited = describe_duration(
+            desk.texts, person.language, desk.settings.notifications.approvals.remind_after
+        )
+        notify(
+            session=session,
+            to=home_address(desk, session, person),
+            message=_approval_request(
+                desk,
+                approval,
+                person,
+                ticket,
+                "notices.approval.reminder",
+                requester=requester.name if requester else approval.requester_id,
+                waited=waited,
+            ),
+            idem_key=f"timer:{timer.key}:{pid}",
+            now=now,
+        )
+    ticket_repo.add_event(
+        session=session,
+        ticket=ticket,
+        at=now,
+        actor_id=None,
+        kind="approval_reminded",
+        note=timer.key,
+        data={"approval": approval.id},
+    )
+    return Fired("sent")
+
+
+def fallback_approver(desk: Desk, approval: Approval) -> Person | None:
+    """Who else may decide: the configured person, or the first approver's manager."""
+    setting = desk.settings.notifications.approvals.fallback
+    if setting == "manager":
+        first = desk.directory.get(approval.approvers[0]) if approval.approvers else None
+        candidate = desk.directory.get(first.manager) if first else None
+    else:
+        candidate = desk.directory.get(setting)
+    if candidate is None or candidate.id == approval.requester_id:
+        return None
+    if candidate.id in approval.approvers:
+        return None
+    return candidate
+
+
+def approval_escalate(
+    desk: Desk,
+    session: Session,
+    approval: Approval,
+    ticket: Ticket | None,
+    timer: Timer,
+    now: datetime,
+) -> Fired:
+    fallback = fallback_approver(desk, approval)
+    if fallback is None:
+        log.warning("approval %s: no fallback approver to escalate to", approval.id)
+        return Fired("skipped:no_fallback")
+    before = list(approval.approvers)
+    won = session.execute(
+        update(Approval)
+        .where(col(Approval.id) == approval.id, col(Approval.status) == "pending")
+        .values(approvers=[*before, fallback.id])
+        .returning(col(Approval.id))
+    ).first()
+    if won is None:
+        return Fired("skipped:decided")
+    session.refresh(approval)
+    names = ", ".join(p.name for p in map(desk.directory.get, before) if p is not None)
+    rules = desk.settings.notifications.approvals
+    notify(
+        session=session,
+        to=home_address(desk, session, fallback),
+        message=_approval_request(
+            desk,
+            approval,
+            fallback,
+            ticket,
+            "notices.approval.escalated",
+            approvers=names,
+            waited=describe_duration(desk.texts, fallback.language, rules.escalate_after),
+        ),
+        idem_key=f"timer:{timer.key}:{fallback.id}",
+        now=now,
+        key=f"approval:{approval.id}:{fallback.id}",
+    )
+    requester = desk.directory.get(approval.requester_id)
+    if requester is not None:
+        notify(
+            session=session,
+            to=Address(approval.channel, approval.conversation, requester.id),
+            message=Message(
+                text=desk.texts.render(
+                    approval.language,
+                    "notices.approval.escalated_requester",
+                    approvers=names,
+                    fallback=fallback.name,
+                    number=ticket.number if ticket else "",
+                )
+            ),
+            idem_key=f"timer:{timer.key}:requester",
+            now=now,
+        )
+    ticket_repo.add_event(
+        session=session,
+        ticket=ticket,
+        at=now,
+        actor_id=None,
+        kind="approval_escalated",
+        note=timer.key,
+        data={"approval": approval.id, "to": fallback.id},
+    )
+    return Fired("sent", {"to": fallback.id})
+
+
+ApprovalAction = Callable[[Desk, Session, Approval, Ticket | None, Timer, datetime], Fired]
+APPROVAL_ACTIONS: dict[str, ApprovalAction] = {
+    "approval_remind": approval_remind,
+    "approval_escalate": approval_escalate,
+}
+
+
+# Firing -------------------------------------------------------------------------------------
+
+
+def fire(desk: Desk, session: Session, timer: Timer, now: datetime) -> str:
+    """Act on one due timer (locked by the caller) and plan its subject's next timers.
+
+    Returns the outcome: `sent`, `skipped:<why>`, `moved` (not due after all) or
+    `cancelled` (no longer wanted).
+    """
+    kind, ident = timer.subject[:1], int(timer.subject[1:])
+    if kind == "t":
+        return _fire_ticket(desk, session, timer, ident, now)
+    return _fire_approval(desk, session, timer, ident, now)
+
+
+def _settle(
+    session: Session, timer: Timer, plans: Sequence[Plan], now: datetime
+) -> tuple[str, Plan | None]:
+    plan = next((p for p in plans if p.key == timer.key), None)
+    if plan is None:
+        finish(session=session, timer=timer, now=now, status="cancelled")
+        return "cancelled", None
+    if plan.due_at > now:
+        reschedule(session=session, timer=timer, due_at=plan.due_at, now=now)
+        return "moved", None
+    return "due", plan
+
+
+def _fire_ticket(desk: Desk, session: Session, timer: Timer, ticket_id: int, now: datetime) -> str:
+    ticket = session.get(Ticket, ticket_id)
+    if ticket is None:
+        finish(session=session, timer=timer, now=now, status="cancelled")
+        return "cancelled"
+    events = ticket_repo.events_of(session=session, ticket_id=ticket_id)
+    timers = timers_of(session=session, subject=ticket_subject(ticket_id))
+    verdict, plan = _settle(session, timer, ticket_plans(desk, ticket, events, timers, now), now)
+    if plan is not None:
+        job = TicketJob(desk, session, now, timer, plan, ticket, events)
+        fired = TICKET_ACTIONS[timer.kind](job)
+        finish(session=session, timer=timer, now=now, outcome=fired.outcome, **fired.data)
+        verdict = fired.outcome
+    replan_ticket(desk, session, ticket_id, now)
+    return verdict
+
+
+def _fire_approval(
+    desk: Desk, session: Session, timer: Timer, approval_id: int, now: datetime
+) -> str:
+    approval = session.get(Approval, approval_id)
+    if approval is None:
+        finish(session=session, timer=timer, now=now, status="cancelled")
+        return "cancelled"
+    verdict, plan = _settle(session, timer, approval_plans(desk, session, approval), now)
+    if plan is not None:
+        ticket = session.get(Ticket, approval.ticket_id) if approval.ticket_id else None
+        fired = APPROVAL_ACTIONS[timer.kind](desk, session, approval, ticket, timer, now)
+        finish(session=session, timer=timer, now=now, outcome=fired.outcome, **fired.data)
+        verdict = fired.outcome
+    replan_approval(desk, session, approval_id, now)
+    return verdict

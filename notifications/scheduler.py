@@ -1,0 +1,74 @@
+"""The in-process scheduler of `deskbot serve`: APScheduler 3.11 with in-memory jobs only.
+
+Nothing durable lives in APScheduler: the jobs are two pollers registered in code at start-up
+(the outbox dispatcher and the sweep). What must survive a restart (a reminder for ticket 42
+on Thursday, an SLA deadline) is a row in our own tables, so any number of replicas can run
+the same two jobs safely.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.channel import Channel
+from bot.desk import Desk
+from notifications.dispatch import Dispatcher
+from notifications.sweep import Sweeper
+
+log = logging.getLogger(__name__)
+
+
+def _until_shutdown(
+    name: str, job: Callable[[], Awaitable[object]]
+) -> Callable[[], Awaitable[None]]:
+    """Run `job`; a shutdown that cancels it mid-round is normal, not an error: rows claimed
+    and not finished are taken up again after their lease, by this process or another."""
+
+    async def run() -> None:
+        try:
+            await job()
+        except asyncio.CancelledError:
+            log.info("%s interrupted by shutdown", name)
+
+    return run
+
+
+def build_scheduler(
+    desk: Desk, channels: Mapping[str, Channel], *, worker: str | None = None
+) -> AsyncIOScheduler:
+    """The scheduler with the dispatcher (for `channels`, if any) and the sweep.
+
+    `coalesce` and `max_instances=1`: a slow round is never run twice at once, and rounds
+    missed while the process was busy collapse into one.
+    """
+    settings = desk.settings.notifications
+    scheduler = AsyncIOScheduler(timezone="UTC")
+    if channels:
+        dispatcher = Dispatcher.for_desk(desk, channels, worker=worker)
+        scheduler.add_job(
+            _until_shutdown("outbox", dispatcher.run_once),
+            "interval",
+            seconds=settings.dispatch.every.total_seconds(),
+            id="outbox",
+            next_run_time=datetime.now(UTC),  # deliver what waited while we were down
+            max_instances=1,
+            coalesce=True,
+            replace_existing=True,
+        )
+    sweeper = Sweeper(desk, worker=worker)
+    scheduler.add_job(
+        _until_shutdown("sweep", sweeper.run_async),
+        "interval",
+        seconds=settings.sweep.every.total_seconds(),
+        id="sweep",
+        next_run_time=datetime.now(UTC),
+        max_instances=1,
+        coalesce=True,
+        replace_existing=True,
+    )
+    return scheduler
