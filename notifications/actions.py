@@ -174,9 +174,12 @@ def resolved_warn(job: TicketJob) -> Fired:
     person = job.requester
     when = deliver_at(job.desk, job.session, person, job.now, urgent=job.ticket.priority == "P1")
     close = _close_time(job, when, rules.close_after, rules.warn_before)
+    from bot.workflow import fixed_buttons
+
     fired = job.tell_requester(
         "notices.resolved.warning",
         essential=True,
+        choices=fixed_buttons(job.desk, job.ticket),
         close=job.time_for(person, close, job.ticket.language),
     )
     job.event("autoclose_warned", close_at=close.isoformat())
@@ -184,40 +187,35 @@ def resolved_warn(job: TicketJob) -> Fired:
 
 
 def _auto_close(job: TicketJob, from_status: str, notice: str) -> Fired:
-    """Close the ticket unless it changed meanwhile (conditional UPDATEs decide).
+    """Close the ticket unless it changed meanwhile, through the ticket lifecycle.
 
-    The ticket lifecycle only closes resolved tickets, so a ticket waiting on its requester
-    is first resolved ("no answer"), then closed, in this one transaction. Each step is the
-    same conditional UPDATE plus audit event as a lifecycle transition (actor: the desk).
+    The lifecycle only closes resolved tickets, so a ticket waiting on its requester is
+    first resolved ("no answer"), then closed, in this one transaction; each step is a
+    lifecycle transition (conditional UPDATE plus audit event, actor: the desk).
     """
     from bot.tickets import post_triage
+    from store import lifecycle
 
     ticket = job.ticket
+    if ticket.status != from_status:
+        return Fired("skipped:changed")
     steps = [("resolved", "auto_resolved")] if from_status != "resolved" else []
     steps.append(("closed", "auto_closed"))
-    current = from_status
     for to, kind in steps:
         stamp = {"resolved_at": job.now} if to == "resolved" else {"closed_at": job.now}
-        won = job.session.execute(
-            update(Ticket)
-            .where(col(Ticket.id) == ticket.id, col(Ticket.status) == current)
-            .values(status=to, updated_at=job.now, **stamp)
-            .returning(col(Ticket.id))
-        ).first()
-        if won is None:
+        try:
+            lifecycle.transition(
+                session=job.session,
+                ticket=ticket,
+                actor_id=None,
+                now=job.now,
+                kind=kind,
+                to=to,
+                note=job.timer.key,
+                values=stamp,
+            )
+        except (lifecycle.InvalidTransition, lifecycle.Conflict):
             return Fired("skipped:changed")
-        ticket_repo.add_event(
-            session=job.session,
-            ticket=ticket,
-            at=job.now,
-            actor_id=None,
-            kind=kind,
-            from_status=current,
-            to_status=to,
-            note=job.timer.key,
-        )
-        current = to
-    job.session.refresh(ticket)
     post_triage(job.desk, job.session, ticket, job.now, "auto_closed")
     return job.tell_requester(notice, essential=True)
 

@@ -25,6 +25,7 @@ from sqlmodel import Session, col, select
 
 from bot.addresses import home_address
 from bot.desk import Desk
+from bot.expiry import expire_idle
 from bot.messages import Message
 from notifications.actions import fire
 from notifications.dispatch import DEAD_PREFIX
@@ -47,6 +48,7 @@ FOLLOW_ROUNDS = 20  # batches of new events per sweep; the rest wait for the nex
 class SweepReport:
     tickets: int = 0  # tickets re-planned
     approvals: int = 0
+    expired: int = 0  # idle journeys closed (with a note to the person)
     outcomes: Counter[str] = field(default_factory=Counter)
 
     @property
@@ -106,6 +108,7 @@ class Sweeper:
         report.tickets = self.follow("ticket_event", now)
         report.approvals = self.follow("approval", now)
         self.fire_due(now, report)
+        report.expired = expire_idle(self.desk, now)
         self.tidy(now)
         return report
 

@@ -226,6 +226,8 @@ class LinkCode(SQLModel, table=True):
     expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
     used_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     used_by: str | None = Field(default=None, max_length=64)
+
+
 PENDING = text("status = 'pending'")
 
 

@@ -62,3 +62,17 @@ def test_answering_in_time_keeps_the_journey(
     clock.advance(timedelta(minutes=10))
     assert expire_idle(desk, clock.now()) == 0
     assert chat.say("alice", "no")[-1].text == "Where are you connecting from?"
+
+
+def test_the_scheduled_sweep_closes_idle_journeys(
+    chat: MemoryChat, desk: Desk, clock: FixedClock
+) -> None:
+    """`deskbot serve` runs the notifications sweep; it closes idle journeys too."""
+    from notifications.sweep import Sweeper
+
+    talk(chat, "alice", ["!s:vpn_issue"])
+    clock.advance(desk.settings.conversation.idle_timeout + timedelta(minutes=1))
+    report = Sweeper(desk).run_once()
+    assert report is not None and report.expired == 1
+    chat.flush()
+    assert "timed out" in plain([chat.seen_by("alice")[-1]])

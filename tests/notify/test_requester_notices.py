@@ -73,10 +73,9 @@ def test_resolved_then_warned_then_closed_then_surveyed(make_desk: MakeDesk, clo
     move(desk, t.number, "resolved", kind="resolved")
     sweep_at(desk, clock, utc(23, 10), chat)
     sweep_at(desk, clock, utc(25, 10), chat)  # 3 days to close, warned a day before
-    assert (
-        "If it isn't fixed, tell me here before Thu 26 Nov, 10:00"
-        in plain(chat.seen_by("alice"))[-1]
-    )
+    warning = chat.seen_by("alice")[-1]
+    assert "If it isn't fixed, tell me here before Thu 26 Nov, 10:00" in plain([warning])[0]
+    assert [c.value for c in warning.choices] == [f"t:fixed:{t.number}", f"t:notfixed:{t.number}"]
     sweep_at(desk, clock, utc(26, 10), chat)
     assert ticket(desk, t.number).status == "closed"
     sweep_at(desk, clock, utc(26, 10, 59), chat)
