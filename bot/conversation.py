@@ -260,6 +260,8 @@ def offer_switch(turn: Turn, journey: Journey, state: JourneyState, text: str) -
     cued = any(
         ans.normalise(cue) in said for cue in texts.words(turn.language, "journey_switch.cues")
     )
+    if not cued and not _sentence(text):
+        return False  # a short answer ("VPN", "no", a phone number) is never a new request
     result = turn.desk.matcher.match(text)
     if result.tier == "low" or (result.tier == "medium" and not cued):
         return False

@@ -172,4 +172,5 @@ def save_turn(turn: Turn) -> None:
         data=turn.data,
         now=turn.now,
         expires_at=turn.now + settings.conversation.idle_timeout if active else None,
+        row=turn.row,
     )

@@ -85,6 +85,7 @@ class Texts:
             raise ProblemsError(problems)
         self._compiled: dict[str, Template] = {}
         self._plain_compiled: dict[str, Template] = {}
+        self._plain_cache: dict[tuple[str | None, str], str] = {}
 
     def _lang(self, lang: str | None) -> str:
         return lang if lang in self.catalogs else self.default_language
@@ -126,7 +127,13 @@ class Texts:
 
     def plain(self, lang: str | None, key: str, **params: Any) -> str:
         """Render catalog message `key` as plain text (for buttons and progress lines)."""
-        return to_plain(self.render(lang, key, **params))
+        if params:
+            return to_plain(self.render(lang, key, **params))
+        # Button labels have no parameters: render each once (the catalogs never change).
+        cached = self._plain_cache.get((lang, key))
+        if cached is None:
+            cached = self._plain_cache[(lang, key)] = to_plain(self.render(lang, key))
+        return cached
 
     def words(self, lang: str | None, key: str) -> list[str]:
         """A vocabulary list from the catalog, in the given language plus English."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import date, timedelta
 from typing import Any
 
@@ -23,22 +24,28 @@ def normalise(text: str) -> str:
     return re.sub(r"[\s!！。.,，?？~～'\"]+$", "", re.sub(r"^[\s!！.,，]+", "", text))
 
 
+@lru_cache(maxsize=256)
+def vocabulary(texts: Texts, key: str) -> frozenset[str]:
+    """A catalog vocabulary in every language, normalised once (Texts never changes)."""
+    return frozenset(normalise(w) for w in texts.words_any(key))
+
+
 def control_word(texts: Texts, lang: str, text: str) -> str | None:
     """Return cancel / back / help / human / status / skip when `text` is only that."""
     said = normalise(text)
     if not said:
         return None
     for control in CONTROLS:
-        if said in (normalise(w) for w in texts.words_any(f"vocab.{control}")):
+        if said in vocabulary(texts, f"vocab.{control}"):
             return control
     return None
 
 
 def yes_no(texts: Texts, lang: str, text: str) -> bool | None:
     said = normalise(text)
-    if said in (normalise(w) for w in texts.words_any("vocab.yes")):
+    if said in vocabulary(texts, "vocab.yes"):
         return True
-    if said in (normalise(w) for w in texts.words_any("vocab.no")):
+    if said in vocabulary(texts, "vocab.no"):
         return False
     return None
 

@@ -32,11 +32,16 @@ def save_conversation(
     data: dict[str, Any],
     now: datetime,
     expires_at: datetime | None,
+    row: ConversationState | None = None,
 ) -> ConversationState:
-    """Create or update the row; the caller holds the conversation lock."""
-    row = load_conversation(
-        session=session, channel=channel, person_id=person_id, conversation=conversation
-    )
+    """Create or update the row; the caller holds the conversation lock.
+
+    `row` is the row the caller loaded in this transaction, if any (saves a query).
+    """
+    if row is None:
+        row = load_conversation(
+            session=session, channel=channel, person_id=person_id, conversation=conversation
+        )
     if row is None:
         row = ConversationState(
             channel=channel, person_id=person_id, conversation=conversation, updated_at=now
