@@ -13,7 +13,7 @@ from pathlib import Path
 from bot.yamlfile import ProblemsError
 
 # Modules that define `register(subparsers)`; add new command groups here.
-COMMAND_MODULES = ("bot.cli.run", "bot.cli.admin")
+COMMAND_MODULES = ("bot.cli.run", "bot.cli.admin", "bot.cli.intents")
 
 
 def default_config() -> Path:
