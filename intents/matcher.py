@@ -147,14 +147,17 @@ class LexicalMatcher:
         self.thresholds = thresholds or Thresholds()
         self.settings = settings or Settings()
         pairs: list[tuple[str, str]] = []
+        keywords: set[tuple[str, str]] = set()
         for intent in catalog:
             for _lang, phrase in intent.phrases():
                 pairs.append((intent.id, phrase))
+            for items in intent.keywords.values():
+                keywords.update((intent.id, item) for item in items)
         self._lexicon = lexicon or _default_lexicon()
-        key = _fingerprint(pairs, self.settings, id(self._lexicon))
+        key = _fingerprint(pairs, self.settings, id(self._lexicon), keywords)
         trained = _CACHE.get(key)
         if trained is None:
-            trained = _train(pairs, self._lexicon, self.settings)
+            trained = _train(pairs, self._lexicon, self.settings, keywords)
             _CACHE[key] = trained
             while len(_CACHE) > _CACHE_SIZE:
                 _CACHE.popitem(last=False)
@@ -178,7 +181,7 @@ class LexicalMatcher:
         cols, vals = _vectorise(analysis, t, self.settings.char_weight)
         corrections = tuple(analysis.corrections)
         if len(cols) == 0 or not t.intents:
-            return MatchResult(text, "low", (), out_of_scope=True, corrections=corrections)
+            return MatchResult(text, "low", (), corrections=corrections)  # nothing to go on
         logits = vals @ t.model.weights[cols] + t.model.bias
         probs = np.exp(logits - logits.max())
         probs /= probs.sum()
@@ -190,14 +193,20 @@ class LexicalMatcher:
             probs = probs * 0.0
             probs[exact] = 1.0
         limit = self.thresholds.max_choices + 1
-        oos = t.intents[order[0]] == OUT_OF_SCOPE
-        shown = [i for i in order if t.intents[i] != OUT_OF_SCOPE][:limit]
+        inside = [i for i in order if t.intents[i] != OUT_OF_SCOPE]
+        p_out = float(probs.sum() - probs[inside].sum())
+        # Out of scope only when that beats the two best services together: "not connecting"
+        # split between VPN and network is a question to ask, not a request to refuse.
+        oos = bool(inside) and order[0] not in inside and p_out >= probs[inside[:2]].sum()
+        # Tiers compare services among themselves: probabilities given "it is in scope".
+        probs = probs / max(1.0 - p_out, 1e-9) if not oos else probs
+        shown = inside[:limit]
         dense_query = np.zeros(len(t.columns))
         dense_query[cols] = vals
         candidates = [
             Candidate(
                 t.intents[i],
-                float(probs[i]),
+                min(1.0, float(probs[i])),
                 _evidence(analysis, t, cols, vals, i),
                 _nearest(t, dense_query, i),
             )
@@ -217,14 +226,21 @@ def _default_lexicon() -> Lexicon:
 _LEXICON: Lexicon | None = None
 
 
-def _fingerprint(pairs: list[tuple[str, str]], settings: Settings, lexicon: int) -> str:
-    digest = hashlib.sha256(repr((settings, lexicon)).encode())
+def _fingerprint(
+    pairs: list[tuple[str, str]], settings: Settings, lexicon: int, keywords: set[tuple[str, str]]
+) -> str:
+    digest = hashlib.sha256(repr((settings, lexicon, sorted(keywords))).encode())
     for intent, phrase in pairs:
         digest.update(f"{intent}\x00{phrase}\x01".encode())
     return digest.hexdigest()
 
 
-def _train(pairs: list[tuple[str, str]], lexicon: Lexicon, settings: Settings) -> _Trained:
+def _train(
+    pairs: list[tuple[str, str]],
+    lexicon: Lexicon,
+    settings: Settings,
+    keywords: set[tuple[str, str]],
+) -> _Trained:
     analyzer = Analyzer(lexicon, typo_cutoff=settings.typo_cutoff)
     analyzer.learn_vocabulary(phrase for _intent, phrase in pairs)
     intents = sorted({intent for intent, _ in pairs})
@@ -275,8 +291,12 @@ def _train(pairs: list[tuple[str, str]], lexicon: Lexicon, settings: Settings) -
         trained.model = train_softmax(trained.rows, labels, len(intents), c=settings.c)
     elif n:
         trained.model = LinearModel(np.zeros((len(columns), 1)), np.zeros(1))
+    # Whole requests (titles, examples, accepted phrasings) settle a match word for word;
+    # keywords are only hints ("wifi" may be the office network or guest access).
     owners: dict[tuple[str, ...], set[int]] = {}
-    for label, _phrase, analysis in analysed:
+    for label, phrase, analysis in analysed:
+        if (intents[label], phrase) in keywords:
+            continue
         owners.setdefault(tuple(tok.text for tok in analysis.tokens), set()).add(label)
     trained.exact = {key: next(iter(v)) for key, v in owners.items() if len(v) == 1}
     return trained

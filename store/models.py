@@ -185,7 +185,6 @@ class Approval(SQLModel, table=True):
     decided_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
 
 
-
 class IntentFeedback(SQLModel, table=True):
     """A request the matcher could not settle alone, kept so an admin can teach the catalog.
 
