@@ -9,7 +9,7 @@ from typing import Any
 
 from bot.cli.common import add_config, add_format, desk_from, print_json, print_table, settings_from
 from bot.config import Settings
-from bot.desk import build_matcher, load_config, load_content
+from bot.desk import Desk, build_matcher, load_config, load_content
 from intents.evaluate import evaluate, load_cases, load_training
 from intents.learned import add_learned
 from intents.matcher import LexicalMatcher, MatchResult, Thresholds
@@ -128,6 +128,13 @@ def _optional_settings(args: argparse.Namespace) -> Settings | None:
 
 def review(args: argparse.Namespace) -> int:
     desk = desk_from(args)
+    try:
+        return _review(args, desk)
+    finally:
+        desk.store.dispose()  # close connections now (PostgreSQL), not at exit
+
+
+def _review(args: argparse.Namespace, desk: Desk) -> int:
     with desk.store.read() as session:
         found = repo.list_feedback(session=session, statuses=None if args.all else ["new"])
         rows = [
@@ -152,6 +159,13 @@ def review(args: argparse.Namespace) -> int:
 
 def accept(args: argparse.Namespace) -> int:
     desk = desk_from(args)
+    try:
+        return _accept(args, desk)
+    finally:
+        desk.store.dispose()  # close connections now (PostgreSQL), not at exit
+
+
+def _accept(args: argparse.Namespace, desk: Desk) -> int:
     settings = desk.settings
     with desk.store.begin() as session:
         row = repo.get_feedback(session=session, feedback_id=args.id)
@@ -189,6 +203,13 @@ def accept(args: argparse.Namespace) -> int:
 
 def dismiss(args: argparse.Namespace) -> int:
     desk = desk_from(args)
+    try:
+        return _dismiss(args, desk)
+    finally:
+        desk.store.dispose()  # close connections now (PostgreSQL), not at exit
+
+
+def _dismiss(args: argparse.Namespace, desk: Desk) -> int:
     with desk.store.begin() as session:
         done = repo.review_feedback(
             session=session,
