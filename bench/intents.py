@@ -45,8 +45,10 @@ def catalog_of(pairs: Sequence[Pair]) -> IntentCatalog:
         by[intent].append(text)
     catalog = IntentCatalog()
     for intent, texts in by.items():
-        kind = "builtin" if intent == OUT_OF_SCOPE else "service"
-        catalog.add(Intent(intent, kind, {}, {"en": tuple(texts)}))
+        if intent == OUT_OF_SCOPE:
+            catalog.add(Intent(intent, "builtin", {}, {"en": tuple(texts)}))
+        else:
+            catalog.add(Intent(intent, "service", {}, {"en": tuple(texts)}))
     return catalog
 
 

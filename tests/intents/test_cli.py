@@ -130,11 +130,10 @@ def test_review_accept_and_dismiss(config: Path, tmp_path: Path, capsys, setting
 
     rows = run_json(capsys, "intents", "review", "--config", str(config), "--format", "json")
     assert isinstance(rows, list)
-    assert [(r["kind"], r["text"], r["picked"]) for r in rows][0] == (
-        "resolved",
-        "it's not connecting",
-        "network_issue",
-    )
+    assert [(r["kind"], r["text"], r["picked"]) for r in rows] == [
+        ("resolved", "it's not connecting", "network_issue"),
+        ("not_understood", "🙂🙂", ""),
+    ]
     resolved, missed = rows[0]["id"], rows[1]["id"]
 
     assert main(["intents", "accept", str(resolved), "--config", str(config), "--by", "dana"]) == 0
