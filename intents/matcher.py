@@ -104,7 +104,7 @@ class FuzzyMatcher:
 
 
 @dataclass(frozen=True)
-class Settings:
+class ModelSettings:
     """Model settings chosen on CLINC150 validation data (bench/intents.py)."""
 
     c: float = 100.0  # inverse L2 strength of the logistic regression
@@ -142,10 +142,10 @@ class LexicalMatcher:
         thresholds: Thresholds | None = None,
         *,
         lexicon: Lexicon | None = None,
-        settings: Settings | None = None,
+        settings: ModelSettings | None = None,
     ) -> None:
         self.thresholds = thresholds or Thresholds()
-        self.settings = settings or Settings()
+        self.settings = settings or ModelSettings()
         pairs: list[tuple[str, str]] = []
         keywords: set[tuple[str, str]] = set()
         for intent in catalog:
@@ -227,7 +227,10 @@ _LEXICON: Lexicon | None = None
 
 
 def _fingerprint(
-    pairs: list[tuple[str, str]], settings: Settings, lexicon: int, keywords: set[tuple[str, str]]
+    pairs: list[tuple[str, str]],
+    settings: ModelSettings,
+    lexicon: int,
+    keywords: set[tuple[str, str]],
 ) -> str:
     digest = hashlib.sha256(repr((settings, lexicon, sorted(keywords))).encode())
     for intent, phrase in pairs:
@@ -238,7 +241,7 @@ def _fingerprint(
 def _train(
     pairs: list[tuple[str, str]],
     lexicon: Lexicon,
-    settings: Settings,
+    settings: ModelSettings,
     keywords: set[tuple[str, str]],
 ) -> _Trained:
     analyzer = Analyzer(lexicon, typo_cutoff=settings.typo_cutoff)
