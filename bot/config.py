@@ -166,6 +166,7 @@ class Paths(Section):
 
     services: str = "catalog/services"
     builtins: str = "catalog/builtins.yaml"
+    learned: str = "catalog/learned.yaml"  # phrasings accepted with `deskbot intents accept`
     knowledge: str = "content/kb"
     people: str = "directory/people.csv"
     assets: str = "directory/assets.csv"

@@ -13,7 +13,8 @@ from bot.directory import Directory, load_directory
 from bot.texts import Texts
 from bot.yamlfile import Problem, ProblemsError
 from intents.catalog import Intent, IntentCatalog, load_builtins
-from intents.matcher import FuzzyMatcher, Matcher, Thresholds
+from intents.learned import Learned, load_learned
+from intents.matcher import LexicalMatcher, Matcher, Thresholds
 from journeys.loader import Catalog, load_catalog
 from store.db import Store
 
@@ -56,7 +57,10 @@ def load_config(path: Path, environ: dict[str, str] | None = None) -> Settings:
     return with_database(load_settings(path, env), env.get("DATABASE_URL"))
 
 
-def build_intents(catalog: Catalog, builtins: list[Intent]) -> IntentCatalog:
+def build_intents(
+    catalog: Catalog, builtins: list[Intent], learned: Learned | None = None
+) -> IntentCatalog:
+    """Services and built-ins, with accepted phrasings (learned.yaml) added to their examples."""
     intents = IntentCatalog()
     for journey in catalog:
         intents.add(
@@ -70,7 +74,15 @@ def build_intents(catalog: Catalog, builtins: list[Intent]) -> IntentCatalog:
         )
     for intent in builtins:
         intents.add(intent)
+    for intent_id, by_lang in (learned or {}).items():
+        intents.add_examples(intent_id, by_lang)
     return intents
+
+
+def build_matcher(settings: Settings, intents: IntentCatalog) -> LexicalMatcher:
+    """The intent matcher with the thresholds from config.yaml (`matcher:`)."""
+    m = settings.matcher
+    return LexicalMatcher(intents, Thresholds(m.high, m.low, m.margin, m.max_choices))
 
 
 def load_content(settings: Settings) -> tuple[Directory, Texts, Catalog, IntentCatalog]:
@@ -96,9 +108,16 @@ def load_content(settings: Settings) -> tuple[Directory, Texts, Catalog, IntentC
         builtins = load_builtins(settings.resolve(settings.paths.builtins))
     except ProblemsError as exc:
         problems += exc.problems
+    learned: Learned = {}
+    if catalog is not None:
+        known = {j.id for j in catalog} | {b.id for b in builtins}
+        try:
+            learned = load_learned(settings.resolve(settings.paths.learned), known)
+        except ProblemsError as exc:
+            problems += exc.problems
     if problems or directory is None or texts is None or catalog is None:
         raise ProblemsError(problems)
-    return directory, texts, catalog, build_intents(catalog, builtins)
+    return directory, texts, catalog, build_intents(catalog, builtins, learned)
 
 
 def build_desk(
@@ -109,8 +128,7 @@ def build_desk(
     store = Store(settings.database.url, echo=settings.database.echo, base_dir=settings.base_dir)
     if migrate if migrate is not None else store.is_sqlite:
         store.upgrade()
-    m = settings.matcher
-    matcher = FuzzyMatcher(intents, Thresholds(m.high, m.low, m.margin, m.max_choices))
+    matcher = build_matcher(settings, intents)
     return Desk(
         settings=settings,
         store=store,

@@ -7,6 +7,7 @@ from bot import conversation
 from bot.engine import Turn
 from bot.messages import Choice, Message
 from intents.matcher import MatchResult
+from store.intent_feedback import record_feedback
 
 
 def understand(turn: Turn, text: str) -> None:
@@ -26,10 +27,14 @@ def understand(turn: Turn, text: str) -> None:
         act_on(turn, top.intent, understood=True)
     elif result.tier == "medium":
         turn.data["pending_text"] = text
+        turn.data["offered"] = _offered(turn, result)
         offer_candidates(turn, result)
     else:
         turn.data["pending_text"] = text
-        not_understood(turn)
+        turn.data.pop("offered", None)
+        kind = "out_of_scope" if result.out_of_scope else "not_understood"
+        _record(turn, kind, text, candidates=_offered(turn, result))
+        not_understood(turn, out_of_scope=result.out_of_scope)
 
 
 def act_on(turn: Turn, intent_id: str, *, understood: bool) -> None:
@@ -54,10 +59,10 @@ def offer_candidates(turn: Turn, result: MatchResult) -> None:
     turn.reply(Message(text=turn.t("understand.which"), choices=tuple(choices)))
 
 
-def not_understood(turn: Turn) -> None:
+def not_understood(turn: Turn, *, out_of_scope: bool = False) -> None:
     turn.reply(
         Message(
-            text=turn.t("understand.unsure"),
+            text=turn.t("intents.out_of_scope" if out_of_scope else "understand.unsure"),
             choices=(
                 Choice(turn.plain("button.rephrase"), "m:rephrase"),
                 Choice(turn.plain("button.human"), "m:human"),
@@ -69,7 +74,10 @@ def not_understood(turn: Turn) -> None:
 
 def on_service_button(turn: Turn, service_id: str) -> None:
     """`s:<intent>`: the person picked one of the offered services."""
-    turn.data.pop("pending_text", None)
+    pending = turn.data.pop("pending_text", None)
+    offered = turn.data.pop("offered", None) or []
+    if pending and any(item[0] == service_id for item in offered):
+        _record(turn, "resolved", pending, intent_id=service_id, candidates=offered)
     if turn.desk.intents.get(service_id) is None:
         turn.say("errors.unknown_service")
         return
@@ -79,6 +87,9 @@ def on_service_button(turn: Turn, service_id: str) -> None:
 def on_menu_button(turn: Turn, choice: str) -> None:
     """`m:<choice>`: rephrase, human, general ticket, or none of the offered services."""
     pending = turn.data.pop("pending_text", None)
+    offered = turn.data.pop("offered", None)
+    if choice == "none" and pending and offered:
+        _record(turn, "none_of_these", pending, candidates=offered)
     if choice in ("rephrase", "none"):
         turn.say("understand.rephrase")
     elif choice in ("human", "general"):
@@ -89,6 +100,33 @@ def on_menu_button(turn: Turn, choice: str) -> None:
             turn.say("understand.ask_for_text")
     else:
         turn.say("errors.unknown_button")
+
+
+def _offered(turn: Turn, result: MatchResult) -> list[list[object]]:
+    limit = turn.desk.settings.matcher.max_choices
+    return [[c.intent, round(c.score, 3)] for c in result.candidates[:limit]]
+
+
+def _record(
+    turn: Turn,
+    kind: str,
+    text: str,
+    *,
+    intent_id: str | None = None,
+    candidates: list[list[object]] | None = None,
+) -> None:
+    """Keep what the matcher could not settle alone, for `deskbot intents review`."""
+    record_feedback(
+        session=turn.session,
+        kind=kind,
+        text=text,
+        language=turn.language,
+        person_id=turn.person.id,
+        channel=turn.inbound.channel,
+        now=turn.now,
+        intent_id=intent_id,
+        candidates=candidates,
+    )
 
 
 # ---- built-in intents ---------------------------------------------------------------------

@@ -1,14 +1,23 @@
 """Intent recognition: which service (or built-in intent) a request in free text asks for."""
 
-from intents.catalog import BUILTINS, Intent, IntentCatalog, load_builtins
-from intents.matcher import Candidate, FuzzyMatcher, Matcher, MatchResult, Thresholds
+from intents.catalog import BUILTINS, OUT_OF_SCOPE, Intent, IntentCatalog, load_builtins
+from intents.matcher import (
+    Candidate,
+    FuzzyMatcher,
+    LexicalMatcher,
+    Matcher,
+    MatchResult,
+    Thresholds,
+)
 
 __all__ = [
     "BUILTINS",
+    "OUT_OF_SCOPE",
     "Candidate",
     "FuzzyMatcher",
     "Intent",
     "IntentCatalog",
+    "LexicalMatcher",
     "MatchResult",
     "Matcher",
     "Thresholds",

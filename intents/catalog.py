@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -12,6 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from bot.yamlfile import Problem, ProblemsError, load_yaml, validation_problems
 
 BUILTINS = ("ticket_status", "human_handoff", "greet", "help", "cancel", "thanks")
+# Optional: examples of requests the desk does not handle ("book me a flight"). The matcher
+# learns them like an intent but never offers it; a request closest to it is out of scope.
+OUT_OF_SCOPE = "out_of_scope"
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,16 @@ class IntentCatalog:
     def add(self, intent: Intent) -> None:
         self.intents[intent.id] = intent
 
+    def add_examples(self, intent_id: str, by_lang: dict[str, list[str]]) -> None:
+        """Extend an intent's examples (accepted phrasings); unknown intents are ignored."""
+        intent = self.intents.get(intent_id)
+        if intent is None:
+            return
+        examples = dict(intent.examples)
+        for lang, phrases in by_lang.items():
+            examples[lang] = (*examples.get(lang, ()), *phrases)
+        self.intents[intent_id] = replace(intent, examples=examples)
+
     def phrase_count(self) -> int:
         return sum(1 for intent in self for _ in intent.phrases())
 
@@ -74,7 +87,7 @@ def load_builtins(path: Path) -> list[Intent]:
         if name not in doc.data:
             problems.append(Problem(str(path), 1, name, "built-in intent is missing"))
     for name, raw in doc.data.items():
-        if name not in BUILTINS:
+        if name not in BUILTINS and name != OUT_OF_SCOPE:
             problems.append(
                 doc.problem((name,), f"unknown built-in intent (known: {', '.join(BUILTINS)})")
             )

@@ -1,13 +1,27 @@
-"""Recognise which intent a free-text request expresses, with a confidence tier."""
+"""Recognise which intent a free-text request expresses, with a confidence tier.
+
+`LexicalMatcher` is the default: TF-IDF weighted word and character n-grams (see
+`intents.text`) and a multinomial logistic regression trained on the catalog's titles,
+examples and keywords at start-up. It needs no neural model and no network, and explains
+itself: every candidate carries the words that pushed it up and the catalog phrase closest
+to the request. `FuzzyMatcher` (rapidfuzz token_set_ratio) is kept as the baseline that the
+benchmark compares against.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import math
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
+import numpy as np
 from rapidfuzz import fuzz, process, utils
 
-from intents.catalog import IntentCatalog
+from intents.catalog import OUT_OF_SCOPE, IntentCatalog
+from intents.linear import Floats, Ints, LinearModel, Sparse, train_softmax
+from intents.text import VIEWS, Analysis, Analyzer, Lexicon, load_lexicon
 
 Tier = Literal["high", "medium", "low"]
 
@@ -15,8 +29,9 @@ Tier = Literal["high", "medium", "low"]
 @dataclass(frozen=True)
 class Candidate:
     intent: str
-    score: float  # 0-1
-    evidence: tuple[str, ...] = ()
+    score: float  # 0-1: the model's probability for this intent
+    evidence: tuple[str, ...] = ()  # words or phrases of the request that drove the score
+    example: str = ""  # the catalog phrase of this intent closest to the request
 
 
 @dataclass(frozen=True)
@@ -24,6 +39,8 @@ class MatchResult:
     text: str
     tier: Tier
     candidates: tuple[Candidate, ...] = field(default_factory=tuple)
+    out_of_scope: bool = False  # recognised as something the desk does not handle
+    corrections: tuple[tuple[str, str], ...] = ()  # (typed, understood as)
 
     @property
     def top(self) -> Candidate | None:
@@ -75,8 +92,262 @@ class FuzzyMatcher:
             for phrase, score, index in found:
                 owner = self._owners[index]
                 if owner not in best or best[owner].score < score / 100:
-                    best[owner] = Candidate(owner, score / 100, (phrase,))
+                    best[owner] = Candidate(owner, score / 100, (phrase,), phrase)
         ranked = sorted(best.values(), key=lambda c: -c.score)[: self.thresholds.max_choices + 1]
+        top = ranked[0].intent if ranked else None
         return MatchResult(
-            text=text, tier=tier_for(ranked, self.thresholds), candidates=tuple(ranked)
+            text=text,
+            tier=tier_for(ranked, self.thresholds) if top != OUT_OF_SCOPE else "low",
+            candidates=tuple(c for c in ranked if c.intent != OUT_OF_SCOPE),
+            out_of_scope=top == OUT_OF_SCOPE,
         )
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    """Model settings chosen on CLINC150 validation data (bench/intents.py)."""
+
+    c: float = 100.0  # inverse L2 strength of the logistic regression
+    char_weight: float = 1.0  # weight of the character n-gram view against the word view
+    typo_cutoff: float = 82.0  # rapidfuzz ratio a near-miss word needs to be corrected
+
+
+@dataclass
+class _Trained:
+    """Everything learned from one catalog; shared between matchers built from it."""
+
+    analyzer: Analyzer
+    columns: dict[str, int]
+    view_of: Ints
+    idf: Floats
+    model: LinearModel
+    intents: list[str]
+    rows: Sparse  # catalog phrases as vectors, grouped by intent
+    class_rows: list[tuple[int, int]]  # row range of each intent in `rows`
+    phrases: list[str]
+    exact: dict[tuple[str, ...], int]
+    names: list[str]  # feature name of each column
+
+
+_CACHE: OrderedDict[str, _Trained] = OrderedDict()
+_CACHE_SIZE = 8
+
+
+class LexicalMatcher:
+    """TF-IDF n-grams + logistic regression over the catalog; see the module docstring."""
+
+    def __init__(
+        self,
+        catalog: IntentCatalog,
+        thresholds: Thresholds | None = None,
+        *,
+        lexicon: Lexicon | None = None,
+        settings: ModelSettings | None = None,
+    ) -> None:
+        self.thresholds = thresholds or Thresholds()
+        self.settings = settings or ModelSettings()
+        pairs: list[tuple[str, str]] = []
+        keywords: set[tuple[str, str]] = set()
+        for intent in catalog:
+            for _lang, phrase in intent.phrases():
+                pairs.append((intent.id, phrase))
+            for items in intent.keywords.values():
+                keywords.update((intent.id, item) for item in items)
+        self._lexicon = lexicon or _default_lexicon()
+        key = _fingerprint(pairs, self.settings, id(self._lexicon), keywords)
+        trained = _CACHE.get(key)
+        if trained is None:
+            trained = _train(pairs, self._lexicon, self.settings, keywords)
+            _CACHE[key] = trained
+            while len(_CACHE) > _CACHE_SIZE:
+                _CACHE.popitem(last=False)
+        else:
+            _CACHE.move_to_end(key)
+        self._t = trained
+
+    @property
+    def intents(self) -> list[str]:
+        return list(self._t.intents)
+
+    def phrase_count(self) -> int:
+        return len(self._t.phrases)
+
+    def analyse(self, text: str) -> Analysis:
+        return self._t.analyzer.analyse(text)
+
+    def match(self, text: str) -> MatchResult:
+        t = self._t
+        analysis = t.analyzer.analyse(text)
+        cols, vals = _vectorise(analysis, t, self.settings.char_weight)
+        corrections = tuple(analysis.corrections)
+        if len(cols) == 0 or not t.intents:
+            return MatchResult(text, "low", (), corrections=corrections)  # nothing to go on
+        logits = vals @ t.model.weights[cols] + t.model.bias
+        probs = np.exp(logits - logits.max())
+        probs /= probs.sum()
+        order = [int(i) for i in np.argsort(-probs)]
+        exact = t.exact.get(tuple(tok.text for tok in analysis.tokens))
+        if exact is not None:  # a phrase the catalog has word for word: no doubt left
+            order.remove(exact)
+            order.insert(0, exact)
+            probs = probs * 0.0
+            probs[exact] = 1.0
+        limit = self.thresholds.max_choices + 1
+        inside = [i for i in order if t.intents[i] != OUT_OF_SCOPE]
+        p_out = float(probs.sum() - probs[inside].sum())
+        # Out of scope only when that beats the two best services together: "not connecting"
+        # split between VPN and network is a question to ask, not a request to refuse.
+        oos = bool(inside) and order[0] not in inside and p_out >= probs[inside[:2]].sum()
+        # Tiers compare services among themselves: probabilities given "it is in scope".
+        probs = probs / max(1.0 - p_out, 1e-9) if not oos else probs
+        shown = inside[:limit]
+        dense_query = np.zeros(len(t.columns))
+        dense_query[cols] = vals
+        candidates = [
+            Candidate(
+                t.intents[i],
+                min(1.0, float(probs[i])),
+                _evidence(analysis, t, cols, vals, i),
+                _nearest(t, dense_query, i),
+            )
+            for i in shown
+        ]
+        tier: Tier = "low" if oos else tier_for(candidates, self.thresholds)
+        return MatchResult(text, tier, tuple(candidates), oos, corrections)
+
+
+def _default_lexicon() -> Lexicon:
+    global _LEXICON
+    if _LEXICON is None:
+        _LEXICON = load_lexicon()
+    return _LEXICON
+
+
+_LEXICON: Lexicon | None = None
+
+
+def _fingerprint(
+    pairs: list[tuple[str, str]],
+    settings: ModelSettings,
+    lexicon: int,
+    keywords: set[tuple[str, str]],
+) -> str:
+    digest = hashlib.sha256(repr((settings, lexicon, sorted(keywords))).encode())
+    for intent, phrase in pairs:
+        digest.update(f"{intent}\x00{phrase}\x01".encode())
+    return digest.hexdigest()
+
+
+def _train(
+    pairs: list[tuple[str, str]],
+    lexicon: Lexicon,
+    settings: ModelSettings,
+    keywords: set[tuple[str, str]],
+) -> _Trained:
+    analyzer = Analyzer(lexicon, typo_cutoff=settings.typo_cutoff)
+    analyzer.learn_vocabulary(phrase for _intent, phrase in pairs)
+    intents = sorted({intent for intent, _ in pairs})
+    index = {name: i for i, name in enumerate(intents)}
+    analysed: list[tuple[int, str, Analysis]] = []
+    for intent, phrase in pairs:
+        analysis = analyzer.analyse(phrase, correct=False)
+        if any(analysis.counts):
+            analysed.append((index[intent], phrase, analysis))
+    analysed.sort(key=lambda item: item[0])  # rows grouped by intent
+
+    columns: dict[str, int] = {}
+    views: list[int] = []
+    df: list[int] = []
+    for _label, _phrase, analysis in analysed:
+        for view, counts in enumerate(analysis.counts):
+            for feature in counts:
+                col = columns.get(feature)
+                if col is None:
+                    col = columns[feature] = len(columns)
+                    views.append(view)
+                    df.append(0)
+                df[col] += 1
+    n = len(analysed)
+    idf = np.log((1 + n) / (1 + np.asarray(df, dtype=np.float64))) + 1.0
+    trained = _Trained(
+        analyzer=analyzer,
+        columns=columns,
+        view_of=np.asarray(views, dtype=np.int64),
+        idf=idf,
+        model=LinearModel(np.zeros((len(columns), len(intents))), np.zeros(len(intents))),
+        intents=intents,
+        rows=Sparse.from_rows([], len(columns)),
+        class_rows=[],
+        phrases=[phrase for _l, phrase, _a in analysed],
+        exact={},
+        names=sorted(columns, key=columns.__getitem__),
+    )
+    rows: list[dict[int, float]] = []
+    for _label, _phrase, analysis in analysed:
+        cols, vals = _vectorise(analysis, trained, settings.char_weight)
+        rows.append(dict(zip(cols.tolist(), vals.tolist(), strict=True)))
+    labels = np.asarray([label for label, _p, _a in analysed], dtype=np.int64)
+    trained.rows = Sparse.from_rows(rows, len(columns))
+    bounds = np.searchsorted(labels, np.arange(len(intents) + 1))
+    trained.class_rows = [(int(bounds[i]), int(bounds[i + 1])) for i in range(len(intents))]
+    if n and len(intents) > 1:
+        trained.model = train_softmax(trained.rows, labels, len(intents), c=settings.c)
+    elif n:
+        trained.model = LinearModel(np.zeros((len(columns), 1)), np.zeros(1))
+    # Whole requests (titles, examples, accepted phrasings) settle a match word for word;
+    # keywords are only hints ("wifi" may be the office network or guest access).
+    owners: dict[tuple[str, ...], set[int]] = {}
+    for label, phrase, analysis in analysed:
+        if (intents[label], phrase) in keywords:
+            continue
+        owners.setdefault(tuple(tok.text for tok in analysis.tokens), set()).add(label)
+    trained.exact = {key: next(iter(v)) for key, v in owners.items() if len(v) == 1}
+    return trained
+
+
+def _vectorise(analysis: Analysis, t: _Trained, char_weight: float) -> tuple[Ints, Floats]:
+    """Known features -> sublinear TF x IDF, L2-normalised per view, then overall."""
+    cols: list[int] = []
+    vals: list[float] = []
+    for view in range(VIEWS):
+        start = len(cols)
+        for feature, count in analysis.counts[view].items():
+            col = t.columns.get(feature)
+            if col is not None:
+                cols.append(col)
+                vals.append((1.0 + math.log(count)) * float(t.idf[col]))
+        norm = math.sqrt(sum(v * v for v in vals[start:]))
+        if norm > 0:
+            weight = char_weight if view == 1 else 1.0
+            for i in range(start, len(vals)):
+                vals[i] = vals[i] * weight / norm
+    total = math.sqrt(sum(v * v for v in vals))
+    if total > 0:
+        vals = [v / total for v in vals]
+    return np.asarray(cols, dtype=np.int64), np.asarray(vals, dtype=np.float64)
+
+
+def _evidence(
+    analysis: Analysis, t: _Trained, cols: Ints, vals: Floats, intent: int, limit: int = 4
+) -> tuple[str, ...]:
+    """The pieces of the request with the largest positive push towards `intent`."""
+    contributions = vals * t.model.weights[cols, intent]
+    by_piece: dict[str, float] = {}
+    names = t.names
+    for col, value in zip(cols.tolist(), contributions.tolist(), strict=True):
+        piece = analysis.pieces.get(names[col], "")
+        if piece:
+            by_piece[piece] = by_piece.get(piece, 0.0) + value
+    ranked = sorted(by_piece.items(), key=lambda kv: -kv[1])
+    return tuple(piece for piece, value in ranked[:limit] if value > 0)
+
+
+def _nearest(t: _Trained, dense_query: Floats, intent: int) -> str:
+    """The catalog phrase of `intent` most similar (cosine) to the request."""
+    start, stop = t.class_rows[intent]
+    if stop <= start:
+        return ""
+    lo, hi = int(t.rows.indptr[start]), int(t.rows.indptr[stop])
+    products = t.rows.data[lo:hi] * dense_query[t.rows.indices[lo:hi]]
+    sims = np.add.reduceat(products, t.rows.indptr[start:stop] - lo)
+    return t.phrases[start + int(np.argmax(sims))]

@@ -308,3 +308,28 @@ class NoticePreference(SQLModel, table=True):
     muted: bool = Field(default=False)
     muted_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+class IntentFeedback(SQLModel, table=True):
+    """A request the matcher could not settle alone, kept so an admin can teach the catalog.
+
+    kind: resolved (the person picked a service from the offered buttons), not_understood,
+    out_of_scope, or none_of_these (the person rejected every offered service).
+    status: new -> accepted (added to learned.yaml) or dismissed.
+    """
+
+    __tablename__ = "intent_feedback"
+    __table_args__ = (Index("ix_intent_feedback_status_created", "status", "created_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=16)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    language: str = Field(default="en", max_length=8)
+    intent_id: str | None = Field(default=None, max_length=64)  # what the person picked
+    candidates: list[Any] = Field(
+        default_factory=list, sa_column=Column(JSONType, nullable=False)
+    )  # [[intent, score], ...] as offered
+    person_id: str = Field(max_length=64)
+    channel: str = Field(max_length=32)
+    status: str = Field(default="new", max_length=16)
+    accepted_intent: str | None = Field(default=None, max_length=64)
+    reviewed_by: str | None = Field(default=None, max_length=64)
+    reviewed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

@@ -13,7 +13,13 @@ from pathlib import Path
 from bot.yamlfile import ProblemsError
 
 # Modules that define `register(subparsers)`; add new command groups here.
-COMMAND_MODULES = ("bot.cli.run", "bot.cli.admin", "bot.cli.link", "bot.cli.outbox")
+COMMAND_MODULES = (
+    "bot.cli.run",
+    "bot.cli.admin",
+    "bot.cli.link",
+    "bot.cli.outbox",
+    "bot.cli.intents",
+)
 
 
 def default_config() -> Path:

@@ -1,0 +1,291 @@
+"""Intent matcher benchmark: CLINC150 and Banking77 few-shot, side by side with two baselines.
+
+    .venv/bin/pip install -e '.[bench]'   # scikit-learn, for the TF-IDF + LR baseline
+    .venv/bin/python -m bench.intents [--datasets ../shared/datasets] [--quick]
+
+Methods, all trained on the same sampled examples in one run:
+  lexical  - intents.LexicalMatcher (the default matcher)
+  fuzzy    - rapidfuzz token_set_ratio, best phrase per intent (intents.FuzzyMatcher)
+  tfidf_lr - scikit-learn TF-IDF char_wb 2-5-grams + LogisticRegression(C=100)
+
+CLINC150: k = 10 and 30 examples per intent from train, 3 seeds. top-1 on test has no
+threshold. The out-of-scope threshold (on each method's top score) is chosen on validation
+(val + oos_val) to maximise min(in-scope accuracy, OOS recall), then applied to test +
+oos_test. "lexical+oos" also learns oos_train as an out-of-scope class (the CLINC paper's
+oos-train setting; the default catalog has such examples). Banking77: 10 per intent, top-1.
+Latency: catalogs of 100 / 1,500 / 10,000 CLINC train phrases, 1,000 test queries each.
+Only train and validation data choose anything; test data is only measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import random
+import statistics
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from intents.catalog import OUT_OF_SCOPE, Intent, IntentCatalog
+from intents.matcher import FuzzyMatcher, LexicalMatcher, Thresholds
+
+Pair = tuple[str, str]
+Scorer = Callable[[str], tuple[str, float]]  # text -> (top intent, top score)
+DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+
+
+def catalog_of(pairs: Sequence[Pair]) -> IntentCatalog:
+    by: dict[str, list[str]] = defaultdict(list)
+    for text, intent in pairs:
+        by[intent].append(text)
+    catalog = IntentCatalog()
+    for intent, texts in by.items():
+        if intent == OUT_OF_SCOPE:
+            catalog.add(Intent(intent, "builtin", {}, {"en": tuple(texts)}))
+        else:
+            catalog.add(Intent(intent, "service", {}, {"en": tuple(texts)}))
+    return catalog
+
+
+def sample(pairs: Sequence[Pair], k: int, seed: int) -> list[Pair]:
+    rng = random.Random(seed)
+    by: dict[str, list[str]] = defaultdict(list)
+    for text, intent in pairs:
+        by[intent].append(text)
+    return [(t, i) for i in sorted(by) for t in rng.sample(by[i], min(k, len(by[i])))]
+
+
+def lexical(train: Sequence[Pair]) -> Scorer:
+    matcher = LexicalMatcher(catalog_of(train), Thresholds(max_choices=2))
+
+    def score(text: str) -> tuple[str, float]:
+        result = matcher.match(text)
+        if result.out_of_scope or result.top is None:
+            return OUT_OF_SCOPE, 0.0
+        return result.top.intent, result.top.score
+
+    return score
+
+
+def fuzzy(train: Sequence[Pair]) -> Scorer:
+    matcher = FuzzyMatcher(catalog_of(train), Thresholds(max_choices=2))
+
+    def score(text: str) -> tuple[str, float]:
+        top = matcher.match(text).top
+        return (top.intent, top.score) if top else (OUT_OF_SCOPE, 0.0)
+
+    return score
+
+
+def tfidf_lr(train: Sequence[Pair]) -> Scorer:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    vec = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True)
+    x = vec.fit_transform([t for t, _ in train])
+    model = LogisticRegression(C=100, max_iter=3000).fit(x, [i for _, i in train])
+    classes = model.classes_
+
+    def score(text: str) -> tuple[str, float]:
+        probs = model.predict_proba(vec.transform([text]))[0]
+        best = int(np.argmax(probs))
+        return str(classes[best]), float(probs[best])
+
+    return score
+
+
+METHODS: dict[str, Callable[[Sequence[Pair]], Scorer]] = {
+    "lexical": lexical,
+    "fuzzy": fuzzy,
+    "tfidf_lr": tfidf_lr,
+}
+
+
+def run(scorer: Scorer, pairs: Sequence[Pair]) -> list[tuple[str, float, str]]:
+    out = []
+    for text, gold in pairs:
+        got, value = scorer(text)
+        out.append((got, value, gold))
+    return out
+
+
+def choose_threshold(
+    inscope: list[tuple[str, float, str]], oos: list[tuple[str, float, str]]
+) -> float:
+    """Threshold on validation maximising min(in-scope accuracy, OOS recall)."""
+    values = sorted({v for _, v, _ in inscope} | {v for _, v, _ in oos} | {0.0})
+    best, best_t = -1.0, 0.0
+    for t in values:
+        acc = np.mean([g == p and v >= t for p, v, g in inscope])
+        rec = np.mean([p == OUT_OF_SCOPE or v < t for p, v, _ in oos])
+        if min(acc, rec) > best:
+            best, best_t = float(min(acc, rec)), t
+    return best_t
+
+
+def clinc(
+    data: Path, shots: Sequence[int], seeds: Sequence[int], quick: bool, methods: Sequence[str]
+) -> list[dict]:
+    raw = json.loads((data / "clinc150" / "data_full.json").read_text())
+
+    def pairs(split: str) -> list[Pair]:
+        items = [(t, i) for t, i in raw[split]]
+        return items[::10] if quick else items
+
+    val, test = pairs("val"), pairs("test")
+    oos_val, oos_test = pairs("oos_val"), pairs("oos_test")
+    oos_train = [(t, OUT_OF_SCOPE) for t, _ in raw["oos_train"]]
+    rows = []
+    for k in shots:
+        for name in methods:
+            top1s, accs, recs, ths = [], [], [], []
+            for seed in seeds:
+                train = sample(raw["train"], k, seed)
+                if name == "lexical+oos":
+                    scorer = lexical([*train, *oos_train])
+                else:
+                    scorer = METHODS[name](train)
+                v_in, v_oos = run(scorer, val), run(scorer, oos_val)
+                threshold = choose_threshold(v_in, v_oos)
+                t_in, t_oos = run(scorer, test), run(scorer, oos_test)
+                top1s.append(float(np.mean([p == g for p, _, g in t_in])))
+                accs.append(float(np.mean([p == g and v >= threshold for p, v, g in t_in])))
+                recs.append(
+                    float(np.mean([p == OUT_OF_SCOPE or v < threshold for p, v, _ in t_oos]))
+                )
+                ths.append(threshold)
+            rows.append(
+                {
+                    "k": k,
+                    "method": name,
+                    "top1": _mean_sd(top1s),
+                    "in_scope_acc": _mean_sd(accs),
+                    "oos_recall": _mean_sd(recs),
+                    "threshold": f"{statistics.mean(ths):.3f}",
+                }
+            )
+            print(_fmt_row(rows[-1]), flush=True)
+    return rows
+
+
+def banking(data: Path, seeds: Sequence[int], quick: bool) -> list[dict]:
+    def read(name: str) -> list[Pair]:
+        with (data / "banking77" / name).open(encoding="utf-8") as f:
+            return [(r["text"], r["category"]) for r in csv.DictReader(f)]
+
+    train, test = read("train.csv"), read("test.csv")
+    if quick:
+        test = test[::10]
+    rows = []
+    for name, factory in METHODS.items():
+        top1s = []
+        for seed in seeds:
+            scorer = factory(sample(train, 10, seed))
+            top1s.append(float(np.mean([p == g for p, _, g in run(scorer, test)])))
+        rows.append({"k": 10, "method": name, "top1": _mean_sd(top1s)})
+        print(f"banking77 k=10 {name:12s} top1 {rows[-1]['top1']}", flush=True)
+    return rows
+
+
+def latency(data: Path, sizes: Sequence[int], quick: bool) -> list[dict]:
+    raw = json.loads((data / "clinc150" / "data_full.json").read_text())
+    queries = [t for t, _ in raw["test"][:: 4 if not quick else 40]][:1000]
+    by: dict[str, list[str]] = defaultdict(list)
+    for t, i in raw["train"]:
+        by[i].append(t)
+    intents = sorted(by)
+    rows = []
+    for size in sizes:
+        n_intents = min(len(intents), max(1, size // 10))
+        per = -(-size // n_intents)
+        train = [(t, i) for i in intents[:n_intents] for t in by[i][:per]][:size]
+        for name, factory in METHODS.items():
+            start = time.perf_counter()
+            scorer = factory(train)
+            build = time.perf_counter() - start
+            for q in queries[:20]:
+                scorer(q)  # warm caches
+            times = []
+            for q in queries:
+                t0 = time.perf_counter()
+                scorer(q)
+                times.append((time.perf_counter() - t0) * 1000)
+            times.sort()
+            rows.append(
+                {
+                    "phrases": len(train),
+                    "method": name,
+                    "p50_ms": round(times[len(times) // 2], 3),
+                    "p99_ms": round(times[min(len(times) - 1, int(0.99 * len(times)))], 3),
+                    "build_s": round(build, 2),
+                }
+            )
+            r = rows[-1]
+            print(
+                f"latency {r['phrases']:6d} phrases {name:9s} p50 {r['p50_ms']:7.3f} ms  "
+                f"p99 {r['p99_ms']:7.3f} ms  build {r['build_s']:6.2f} s",
+                flush=True,
+            )
+    return rows
+
+
+def _mean_sd(values: list[float]) -> str:
+    sd = statistics.stdev(values) if len(values) > 1 else 0.0
+    return f"{100 * statistics.mean(values):.1f} ± {100 * sd:.1f}"
+
+
+def _fmt_row(row: dict) -> str:
+    return (
+        f"clinc150 k={row['k']:2d} {row['method']:12s} top1 {row['top1']:>11s}  "
+        f"in-scope acc {row['in_scope_acc']:>11s}  oos recall {row['oos_recall']:>11s}  "
+        f"threshold {row['threshold']}"
+    )
+
+
+def table(rows: list[dict], columns: Sequence[str]) -> str:
+    widths = [max(len(c), *(len(str(r[c])) for r in rows)) for c in columns]
+    lines = ["| " + " | ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)) + " |"]
+    lines.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    for r in rows:
+        cells = [str(r[c]).ljust(w) for c, w in zip(columns, widths, strict=True)]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--datasets", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--quick", action="store_true", help="1 seed, a tenth of the test data")
+    parser.add_argument("--skip", nargs="*", default=[], choices=["clinc", "banking", "latency"])
+    parser.add_argument(
+        "--methods", nargs="*", default=[*METHODS, "lexical+oos"], help="CLINC150 methods to run"
+    )
+    args = parser.parse_args(argv)
+    seeds = (0,) if args.quick else (0, 1, 2)
+    out: list[str] = []
+    if "clinc" not in args.skip:
+        rows = clinc(args.datasets, (10, 30), seeds, args.quick, args.methods)
+        out.append(
+            "CLINC150 (test; mean ± sd over seeds)\n"
+            + table(rows, ["k", "method", "top1", "in_scope_acc", "oos_recall", "threshold"])
+        )
+    if "banking" not in args.skip:
+        rows = banking(args.datasets, seeds, args.quick)
+        out.append("Banking77 10-shot (test)\n" + table(rows, ["k", "method", "top1"]))
+    if "latency" not in args.skip:
+        sizes = (100, 1500) if args.quick else (100, 1500, 10_000)
+        rows = latency(args.datasets, sizes, args.quick)
+        out.append(
+            "Latency per request (CLINC150 test queries)\n"
+            + table(rows, ["phrases", "method", "p50_ms", "p99_ms", "build_s"])
+        )
+    print("\n\n".join(out))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,36 @@
+"""Fixtures for the intent tests: a small fixed service catalog and a private learned file."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.adapters.memory import MemoryChat
+from bot.clock import FixedClock
+from bot.config import Settings
+from bot.desk import Desk, build_desk
+
+SERVICES = Path(__file__).parent / "data" / "services"
+
+
+@pytest.fixture
+def intent_settings(settings: Settings, tmp_path: Path) -> Settings:
+    """The repo config with the test services and a learned.yaml of this test's own."""
+    paths = settings.paths.model_copy(
+        update={"services": str(SERVICES), "learned": str(tmp_path / "learned.yaml")}
+    )
+    return settings.model_copy(update={"paths": paths})
+
+
+@pytest.fixture
+def intent_desk(intent_settings: Settings, clock: FixedClock) -> Iterator[Desk]:
+    desk = build_desk(intent_settings, clock=clock, migrate=False)
+    yield desk
+    desk.store.dispose()
+
+
+@pytest.fixture
+def intent_chat(intent_desk: Desk) -> MemoryChat:
+    return MemoryChat(intent_desk)

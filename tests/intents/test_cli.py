@@ -1,0 +1,166 @@
+"""`deskbot explain`, `deskbot eval-intents` and `deskbot intents review/accept/dismiss`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bot.adapters.memory import MemoryChat
+from bot.cli import main
+from bot.config import Settings
+from bot.desk import build_desk
+from intents.learned import load_learned
+
+from .conftest import SERVICES
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def config(tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A config.yaml of the test's own: repo content, the test services, a private learned file."""
+    text = (ROOT / "config.yaml").read_text(encoding="utf-8")
+    for name in ("builtins", "knowledge", "people", "assets"):
+        text = text.replace(f"  {name}: ", f"  {name}: {ROOT}/", 1)
+    text = text.replace("  services: catalog/services", f"  services: {SERVICES}", 1)
+    text = text.replace("  learned: catalog/learned.yaml", f"  learned: {tmp_path}/learned.yaml", 1)
+    path = tmp_path / "config.yaml"
+    path.write_text(text, encoding="utf-8")
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    return path
+
+
+def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> object:
+    assert main(list(argv)) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_explain_shows_candidates_scores_and_evidence(config: Path, capsys):
+    data = run_json(
+        capsys, "explain", "--config", str(config), "--format", "json", "vpn keeps dropping pls"
+    )
+    assert isinstance(data, dict)
+    assert data["tier"] == "high" and not data["out_of_scope"]
+    top = data["candidates"][0]
+    assert top["intent"] == "vpn_issue" and top["score"] > 0.6
+    assert "vpn" in top["evidence"]
+    assert top["closest_example"] == "the vpn keeps dropping"
+
+    assert main(["explain", "--config", str(config), "pasword expired"]) == 0
+    out = capsys.readouterr().out
+    assert "pasword -> password" in out and "password_reset" in out
+
+
+def test_eval_intents_reports_the_issue_metrics(tmp_path: Path, config: Path, capsys):
+    train = tmp_path / "train.jsonl"
+    train.write_text(
+        "\n".join(
+            json.dumps({"text": t, "intent": i})
+            for t, i in [
+                ("turn on the lights", "lights"),
+                ("switch the lamp on", "lights"),
+                ("play some jazz", "music"),
+                ("put on a song", "music"),
+            ]
+        ),
+        encoding="utf-8",
+    )
+    test = tmp_path / "test.jsonl"
+    test.write_text(
+        "\n".join(
+            json.dumps({"text": t, "expected": e})
+            for t, e in [
+                ("lights on please", "lights"),
+                ("play a song", "music"),
+                ("play jazz", "lights"),
+            ]
+        ),
+        encoding="utf-8",
+    )
+    data = run_json(
+        capsys,
+        "eval-intents",
+        str(test),
+        "--train",
+        str(train),
+        "--format",
+        "json",
+        "--config",
+        str(config),
+    )
+    assert isinstance(data, dict)
+    assert data["n"] == 3
+    assert data["top1"] == pytest.approx(2 / 3, abs=1e-3)  # "play jazz" is labelled wrongly
+    assert data["top3"] == 1.0
+    assert data["oos_recall"] is None and data["false_reject"] is not None
+    assert data["p50_ms"] > 0 and data["p99_ms"] >= data["p50_ms"]
+    assert {"expected": "lights", "predicted": "music", "count": 1} in data["confused"]
+
+
+def test_eval_intents_on_the_catalog_counts_out_of_scope(tmp_path: Path, config: Path, capsys):
+    test = tmp_path / "test.jsonl"
+    lines = [("I forgot my password", "password_reset"), ("book me a flight to rome", "none")]
+    test.write_text(
+        "\n".join(json.dumps({"text": t, "expected": e}) for t, e in lines), encoding="utf-8"
+    )
+    data = run_json(capsys, "eval-intents", str(test), "--format", "json", "--config", str(config))
+    assert isinstance(data, dict)
+    assert (data["top1"], data["oos_recall"], data["false_reject"]) == (1.0, 1.0, 0.0)
+
+
+def test_eval_intents_names_the_bad_line(tmp_path: Path, config: Path, capsys):
+    test = tmp_path / "test.jsonl"
+    test.write_text('{"text": "ok", "expected": "none"}\n{"text": 3}\n', encoding="utf-8")
+    assert main(["eval-intents", str(test), "--config", str(config)]) == 2
+    assert f"{test}:2" in capsys.readouterr().err
+
+
+def test_review_accept_and_dismiss(config: Path, tmp_path: Path, capsys, settings: Settings):
+    from bot.desk import load_config
+
+    cfg = load_config(config)
+    desk = build_desk(cfg, migrate=False)
+    chat = MemoryChat(desk)
+    chat.say("alice", "it's not connecting")
+    chat.press("alice", "s:network_issue")
+    chat.say("bob", "🙂🙂")  # alice is now inside the journey
+    desk.store.dispose()
+
+    rows = run_json(capsys, "intents", "review", "--config", str(config), "--format", "json")
+    assert isinstance(rows, list)
+    assert [(r["kind"], r["text"], r["picked"]) for r in rows] == [
+        ("resolved", "it's not connecting", "network_issue"),
+        ("not_understood", "🙂🙂", ""),
+    ]
+    resolved, missed = rows[0]["id"], rows[1]["id"]
+
+    assert main(["intents", "accept", str(resolved), "--config", str(config), "--by", "dana"]) == 0
+    assert "network_issue" in capsys.readouterr().out
+    assert load_learned(tmp_path / "learned.yaml") == {
+        "network_issue": {"en": ["it's not connecting"]}
+    }
+    # Accepting twice is refused; a not-understood request needs --intent, and a known one.
+    assert main(["intents", "accept", str(resolved), "--config", str(config)]) == 1
+    assert main(["intents", "accept", str(missed), "--config", str(config)]) == 1
+    assert "--intent" in capsys.readouterr().err
+    assert (
+        main(["intents", "accept", str(missed), "--intent", "nope", "--config", str(config)]) == 1
+    )
+    assert main(["intents", "dismiss", str(missed), "--config", str(config)]) == 0
+    capsys.readouterr()
+
+    assert run_json(capsys, "intents", "review", "--config", str(config), "--format", "json") == []
+    everything = run_json(
+        capsys, "intents", "review", "--all", "--config", str(config), "--format", "json"
+    )
+    assert isinstance(everything, list)
+    assert [r["status"] for r in everything] == ["accepted", "dismissed"]
+
+    # The accepted phrasing now feeds the matcher at start-up.
+    data = run_json(
+        capsys, "explain", "--config", str(config), "--format", "json", "it's not connecting"
+    )
+    assert isinstance(data, dict)
+    assert data["tier"] == "high" and data["candidates"][0]["intent"] == "network_issue"
