@@ -69,10 +69,10 @@ def test_a_stray_word_is_a_wrong_answer_not_a_new_request(chat: MemoryChat) -> N
 
 def test_a_cued_close_call_offers_the_likely_services(chat: MemoryChat) -> None:
     talk(chat, "alice", ["!s:storage_quota"])
-    offer = chat.say("alice", "also the wifi and vpn are both down")
+    offer = chat.say("alice", "also outlook and the printer are both broken")
     values = [c.value for c in offer[-1].choices]
-    assert "j:_:switch:network_issue" in values and "j:_:switch:vpn_issue" in values
+    assert "j:_:switch:printer_issue" in values and "j:_:switch:email_issue" in values
     assert values[-1] == "j:_:stay"
     assert "Switch to one of these" in plain(offer)
-    chat.press("alice", "j:_:switch:network_issue")
+    chat.press("alice", "j:_:switch:printer_issue")
     assert outcomes(chat) == ["switched"]
