@@ -32,10 +32,15 @@ from store import tickets as ticket_repo
 
 def requester_profile(turn: Turn) -> dict[str, object]:
     person = turn.person
-    profile = person.as_dict()
-    profile["is_manager"] = turn.desk.directory.is_manager(person.id)
-    profile["role"] = sorted(person.roles)
-    return profile
+
+    def make() -> dict[str, object]:
+        profile = person.as_dict()
+        profile["is_manager"] = turn.desk.directory.is_manager(person.id)
+        profile["role"] = sorted(person.roles)
+        return profile
+
+    # Copied: a journey may read it, but the cached original must never change.
+    return dict(turn.desk.remember(("profile", person.id), make))
 
 
 def context_for(turn: Turn, journey: Journey, *, seen: frozenset[str] = frozenset()) -> Context:
@@ -60,15 +65,24 @@ def context_for(turn: Turn, journey: Journey, *, seen: frozenset[str] = frozense
         assets=assets,
         now=turn.now,
         today=local_today,
-        priority_matrix={
-            str(k): {str(u): str(p) for u, p in v.items()}
-            for k, v in desk.settings.priority_matrix.items()
-        },
-        expected_text=describe_duration(desk.texts, turn.language, journey.expected),
+        priority_matrix=desk.remember(
+            ("priority_matrix",),
+            lambda: {
+                str(k): {str(u): str(p) for u, p in v.items()}
+                for k, v in desk.settings.priority_matrix.items()
+            },
+        ),
+        expected_text=desk.remember(
+            ("expected", journey.id, turn.language),
+            lambda: describe_duration(desk.texts, turn.language, journey.expected),
+        ),
         max_failures=desk.settings.conversation.max_failures,
         kb=desk.catalog.kb,
         seen_articles=seen,
-        service_titles={j.id: j.title.get(turn.language) for j in desk.catalog},
+        service_titles=desk.remember(
+            ("service_titles", turn.language),
+            lambda: {j.id: j.title.get(turn.language) for j in desk.catalog},
+        ),
     )
 
 

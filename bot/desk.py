@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar, cast
 
 from bot.calendar import BusinessCalendar
 from bot.clock import Clock, SystemClock
@@ -18,6 +20,8 @@ from intents.matcher import LexicalMatcher, Matcher, Thresholds
 from journeys.loader import Catalog, load_catalog
 from store.db import Store
 
+T = TypeVar("T")
+
 
 @dataclass
 class Desk:
@@ -30,6 +34,14 @@ class Desk:
     matcher: Matcher
     clock: Clock
     calendars: dict[str, BusinessCalendar] = field(default_factory=dict)
+    # Values derived from the (immutable) settings, directory and catalog, computed once.
+    memo: dict[tuple[str, ...], Any] = field(default_factory=dict)
+
+    def remember(self, key: tuple[str, ...], make: Callable[[], T]) -> T:
+        """Compute `make()` once per key; only for values derived from loaded content."""
+        if key not in self.memo:
+            self.memo[key] = make()
+        return cast(T, self.memo[key])
 
     def calendar_for(self, queue: str) -> BusinessCalendar:
         name = (

@@ -308,6 +308,8 @@ class NoticePreference(SQLModel, table=True):
     muted: bool = Field(default=False)
     muted_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
 class IntentFeedback(SQLModel, table=True):
     """A request the matcher could not settle alone, kept so an admin can teach the catalog.
 

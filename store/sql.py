@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Table, text
+from sqlalchemy import Table, bindparam, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel
 
@@ -16,17 +17,23 @@ def _table(model: type[SQLModel]) -> Table:
     return table
 
 
+@lru_cache(maxsize=64)
+def _insert_ignore_statement(table: Table, dialect: str, columns: tuple[str, ...]) -> Any:
+    # Built once per table and column set: statement construction costs more than the
+    # INSERT itself on SQLite, and this runs for every inbound message.
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    first_key = next(iter(table.primary_key.columns))
+    values = {name: bindparam(name, type_=table.c[name].type) for name in columns}
+    # RETURNING tells us reliably whether a row went in (psycopg reports rowcount -1 here).
+    return insert(table).values(**values).on_conflict_do_nothing().returning(first_key)
+
+
 def insert_ignore(session: Session, model: type[SQLModel], values: dict[str, Any]) -> bool:
     """INSERT a row unless its unique key exists; return True when this call inserted it."""
-    table = _table(model)
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        stmt: Any = postgresql.insert(table).values(**values).on_conflict_do_nothing()
-    else:
-        stmt = sqlite.insert(table).values(**values).on_conflict_do_nothing()
-    # RETURNING tells us reliably whether a row went in (psycopg reports rowcount -1 here).
-    first_key = next(iter(table.primary_key.columns))
-    return session.execute(stmt.returning(first_key)).first() is not None
+    stmt = _insert_ignore_statement(
+        _table(model), session.get_bind().dialect.name, tuple(sorted(values))
+    )
+    return session.execute(stmt, values).first() is not None
 
 
 def lock_key(name: str) -> int:
