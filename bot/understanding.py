@@ -7,6 +7,7 @@ from bot import conversation
 from bot.engine import Turn
 from bot.messages import Choice, Message
 from intents.matcher import MatchResult
+from journeys.answers import yes_no
 from store.intent_feedback import record_feedback
 
 
@@ -19,6 +20,10 @@ def understand(turn: Turn, text: str) -> None:
     from bot import knowledge  # journeys helper: a "how do I..." an article answers well
 
     if knowledge.answer_question(turn, text):
+        return
+    if yes_no(turn.desk.texts, turn.language, text) is not None:
+        # A lone "yes"/"ok"/"no" with nothing asked (a late answer, a nod): not a request.
+        turn.say("builtin.ack")
         return
     result = turn.desk.matcher.match(text)
     top = result.top

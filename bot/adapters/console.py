@@ -147,6 +147,7 @@ class ConsoleSession:
 
 
 async def run_piped(session: ConsoleSession, stdin: TextIO) -> int:
+    await session.deliver()  # what arrived while this person was away comes first
     for line in stdin:
         await session.handle_line(line.rstrip("\n"))
     await session.deliver()

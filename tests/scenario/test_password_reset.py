@@ -57,3 +57,10 @@ def test_same_event_twice_creates_one_ticket(chat: MemoryChat, desk: Desk):
     assert chat.say("alice", "+44 1234 567890", event_id="e4") == []
     with desk.store.read() as session:
         assert len(repo.list_tickets(session=session)) == 1
+
+
+def test_a_lone_yes_with_nothing_asked_is_acknowledged_not_matched(chat: MemoryChat):
+    for word in ("yes", "ok", "好的"):
+        said = texts(chat.say("alice", word))
+        assert "OK." in said or "好的。" in said
+        assert "doesn't sound like" not in said and "not sure" not in said
