@@ -107,8 +107,11 @@ def may_use(turn: Turn, journey: Journey) -> bool:
     return audience.managers and turn.desk.directory.is_manager(turn.person.id)
 
 
-def start_service(turn: Turn, service_id: str, *, understood: bool) -> None:
-    """Begin a service's journey for this person (checking they may use it)."""
+def start_service(turn: Turn, service_id: str, *, understood: bool, request: str = "") -> None:
+    """Begin a service's journey for this person (checking they may use it).
+
+    `request` is what they asked in their own words; choices it names are not asked again.
+    """
     journey = turn.desk.catalog.get(service_id)
     if journey is None:
         turn.say("errors.unknown_service")
@@ -124,7 +127,7 @@ def start_service(turn: Turn, service_id: str, *, understood: bool) -> None:
         return
     if understood:
         turn.say("journey.understood", title=title)
-    run(turn, journey, None, Start())
+    run(turn, journey, None, Start(text=request))
 
 
 def run(turn: Turn, journey: Journey, state: JourneyState | None, event: Input) -> None:
@@ -338,7 +341,7 @@ def _switch(turn: Turn, journey: Journey, state: JourneyState, value: str) -> No
     ended = JourneyState.from_dict(state.to_dict())
     ended.status, ended.step = "cancelled", None
     apply_result(turn, journey, Result(ended, effects=[Ended(journey.id, "switched")]))
-    start_service(turn, target, understood=True)
+    start_service(turn, target, understood=True, request=str(pending.get("text") or ""))
 
 
 def on_journey_button(turn: Turn, rest: str) -> None:

@@ -29,7 +29,7 @@ def understand(turn: Turn, text: str) -> None:
     top = result.top
     if result.tier == "high" and top is not None:
         turn.data.pop("pending_text", None)
-        act_on(turn, top.intent, understood=True)
+        act_on(turn, top.intent, understood=True, request=text)
     elif result.tier == "medium":
         turn.data["pending_text"] = text
         turn.data["offered"] = _offered(turn, result)
@@ -42,12 +42,12 @@ def understand(turn: Turn, text: str) -> None:
         not_understood(turn, out_of_scope=result.out_of_scope)
 
 
-def act_on(turn: Turn, intent_id: str, *, understood: bool) -> None:
+def act_on(turn: Turn, intent_id: str, *, understood: bool, request: str = "") -> None:
     intent = turn.desk.intents.get(intent_id)
     if intent is not None and intent.kind == "builtin":
         BUILTIN_HANDLERS[intent_id](turn)
     else:
-        conversation.start_service(turn, intent_id, understood=understood)
+        conversation.start_service(turn, intent_id, understood=understood, request=request)
 
 
 def _label(turn: Turn, intent_id: str) -> str:
@@ -86,7 +86,7 @@ def on_service_button(turn: Turn, service_id: str) -> None:
     if turn.desk.intents.get(service_id) is None:
         turn.say("errors.unknown_service")
         return
-    act_on(turn, service_id, understood=False)
+    act_on(turn, service_id, understood=False, request=str(pending or ""))
 
 
 def on_menu_button(turn: Turn, choice: str) -> None:

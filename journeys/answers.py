@@ -142,3 +142,29 @@ def match_option(options: list[Option], text: str, lang: str) -> Option | None:
         if runner_up is None or runner_up is best or found[0][1] - found[1][1] >= 5:
             return best
     return None
+
+
+_CJK = re.compile(r"[\u3400-\u9fff]")
+
+
+def _names_in(name: str, said: str) -> bool:
+    """Whole-word containment for Latin names; substring for Chinese (no word boundaries)."""
+    if _CJK.search(name):
+        return len(name) >= 2 and name in said
+    return (
+        len(name) >= 3
+        and re.search(rf"(?<![a-z0-9]){re.escape(name)}(?![a-z0-9])", said) is not None
+    )
+
+
+def option_named_in(options: list[Option], text: str) -> Option | None:
+    """The one option a whole request clearly names ("my vpn keeps dropping" names "Keeps
+    dropping"), by a label in any language or a keyword; None when none or several do."""
+    said = normalise(text)
+    named = {
+        option.value: option
+        for option in options
+        for name in (*option.label.root.values(), *option.keywords)
+        if _names_in(normalise(name), said)
+    }
+    return next(iter(named.values())) if len(named) == 1 else None

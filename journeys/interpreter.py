@@ -245,8 +245,14 @@ def _after(journey: Journey, step: Any, state: JourneyState, ctx: Context) -> st
     return journey.steps[index].id if index < len(journey.steps) else None
 
 
-def _run_from(journey: Journey, step_id: str | None, result: Result, ctx: Context) -> Result:
-    """Run non-interactive steps from `step_id` until one waits for input or the journey ends."""
+def _run_from(
+    journey: Journey, step_id: str | None, result: Result, ctx: Context, *, request: str = ""
+) -> Result:
+    """Run non-interactive steps from `step_id` until one waits for input or the journey ends.
+
+    `request` is the text that started the journey: until the first question is asked, a
+    choice it clearly names is answered from it (and said so, so `back` can change it).
+    """
     state = result.state
     guard = 0
     while step_id is not None:
@@ -272,6 +278,14 @@ def _run_from(journey: Journey, step_id: str | None, result: Result, ctx: Contex
             state.failures = 0
             result.replies += _suggest_messages(journey, step, state, ctx)
             return result
+        if handler is None and request and isinstance(step, ChooseStep):
+            named = ans.option_named_in(step.options, request)
+            if named is not None:
+                _record_answer(step, named.value, state, ctx)
+                label = state.labels[step.id].get(ctx.language, named.value)
+                result.replies.append(Message(text=_t(ctx, "journey.prefilled", answer=label)))
+                step_id = _after(journey, step, state, ctx)
+                continue
         if handler is None:  # interactive: ask and wait
             state.step = step.id
             state.failures = 0
@@ -672,7 +686,8 @@ def advance(journey: Journey, state: JourneyState | None, event: Input, ctx: Con
         )
         fresh.answers.update(event.answers if isinstance(event, Start) else {})
         fresh.seen_articles = sorted(ctx.seen_articles)
-        return _run_from(journey, journey.steps[0].id, Result(fresh), ctx)
+        request = event.text if isinstance(event, Start) else ""
+        return _run_from(journey, journey.steps[0].id, Result(fresh), ctx, request=request)
     state = JourneyState.from_dict(state.to_dict())  # never mutate the caller's state
     result = Result(state)
     if isinstance(event, Decision):
@@ -699,6 +714,11 @@ def advance(journey: Journey, state: JourneyState | None, event: Input, ctx: Con
         return _refuse(journey, step, value, result, ctx)
     if isinstance(step, SuggestStep) and value is True:
         return _self_solved(journey, step, result, ctx)
+    _record_answer(step, value, state, ctx)
+    return _run_from(journey, _after(journey, step, state, ctx), result, ctx)
+
+
+def _record_answer(step: Any, value: Any, state: JourneyState, ctx: Context) -> None:
     state.answers[step.id] = value
     if isinstance(step, ChooseStep):
         chosen = next(o for o in step.options if o.value == value)
@@ -707,4 +727,3 @@ def advance(journey: Journey, state: JourneyState | None, event: Input, ctx: Con
         }
     state.history.append(step.id)
     state.failures = 0
-    return _run_from(journey, _after(journey, step, state, ctx), result, ctx)

@@ -59,6 +59,9 @@ class Start:
     """Begin the journey (optionally with answers already known, e.g. from the request)."""
 
     answers: dict[str, Any] = field(default_factory=dict)
+    # The request that started it ("my vpn keeps dropping"): a choice it already names is
+    # taken from it instead of being asked again.
+    text: str = ""
 
 
 @dataclass(frozen=True)

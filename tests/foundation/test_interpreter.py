@@ -164,3 +164,17 @@ def test_advance_does_not_mutate_the_given_state():
 def test_typed_answers_match_options_in_any_language(typed: str):
     result = run(Text(typed))[-1]
     assert result.state.answers.get("kind") == "a", typed
+
+
+def test_a_choice_named_in_the_request_is_taken_from_it_and_can_be_changed():
+    first = advance(JOURNEY, None, Start(text="I need the beta one please"), ctx())
+    assert first.state.answers == {"kind": "b"} and first.state.step == "why"
+    assert "From what you said, I've noted: Beta" in said(first)
+    back = advance(JOURNEY, first.state, Text("back"), ctx())
+    assert back.state.step == "kind" and "kind" not in back.state.answers
+
+
+def test_a_request_naming_several_options_or_none_asks_as_usual():
+    for request in ("alpha or beta, not sure", "something else entirely", "alphabet soup"):
+        result = advance(JOURNEY, None, Start(text=request), ctx())
+        assert result.state.step == "kind" and result.state.answers == {}, request
