@@ -268,16 +268,19 @@ def _offer_colleagues(turn: Turn, ticket: Ticket) -> None:
     )
 
 
-def reply_verb(turn: Turn, args: str) -> None:
-    """`/reply IT-1042 text`: a message to the requester, in their chat."""
+def _to_requester(turn: Turn, args: str, verb: str, kind: str, told: str, said: str) -> None:
+    """Reply and ask: record the message on the ticket, relay it to the requester's chat
+    (with an "add information" button), and confirm to the technician."""
     number, text = split_number(args)
-    ticket = workable_ticket(turn, number, "reply")
-    if ticket is None or not need_text(turn, "reply", text):
+    ticket = workable_ticket(turn, number, verb)
+    if ticket is None or not need_text(turn, verb, text):
         return
+    waits = kind == "asked" and ticket.status != "waiting_on_user"
     event = workflow.change(
         turn,
         ticket,
-        "reply",
+        kind,
+        to="waiting_on_user" if waits else None,
         note=text,
         values={"first_response_at": ticket.first_response_at or turn.now},
     )
@@ -288,13 +291,23 @@ def reply_verb(turn: Turn, args: str) -> None:
         turn.session,
         ticket,
         event,
-        "tickets.told_reply",
+        told,
         now=turn.now,
         choices=(workflow.add_button(turn.desk, ticket),),
         name=turn.person.first_name,
         text=text,
     )
-    turn.say("tickets.reply_sent", number=ticket.number, name=_requester_name(turn, ticket))
+    turn.say(said, number=ticket.number, name=_requester_name(turn, ticket))
+
+
+def reply_verb(turn: Turn, args: str) -> None:
+    """`/reply IT-1042 text`: a message to the requester, in their chat."""
+    _to_requester(turn, args, "reply", "reply", "tickets.told_reply", "tickets.reply_sent")
+
+
+def ask_verb(turn: Turn, args: str) -> None:
+    """`/ask IT-1042 question`: ask the requester; the ticket waits for their answer."""
+    _to_requester(turn, args, "ask", "asked", "tickets.told_question", "tickets.asked")
 
 
 def note_verb(turn: Turn, args: str) -> None:
@@ -305,36 +318,6 @@ def note_verb(turn: Turn, args: str) -> None:
         return
     if workflow.change(turn, ticket, "note", note=text):
         turn.say("tickets.noted", number=ticket.number)
-
-
-def ask_verb(turn: Turn, args: str) -> None:
-    """`/ask IT-1042 question`: ask the requester; the ticket waits for their answer."""
-    number, text = split_number(args)
-    ticket = workable_ticket(turn, number, "ask")
-    if ticket is None or not need_text(turn, "ask", text):
-        return
-    event = workflow.change(
-        turn,
-        ticket,
-        "asked",
-        to=None if ticket.status == "waiting_on_user" else "waiting_on_user",
-        note=text,
-        values={"first_response_at": ticket.first_response_at or turn.now},
-    )
-    if event is None:
-        return
-    workflow.tell_requester(
-        turn.desk,
-        turn.session,
-        ticket,
-        event,
-        "tickets.told_question",
-        now=turn.now,
-        choices=(workflow.add_button(turn.desk, ticket),),
-        name=turn.person.first_name,
-        text=text,
-    )
-    turn.say("tickets.asked", number=ticket.number, name=_requester_name(turn, ticket))
 
 
 def priority_verb(turn: Turn, args: str) -> None:
