@@ -30,6 +30,10 @@ class Desk:
     matcher: Matcher
     clock: Clock
     calendars: dict[str, BusinessCalendar] = field(default_factory=dict)
+    # Knowledge articles made in chat live in the store (bot/insight/known_errors.py): they
+    # join the files' articles, and their phrasings a copy of `file_intents` for the matcher.
+    file_intents: IntentCatalog | None = None
+    known_errors: str = ""  # what was loaded from the store (its signature)
 
     def calendar_for(self, queue: str) -> BusinessCalendar:
         name = (
@@ -129,7 +133,7 @@ def build_desk(
     if migrate if migrate is not None else store.is_sqlite:
         store.upgrade()
     matcher = build_matcher(settings, intents)
-    return Desk(
+    desk = Desk(
         settings=settings,
         store=store,
         directory=directory,
@@ -138,4 +142,9 @@ def build_desk(
         intents=intents,
         matcher=matcher,
         clock=clock or SystemClock(),
+        file_intents=intents,
     )
+    from bot.insight import known_errors
+
+    known_errors.refresh(desk)  # articles made from resolutions (`/kb IT-1042`)
+    return desk

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from bot import conversation
 from bot.engine import Turn
+from bot.insight import matching
 from bot.messages import Choice, Message
 from intents.matcher import MatchResult
 from store.intent_feedback import record_feedback
@@ -17,10 +18,14 @@ def understand(turn: Turn, text: str) -> None:
         conversation.handoff_without_journey(turn, text)
         return
     from bot import knowledge  # journeys helper: a "how do I..." an article answers well
+    from bot.insight import incidents
 
+    if incidents.absorb_text(turn, text):
+        return  # reads like a declared major incident: told and linked
     if knowledge.answer_question(turn, text):
         return
     result = turn.desk.matcher.match(text)
+    matching.record(turn, result)  # insight: how the matcher fared (docs/insight.md)
     top = result.top
     if result.tier == "high" and top is not None:
         turn.data.pop("pending_text", None)
@@ -78,6 +83,7 @@ def on_service_button(turn: Turn, service_id: str) -> None:
     offered = turn.data.pop("offered", None) or []
     if pending and any(item[0] == service_id for item in offered):
         _record(turn, "resolved", pending, intent_id=service_id, candidates=offered)
+        matching.settle(turn, service_id)
     if turn.desk.intents.get(service_id) is None:
         turn.say("errors.unknown_service")
         return
@@ -90,6 +96,7 @@ def on_menu_button(turn: Turn, choice: str) -> None:
     offered = turn.data.pop("offered", None)
     if choice == "none" and pending and offered:
         _record(turn, "none_of_these", pending, candidates=offered)
+        matching.settle(turn, None)
     if choice in ("rephrase", "none"):
         turn.say("understand.rephrase")
     elif choice in ("human", "general"):

@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "bot.cli.link",
     "bot.cli.outbox",
     "bot.cli.intents",
+    "bot.cli.report",
 )
 
 
