@@ -422,6 +422,7 @@ class KnowledgeArticle(SQLModel, table=True):
     body: str = Field(sa_column=Column(Text, nullable=False))
     ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
     status: str = Field(default="active", max_length=16)  # active | retired
+    version: int = Field(default=1)  # bumped by every change, so replicas notice edits
     created_by: str = Field(max_length=64)
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "bot.cli.outbox",
     "bot.cli.intents",
     "bot.cli.report",
+    "bot.cli.kb",
 )
 
 

@@ -168,9 +168,11 @@ def send_digest(desk: Desk, now: datetime, worker: str) -> bool:
     settings = desk.settings.insight.digest
     lang = settings.language or desk.settings.language
     error: str | None = None
+    # Whole days: the period ends when the digest's day begins (Monday 00:00 for Monday).
+    end = datetime.combine(due.date(), time(0), due.tzinfo)
     try:
         with desk.store.read() as session:
-            report = build_report(desk, session, due - settings.since, due)
+            report = build_report(desk, session, end - settings.since, end)
         stamp = due.astimezone(ZoneInfo(report.timezone)).date().isoformat()
         image = _draw(desk, report, f"digest-{stamp}.png", lang)
         message = Message(text=render.summary(desk, lang, report, digest=True), image=image)

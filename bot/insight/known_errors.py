@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import func, update
@@ -88,7 +89,7 @@ def keywords_for(session: Session, ticket: Ticket, title: str) -> list[str]:
 
 
 def save_article(
-    desk: Desk, session: Session, ticket: Ticket, *, title: str, body: str, by: str, now: object
+    desk: Desk, session: Session, ticket: Ticket, *, title: str, body: str, by: str, now: datetime
 ) -> tuple[KnowledgeArticle, bool]:
     """Create the ticket's article, or update it; returns (row, created)."""
     article_id = article_id_for(ticket)
@@ -112,7 +113,7 @@ def save_article(
         session.execute(
             update(KnowledgeArticle)
             .where(col(KnowledgeArticle.article_id) == article_id)
-            .values(**values)
+            .values(**values, version=col(KnowledgeArticle.version) + 1)
         )
     row = session.exec(
         select(KnowledgeArticle).where(KnowledgeArticle.article_id == article_id)
@@ -183,14 +184,14 @@ def to_article(row: KnowledgeArticle) -> Article:
 
 def signature(session: Session) -> str:
     """Changes whenever an article is added, edited or retired."""
-    count, latest, top = session.execute(
+    count, versions, top = session.execute(
         select(
             func.count(col(KnowledgeArticle.id)),
-            func.max(KnowledgeArticle.updated_at),
+            func.sum(KnowledgeArticle.version),
             func.max(KnowledgeArticle.id),
         )
     ).one()
-    return f"{count}:{latest}:{top}"
+    return f"{count}:{versions}:{top}"
 
 
 def refresh(desk: Desk, *, session: Session | None = None, force: bool = False) -> bool:
@@ -244,12 +245,12 @@ def _refresh(desk: Desk, session: Session, force: bool) -> bool:
     return True
 
 
-def retire(desk: Desk, session: Session, article_id: str, now: object) -> bool:
+def retire(session: Session, article_id: str, now: datetime) -> bool:
     """Stop offering an article (kept in the store); False if there is no such article."""
     done = session.execute(
         update(KnowledgeArticle)
         .where(col(KnowledgeArticle.article_id) == article_id)
-        .values(status="retired", updated_at=now)
+        .values(status="retired", updated_at=now, version=col(KnowledgeArticle.version) + 1)
         .returning(col(KnowledgeArticle.id))
     ).first()
     return done is not None

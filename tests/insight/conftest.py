@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,15 +19,16 @@ DESK_TRIAGE = "desk-triage"  # the service desk queue's
 MakeDesk = Callable[..., Desk]
 
 
-def insight_settings(settings: Settings, **sections: dict[str, Any]) -> Settings:
-    """Settings with triage chats for network and service_desk, and `insight.<section>` tuned."""
+def insight_settings(settings: Settings, charts_dir: Path, **sections: Any) -> Settings:
+    """Settings with triage chats for network and service_desk, charts drawn under `charts`,
+    and `insight.<field>` tuned."""
     queues = dict(settings.queues)
     queues["network"] = queues["network"].model_copy(update={"triage": Triage(console=NET_TRIAGE)})
     queues["service_desk"] = queues["service_desk"].model_copy(
         update={"triage": Triage(console=DESK_TRIAGE)}
     )
     insight = settings.insight
-    updates = {}
+    updates: dict[str, Any] = {"charts": str(charts_dir)}
     for name, values in sections.items():
         section = getattr(insight, name)
         if isinstance(values, dict) and hasattr(section, "model_dump"):
@@ -39,11 +41,12 @@ def insight_settings(settings: Settings, **sections: dict[str, Any]) -> Settings
 
 
 @pytest.fixture
-def make_desk(settings: Settings, clock: FixedClock) -> Iterator[MakeDesk]:
+def make_desk(settings: Settings, clock: FixedClock, tmp_path: Path) -> Iterator[MakeDesk]:
     desks: list[Desk] = []
 
-    def make(**sections: dict[str, Any]) -> Desk:
-        desk = build_desk(insight_settings(settings, **sections), clock=clock, migrate=False)
+    def make(**sections: Any) -> Desk:
+        tuned = insight_settings(settings, tmp_path / "charts", **sections)
+        desk = build_desk(tuned, clock=clock, migrate=False)
         desks.append(desk)
         return desk
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0005
 Revises: 0004
-Create Date: 2026-11-22 23:57:58.931703
+Create Date: 2026-11-23 00:16:28.680084
 """
 from __future__ import annotations
 
@@ -64,6 +64,7 @@ def upgrade() -> None:
     sa.Column('body', sa.Text(), nullable=False),
     sa.Column('ticket_id', sa.Integer(), nullable=True),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('created_by', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('created_at', store.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', store.models.UTCDateTime(timezone=True), nullable=False),
