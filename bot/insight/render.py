@@ -52,6 +52,7 @@ class Row:
 
 @dataclass(frozen=True)
 class Section:
+    key: str
     title: str
     rows: tuple[Row, ...]
 
@@ -158,14 +159,15 @@ class Formatter:
             row("incidents_declared", str(f.incidents_declared)),
             row("incident_reports", str(f.incident_reports)),
         )
-        return [
-            Section(self.t("section.usage"), usage),
-            Section(self.t("section.services"), services),
-            Section(self.t("section.quality"), quality),
-            Section(self.t("section.satisfaction"), satisfaction),
-            Section(self.t("section.matcher"), matcher),
-            Section(self.t("section.incidents"), incidents),
-        ]
+        parts = (
+            ("usage", usage),
+            ("services", services),
+            ("quality", quality),
+            ("satisfaction", satisfaction),
+            ("matcher", matcher),
+            ("incidents", incidents),
+        )
+        return [Section(key, self.t(f"section.{key}"), rows) for key, rows in parts]
 
 
 def summary(desk: Desk, lang: str, report: Report, *, digest: bool = False) -> str:
@@ -179,7 +181,7 @@ def summary(desk: Desk, lang: str, report: Report, *, digest: bool = False) -> s
     sections = []
     for section in fmt.sections(report.period):
         rows = section.rows
-        if section.title == fmt.t("section.services"):
+        if section.key == "services":
             rows = rows[:TOP_SERVICES]
         if rows:
             sections.append({"title": section.title, "rows": [r.__dict__ for r in rows]})

@@ -13,6 +13,7 @@ from sqlmodel import select
 from bot.adapters.memory import MemoryChat
 from bot.clock import FixedClock
 from bot.config import Matcher
+from bot.desk import Desk
 from bot.insight.job import InsightJob
 from bot.markup import to_plain
 from bot.messages import Outbound
@@ -172,3 +173,12 @@ def test_matcher_outcomes_are_recorded_as_people_talk(make_desk: MakeDesk, setti
         ("li.wei", "low", "out_of_scope"),
     ]
     assert rows[0].intent_id == "password_reset" and rows[1].intent_id == pick[2:]
+
+
+def test_serve_schedules_the_insight_job_on_every_replica(idesk: Desk):
+    from notifications.scheduler import build_scheduler
+
+    scheduler = build_scheduler(idesk, {})
+    job = scheduler.get_job("insight")
+    assert job is not None and job.trigger.interval == timedelta(seconds=10)
+    assert job.max_instances == 1 and job.coalesce
