@@ -55,7 +55,7 @@ def test_a_manager_gets_the_summary_with_the_chart(ichat: MemoryChat, clock: Fix
     shown = delivered(ichat, "mark")
     text = to_plain(shown.text)
     assert text.startswith("Service desk report, 24 Oct 2026 to 23 Nov 2026")
-    assert "• Requests through the desk: 1 (1 ticket)" in text
+    assert "• Requests through the desk: 1 (1 with a ticket)" in text
     assert "• VPN problem: 1" in text
     assert_chart(shown.message.image)
     with ichat.desk.store.read() as session:

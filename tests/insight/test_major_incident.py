@@ -221,19 +221,22 @@ def test_dismissed_alert_keeps_the_tickets_apart(ichat: MemoryChat, clock: Fixed
 
 def test_reports_without_a_service_that_read_alike(ichat: MemoryChat, clock: FixedClock):
     for person, text in (
-        ("alice", "the shared drive is down"),
-        ("bob", "shared drive is down again"),
-        ("wang.fang", "the shared drive is down for me"),
+        ("alice", "<!channel> the shared drive is down"),
+        ("bob", "<!channel> shared drive is down again"),
+        ("wang.fang", "<!channel> the shared drive is down for me"),
     ):
         ichat.say(person, f"/human {text}")
     check(ichat)
     [alert] = alerts(ichat, DESK_TRIAGE)
-    assert "3 reports like “the shared drive is down”" in to_plain(alert.text)
+    assert "3 reports like “<!channel> the shared drive is down”" in to_plain(alert.text)
+    assert "&lt;!channel&gt;" in alert.text  # what people typed is escaped in the markup
     found = incident(ichat)
     assert found.service_id is None and found.queue == "service_desk"
     ichat.press("dana", f"mi:declare:{found.id}", conversation=DESK_TRIAGE, channel="console")
     told = ichat.say("mark", "is the shared drive down?")
-    assert "We already know about this: the shared drive is down" in to_plain(told[0].text)
+    assert "We already know about this: <!channel> the shared drive is down" in to_plain(
+        told[0].text
+    )
     # A request that only shares a few words is not taken for it.
     other = ichat.say("li.wei", "my printer is jammed")
     assert "We already know" not in to_plain(other[0].text)
