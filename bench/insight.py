@@ -109,12 +109,13 @@ def generate(desk: Desk, plan: Plan, *, seed: int = 7, extra_people: int = 0) ->
                 at = _moment(rng, calendar, day)
                 if at >= NOW:
                     continue
-                _matcher(session, rng, person.id, at)
                 roll = rng.random()
+                if roll < self_help + 0.07 and roll >= self_help:
+                    made += _logged(desk, session, rng, person, queue, at)  # by phone
+                    continue
+                _matcher(session, rng, person.id, at)  # they asked the desk in their words
                 if roll < self_help:
                     _self_solved(session, rng, person.id, service, at)
-                elif roll < self_help + 0.07:
-                    made += _logged(desk, session, rng, person, queue, at)
                 else:
                     made += _ticket(desk, session, rng, person, service, queue, kind, at)
         made += _incident(desk, session, rng)

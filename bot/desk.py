@@ -29,11 +29,11 @@ class Desk:
     intents: IntentCatalog
     matcher: Matcher
     clock: Clock
-    calendars: dict[str, BusinessCalendar] = field(default_factory=dict)
     # Knowledge articles made in chat live in the store (bot/insight/known_errors.py): they
     # join the files' articles, and their phrasings a copy of `file_intents` for the matcher.
     file_intents: IntentCatalog | None = None
     known_errors: str = ""  # what was loaded from the store (its signature)
+    calendars: dict[str, BusinessCalendar] = field(default_factory=dict)
 
     def calendar_for(self, queue: str) -> BusinessCalendar:
         name = (
