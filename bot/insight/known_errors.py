@@ -5,7 +5,7 @@ chat turn, in the same transaction as the audit event, and every replica sees th
 a shared or writable content folder. At start-up (`build_desk`) and every `insight.every`
 on each replica (the insight job), the articles in the store join the Markdown ones in the
 knowledge base, so suggest steps and direct answers offer them, and their title and
-keywords become examples of their service for the intent matcher, which is rebuilt.
+keywords become examples of their service for the intent matcher, which is retrained.
 `deskbot kb` lists, exports (as Markdown files) and retires them.
 """
 
@@ -154,8 +154,10 @@ def kb_verb(turn: Turn, args: str) -> None:
         note=row.article_id,
         data={"article": row.article_id, "created": created},
     )
-    # This replica uses it at once; the others at their next refresh (insight.every).
-    refresh(turn.desk, session=turn.session)
+    # Self-help on this replica offers it at once. Retraining the matcher takes about a
+    # second, too long to hold this turn's write transaction: the insight job does it off
+    # the turn within insight.every, on every replica.
+    refresh(turn.desk, session=turn.session, matcher=False)
     journey = turn.desk.catalog.get(ticket.service_id) if ticket.service_id else None
     turn.say(
         "insight.kb.created" if created else "insight.kb.updated",
@@ -194,23 +196,27 @@ def signature(session: Session) -> str:
     return f"{count}:{versions}:{top}"
 
 
-def refresh(desk: Desk, *, session: Session | None = None, force: bool = False) -> bool:
+def refresh(
+    desk: Desk, *, session: Session | None = None, force: bool = False, matcher: bool = True
+) -> bool:
     """Bring the knowledge base and the matcher in line with the store; True if changed.
 
-    Cheap when nothing changed (one aggregate query). A database without the table yet
-    (PostgreSQL before `deskbot db upgrade`) leaves the files' articles alone.
+    Cheap when nothing changed (one aggregate query). With `matcher=False` only the
+    knowledge base is swapped, and the next full refresh retrains the matcher. A database
+    without the table yet (PostgreSQL before `deskbot db upgrade`) leaves the files'
+    articles alone.
     """
     try:
         if session is not None:
-            return _refresh(desk, session, force)
+            return _refresh(desk, session, force, matcher)
         with desk.store.read() as reading:
-            return _refresh(desk, reading, force)
+            return _refresh(desk, reading, force, matcher)
     except DBAPIError as exc:
         log.warning("knowledge articles from the store not loaded: %s", exc.orig)
         return False
 
 
-def _refresh(desk: Desk, session: Session, force: bool) -> bool:
+def _refresh(desk: Desk, session: Session, force: bool, with_matcher: bool) -> bool:
     current = signature(session)
     if current == desk.known_errors and not force:
         return False
@@ -232,15 +238,19 @@ def _refresh(desk: Desk, session: Session, force: bool) -> bool:
         for service in article.services:
             by_lang = phrases.setdefault(service, {})
             by_lang.setdefault(article.language, []).extend(article.phrases())
+    # Swap whole objects: turns running in other threads see the old or the new, never half.
+    desk.catalog.kb = KnowledgeBase(articles=articles)
+    if not with_matcher:
+        # Never equal to a signature: the next full refresh rebuilds both from the store
+        # (also if this turn's transaction is rolled back after all).
+        desk.known_errors = "stale"
+        return True
     base = desk.file_intents or desk.intents
     intents = IntentCatalog(intents=dict(base.intents))
     for service, by_lang in phrases.items():
         intents.add_examples(service, by_lang)
-    matcher = build_matcher(desk.settings, intents) if phrases or desk.known_errors else None
-    # Swap whole objects: turns running in other threads see the old or the new, never half.
-    desk.catalog.kb = KnowledgeBase(articles=articles)
-    if matcher is not None:
-        desk.intents, desk.matcher = intents, matcher
+    if phrases or desk.known_errors:  # nothing was ever added: the files' matcher stands
+        desk.intents, desk.matcher = intents, build_matcher(desk.settings, intents)
     desk.known_errors = current
     return True
 

@@ -46,7 +46,10 @@ def test_a_resolution_becomes_an_article_self_help_and_the_matcher_use(ichat: Me
         ]
     assert [(e.actor_id, e.note) for e in audit] == [("alex", "ke-it-1000")]
 
-    # The matcher learned the title as an example of the VPN service.
+    # The matcher learns the title as an example of the VPN service: retrained by the
+    # insight job, off the chat turn.
+    assert desk.matcher.match(TITLE).tier != "high"
+    assert InsightJob(desk).run_once().knowledge_changed
     after = desk.matcher.match(TITLE)
     assert after.tier == "high" and after.top is not None and after.top.intent == "vpn_issue"
 
@@ -143,3 +146,25 @@ def test_cli_lists_exports_and_retires(
     assert ichat.desk.catalog.kb.get("ke-it-1000", "en") is None
     top = ichat.desk.matcher.match(TITLE)
     assert top.tier != "high"  # the matcher forgot it too
+
+
+def test_an_article_from_a_rolled_back_turn_is_dropped_at_the_next_refresh(ichat: MemoryChat):
+    from bot.insight import known_errors
+
+    desk = ichat.desk
+    number = resolved_vpn_ticket(ichat)
+
+    class Abort(Exception):
+        pass
+
+    with pytest.raises(Abort), desk.store.begin() as session:
+        ticket = repo.get_ticket(session=session, number=number)
+        assert ticket is not None
+        known_errors.save_article(
+            desk, session, ticket, title=TITLE, body=FIX, by="alex", now=desk.clock.now()
+        )
+        known_errors.refresh(desk, session=session, matcher=False)
+        assert desk.catalog.kb.get("ke-it-1000", "en") is not None  # offered at once...
+        raise Abort  # ...but the turn fails and nothing is stored
+    assert known_errors.refresh(desk)
+    assert desk.catalog.kb.get("ke-it-1000", "en") is None
