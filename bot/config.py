@@ -365,6 +365,78 @@ class Notifications(Section):
     dead_letters_to: list[str] = Field(default_factory=list)  # empty: every admin
 
 
+class DigestTargets(Section):
+    """Where the weekly digest goes, per channel (a Slack channel id, a Telegram chat id...)."""
+
+    slack: str | None = None
+    telegram: str | None = None
+    console: str | None = None
+
+
+class Digest(Section):
+    """The weekly digest: the report's summary and chart, posted by the scheduler."""
+
+    enabled: bool = False
+    day: Weekday = "mon"
+    time: str = Field("09:00", pattern=r"^\d{2}:\d{2}$")
+    timezone: str | None = None  # default: the timezone of business_hours.default
+    since: Duration = timedelta(days=7)  # the period the digest covers
+    language: Literal["en", "zh"] | None = None  # default: `language`
+    to: DigestTargets = DigestTargets()
+
+    @model_validator(mode="after")
+    def _checked(self) -> Digest:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        if self.timezone is not None:
+            try:
+                ZoneInfo(self.timezone)
+            except (ZoneInfoNotFoundError, ValueError) as exc:
+                raise ValueError(f"unknown timezone '{self.timezone}'") from exc
+        if self.enabled and not (self.to.slack or self.to.telegram or self.to.console):
+            raise ValueError(
+                "the digest is enabled but `to` names no channel (slack, telegram, console)"
+            )
+        if self.since <= timedelta(0):
+            raise ValueError("since must be longer than zero")
+        return self
+
+
+class MajorIncidents(Section):
+    """Spotting several reports of one failure, and handling them as one problem."""
+
+    enabled: bool = True
+    threshold: int = Field(3, ge=2, le=1000)  # reports within `window` that raise an alert
+    window: Duration = timedelta(minutes=30)
+    similarity: int = Field(80, ge=50, le=100)  # 0-100: reports without a service that read alike
+    priority: Priority = "P1"  # of the problem ticket opened when one is declared
+
+    @model_validator(mode="after")
+    def _positive(self) -> MajorIncidents:
+        if self.window <= timedelta(0):
+            raise ValueError("window must be longer than zero")
+        return self
+
+
+class Insight(Section):
+    """Service insight: the report, its charts, the weekly digest and major incidents."""
+
+    since: Duration = timedelta(days=30)  # default period of `deskbot report` and /report
+    charts: str = "var/reports"  # where chart images are written (shared by replicas)
+    keep_charts: Duration = timedelta(days=7)
+    every: Duration = timedelta(seconds=10)  # report requests and known-error refresh
+    check_every: Duration = timedelta(seconds=30)  # major-incident detection and the digest
+    digest: Digest = Digest()
+    major_incidents: MajorIncidents = MajorIncidents()
+
+    @model_validator(mode="after")
+    def _positive(self) -> Insight:
+        for name in ("since", "keep_charts", "every", "check_every"):
+            if getattr(self, name) <= timedelta(0):
+                raise ValueError(f"{name} must be longer than zero")
+        return self
+
+
 class Settings(Section):
     """Everything deskbot needs to run, from config.yaml."""
 
@@ -387,6 +459,7 @@ class Settings(Section):
     matcher: Matcher = Matcher()
     conversation: ConversationSettings = ConversationSettings()
     notifications: Notifications = Notifications()
+    insight: Insight = Insight()
 
     # Not from YAML: where the file lives, so relative paths resolve against it.
     base_dir: Path = Path(".")

@@ -33,6 +33,10 @@ class Desk:
     intents: IntentCatalog
     matcher: Matcher
     clock: Clock
+    # Knowledge articles made in chat live in the store (bot/insight/known_errors.py): they
+    # join the files' articles, and their phrasings a copy of `file_intents` for the matcher.
+    file_intents: IntentCatalog | None = None
+    known_errors: str = ""  # what was loaded from the store (its signature)
     calendars: dict[str, BusinessCalendar] = field(default_factory=dict)
     # Values derived from the (immutable) settings, directory and catalog, computed once.
     memo: dict[tuple[str, ...], Any] = field(default_factory=dict)
@@ -141,7 +145,7 @@ def build_desk(
     if migrate if migrate is not None else store.is_sqlite:
         store.upgrade()
     matcher = build_matcher(settings, intents)
-    return Desk(
+    desk = Desk(
         settings=settings,
         store=store,
         directory=directory,
@@ -150,4 +154,9 @@ def build_desk(
         intents=intents,
         matcher=matcher,
         clock=clock or SystemClock(),
+        file_intents=intents,
     )
+    from bot.insight import known_errors
+
+    known_errors.refresh(desk)  # articles made from resolutions (`/kb IT-1042`)
+    return desk

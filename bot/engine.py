@@ -71,6 +71,7 @@ class Engine:
 
     def __init__(self, desk: Desk) -> None:
         from bot import approvals, conversation, knowledge, surveys, understanding, verbs
+        from bot.insight import incidents
 
         self.desk = desk
         self.verbs = verbs.default_verbs()
@@ -81,6 +82,7 @@ class Engine:
             "ap": approvals.on_button,
             "kb": knowledge.on_button,
             "sv": surveys.on_button,
+            "mi": incidents.on_button,  # major incidents: declare, dismiss, not mine
         }
         self.verbs.install_actions(self.actions)
         # `turn.data["awaiting"] = "<name>:<arg>"` routes the person's next text here.

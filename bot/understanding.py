@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from bot import conversation
 from bot.engine import Turn
+from bot.insight import matching
 from bot.messages import Choice, Message
 from intents.matcher import MatchResult
 from journeys.answers import yes_no
@@ -18,7 +19,10 @@ def understand(turn: Turn, text: str) -> None:
         conversation.handoff_without_journey(turn, text)
         return
     from bot import knowledge  # journeys helper: a "how do I..." an article answers well
+    from bot.insight import incidents
 
+    if incidents.absorb_text(turn, text):
+        return  # reads like a declared major incident: told and linked
     if knowledge.answer_question(turn, text):
         return
     if yes_no(turn.desk.texts, turn.language, text) is not None:
@@ -26,6 +30,7 @@ def understand(turn: Turn, text: str) -> None:
         turn.say("builtin.ack")
         return
     result = turn.desk.matcher.match(text)
+    matching.record(turn, result)  # insight: how the matcher fared (docs/insight.md)
     top = result.top
     if result.tier == "high" and top is not None:
         turn.data.pop("pending_text", None)
@@ -83,6 +88,7 @@ def on_service_button(turn: Turn, service_id: str) -> None:
     offered = turn.data.pop("offered", None) or []
     if pending and any(item[0] == service_id for item in offered):
         _record(turn, "resolved", pending, intent_id=service_id, candidates=offered)
+        matching.settle(turn, service_id)
     if turn.desk.intents.get(service_id) is None:
         turn.say("errors.unknown_service")
         return
@@ -95,6 +101,7 @@ def on_menu_button(turn: Turn, choice: str) -> None:
     offered = turn.data.pop("offered", None)
     if choice == "none" and pending and offered:
         _record(turn, "none_of_these", pending, candidates=offered)
+        matching.settle(turn, None)
     if choice in ("rephrase", "none"):
         turn.say("understand.rephrase")
     elif choice in ("human", "general"):

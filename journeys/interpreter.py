@@ -166,6 +166,8 @@ def articles_for(
     if kb is None:
         return []
     candidates = step.articles or [a.id for a in kb.for_service(journey.id, ctx.language)]
+    # Articles made from resolutions (known errors) come after the step's own ones.
+    candidates = [*candidates, *(k for k in kb.known_errors(journey.id) if k not in candidates)]
     seen = ctx.seen_articles | set(state.seen_articles)
     candidates = [c for c in candidates if c not in seen]
     if step.search:

@@ -60,6 +60,9 @@ class Article:
     path: Path
     line: int = 1  # line of the front matter's first field (for cross-checks)
     lines: dict[str, int] = field(default_factory=dict, compare=False)
+    # Made in chat from a ticket's resolution (`/kb IT-1042`, stored in the database): every
+    # suggest step of its services offers it after the step's own articles.
+    known_error: bool = False
 
     def phrases(self) -> list[str]:
         return [self.title, *self.keywords]
@@ -143,6 +146,19 @@ class KnowledgeBase:
         if found is not None:
             return found
         return next((a for (aid, _), a in self.articles.items() if aid == article_id), None)
+
+    def known_errors(self, service_id: str) -> list[str]:
+        """Ids of the known-error articles listing this service, latest ticket first."""
+        ids = {
+            aid
+            for (aid, _), a in self.articles.items()
+            if a.known_error and service_id in a.services
+        }
+        return sorted(
+            ids,
+            key=lambda aid: [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", aid)],
+            reverse=True,
+        )
 
     def for_service(self, service_id: str, lang: str) -> list[Article]:
         """The service's articles (one per id, in `lang` where translated), by id."""

@@ -60,6 +60,19 @@ def build_scheduler(
             coalesce=True,
             replace_existing=True,
         )
+    from bot.insight.job import InsightJob
+
+    insight = InsightJob(desk, worker=worker)  # reports, digest, major incidents, known errors
+    scheduler.add_job(
+        _until_shutdown("insight", insight.run_async),
+        "interval",
+        seconds=desk.settings.insight.every.total_seconds(),
+        id="insight",
+        next_run_time=datetime.now(UTC),
+        max_instances=1,
+        coalesce=True,
+        replace_existing=True,
+    )
     sweeper = Sweeper(desk, worker=worker)
     scheduler.add_job(
         _until_shutdown("sweep", sweeper.run_async),

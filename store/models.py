@@ -335,3 +335,116 @@ class IntentFeedback(SQLModel, table=True):
     reviewed_by: str | None = Field(default=None, max_length=64)
     reviewed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+# ---- service insight (bot/insight) --------------------------------------------------------
+
+
+class MatchOutcome(SQLModel, table=True):
+    """One free-text message the intent matcher decided, and how it ended (for the report).
+
+    tier: high, medium, low. outcome: understood (high: acted on at once), offered (medium:
+    candidates shown, no answer yet), picked (medium: the person chose an offered service),
+    rejected ("none of these"), not_understood (low), out_of_scope (low, not an IT request).
+    """
+
+    __tablename__ = "match_outcome"
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
+    person_id: str = Field(max_length=64)
+    channel: str = Field(max_length=32)
+    language: str = Field(default="en", max_length=8)
+    tier: str = Field(max_length=8)
+    outcome: str = Field(max_length=16)
+    intent_id: str | None = Field(default=None, max_length=64)  # acted on, or picked
+
+
+class MajorIncident(SQLModel, table=True):
+    """Several reports of the same failure: suspected by the desk, declared by a technician.
+
+    status: suspected (the queue was alerted) -> declared (a problem ticket links the
+    reports) -> resolved; or suspected -> dismissed. `key` is `service:<id>` or
+    `text:<sample>` (reports without a service that read alike).
+    """
+
+    __tablename__ = "major_incident"
+    __table_args__ = (Index("ix_major_incident_status", "status", "key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=120)
+    service_id: str | None = Field(default=None, max_length=64)
+    sample: str = Field(default="", sa_column=Column(Text, nullable=False))
+    queue: str = Field(max_length=64)
+    status: str = Field(default="suspected", max_length=16)
+    first_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    detected_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    decided_by: str | None = Field(default=None, max_length=64)
+    decided_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    problem_ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
+    resolved_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    note: str = Field(default="", sa_column=Column(Text, nullable=False))
+
+
+class IncidentLink(SQLModel, table=True):
+    """A report tied to a major incident: a ticket, or a person told "we know about it".
+
+    `key` (`<incident>:t<ticket>` or `<incident>:p<person>`) makes linking idempotent.
+    status: linked, or unlinked (the person said their problem is something else).
+    """
+
+    __tablename__ = "incident_link"
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=100, unique=True)
+    incident_id: int = Field(foreign_key="major_incident.id", index=True)
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
+    person_id: str = Field(max_length=64)
+    channel: str | None = Field(default=None, max_length=32)
+    conversation: str | None = Field(default=None, max_length=200)
+    language: str = Field(default="en", max_length=8)
+    text: str = Field(default="", sa_column=Column(Text, nullable=False))
+    status: str = Field(default="linked", max_length=16)
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
+
+
+class KnowledgeArticle(SQLModel, table=True):
+    """A knowledge article a technician made from a ticket's resolution (`/desk kb IT-1042`).
+
+    Loaded into the knowledge base next to the Markdown files at start-up and refreshed by
+    every replica, so self-help and the intent matcher use it without a code change.
+    """
+
+    __tablename__ = "kb_article"
+    id: int | None = Field(default=None, primary_key=True)
+    article_id: str = Field(max_length=64, unique=True)
+    language: str = Field(default="en", max_length=8)
+    title: str = Field(max_length=120)
+    services: list[str] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
+    keywords: list[str] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
+    status: str = Field(default="active", max_length=16)  # active | retired
+    version: int = Field(default=1)  # bumped by every change, so replicas notice edits
+    created_by: str = Field(max_length=64)
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class ReportRequest(SQLModel, table=True):
+    """`/report` asked in chat: built off the chat turn by the insight job, then delivered.
+
+    status: pending -> running (claimed by one replica) -> done | failed.
+    """
+
+    __tablename__ = "report_request"
+    __table_args__ = (Index("ix_report_request_status", "status", "created_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: str = Field(max_length=64)
+    channel: str = Field(max_length=32)
+    conversation: str = Field(max_length=200)
+    language: str = Field(default="en", max_length=8)
+    since_seconds: int
+    status: str = Field(default="pending", max_length=16)
+    worker: str | None = Field(default=None, max_length=64)
+    error: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    started_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    finished_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))

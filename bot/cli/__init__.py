@@ -19,6 +19,8 @@ COMMAND_MODULES = (
     "bot.cli.link",
     "bot.cli.outbox",
     "bot.cli.intents",
+    "bot.cli.report",
+    "bot.cli.kb",
 )
 
 

@@ -22,6 +22,7 @@ VERB_MODULES = (
     "bot.verbs.approver",
     "bot.verbs.linking",
     "bot.verbs.notify",
+    "bot.verbs.insight",
 )
 
 

@@ -459,6 +459,10 @@ def resolve_verb(turn: Turn, args: str) -> None:
         name=turn.person.first_name,
         note=note,
     )
+    if ticket.type == "problem":  # a major incident's problem: its reports follow it
+        from bot.insight import incidents
+
+        incidents.on_problem_resolved(turn, ticket, note)
 
 
 def reopen_verb(turn: Turn, args: str) -> None:

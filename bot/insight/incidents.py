@@ -1,0 +1,682 @@
+"""Major incidents: many reports of one failure, handled as one problem.
+
+1. **Detect** (the insight job, one replica per slot): when `major_incidents.threshold`
+   incident tickets for the same service, or tickets without a service reading alike
+   (rapidfuzz token_sort_ratio >= `similarity`), arrive within `window`, the queue is
+   alerted ("possible major incident") with Declare / Not a major incident buttons.
+2. **Declare** (`mi:declare:<id>`, a technician of that queue): a problem ticket is opened
+   and claimed, the reports are linked to it (audited on each ticket) and their requesters
+   are told. Later reports of that service are linked as they arrive.
+3. **Absorb**: a new request for that service (or one reading like it) is told "we know
+   about it since 10:02" and linked instead of opening a duplicate; "My problem is
+   something else" (`mi:other:<id>`) unlinks it and carries on as usual.
+4. **Resolve**: resolving the problem ticket (`/resolve`) resolves every linked ticket through
+   the lifecycle with the explanation and tells every linked person.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from rapidfuzz import fuzz, utils
+from sqlalchemy import or_, update
+from sqlmodel import Session, col, select
+
+from bot import permissions, workflow
+from bot.addresses import home_address
+from bot.desk import Desk
+from bot.engine import Turn
+from bot.messages import Address, Choice, Message
+from bot.tickets import open_ticket, triage_addresses
+from bot.timefmt import describe_time
+from notifications.outbox import notify
+from store import lifecycle
+from store import tickets as ticket_repo
+from store.models import IncidentLink, MajorIncident, Ticket
+from store.sql import insert_ignore
+
+PREFIX = "mi"  # button values: mi:declare:<id>, mi:dismiss:<id>, mi:other:<id>
+SKIP_KEY = "mi_skip"  # conversation data: the person said their problem is something else
+TEXT_KEY = "mi_text"
+OPEN = ("suspected", "declared")
+SAMPLE_CHARS = 80
+
+
+# ---- matching reports -----------------------------------------------------------------------
+
+
+def text_of(ticket: Ticket) -> str:
+    """What the person said: a general request's own words, else the ticket's title."""
+    said = ticket.answers.get("request") if isinstance(ticket.answers, dict) else None
+    return str(said or ticket.title)
+
+
+def similarity(a: str, b: str) -> float:
+    return float(fuzz.token_sort_ratio(a, b, processor=utils.default_process))
+
+
+def _matches(desk: Desk, incident: MajorIncident, service: str | None, text: str) -> bool:
+    if incident.service_id is not None:
+        return service == incident.service_id
+    threshold = desk.settings.insight.major_incidents.similarity
+    return service is None and similarity(incident.sample, text) >= threshold
+
+
+def open_incidents(session: Session, statuses: Sequence[str] = OPEN) -> list[MajorIncident]:
+    stmt = (
+        select(MajorIncident)
+        .where(col(MajorIncident.status).in_(list(statuses)))
+        .order_by(col(MajorIncident.id))
+    )
+    return list(session.exec(stmt).all())
+
+
+def links_of(session: Session, incident_id: int) -> list[IncidentLink]:
+    stmt = (
+        select(IncidentLink)
+        .where(IncidentLink.incident_id == incident_id, IncidentLink.status == "linked")
+        .order_by(col(IncidentLink.id))
+    )
+    return list(session.exec(stmt).all())
+
+
+def linked_tickets(session: Session, incident_id: int) -> list[Ticket]:
+    ids = [link.ticket_id for link in links_of(session, incident_id) if link.ticket_id]
+    if not ids:
+        return []
+    stmt = select(Ticket).where(col(Ticket.id).in_(ids)).order_by(col(Ticket.id))
+    return list(session.exec(stmt).all())
+
+
+def what(desk: Desk, incident: MajorIncident, lang: str) -> str:
+    """The failure as people read it: the service's title, or the reports' words."""
+    journey = desk.catalog.get(incident.service_id) if incident.service_id else None
+    if journey is not None:
+        return journey.title.get(lang)
+    sample = incident.sample
+    return sample if len(sample) <= SAMPLE_CHARS else sample[: SAMPLE_CHARS - 1] + "…"
+
+
+def _staff_tz(desk: Desk, incident: MajorIncident) -> str:
+    return str(desk.calendar_for(incident.queue).tz.key)
+
+
+# ---- detection ------------------------------------------------------------------------------
+
+
+def detect(desk: Desk, now: datetime) -> int:
+    """Look for clusters of recent incident reports; returns how many reports were linked."""
+    rules = desk.settings.insight.major_incidents
+    if not rules.enabled:
+        return 0
+    with desk.store.begin() as session:
+        desk.store.lock(session, "insight:major_incidents")
+        stmt = (
+            select(Ticket)
+            .where(
+                # Incidents, and requests without a service ("the shared drive is down").
+                or_(col(Ticket.type) == "incident", col(Ticket.service_id).is_(None)),
+                col(Ticket.type) != "problem",
+                col(Ticket.created_at) >= now - rules.window,
+                col(Ticket.created_at) <= now,
+                col(Ticket.status).in_(ticket_repo.ACTIVE),
+            )
+            .order_by(col(Ticket.created_at), col(Ticket.id))
+        )
+        recent = list(session.exec(stmt).all())
+        if not recent:
+            return 0
+        ids = [t.id for t in recent]
+        taken = set(
+            session.exec(
+                select(IncidentLink.ticket_id).where(col(IncidentLink.ticket_id).in_(ids))
+            ).all()
+        )
+        fresh = [t for t in recent if t.id not in taken]
+        linked = 0
+        rest: list[Ticket] = []
+        incidents = open_incidents(session)
+        grown: dict[int, MajorIncident] = {}
+        for ticket in fresh:
+            found = next(
+                (i for i in incidents if _matches(desk, i, ticket.service_id, text_of(ticket))),
+                None,
+            )
+            if found is None:
+                rest.append(ticket)
+                continue
+            _attach(desk, session, found, ticket, now)
+            assert found.id is not None
+            grown[found.id] = found
+            linked += 1
+        for incident in grown.values():
+            _post_alert(desk, session, incident, now)
+        for key, service, sample, group in _clusters(desk, rest):
+            if len(group) >= rules.threshold:
+                _open_incident(desk, session, key, service, sample, group, now)
+                linked += len(group)
+        return linked
+
+
+def _clusters(
+    desk: Desk, tickets: Sequence[Ticket]
+) -> list[tuple[str, str | None, str, list[Ticket]]]:
+    """Reports grouped by service, and reports without a service grouped by their words."""
+    threshold = desk.settings.insight.major_incidents.similarity
+    by_service: dict[str, list[Ticket]] = {}
+    by_text: list[tuple[str, list[Ticket]]] = []
+    for ticket in tickets:
+        if ticket.service_id:
+            by_service.setdefault(ticket.service_id, []).append(ticket)
+            continue
+        said = text_of(ticket)
+        for seed, group in by_text:
+            if similarity(seed, said) >= threshold:
+                group.append(ticket)
+                break
+        else:
+            by_text.append((said, [ticket]))
+    out: list[tuple[str, str | None, str, list[Ticket]]] = [
+        (f"service:{sid}", sid, text_of(group[0]), group) for sid, group in by_service.items()
+    ]
+    out += [(f"text:{seed[:100]}", None, seed, group) for seed, group in by_text]
+    return out
+
+
+def _open_incident(
+    desk: Desk,
+    session: Session,
+    key: str,
+    service: str | None,
+    sample: str,
+    group: list[Ticket],
+    now: datetime,
+) -> MajorIncident:
+    queue = Counter(t.queue for t in group).most_common(1)[0][0]
+    incident = MajorIncident(
+        key=key[:120],
+        service_id=service,
+        sample=sample[:2000],
+        queue=queue,
+        status="suspected",
+        first_at=min(t.created_at for t in group),
+        detected_at=now,
+    )
+    session.add(incident)
+    session.flush()
+    for ticket in group:
+        _link_ticket(session, incident, ticket, now)
+    _post_alert(desk, session, incident, now)
+    return incident
+
+
+def _link_ticket(session: Session, incident: MajorIncident, ticket: Ticket, now: datetime) -> bool:
+    return insert_ignore(
+        session,
+        IncidentLink,
+        {
+            "key": f"{incident.id}:t{ticket.id}",
+            "incident_id": incident.id,
+            "ticket_id": ticket.id,
+            "person_id": ticket.requester_id,
+            "channel": ticket.channel,
+            "conversation": ticket.conversation,
+            "language": ticket.language,
+            "text": text_of(ticket)[:2000],
+            "status": "linked",
+            "created_at": now,
+        },
+    )
+
+
+def _attach(
+    desk: Desk, session: Session, incident: MajorIncident, ticket: Ticket, now: datetime
+) -> None:
+    """A new report of an open incident: link it; once declared, also tell its requester."""
+    if not _link_ticket(session, incident, ticket, now):
+        return
+    if incident.status == "declared" and incident.problem_ticket_id is not None:
+        problem = session.get(Ticket, incident.problem_ticket_id)
+        if problem is not None:
+            _mark_linked(desk, session, incident, problem, ticket, None, now)
+
+
+def _mark_linked(
+    desk: Desk,
+    session: Session,
+    incident: MajorIncident,
+    problem: Ticket,
+    ticket: Ticket,
+    actor_id: str | None,
+    now: datetime,
+) -> None:
+    """Audit the link on the report and tell its requester that IT handles it as one."""
+    try:
+        event = lifecycle.transition(
+            session=session,
+            ticket=ticket,
+            actor_id=actor_id,
+            now=now,
+            kind="linked_to_problem",
+            note=problem.number,
+            data={"problem": problem.number, "incident": incident.id},
+        )
+    except lifecycle.Conflict:
+        return  # changed meanwhile; it stays linked and is resolved with the problem
+    workflow.tell_requester(
+        desk,
+        session,
+        ticket,
+        event,
+        "insight.incident.told_linked",
+        now=now,
+        problem=problem.number,
+        what=what(desk, incident, ticket.language),
+    )
+
+
+# ---- alerting the queue -----------------------------------------------------------------------
+
+
+def alert_targets(desk: Desk, session: Session, queue: str) -> list[tuple[Address, str]]:
+    """(address, edit key): the queue's triage channels, else its technicians, else its lead,
+    else the admins, each in their private chat."""
+    triage = triage_addresses(desk, queue)
+    if triage:
+        return [(a, "") for a in triage]
+    people = desk.directory.technicians(queue)
+    if not people:
+        lead = desk.settings.queues[queue].lead if queue in desk.settings.queues else None
+        person = desk.directory.get(lead)
+        people = [person] if person is not None else desk.directory.admins()
+    return [(home_address(desk, session, p), p.id) for p in people]
+
+
+def _alert_message(desk: Desk, session: Session, incident: MajorIncident) -> Message:
+    lang = desk.settings.language
+    texts = desk.texts
+    tickets = linked_tickets(session, incident.id or 0)
+    reports = len(links_of(session, incident.id or 0))
+    journey = desk.catalog.get(incident.service_id) if incident.service_id else None
+    service = journey.title.get(lang) if journey is not None else ""
+    common: dict[str, Any] = {
+        "count": reports,
+        "service": service,
+        "sample": what(desk, incident, lang),
+        "what": what(desk, incident, lang),
+    }
+    decider = desk.directory.get(incident.decided_by)
+    name = decider.name if decider is not None else ""
+    problem = (
+        session.get(Ticket, incident.problem_ticket_id) if incident.problem_ticket_id else None
+    )
+    number = problem.number if problem is not None else ""
+    if incident.status == "suspected":
+        since = describe_time(texts, lang, incident.first_at, _staff_tz(desk, incident))
+        numbers = ", ".join(t.number for t in tickets)
+        return Message(
+            text=texts.render(
+                lang, "insight.incident.alert", since=since, numbers=numbers, **common
+            ),
+            choices=(
+                Choice(
+                    texts.plain(lang, "insight.incident.declare"),
+                    f"{PREFIX}:declare:{incident.id}",
+                    "danger",
+                ),
+                Choice(
+                    texts.plain(lang, "insight.incident.dismiss"), f"{PREFIX}:dismiss:{incident.id}"
+                ),
+            ),
+        )
+    if incident.status == "declared":
+        key = "insight.incident.alert_declared"
+    elif incident.status == "dismissed":
+        key = "insight.incident.alert_dismissed"
+    else:
+        key = "insight.incident.alert_resolved"
+    return Message(
+        text=texts.render(lang, key, name=name, number=number, note=incident.note, **common)
+    )
+
+
+def _post_alert(desk: Desk, session: Session, incident: MajorIncident, now: datetime) -> None:
+    """Post the alert, or edit it in place: same key per target, so it stays one message."""
+    message = _alert_message(desk, session, incident)
+    reports = len(links_of(session, incident.id or 0))
+    for address, person in alert_targets(desk, session, incident.queue):
+        key = f"mi:{incident.id}" + (f":{person}" if person else "")
+        notify(
+            session=session,
+            to=address,
+            message=message,
+            key=key,
+            idem_key=f"{key}:{incident.status}:{reports}:{address.channel}:{address.conversation}",
+            now=now,
+        )
+
+
+# ---- declaring and dismissing (buttons) ------------------------------------------------------
+
+
+def on_button(turn: Turn, rest: str) -> None:
+    """`mi:declare:<id>`, `mi:dismiss:<id>` (technicians of the queue), `mi:other:<id>`."""
+    action, _, raw = rest.partition(":")
+    incident = turn.session.get(MajorIncident, int(raw)) if raw.isdigit() else None
+    if incident is None or incident.id is None:
+        turn.say("insight.incident.gone")
+        return
+    if action == "other":
+        _unlink(turn, incident)
+        return
+    if action not in ("declare", "dismiss"):
+        turn.say("errors.unknown_button")
+        return
+    if not permissions.may_work_queue(turn.person, incident.queue):
+        permissions.refuse(
+            turn,
+            f"{action} major incident",
+            key="perm.not_your_queue_name",
+            queue=turn.desk.queue_name(incident.queue, turn.language),
+        )
+        return
+    to = "declared" if action == "declare" else "dismissed"
+    won = turn.session.execute(
+        update(MajorIncident)
+        .where(col(MajorIncident.id) == incident.id, col(MajorIncident.status) == "suspected")
+        .values(status=to, decided_by=turn.person.id, decided_at=turn.now)
+        .returning(col(MajorIncident.id))
+    ).first()
+    turn.session.refresh(incident)
+    if won is None:
+        status = turn.plain(f"insight.incident.status.{incident.status}")
+        turn.say("insight.incident.already", status=status)
+        return
+    if to == "declared":
+        _declare(turn, incident)
+    else:
+        _post_alert(turn.desk, turn.session, incident, turn.now)
+        turn.say("insight.incident.dismissed")
+
+
+def _declare(turn: Turn, incident: MajorIncident) -> None:
+    desk, session, now = turn.desk, turn.session, turn.now
+    staff = desk.settings.language
+    tickets = linked_tickets(session, incident.id or 0)
+    journey = desk.catalog.get(incident.service_id) if incident.service_id else None
+    since = describe_time(desk.texts, staff, incident.first_at, _staff_tz(desk, incident))
+    title = desk.texts.plain(
+        staff, "insight.incident.problem_title", what=what(desk, incident, staff)
+    )
+    description = desk.texts.render_text(
+        str(desk.texts.raw(staff, "insight.incident.problem_description")),
+        count=len(tickets),
+        since=since,
+        numbers=[f"{t.number}: {t.title}" for t in tickets],
+    )
+    problem = open_ticket(
+        desk,
+        session,
+        requester=turn.person,
+        service_id=incident.service_id,
+        ticket_type="problem",
+        title=title[:300],
+        description=description,
+        priority=desk.settings.insight.major_incidents.priority,
+        queue=incident.queue,
+        answers={"reports": len(tickets)},
+        origin=None,
+        language=staff,
+        now=now,
+        sla_policy=journey.sla if journey is not None else "standard",
+    )
+    event = lifecycle.transition(
+        session=session,
+        ticket=problem,
+        actor_id=turn.person.id,
+        now=now,
+        kind="claimed",
+        to="in_progress",
+        values={"assignee_id": turn.person.id, "first_response_at": now},
+        data={"incident": incident.id},
+    )
+    workflow.refresh_triage(desk, session, problem, now, event)
+    incident.problem_ticket_id = problem.id
+    session.add(incident)
+    session.flush()
+    for ticket in tickets:
+        _mark_linked(desk, session, incident, problem, ticket, turn.person.id, now)
+    _post_alert(desk, session, incident, now)
+    turn.say(
+        "insight.incident.declared",
+        number=problem.number,
+        what=what(desk, incident, turn.language),
+        count=len(tickets),
+    )
+
+
+# ---- new requests during a declared incident (hooks in conversation / understanding) ---------
+
+
+def _since_text(turn: Turn, moment: datetime) -> str:
+    tz = turn.person.timezone
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(tz)
+    if moment.astimezone(zone).date() == turn.now.astimezone(zone).date():
+        return moment.astimezone(zone).strftime("%H:%M")
+    return describe_time(turn.desk.texts, turn.language, moment, tz)
+
+
+def absorb_service(turn: Turn, service_id: str, service_type: str) -> bool:
+    """At the start of an incident journey: True when a declared major incident covers it
+    (the person was told and linked instead of opening a duplicate)."""
+    if service_type != "incident":
+        return False
+    if turn.data.pop(SKIP_KEY, None) == service_id:
+        return False  # they said their problem is something else
+    for incident in open_incidents(turn.session, ("declared",)):
+        if incident.service_id == service_id:
+            _absorb(turn, incident, "")
+            return True
+    return False
+
+
+def absorb_text(turn: Turn, text: str) -> bool:
+    """A free-text request reading like a declared incident without a service: True when
+    the person was told and linked."""
+    if turn.data.pop(SKIP_KEY, None) == "text":
+        return False
+    threshold = turn.desk.settings.insight.major_incidents.similarity
+    for incident in open_incidents(turn.session, ("declared",)):
+        if incident.service_id is None and similarity(incident.sample, text) >= threshold:
+            turn.data[TEXT_KEY] = text
+            _absorb(turn, incident, text)
+            return True
+    return False
+
+
+def _absorb(turn: Turn, incident: MajorIncident, text: str) -> None:
+    session = turn.session
+    problem = (
+        session.get(Ticket, incident.problem_ticket_id) if incident.problem_ticket_id else None
+    )
+    if problem is None or incident.id is None:
+        return
+    has_ticket = any(
+        t.requester_id == turn.person.id and t.status in ticket_repo.ACTIVE
+        for t in linked_tickets(session, incident.id)
+    )
+    if not has_ticket:
+        values = {
+            "key": f"{incident.id}:p{turn.person.id}",
+            "incident_id": incident.id,
+            "ticket_id": None,
+            "person_id": turn.person.id,
+            "channel": turn.inbound.channel,
+            "conversation": turn.inbound.conversation,
+            "language": turn.language,
+            "text": text[:2000],
+            "status": "linked",
+            "created_at": turn.now,
+        }
+        if not insert_ignore(session, IncidentLink, values):
+            # Asked again (or after saying it was something else): linked, told here.
+            session.execute(
+                update(IncidentLink)
+                .where(col(IncidentLink.key) == values["key"])
+                .values(
+                    status="linked",
+                    channel=values["channel"],
+                    conversation=values["conversation"],
+                    language=values["language"],
+                )
+            )
+        ticket_repo.add_event(
+            session=session,
+            ticket=problem,
+            at=turn.now,
+            actor_id=turn.person.id,
+            kind="incident_linked",
+            note=text[:500],
+            data={"incident": incident.id, "channel": turn.inbound.channel},
+        )
+        _post_alert(turn.desk, session, incident, turn.now)
+    turn.data.pop("pending_text", None)
+    turn.reply(
+        Message(
+            text=turn.t(
+                "insight.incident.known",
+                what=what(turn.desk, incident, turn.language),
+                since=_since_text(turn, incident.first_at),
+                number=problem.number,
+            ),
+            choices=(
+                Choice(turn.plain("insight.incident.different"), f"{PREFIX}:other:{incident.id}"),
+            ),
+        )
+    )
+
+
+def _unlink(turn: Turn, incident: MajorIncident) -> None:
+    """ "My problem is something else": drop the link and carry on as if nothing matched."""
+    turn.session.execute(
+        update(IncidentLink)
+        .where(
+            col(IncidentLink.key) == f"{incident.id}:p{turn.person.id}",
+            col(IncidentLink.status) == "linked",
+        )
+        .values(status="unlinked")
+    )
+    turn.say("insight.incident.unlinked")
+    if incident.service_id is not None:
+        from bot import conversation
+
+        turn.data[SKIP_KEY] = incident.service_id
+        conversation.start_service(turn, incident.service_id, understood=False)
+        turn.data.pop(SKIP_KEY, None)
+        return
+    text = str(turn.data.pop(TEXT_KEY, "") or "")
+    if text:
+        from bot import understanding
+
+        turn.data[SKIP_KEY] = "text"
+        understanding.understand(turn, text)
+        turn.data.pop(SKIP_KEY, None)
+
+
+# ---- resolving the problem (hook in the resolve verb) ---------------------------------------
+
+
+def on_problem_resolved(turn: Turn, problem: Ticket, note: str) -> None:
+    """Resolve every linked ticket with the explanation and tell every linked person."""
+    session, desk, now = turn.session, turn.desk, turn.now
+    if problem.type != "problem" or problem.id is None:
+        return
+    found = session.exec(
+        select(MajorIncident).where(
+            MajorIncident.problem_ticket_id == problem.id, MajorIncident.status == "declared"
+        )
+    ).first()
+    if found is None or found.id is None:
+        return
+    won = session.execute(
+        update(MajorIncident)
+        .where(col(MajorIncident.id) == found.id, col(MajorIncident.status) == "declared")
+        .values(status="resolved", resolved_at=now, note=note)
+        .returning(col(MajorIncident.id))
+    ).first()
+    if won is None:
+        return
+    session.refresh(found)
+    people = tickets = 0
+    for link in links_of(session, found.id):
+        if link.ticket_id is not None:
+            ticket = session.get(Ticket, link.ticket_id)
+            if ticket is not None and _resolve_linked(turn, found, problem, ticket, note):
+                tickets += 1
+                people += 1
+            continue
+        if link.channel is None or link.conversation is None:
+            continue
+        lang = link.language
+        again = f"s:{found.service_id}" if found.service_id else "m:human"
+        notify(
+            session=session,
+            to=Address(link.channel, link.conversation, link.person_id),
+            message=Message(
+                text=desk.texts.render(
+                    lang,
+                    "insight.incident.resolved_person",
+                    what=what(desk, found, lang),
+                    note=note,
+                ),
+                choices=(Choice(desk.texts.plain(lang, "insight.incident.still_broken"), again),),
+            ),
+            idem_key=f"mi:{found.id}:resolved:{link.id}",
+            now=now,
+        )
+        people += 1
+    _post_alert(desk, session, found, now)
+    turn.say("insight.incident.resolved_summary", people=people, tickets=tickets)
+
+
+def _resolve_linked(
+    turn: Turn, incident: MajorIncident, problem: Ticket, ticket: Ticket, note: str
+) -> bool:
+    if ticket.status not in ticket_repo.ACTIVE or not lifecycle.allowed(ticket.status, "resolved"):
+        return False
+    try:
+        event = lifecycle.transition(
+            session=turn.session,
+            ticket=ticket,
+            actor_id=turn.person.id,
+            now=turn.now,
+            kind="resolved",
+            to="resolved",
+            note=note,
+            values={
+                "resolved_at": turn.now,
+                "assignee_id": ticket.assignee_id or turn.person.id,
+                "first_response_at": ticket.first_response_at or turn.now,
+            },
+            data={"problem": problem.number, "incident": incident.id},
+        )
+    except (lifecycle.InvalidTransition, lifecycle.Conflict):
+        return False
+    workflow.refresh_triage(turn.desk, turn.session, ticket, turn.now, event)
+    workflow.tell_requester(
+        turn.desk,
+        turn.session,
+        ticket,
+        event,
+        "insight.incident.resolved_ticket",
+        now=turn.now,
+        choices=workflow.fixed_buttons(turn.desk, ticket),
+        what=what(turn.desk, incident, ticket.language),
+        note=note,
+    )
+    return True

@@ -1,0 +1,54 @@
+"""How each free-text message fared with the intent matcher, for the report's matcher figures.
+
+`bot/understanding.py` calls `record` once per message the matcher decided and `settle` when
+the person answers the candidates it offered. A medium-tier row starts as `offered` and
+becomes `picked` or `rejected`; the row's id waits in the conversation data meanwhile.
+"""
+
+from __future__ import annotations
+
+from bot.engine import Turn
+from intents.matcher import MatchResult
+from store.models import MatchOutcome
+
+PENDING_KEY = "match_row"
+
+
+def record(turn: Turn, result: MatchResult) -> None:
+    """Keep the tier and the immediate outcome of one message the matcher decided."""
+    top = result.top
+    if result.tier == "high":
+        outcome = "understood"
+    elif result.tier == "medium":
+        outcome = "offered"
+    else:
+        outcome = "out_of_scope" if result.out_of_scope else "not_understood"
+    row = MatchOutcome(
+        at=turn.now,
+        person_id=turn.person.id,
+        channel=turn.inbound.channel,
+        language=turn.language,
+        tier=result.tier,
+        outcome=outcome,
+        intent_id=top.intent if top is not None and result.tier == "high" else None,
+    )
+    turn.session.add(row)
+    turn.session.flush()
+    if outcome == "offered":
+        turn.data[PENDING_KEY] = row.id
+    else:
+        turn.data.pop(PENDING_KEY, None)
+
+
+def settle(turn: Turn, picked: str | None) -> None:
+    """The person answered the offered candidates: `picked` an intent, or None (none of these)."""
+    row_id = turn.data.pop(PENDING_KEY, None)
+    if not isinstance(row_id, int):
+        return
+    row = turn.session.get(MatchOutcome, row_id)
+    if row is None or row.outcome != "offered" or row.person_id != turn.person.id:
+        return
+    row.outcome = "picked" if picked else "rejected"
+    row.intent_id = picked
+    turn.session.add(row)
+    turn.session.flush()
