@@ -10,6 +10,7 @@ from typing import Any
 
 from bot import approvals, conversation, permissions, workflow
 from bot.engine import Turn
+from bot.insight.delivery import may_see_reports
 from bot.messages import Message
 from bot.tickets import status_label, ticket_card
 from bot.timefmt import describe_time
@@ -47,7 +48,8 @@ TIMELINE = 12  # events shown by /show
 
 def help_verb(turn: Turn, _args: str) -> None:
     staff = permissions.is_staff(turn.person)
-    turn.say("tickets.help", staff=staff)
+    reports = may_see_reports(turn.desk, turn.person)
+    turn.say("tickets.help", staff=staff, reports=reports)
 
 
 def start_verb(turn: Turn, _args: str) -> None:

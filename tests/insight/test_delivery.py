@@ -182,3 +182,15 @@ def test_serve_schedules_the_insight_job_on_every_replica(idesk: Desk):
     job = scheduler.get_job("insight")
     assert job is not None and job.trigger.interval == timedelta(seconds=10)
     assert job.max_instances == 1 and job.coalesce
+
+
+@pytest.mark.parametrize(
+    ("person", "sees_report", "sees_kb"),
+    [("alice", False, False), ("alex", False, True), ("mark", True, False)],
+)
+def test_help_names_report_to_managers_and_kb_to_technicians(
+    ichat: MemoryChat, person: str, sees_report: bool, sees_kb: bool
+):
+    [helped] = texts(ichat.say(person, "/help"))
+    assert ("/report 7d" in helped) is sees_report
+    assert ("/kb IT-1042" in helped) is sees_kb

@@ -3,6 +3,8 @@ the fake Bot API: free text, inline keyboards, typed answers, commands."""
 
 from __future__ import annotations
 
+import json
+
 from bot.desk import Desk
 from store import tickets as repo
 from tests.telegram.conftest import TRIAGE, Harness
@@ -116,3 +118,15 @@ async def test_stale_button_is_answered_and_explained(tg: Harness):
     replies = await tg.press(ALICE, prompt, "VPN")
     assert replies and "Tell me what you need" in replies[-1].text
     assert len(tg.fake.calls_of("answerCallbackQuery")) == 1
+
+
+async def test_command_menus_in_both_languages_for_private_chats_and_groups(tg: Harness):
+    menus = {
+        (json.loads(c.params["scope"])["type"], c.params.get("language_code")): [
+            entry["command"] for entry in json.loads(c.params["commands"])
+        ]
+        for c in tg.fake.calls_of("setMyCommands")
+    }
+    assert menus[("all_private_chats", None)] == ["start", "help", "status", "cancel", "human"]
+    assert menus[("all_group_chats", None)] == ["queue", "claim", "kb", "status", "help"]
+    assert menus[("all_group_chats", "zh")] == menus[("all_group_chats", None)]

@@ -179,7 +179,7 @@ class TelegramChannel:
         """The command menu (both languages); cosmetic, so a failure is only logged."""
         texts = self.desk.texts
         private = ("start", "help", "status", "cancel", "human")
-        group = ("queue", "claim", "status", "help")
+        group = ("queue", "claim", "kb", "status", "help")
         try:
             for lang in ("en", "zh"):
                 code = None if lang == self.desk.settings.language else lang
