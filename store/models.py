@@ -46,6 +46,20 @@ class ProcessedEvent(SQLModel, table=True):
     received_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
 
 
+class InboundUpdate(SQLModel, table=True):
+    """An update received by long polling and not handled yet.
+
+    Telegram forgets an update once the next getUpdates confirms it, which happens before
+    the update is handled; the row keeps it until then, so a crash in between loses nothing.
+    """
+
+    __tablename__ = "inbound_update"
+    channel: str = Field(primary_key=True, max_length=32)
+    event_id: str = Field(primary_key=True, max_length=128)
+    payload: dict[str, Any] = Field(sa_column=Column(JSONType, nullable=False))
+    received_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
+
+
 class ConversationState(SQLModel, table=True):
     """The journey a person is in, per channel + person + conversation (DM, thread...)."""
 

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+
+from bot.adapters.telegram import TelegramChannel
+from bot.adapters.telegram.polling import Poller
 from bot.desk import Desk
-from tests.telegram.conftest import Harness
+from bot.engine import Engine
+from store import inbox
+from tests.telegram.conftest import NO_PACING, Harness, started
 from tests.telegram.fake_bot_api import FakeBotAPI
 
 ALICE, BOB = 1001, 1002
@@ -37,3 +43,70 @@ async def test_update_redelivered_after_a_crash_is_ignored(tg: Harness, fake: Fa
     await fake.wait_for(lambda: "Hi Alice" in fake.texts(ALICE))
     assert fake.delivered.count(update["update_id"]) == 2  # it did arrive twice
     assert len(fake.in_chat(ALICE)) == 2  # /status answered once, /start once
+
+
+def kept(desk: Desk) -> list[int]:
+    with desk.store.read() as session:
+        return [p["update_id"] for p in inbox.waiting(session, "telegram")]
+
+
+async def test_a_confirmed_batch_is_handled_after_a_crash(tg_desk: Desk, fake: FakeBotAPI):
+    # A process fetches a batch and dies before handling it: nobody reads its queue.
+    dying = TelegramChannel(tg_desk, Engine(tg_desk), pacing=NO_PACING)
+    await dying.app.initialize()
+    poller = Poller(
+        dying.app.bot,
+        asyncio.Queue(),
+        tg_desk.store,
+        blocking=dying.blocking,
+        now=tg_desk.clock.now,
+        event_id=dying.event_id,
+        timeout=1.0,
+        allowed_updates=["message"],
+    )
+    await poller.start()
+    first = fake.push(fake.message_update(ALICE, "/status"))
+    second = fake.push(fake.message_update(BOB, "/start"))
+    # Telegram considers both delivered once getUpdates asks for a higher offset.
+    await fake.wait_for(
+        lambda: any(
+            int(c.params.get("offset", 0)) > second["update_id"]
+            for c in fake.calls_of("getUpdates")
+        )
+    )
+    await poller.stop()
+    await dying.app.shutdown()
+    dying._workers.shutdown()
+    assert fake.in_chat(ALICE) == [] and kept(tg_desk) == [first["update_id"], second["update_id"]]
+
+    channel, _ = await started(tg_desk, fake, poll_timeout=1.0)
+    try:
+        await fake.wait_for(lambda: fake.in_chat(ALICE) and fake.in_chat(BOB))
+        assert fake.texts(ALICE) == "You have no open requests."
+        assert "Hi Bob" in fake.texts(BOB)
+        # Telegram sent each once; the second process had them from the store.
+        assert fake.delivered.count(first["update_id"]) == 1
+        assert fake.delivered.count(second["update_id"]) == 1
+        await fake.wait_for(lambda: not kept(tg_desk), within=5.0)
+    finally:
+        await channel.stop()
+
+
+async def test_handled_updates_are_not_kept(tg: Harness, tg_desk: Desk, fake: FakeBotAPI):
+    fake.push(fake.message_update(ALICE, "/status"))
+    fake.push(fake.message_update(BOB, "hello"))
+    await fake.wait_for(lambda: fake.in_chat(ALICE) and fake.in_chat(BOB))
+    await fake.wait_for(lambda: not kept(tg_desk), within=5.0)
+
+
+async def test_polling_goes_on_after_telegram_fails(tg_desk: Desk, fake: FakeBotAPI):
+    fake.fail("getUpdates", code=502, description="Bad Gateway", times=2)
+    update = fake.push(fake.message_update(ALICE, "/status"))
+    channel, _ = await started(tg_desk, fake, poll_timeout=1.0)
+    try:
+        await fake.wait_for(lambda: fake.in_chat(ALICE))
+        assert fake.texts(ALICE) == "You have no open requests."
+        assert len(fake.calls_of("getUpdates")) >= 3  # two refused, then the update
+        assert fake.delivered.count(update["update_id"]) == 1
+    finally:
+        await channel.stop()

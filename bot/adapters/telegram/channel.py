@@ -42,6 +42,7 @@ from telegram.ext import Application, ApplicationBuilder
 
 from bot.adapters.telegram import render
 from bot.adapters.telegram.pacing import Pacer, Pacing
+from bot.adapters.telegram.polling import Poller
 from bot.adapters.telegram.updates import ChatOrderedProcessor, chat_of
 from bot.adapters.telegram.webhook import WebhookServer
 from bot.channel import DeliveryError
@@ -111,21 +112,23 @@ class TelegramChannel:
         self._workers = ThreadPoolExecutor(workers, thread_name_prefix="telegram-store")
         # Parts of a message already shown (and the last one's ref), for a retry midway.
         self._partial: dict[tuple[int | str, str], tuple[int, str | None]] = {}
+        self.processor = ChatOrderedProcessor(concurrency)
+        # No Updater: our Poller (polling mode) or WebhookServer feeds the Application.
         builder: ApplicationBuilder = (  # type: ignore[type-arg]
             Application.builder()
             .token(self.settings.token)
-            .concurrent_updates(ChatOrderedProcessor(concurrency))
+            .concurrent_updates(self.processor)
             .job_queue(None)
+            .updater(None)
         )
         base = api_base(self.settings.api_url)
         if base is not None:
             builder = builder.base_url(base[0]).base_file_url(base[1])
-        if self.settings.mode == "webhook":
-            builder = builder.updater(None)
         self.app: Application = builder.build()  # type: ignore[type-arg]
         self.handlers = Handlers(self)
         self.handlers.install(self.app)
         self.webhook: WebhookServer | None = None
+        self.poller: Poller | None = None
 
     # -- lifecycle ------------------------------------------------------------------
 
@@ -144,14 +147,23 @@ class TelegramChannel:
                 url=hook.url, secret_token=hook.secret_token, allowed_updates=ALLOWED_UPDATES
             )
         else:
-            assert self.app.updater is not None
-            await self.app.updater.start_polling(
-                timeout=timedelta(seconds=self._poll_timeout), allowed_updates=ALLOWED_UPDATES
+            self.poller = Poller(
+                self.app.bot,
+                self.app.update_queue,
+                self.desk.store,
+                blocking=self.blocking,
+                now=self.desk.clock.now,
+                event_id=self.event_id,
+                timeout=self._poll_timeout,
+                allowed_updates=ALLOWED_UPDATES,
+                sleep=self._sleep,
             )
+            self.processor.after = self.poller.handled
+            await self.poller.start()
 
     async def stop(self) -> None:
-        if self.app.updater is not None and self.app.updater.running:
-            await self.app.updater.stop()
+        if self.poller is not None:
+            await self.poller.stop()
         if self.webhook is not None:
             await self.webhook.stop()
         if self.app.running:

@@ -164,6 +164,8 @@ class Handlers:
 
     async def on_error(self, update: object, context: Context) -> None:
         log.error("telegram: update %r failed", update, exc_info=context.error)
+        if self.channel.poller is not None:
+            self.channel.poller.failed(update)
 
     # -- helpers --------------------------------------------------------------------
 

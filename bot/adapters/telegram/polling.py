@@ -1,0 +1,152 @@
+"""Long polling that never loses a confirmed update.
+
+Telegram forgets an update as soon as getUpdates is called with a higher offset, and
+python-telegram-bot's Updater makes that call while the previous batch is still being
+handled: a crash in between would lose those messages. Here each batch is kept in the
+store (`store.inbox`) before the next call confirms it, and each update is forgotten only
+once it has been handled. On start, whatever a previous process kept and did not handle is
+handled first; an update handled twice that way is recognised by its update_id, as any
+redelivery is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import timedelta
+from typing import Any
+
+from telegram import Bot, Update
+from telegram.error import TelegramError
+
+from store import inbox
+from store.db import Store
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "telegram"
+MAX_BACKOFF = 30.0  # seconds between attempts while Telegram cannot be reached
+Blocking = Callable[..., Awaitable[Any]]
+
+
+class Poller:
+    """Fetch updates with getUpdates into an `asyncio.Queue` (the Application's)."""
+
+    def __init__(
+        self,
+        bot: Bot,
+        queue: asyncio.Queue[object],
+        store: Store,
+        *,
+        blocking: Blocking,
+        now: Callable[[], Any],
+        event_id: Callable[[Update], str],
+        timeout: float,
+        allowed_updates: Sequence[str],
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.bot = bot
+        self.queue = queue
+        self.store = store
+        self._blocking = blocking
+        self._now = now
+        self._event_id = event_id
+        self._timeout = timeout
+        self._allowed = list(allowed_updates)
+        self._sleep = sleep
+        self._offset: int | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._failed: set[int] = set()
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    async def start(self) -> None:
+        """Drop any webhook (Telegram refuses getUpdates while one is set), hand on what a
+        previous process kept but did not handle, then poll."""
+        await self.bot.delete_webhook()
+        for payload in await self._blocking(self._waiting):
+            update = Update.de_json(payload, self.bot)
+            log.info("telegram: handling update %s kept from before a restart", update.update_id)
+            await self.queue.put(update)
+        self._task = asyncio.create_task(self._run(), name="telegram-polling")
+
+    async def stop(self) -> None:
+        """Stop polling and confirm what was kept, so Telegram does not send it again."""
+        if self._task is None:
+            return
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+        self._task = None
+        if self._offset is not None:
+            with contextlib.suppress(TelegramError):
+                await self.bot.get_updates(offset=self._offset, limit=1, timeout=0)
+
+    def failed(self, update: object) -> None:
+        """A handler raised: keep the update, so the next start tries it again."""
+        if isinstance(update, Update):
+            self._failed.add(update.update_id)
+
+    async def handled(self, update: object) -> None:
+        """Forget a kept update once it has been handled (called by the update processor)."""
+        if not isinstance(update, Update):
+            return
+        if update.update_id in self._failed:
+            self._failed.discard(update.update_id)
+            return
+        try:
+            await self._blocking(self._forget, self._event_id(update))
+        except Exception:
+            # Kept a while longer: the next start hands it on again and the update_id
+            # check recognises it as handled.
+            log.exception("telegram: could not forget handled update %s", update.update_id)
+
+    async def _run(self) -> None:
+        backoff = 1.0
+        while True:
+            try:
+                updates = await self.bot.get_updates(
+                    offset=self._offset,
+                    timeout=timedelta(seconds=self._timeout),
+                    allowed_updates=self._allowed,
+                )
+            except TelegramError as exc:
+                log.warning("telegram: getUpdates failed (%s); trying again in %.0fs", exc, backoff)
+                await self._sleep(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF)
+                continue
+            backoff = 1.0
+            if not updates:
+                continue
+            # Kept before the next call confirms them; a store failure here stops the
+            # confirmation too (the loop retries), so Telegram keeps them meanwhile.
+            try:
+                await self._blocking(self._keep, updates)
+            except Exception:
+                log.exception("telegram: could not keep %d updates; fetching again", len(updates))
+                await self._sleep(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF)
+                continue
+            for update in updates:
+                await self.queue.put(update)
+            self._offset = updates[-1].update_id + 1
+
+    # -- in the store's worker thread -------------------------------------------------
+
+    def _keep(self, updates: Sequence[Update]) -> None:
+        with self.store.begin() as session:
+            inbox.keep(
+                session, CHANNEL, ((self._event_id(u), u.to_dict()) for u in updates), self._now()
+            )
+
+    def _waiting(self) -> list[dict[str, Any]]:
+        with self.store.read() as session:
+            return inbox.waiting(session, CHANNEL)
+
+    def _forget(self, event_id: str) -> None:
+        with self.store.begin() as session:
+            inbox.handled(session, CHANNEL, event_id)
