@@ -60,6 +60,17 @@ class InboundUpdate(SQLModel, table=True):
     received_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
 
 
+class ChatMove(SQLModel, table=True):
+    """A chat that moved to a new id (a Telegram group upgraded to a supergroup): messages
+    for the old id go to the new one, and the new one keeps the old one's role (triage)."""
+
+    __tablename__ = "chat_move"
+    channel: str = Field(primary_key=True, max_length=32)
+    old_chat: str = Field(primary_key=True, max_length=64)
+    new_chat: str = Field(max_length=64)
+    moved_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
 class ConversationState(SQLModel, table=True):
     """The journey a person is in, per channel + person + conversation (DM, thread...)."""
 

@@ -29,11 +29,18 @@ BOT = {"id": 999000, "is_bot": True, "first_name": "Desk", "username": "deskbot_
 
 
 class ApiError(Exception):
-    def __init__(self, code: int, description: str, retry_after: int | None = None) -> None:
+    def __init__(
+        self,
+        code: int,
+        description: str,
+        retry_after: int | None = None,
+        migrate_to: int | None = None,
+    ) -> None:
         super().__init__(description)
         self.code = code
         self.description = description
         self.retry_after = retry_after
+        self.migrate_to = migrate_to
 
     def body(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -43,6 +50,8 @@ class ApiError(Exception):
         }
         if self.retry_after is not None:
             body["parameters"] = {"retry_after": self.retry_after}
+        if self.migrate_to is not None:
+            body["parameters"] = {"migrate_to_chat_id": self.migrate_to}
         return body
 
 
@@ -87,6 +96,7 @@ class FakeBotAPI:
     problems: list[str] = field(default_factory=list)
     shown: list[Shown] = field(default_factory=list)
     blocked: set[int] = field(default_factory=set)
+    migrated: dict[int, int] = field(default_factory=dict)  # group id -> its supergroup's
     webhook: dict[str, Any] | None = None
     answers: dict[str, str | None] = field(default_factory=dict)  # query id -> toast text
 
@@ -210,6 +220,28 @@ class FakeBotAPI:
         if chat_id > 0:
             return {"id": chat_id, "type": "private", "first_name": f"user{chat_id}"}
         return {"id": chat_id, "type": "supergroup", "title": "IT triage"}
+
+    def migrate(self, group: int, supergroup: int) -> list[dict[str, Any]]:
+        """Upgrade `group` to `supergroup` as Telegram does: the old id is refused from now
+        on, and each chat gets a service message (returned as updates, not yet pushed)."""
+        self.migrated[group] = supergroup
+        admin = self.user(1006, "Alex")
+        return [
+            {
+                "update_id": next(self._update_ids),
+                "message": {
+                    "message_id": next(self._message_ids[chat]),
+                    "date": int(time.time()),
+                    "chat": {"id": chat, "type": kind, "title": "IT triage"},
+                    "from": admin,
+                    key: other,
+                },
+            }
+            for chat, kind, key, other in (
+                (group, "group", "migrate_to_chat_id", supergroup),
+                (supergroup, "supergroup", "migrate_from_chat_id", group),
+            )
+        ]
 
     def message_update(
         self,
@@ -365,6 +397,12 @@ class FakeBotAPI:
         chat_id = int(p["chat_id"])
         if chat_id in self.blocked:
             raise ApiError(403, "Forbidden: bot was blocked by the user")
+        if chat_id in self.migrated:
+            raise ApiError(
+                400,
+                "Bad Request: group chat was upgraded to a supergroup chat",
+                migrate_to=self.migrated[chat_id],
+            )
         return chat_id
 
     def _as_message(self, shown: Shown) -> dict[str, Any]:

@@ -6,10 +6,11 @@ from __future__ import annotations
 from sqlmodel import select
 
 from bot.desk import Desk
+from store import chat_moves
 from store import tickets as repo
 from store.models import ConversationState, TicketEvent
-from tests.telegram.conftest import TRIAGE, Harness
-from tests.telegram.fake_bot_api import Shown
+from tests.telegram.conftest import TRIAGE, Harness, started
+from tests.telegram.fake_bot_api import FakeBotAPI, Shown
 
 ALICE, BOB, DANA, ALEX, SAM = 1001, 1002, 1006, 1007, 1009
 
@@ -134,3 +135,55 @@ async def test_other_groups_get_no_technician_commands(tg: Harness):
     with tg.desk.store.read() as session:
         ticket = repo.get_ticket(session=session, number="IT-1000")
     assert ticket is not None and ticket.assignee_id is None
+
+
+SUPER = -1009999  # the triage group after it became a supergroup
+
+
+def sends_to(fake: FakeBotAPI, chat: int) -> int:
+    return sum(1 for c in fake.calls_of("sendMessage") if int(c.params["chat_id"]) == chat)
+
+
+async def test_a_triage_group_that_became_a_supergroup_keeps_working(tg: Harness, tg_desk: Desk):
+    fake = tg.fake
+    first = await open_ticket(tg, ALICE, "printer on floor 3 is jammed")
+    [old_card] = fake.in_chat(TRIAGE)
+    fake.migrate(TRIAGE, SUPER)  # the bot missed Telegram's notices (it was down, say)
+
+    second = await open_ticket(tg, BOB, "my monitor flickers")
+    [card] = fake.in_chat(SUPER)  # refused at the old id, followed to the new one
+    assert second in card.text and fake.in_chat(TRIAGE) == [old_card]
+    with tg_desk.store.read() as session:
+        assert chat_moves.all_moves(session, "telegram") == {str(TRIAGE): str(SUPER)}
+
+    # Technicians carry on in the new supergroup: it is still the triage group.
+    [listed] = await tg.say(DANA, "/queue", chat_id=SUPER)
+    assert first in listed.text and second in listed.text
+    await tg.deliver(fake.press_update(DANA, card, card.button("Claim")))
+    await tg.flush()
+    assert "Assigned to: Dana Whitfield" in card.text and card.edits == 1
+    # The first card lived in the old group: its update is posted anew in the supergroup.
+    await tg.say(DANA, f"/claim {first}", chat_id=SUPER)
+    await tg.flush()
+    assert any(first in s.text and "Dana Whitfield" in s.text for s in fake.in_chat(SUPER))
+    assert old_card.edits == 0 and fake.problems == []
+
+
+async def test_the_move_is_followed_from_telegrams_notice_and_remembered(
+    tg_desk: Desk, fake: FakeBotAPI
+):
+    channel, tg = await started(tg_desk, fake, poll_timeout=1.0)
+    try:
+        for update in fake.migrate(TRIAGE, SUPER):
+            await tg.deliver(update)
+        await open_ticket(tg, ALICE, "printer on floor 3 is jammed")
+        assert len(fake.in_chat(SUPER)) == 1 and sends_to(fake, TRIAGE) == 0
+    finally:
+        await channel.stop()
+
+    channel, tg = await started(tg_desk, fake, poll_timeout=1.0)  # a restart
+    try:
+        [listed] = await tg.say(DANA, "/queue", chat_id=SUPER)
+        assert "IT-1000" in listed.text  # not "I only work in the triage groups"
+    finally:
+        await channel.stop()

@@ -49,6 +49,7 @@ from bot.channel import DeliveryError
 from bot.desk import Desk
 from bot.engine import Engine
 from bot.messages import Choice, Message, Outbound
+from store import chat_moves
 
 # python-telegram-bot 22 is migrating durations (RetryAfter.retry_after...) from int to
 # timedelta and warns on every read unless this opt-in is set; we want the timedelta.
@@ -79,6 +80,14 @@ def api_base(api_url: str | None) -> tuple[str, str] | None:
 
 class _Unparsable(Exception):
     """Telegram could not parse our HTML (it should never happen; we fall back to text)."""
+
+
+class _Moved(Exception):
+    """The chat became a supergroup with a new id."""
+
+    def __init__(self, new_chat: int) -> None:
+        super().__init__(new_chat)
+        self.new_chat = new_chat
 
 
 class TelegramChannel:
@@ -129,12 +138,15 @@ class TelegramChannel:
         self.handlers.install(self.app)
         self.webhook: WebhookServer | None = None
         self.poller: Poller | None = None
+        # Groups upgraded to supergroups: old id -> new id (kept in the store, see follow).
+        self.moves: dict[int | str, int | str] = {}
 
     # -- lifecycle ------------------------------------------------------------------
 
     async def start(self) -> None:
         """Connect (getMe), announce the commands, then receive by polling or webhook."""
         await self.app.initialize()
+        self.moves = await self.blocking(self._load_moves)
         await self._announce_commands()
         await self.app.start()
         if self.settings.mode == "webhook":
@@ -206,6 +218,52 @@ class TelegramChannel:
         except TelegramError as exc:
             log.warning("telegram: could not set the command menu: %s", exc)
 
+    # -- chats that moved -----------------------------------------------------------
+
+    def current(self, chat: int | str) -> int | str:
+        """Where messages for `chat` go now (a group may have become a supergroup)."""
+        for _ in range(4):  # a chain of moves is possible, a cycle is not; stay bounded
+            if chat not in self.moves:
+                break
+            chat = self.moves[chat]
+        return chat
+
+    def original(self, chat: int | str) -> int | str:
+        """The configured id behind `chat` if it is a group that moved here."""
+        for _ in range(4):
+            older = next((old for old, new in self.moves.items() if new == chat), None)
+            if older is None:
+                break
+            chat = older
+        return chat
+
+    async def follow(self, old: int | str, new: int | str) -> None:
+        """Remember that `old` is now `new`: sends go there, and a triage group stays one."""
+        if self.moves.get(old) == new:
+            return
+        self.moves[old] = new
+        log.warning(
+            "telegram: chat %s became supergroup %s; messages go there now. Put %s in the "
+            "config where %s is (queues.<queue>.triage.telegram).",
+            old,
+            new,
+            new,
+            old,
+        )
+        try:
+            await self.blocking(self._save_move, str(old), str(new))
+        except Exception:  # followed for now all the same; the next send refused re-learns it
+            log.exception("telegram: could not store the move of chat %s", old)
+
+    def _load_moves(self) -> dict[int | str, int | str]:
+        with self.desk.store.read() as session:
+            saved = chat_moves.all_moves(session, self.name)
+        return {chat_of(old): chat_of(new) for old, new in saved.items()}
+
+    def _save_move(self, old: str, new: str) -> None:
+        with self.desk.store.begin() as session:
+            chat_moves.record(session, self.name, old, new, self.desk.clock.now())
+
     # -- sending --------------------------------------------------------------------
 
     def _lock(self, chat: int | str) -> asyncio.Lock:
@@ -243,15 +301,25 @@ class TelegramChannel:
         Returns the "chat_id:message_id" of the message carrying the buttons.
         Raises DeliveryError when Telegram refuses or asks us to slow down.
         """
-        chat = chat_of(out.to.conversation)
+        chat = self.current(chat_of(out.to.conversation))
         chunks = render.split(render.compose(out.message, empty=self._empty_text(out)))
         markup = self.keyboard(out.message.choices)
-        async with self._lock(chat):
-            if edit is not None and chunks:
-                edited = await self._edit(edit, chunks[0], markup)
-                if edited is not None:
-                    return edited
-            return await self._send_new(chat, out.message, chunks, markup)
+        try:
+            async with self._lock(chat):
+                if edit is not None and chunks:
+                    edited = await self._edit(edit, chunks[0], markup)
+                    if edited is not None:
+                        return edited
+                return await self._send_new(chat, out.message, chunks, markup)
+        except _Moved as moved:
+            new_chat = moved.new_chat
+        await self.follow(chat, new_chat)
+        # Message ids do not move with the chat, so the message is sent anew there.
+        async with self._lock(new_chat):
+            try:
+                return await self._send_new(new_chat, out.message, chunks, markup)
+            except _Moved as again:
+                raise DeliveryError(f"chat {chat} moved twice ({again.new_chat})") from again
 
     async def _send_new(
         self,
@@ -319,6 +387,8 @@ class TelegramChannel:
         """Edit in place; None when the old message is gone, so a new one is sent."""
         raw_chat, _, raw_id = ref.rpartition(":")
         chat = chat_of(raw_chat)
+        if self.current(chat) != chat:
+            return None  # its chat moved: the old message cannot be edited
         if not raw_id.isdigit():
             return None
         try:
@@ -358,10 +428,7 @@ class TelegramChannel:
             self.pacer.block(chat, seconds)
             raise DeliveryError(f"telegram flood control: {exc}", retry_after=seconds) from exc
         except ChatMigrated as exc:
-            # A group became a supergroup; the triage config needs the new id.
-            raise DeliveryError(
-                f"chat {chat} moved to {exc.new_chat_id}; update the config", permanent=True
-            ) from exc
+            raise _Moved(exc.new_chat_id) from exc
         except Forbidden as exc:
             raise DeliveryError(f"telegram refused: {exc}", permanent=True) from exc
         except BadRequest as exc:

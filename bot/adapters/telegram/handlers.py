@@ -68,6 +68,7 @@ class Handlers:
 
     def install(self, app: Application) -> None:  # type: ignore[type-arg]
         app.add_handler(TypeHandler(Update, self.gate), group=-1)
+        app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, self.on_migrate))
         app.add_handler(CallbackQueryHandler(self.on_button))
         app.add_handler(MessageHandler(filters.ChatType.PRIVATE, self.on_private))
         app.add_handler(MessageHandler(filters.ChatType.GROUPS & filters.TEXT, self.on_group))
@@ -83,6 +84,9 @@ class Handlers:
         button press, so its callback query is not answered twice.
         """
         user, chat = update.effective_user, update.effective_chat
+        message = update.message
+        if message is not None and (message.migrate_to_chat_id or message.migrate_from_chat_id):
+            return  # Telegram's own notice, possibly without a sender
         if update.callback_query is not None and chat is None:
             await self._answer(update.callback_query)  # not from our messages; still answered
             raise ApplicationHandlerStop
@@ -122,8 +126,20 @@ class Handlers:
             private=False,
             text=text,
         )
-        work = self.receive if chat.id in self.triage_chats else self.outside_triage
+        work = self.receive if self.is_triage(chat.id) else self.outside_triage
         await self._deliver(await self.channel.blocking(work, received), received)
+
+    async def on_migrate(self, update: Update, _context: Context) -> None:
+        """A group became a supergroup: both chats announce it; either is enough."""
+        message, chat = update.effective_message, update.effective_chat
+        assert message is not None and chat is not None
+        if message.migrate_to_chat_id:
+            await self.channel.follow(chat.id, message.migrate_to_chat_id)
+        elif message.migrate_from_chat_id:
+            await self.channel.follow(message.migrate_from_chat_id, chat.id)
+
+    def is_triage(self, chat: int) -> bool:
+        return self.channel.original(chat) in self.triage_chats
 
     async def on_button(self, update: Update, _context: Context) -> None:
         """A pressed inline button. Every callback query is answered, whatever happens.
@@ -151,7 +167,7 @@ class Handlers:
                 private=private,
                 action=query.data,
             )
-            work = self.receive if private or chat.id in self.triage_chats else self.outside_triage
+            work = self.receive if private or self.is_triage(chat.id) else self.outside_triage
             replies = await self.channel.blocking(work, received)
             toast = None if private else _toast(replies)
             if toast is not None and await self._answer(query, toast):

@@ -1,4 +1,4 @@
-"""inbound updates kept until handled (Telegram long polling)
+"""inbound updates kept until handled (Telegram long polling); chats that moved
 
 Revision ID: 0006
 Revises: 0005
@@ -29,8 +29,16 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('channel', 'event_id')
     )
     op.create_index(op.f('ix_inbound_update_received_at'), 'inbound_update', ['received_at'], unique=False)
+    op.create_table('chat_move',
+    sa.Column('channel', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('old_chat', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('new_chat', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('moved_at', store.models.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('channel', 'old_chat')
+    )
 
 
 def downgrade() -> None:
+    op.drop_table('chat_move')
     op.drop_index(op.f('ix_inbound_update_received_at'), table_name='inbound_update')
     op.drop_table('inbound_update')
