@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -34,9 +34,11 @@ def waiting(session: Session, channel: str) -> list[dict[str, Any]]:
     return [row.payload for row in rows]
 
 
-def handled(session: Session, channel: str, event_id: str) -> None:
-    session.execute(
-        delete(InboundUpdate).where(
-            col(InboundUpdate.channel) == channel, col(InboundUpdate.event_id) == event_id
+def handled(session: Session, channel: str, event_ids: Sequence[str]) -> None:
+    """Forget updates that have been handled."""
+    if event_ids:
+        session.execute(
+            delete(InboundUpdate).where(
+                col(InboundUpdate.channel) == channel, col(InboundUpdate.event_id).in_(event_ids)
+            )
         )
-    )

@@ -4,7 +4,8 @@ Telegram forgets an update as soon as getUpdates is called with a higher offset,
 python-telegram-bot's Updater makes that call while the previous batch is still being
 handled: a crash in between would lose those messages. Here each batch is kept in the
 store (`store.inbox`) before the next call confirms it, and each update is forgotten only
-once it has been handled. On start, whatever a previous process kept and did not handle is
+once it has been handled (in the transaction that keeps the next batch: one store write per
+batch). On start, whatever a previous process kept and did not handle is
 handled first; an update handled twice that way is recognised by its update_id, as any
 redelivery is.
 """
@@ -59,6 +60,7 @@ class Poller:
         self._offset: int | None = None
         self._task: asyncio.Task[None] | None = None
         self._failed: set[int] = set()
+        self._done: list[str] = []  # handled, to forget with the next batch
 
     @property
     def running(self) -> bool:
@@ -82,6 +84,9 @@ class Poller:
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
         self._task = None
+        if self._done:
+            with contextlib.suppress(Exception):
+                await self._blocking(self._keep, (), self._take_done())
         if self._offset is not None:
             with contextlib.suppress(TelegramError):
                 await self.bot.get_updates(offset=self._offset, limit=1, timeout=0)
@@ -98,12 +103,13 @@ class Poller:
         if update.update_id in self._failed:
             self._failed.discard(update.update_id)
             return
-        try:
-            await self._blocking(self._forget, self._event_id(update))
-        except Exception:
-            # Kept a while longer: the next start hands it on again and the update_id
-            # check recognises it as handled.
-            log.exception("telegram: could not forget handled update %s", update.update_id)
+        # If the process dies before the next batch, the next start hands this on again
+        # and the update_id check recognises it as handled.
+        self._done.append(self._event_id(update))
+
+    def _take_done(self) -> list[str]:
+        done, self._done = self._done, []
+        return done
 
     async def _run(self) -> None:
         backoff = 1.0
@@ -124,9 +130,11 @@ class Poller:
                 continue
             # Kept before the next call confirms them; a store failure here stops the
             # confirmation too (the loop retries), so Telegram keeps them meanwhile.
+            done = self._take_done()
             try:
-                await self._blocking(self._keep, updates)
+                await self._blocking(self._keep, updates, done)
             except Exception:
+                self._done[:0] = done
                 log.exception("telegram: could not keep %d updates; fetching again", len(updates))
                 await self._sleep(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF)
@@ -137,8 +145,9 @@ class Poller:
 
     # -- in the store's worker thread -------------------------------------------------
 
-    def _keep(self, updates: Sequence[Update]) -> None:
+    def _keep(self, updates: Sequence[Update], done: Sequence[str]) -> None:
         with self.store.begin() as session:
+            inbox.handled(session, CHANNEL, done)
             inbox.keep(
                 session, CHANNEL, ((self._event_id(u), u.to_dict()) for u in updates), self._now()
             )
@@ -146,7 +155,3 @@ class Poller:
     def _waiting(self) -> list[dict[str, Any]]:
         with self.store.read() as session:
             return inbox.waiting(session, CHANNEL)
-
-    def _forget(self, event_id: str) -> None:
-        with self.store.begin() as session:
-            inbox.handled(session, CHANNEL, event_id)
