@@ -176,4 +176,5 @@ def save_turn(turn: Turn) -> None:
         now=turn.now,
         expires_at=turn.now + settings.conversation.idle_timeout if active else None,
         row=turn.row,
+        loaded=True,  # every turn starts by loading its row, under the conversation lock
     )

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, update
+from sqlalchemy import Table, bindparam, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from store.models import ConversationState
@@ -32,11 +33,15 @@ _UPDATE = (
     .returning(_C.version)
 )
 _KEY = ("channel", "person_id", "conversation")
-_INSERT = (
-    insert(_TABLE)
-    .values({**{name: bindparam(name) for name in (*_KEY, *_FIELDS)}, "version": 1})
+# Insert-or-nothing: a row created meanwhile in this transaction (a nested turn in the same
+# conversation) is then updated instead of failing the unique key.
+_INSERT = {
+    name: dialect.insert(_TABLE)
+    .values({**{key: bindparam(key) for key in (*_KEY, *_FIELDS)}, "version": 1})
+    .on_conflict_do_nothing()
     .returning(_C.id)
-)
+    for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
+}
 
 
 @dataclass
@@ -78,12 +83,14 @@ def save_conversation(
     now: datetime,
     expires_at: datetime | None,
     row: Conversation | None = None,
+    loaded: bool = False,
 ) -> Conversation:
     """Create or update the row; the caller holds the conversation lock.
 
-    `row` is the row the caller loaded in this transaction, if any (saves a query).
+    `row` is the row the caller loaded in this transaction, if any (saves a query);
+    `loaded=True` says the caller looked and found none, so it is inserted straight away.
     """
-    if row is None:
+    if row is None and not loaded:
         row = load_conversation(
             session=session, channel=channel, person_id=person_id, conversation=conversation
         )
@@ -101,15 +108,22 @@ def save_conversation(
             "person_id": person_id,
             "conversation": conversation,
         }
-        row_id = connection.execute(_INSERT, {**key, **values}).scalar_one()
-        return Conversation(
-            id=row_id,
-            channel=channel,
-            person_id=person_id,
-            conversation=conversation,
-            version=1,
-            **values,
+        insert = _INSERT[connection.dialect.name]
+        row_id = connection.execute(insert, {**key, **values}).scalar_one_or_none()
+        if row_id is not None:
+            return Conversation(
+                id=row_id,
+                channel=channel,
+                person_id=person_id,
+                conversation=conversation,
+                version=1,
+                **values,
+            )
+        # It exists after all (written earlier in this transaction): update it.
+        row = load_conversation(
+            session=session, channel=channel, person_id=person_id, conversation=conversation
         )
+        assert row is not None
     version = connection.execute(_UPDATE, {"row_id": row.id, **values}).scalar_one()
     return Conversation(
         id=row.id,
