@@ -66,8 +66,8 @@ def _matches(desk: Desk, incident: MajorIncident, service: str | None, text: str
 
 
 def open_incidents(session: Session, statuses: Sequence[str] = OPEN) -> list[MajorIncident]:
-    # Checked for every free-text request, and there is rarely one: a prebuilt Core count
-    # answers the usual "none" without building and running an ORM query.
+    # Checked for every free-text request, and there is rarely one: a prebuilt Core
+    # existence check answers the usual "none" without building and running an ORM query.
     session.flush()  # what an ORM query would see: this transaction's own changes
     if not session.connection().execute(_ANY_OPEN, {"statuses": list(statuses)}).scalar():
         return []
