@@ -322,8 +322,12 @@ def offer_switch(turn: Turn, journey: Journey, state: JourneyState, text: str) -
 
 
 def _sentence(text: str) -> bool:
-    """Three or more words, or four or more Chinese characters."""
-    words = re.findall(r"[A-Za-z0-9]+", text)
+    """Three or more words, or four or more Chinese characters.
+
+    A word has a letter in it: a phone number or an amount ("+44 20 7946 0000") is a short
+    answer, not a sentence to run through the intent matcher.
+    """
+    words = re.findall(r"[A-Za-z0-9]*[A-Za-z][A-Za-z0-9]*", text)
     return len(words) >= 3 or len(re.findall(r"[\u4e00-\u9fff]", text)) >= 4
 
 

@@ -22,8 +22,9 @@ from bot.language import detect
 from bot.messages import Address, Inbound, Message, Outbound
 from notifications.outbox import notify
 from store import conversations
+from store.conversations import Conversation
 from store.events import claim_event
-from store.models import ConversationState, Ticket
+from store.models import Ticket
 
 ActionHandler = Callable[["Turn", str], None]
 # Free text that answers something the bot asked: (turn, argument after the colon, text).
@@ -40,7 +41,7 @@ class Turn:
     person: Person
     now: datetime
     language: str
-    row: ConversationState | None
+    row: Conversation | None
     data: dict[str, Any]
     replies: list[Outbound] = field(default_factory=list)
     tickets: list[Ticket] = field(default_factory=list)  # created during this turn
@@ -175,4 +176,5 @@ def save_turn(turn: Turn) -> None:
         now=turn.now,
         expires_at=turn.now + settings.conversation.idle_timeout if active else None,
         row=turn.row,
+        loaded=True,  # every turn starts by loading its row, under the conversation lock
     )

@@ -44,8 +44,7 @@ def expire_idle(desk: Desk, now: datetime) -> int:
                 continue  # answered (or already swept) since we looked
             person = desk.directory.get(person_id)
             if person is None:  # left the directory: nobody to tell, just stop the clock
-                row.expires_at = None
-                session.add(row)
+                conversations.clear_expiry(session=session, row_id=row.id)
                 continue
             inbound = Inbound(channel, conversation, person_id)
             turn = Turn(desk, session, inbound, person, now, row.language, row, dict(row.data))

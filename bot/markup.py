@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from html import escape as _html_escape
 from html.parser import HTMLParser
 
@@ -43,12 +44,20 @@ class _Parser(HTMLParser):
             self.out.append(Token("text", text=data))
 
 
-def tokens(markup: str) -> list[Token]:
+# Every outgoing message is parsed at least twice (channel markup and plain fallback), and
+# most are prompts every person sees word for word, so parses are remembered.
+CACHED = 2048
+
+
+@lru_cache(maxsize=CACHED)
+def tokens(markup: str) -> tuple[Token, ...]:
     """Split markup into text runs (entities decoded) and allowed tags; others are dropped."""
+    if "<" not in markup and "&" not in markup:
+        return (Token("text", text=markup),) if markup else ()  # nothing to parse
     parser = _Parser()
     parser.feed(markup)
     parser.close()
-    return parser.out
+    return tuple(parser.out)
 
 
 def escape(text: str) -> str:
@@ -56,6 +65,7 @@ def escape(text: str) -> str:
     return _html_escape(text, quote=True)
 
 
+@lru_cache(maxsize=CACHED)
 def to_plain(markup: str) -> str:
     """Render markup as plain text: tags dropped, links written as `label (url)`."""
     out: list[str] = []

@@ -86,6 +86,7 @@ class Texts:
         self._compiled: dict[str, Template] = {}
         self._plain_compiled: dict[str, Template] = {}
         self._plain_cache: dict[tuple[str | None, str], str] = {}
+        self._render_cache: dict[tuple[str | None, str], str] = {}
 
     def _lang(self, lang: str | None) -> str:
         return lang if lang in self.catalogs else self.default_language
@@ -120,6 +121,14 @@ class Texts:
 
     def render(self, lang: str | None, key: str, **params: Any) -> str:
         """Render catalog message `key` as markup."""
+        if not params:  # a fixed message renders the same every time: once is enough
+            cached = self._render_cache.get((lang, key))
+            if cached is None:
+                cached = self._render_cache[(lang, key)] = self._render(lang, key)
+            return cached
+        return self._render(lang, key, **params)
+
+    def _render(self, lang: str | None, key: str, **params: Any) -> str:
         source = self.raw(lang, key)
         if not isinstance(source, str):
             raise TypeError(f"message '{key}' is a word list, not a template")

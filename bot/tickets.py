@@ -94,8 +94,11 @@ def triage_addresses(desk: Desk, queue: str) -> list[Address]:
 
 def post_triage(desk: Desk, session: Session, ticket: Ticket, now: datetime, reason: str) -> None:
     """Post (or update in place) the ticket's card in every triage channel of its queue."""
+    addresses = triage_addresses(desk, ticket.queue)
+    if not addresses:
+        return  # a queue without a triage channel: no card to build
     message = triage_message(desk, ticket)
-    for address in triage_addresses(desk, ticket.queue):
+    for address in addresses:
         notify(
             session=session,
             to=address,

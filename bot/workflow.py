@@ -8,7 +8,8 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlalchemy import bindparam
+from sqlmodel import Session, select
 
 from bot.addresses import home_address
 from bot.desk import Desk
@@ -251,20 +252,27 @@ def waiting_ticket(turn: Turn) -> Ticket | None:
     A ticket raised here matches; in a private chat, so does one raised elsewhere (a
     logged ticket has no chat of its own). The most recently asked wins.
     """
-    stmt = (
-        select(Ticket)
-        .where(Ticket.requester_id == turn.person.id, Ticket.status == "waiting_on_user")
-        .order_by(col(Ticket.updated_at).desc(), col(Ticket.id).desc())
-    )
+    # Asked for every free-text message, and almost always empty: a prebuilt Core query
+    # finds the candidate, and only a hit is loaded as a Ticket.
+    turn.session.flush()  # what an ORM query would see: this turn's own changes
+    rows = turn.session.connection().execute(_WAITING, {"requester_id": turn.person.id})
     private = PRIVATE_HINT not in turn.inbound.conversation
-    for ticket in turn.session.exec(stmt).all():
-        here = (ticket.channel, ticket.conversation) == (
-            turn.inbound.channel,
-            turn.inbound.conversation,
-        )
-        if here or private:
-            return ticket
+    here = (turn.inbound.channel, turn.inbound.conversation)
+    for ticket_id, channel, conversation in rows.all():
+        if private or (channel, conversation) == here:
+            return turn.session.get(Ticket, ticket_id)
     return None
+
+
+_TICKET = Ticket.__table__  # type: ignore[attr-defined]
+_WAITING = (
+    select(_TICKET.c.id, _TICKET.c.channel, _TICKET.c.conversation)
+    .where(
+        _TICKET.c.requester_id == bindparam("requester_id"),
+        _TICKET.c.status == "waiting_on_user",
+    )
+    .order_by(_TICKET.c.updated_at.desc(), _TICKET.c.id.desc())
+)
 
 
 def take_text(turn: Turn, text: str) -> bool:

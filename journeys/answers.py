@@ -18,6 +18,7 @@ EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 CONTROLS = ("cancel", "back", "help", "human", "status", "skip")
 
 
+@lru_cache(maxsize=4096)  # option labels and keywords are normalised on every answer
 def normalise(text: str) -> str:
     """Lower-case, NFKC (full-width to half-width), trimmed of punctuation and spaces."""
     text = unicodedata.normalize("NFKC", text).lower().strip()

@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -235,6 +235,7 @@ def _inline(line: str) -> str:
     return text
 
 
+@lru_cache(maxsize=512)  # article bodies never change, and popular ones are sent all day
 def to_markup(markdown: str) -> str:
     """Render the small Markdown subset articles use as markup (escaped, chat-sized)."""
     out: list[str] = []

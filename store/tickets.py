@@ -10,7 +10,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from store.models import Counter, Ticket, TicketEvent
-from store.sql import insert_ignore
+from store.sql import insert_ignore, insert_row
 
 STATUSES = (
     "new",
@@ -28,16 +28,21 @@ ACTIVE = ("new", "awaiting_approval", "open", "in_progress", "waiting_on_user", 
 DONE = ("resolved", "closed", "cancelled", "rejected")
 
 
+_NEXT_NUMBER = (
+    update(Counter)
+    .where(col(Counter.name) == "ticket")
+    .values(value=col(Counter.value) + 1)
+    .returning(col(Counter.value))
+)
+
+
 def next_number(*, session: Session, prefix: str, start: int) -> str:
     """Allocate the next human ticket number (IT-1000, IT-1001...) atomically."""
-    insert_ignore(session, Counter, {"name": "ticket", "value": start - 1})
-    stmt = (
-        update(Counter)
-        .where(col(Counter.name) == "ticket")
-        .values(value=col(Counter.value) + 1)
-        .returning(col(Counter.value))
-    )
-    value = session.execute(stmt).scalar_one()
+    connection = session.connection()
+    value = connection.execute(_NEXT_NUMBER).scalar_one_or_none()
+    if value is None:  # the very first ticket: create the counter, then count
+        insert_ignore(session, Counter, {"name": "ticket", "value": start - 1})
+        value = connection.execute(_NEXT_NUMBER).scalar_one()
     return f"{prefix}-{value}"
 
 
@@ -60,20 +65,24 @@ def add_event(
     note: str = "",
     data: dict[str, Any] | None = None,
 ) -> TicketEvent:
-    """Append an audit event (never edited or deleted afterwards)."""
-    event = TicketEvent(
-        ticket_id=ticket.id if ticket else None,
-        at=at,
-        actor_id=actor_id,
-        kind=kind,
-        from_status=from_status,
-        to_status=to_status,
-        note=note,
-        data=data or {},
-    )
-    session.add(event)
+    """Append an audit event (never edited or deleted afterwards).
+
+    Written with a Core INSERT (this runs for most messages); pending ORM changes are
+    flushed first, so the trail follows them as it did when the event was an ORM add.
+    The returned event is a detached record of what was written.
+    """
+    values: dict[str, Any] = {
+        "ticket_id": ticket.id if ticket else None,
+        "at": at,
+        "actor_id": actor_id,
+        "kind": kind,
+        "from_status": from_status,
+        "to_status": to_status,
+        "note": note,
+        "data": data or {},
+    }
     session.flush()
-    return event
+    return TicketEvent(id=insert_row(session, TicketEvent, values), **values)
 
 
 def get_ticket(*, session: Session, number: str, for_update: bool = False) -> Ticket | None:

@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any
 
 from rapidfuzz import fuzz, utils
-from sqlalchemy import or_, update
+from sqlalchemy import bindparam, or_, update
 from sqlmodel import Session, col, select
 
 from bot import permissions, workflow
@@ -66,12 +66,25 @@ def _matches(desk: Desk, incident: MajorIncident, service: str | None, text: str
 
 
 def open_incidents(session: Session, statuses: Sequence[str] = OPEN) -> list[MajorIncident]:
+    # Checked for every free-text request, and there is rarely one: a prebuilt Core
+    # existence check answers the usual "none" without building and running an ORM query.
+    session.flush()  # what an ORM query would see: this transaction's own changes
+    if not session.connection().execute(_ANY_OPEN, {"statuses": list(statuses)}).scalar():
+        return []
     stmt = (
         select(MajorIncident)
         .where(col(MajorIncident.status).in_(list(statuses)))
         .order_by(col(MajorIncident.id))
     )
     return list(session.exec(stmt).all())
+
+
+_INCIDENT = MajorIncident.__table__  # type: ignore[attr-defined]
+_ANY_OPEN = (
+    select(_INCIDENT.c.id)
+    .where(_INCIDENT.c.status.in_(bindparam("statuses", expanding=True)))
+    .limit(1)
+)
 
 
 def links_of(session: Session, incident_id: int) -> list[IncidentLink]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from bot.engine import Turn
 from intents.matcher import MatchResult
 from store.models import MatchOutcome
+from store.sql import insert_row
 
 PENDING_KEY = "match_row"
 
@@ -23,19 +24,21 @@ def record(turn: Turn, result: MatchResult) -> None:
         outcome = "offered"
     else:
         outcome = "out_of_scope" if result.out_of_scope else "not_understood"
-    row = MatchOutcome(
-        at=turn.now,
-        person_id=turn.person.id,
-        channel=turn.inbound.channel,
-        language=turn.language,
-        tier=result.tier,
-        outcome=outcome,
-        intent_id=top.intent if top is not None and result.tier == "high" else None,
+    row_id = insert_row(
+        turn.session,
+        MatchOutcome,
+        {
+            "at": turn.now,
+            "person_id": turn.person.id,
+            "channel": turn.inbound.channel,
+            "language": turn.language,
+            "tier": result.tier,
+            "outcome": outcome,
+            "intent_id": top.intent if top is not None and result.tier == "high" else None,
+        },
     )
-    turn.session.add(row)
-    turn.session.flush()
     if outcome == "offered":
-        turn.data[PENDING_KEY] = row.id
+        turn.data[PENDING_KEY] = row_id
     else:
         turn.data.pop(PENDING_KEY, None)
 

@@ -12,9 +12,11 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
-from sqlmodel import SQLModel
+from sqlmodel import Session, SQLModel
 
+from store import conversations
 from store import tickets as repo
+from store.conversations import Conversation
 from store.db import Store
 from store.events import claim_event, forget_events
 from store.migrate import current, head
@@ -117,6 +119,41 @@ def test_event_ids_are_claimed_once_and_forgotten_later(db_url: str):
         assert forget_events(session=session, before=NOW + timedelta(seconds=1)) == 2
     with store.read() as session:
         assert session.get(ProcessedEvent, ("slack", "Ev1")) is None
+    store.dispose()
+
+
+def test_conversation_rows_round_trip_and_count_every_save(db_url: str):
+    store = Store(db_url)
+    key = {"channel": "slack", "person_id": "alice", "conversation": "D1"}
+    later = NOW + timedelta(minutes=5)
+
+    def save(session: Session, row: Conversation | None, data: dict[str, object]) -> Conversation:
+        return conversations.save_conversation(
+            session=session,
+            **key,
+            service_id="vpn",
+            language="de",
+            data=data,
+            now=NOW,
+            expires_at=later,
+            row=row,
+            loaded=True,
+        )
+
+    with store.begin() as session:
+        assert conversations.load_conversation(session=session, **key) is None
+        first = save(session, None, {"journey": {"step": "a"}})
+        # A nested turn that also found no row: the second insert turns into an update.
+        again = save(session, None, {"journey": {"step": "b"}})
+    assert (first.version, again.id, again.version) == (1, first.id, 2)
+    with store.begin() as session:
+        row = conversations.load_conversation(session=session, **key)
+        assert row is not None and row.data == {"journey": {"step": "b"}}
+        assert (row.language, row.service_id, row.expires_at) == ("de", "vpn", later)
+        conversations.clear_expiry(session=session, row_id=row.id)
+    with store.read() as session:
+        row = conversations.load_conversation(session=session, **key)
+        assert row is not None and row.expires_at is None and row.version == 2
     store.dispose()
 
 

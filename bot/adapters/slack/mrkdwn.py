@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import lru_cache
 
-from bot.markup import tokens
+from bot.markup import CACHED, tokens
 
 _SAFE_SCHEMES = ("http://", "https://", "mailto:")
 _MARKS = {"b": "*", "i": "_", "s": "~", "code": "`", "pre": "```"}
@@ -43,6 +44,7 @@ def _link(href: str, label: str) -> str:
     return f"<{url}|{label}>" if label and label != escape(href) else f"<{url}>"
 
 
+@lru_cache(maxsize=CACHED)
 def from_markup(markup: str) -> str:
     """Render neutral markup (`<b>`, `<i>`, `<a href>`...) as Slack mrkdwn."""
     stack: list[tuple[str, str, list[str]]] = [("", "", [])]
