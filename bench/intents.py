@@ -60,8 +60,8 @@ def sample(pairs: Sequence[Pair], k: int, seed: int) -> list[Pair]:
     return [(t, i) for i in sorted(by) for t in rng.sample(by[i], min(k, len(by[i])))]
 
 
-def lexical(train: Sequence[Pair]) -> Scorer:
-    matcher = LexicalMatcher(catalog_of(train), Thresholds(max_choices=2))
+def lexical(train: Sequence[Pair], corpus: Sequence[str] = ()) -> Scorer:
+    matcher = LexicalMatcher(catalog_of(train), Thresholds(max_choices=2), corpus=corpus)
 
     def score(text: str) -> tuple[str, float]:
         result = matcher.match(text)
@@ -72,7 +72,12 @@ def lexical(train: Sequence[Pair]) -> Scorer:
     return score
 
 
-def fuzzy(train: Sequence[Pair]) -> Scorer:
+def lexical_corpus(train: Sequence[Pair], corpus: Sequence[str] = ()) -> Scorer:
+    """The matcher with the split's train utterances, labels dropped, as unlabelled text."""
+    return lexical(train, corpus)
+
+
+def fuzzy(train: Sequence[Pair], corpus: Sequence[str] = ()) -> Scorer:
     matcher = FuzzyMatcher(catalog_of(train), Thresholds(max_choices=2))
 
     def score(text: str) -> tuple[str, float]:
@@ -82,7 +87,7 @@ def fuzzy(train: Sequence[Pair]) -> Scorer:
     return score
 
 
-def tfidf_lr(train: Sequence[Pair]) -> Scorer:
+def tfidf_lr(train: Sequence[Pair], corpus: Sequence[str] = ()) -> Scorer:
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
@@ -99,8 +104,9 @@ def tfidf_lr(train: Sequence[Pair]) -> Scorer:
     return score
 
 
-METHODS: dict[str, Callable[[Sequence[Pair]], Scorer]] = {
+METHODS: dict[str, Callable[[Sequence[Pair], Sequence[str]], Scorer]] = {
     "lexical": lexical,
+    "lexical+corpus": lexical_corpus,
     "fuzzy": fuzzy,
     "tfidf_lr": tfidf_lr,
 }
@@ -140,6 +146,7 @@ def clinc(
     val, test = pairs("val"), pairs("test")
     oos_val, oos_test = pairs("oos_val"), pairs("oos_test")
     oos_train = [(t, OUT_OF_SCOPE) for t, _ in raw["oos_train"]]
+    corpus = [t for t, _ in raw["train"]]  # unlabelled: only "lexical+corpus" reads it
     rows = []
     for k in shots:
         for name in methods:
@@ -149,7 +156,7 @@ def clinc(
                 if name == "lexical+oos":
                     scorer = lexical([*train, *oos_train])
                 else:
-                    scorer = METHODS[name](train)
+                    scorer = METHODS[name](train, corpus)
                 v_in, v_oos = run(scorer, val), run(scorer, oos_val)
                 threshold = choose_threshold(v_in, v_oos)
                 t_in, t_oos = run(scorer, test), run(scorer, oos_test)
@@ -179,16 +186,17 @@ def banking(data: Path, seeds: Sequence[int], quick: bool) -> list[dict]:
             return [(r["text"], r["category"]) for r in csv.DictReader(f)]
 
     train, test = read("train.csv"), read("test.csv")
+    corpus = [t for t, _ in train]
     if quick:
         test = test[::10]
     rows = []
     for name, factory in METHODS.items():
         top1s = []
         for seed in seeds:
-            scorer = factory(sample(train, 10, seed))
+            scorer = factory(sample(train, 10, seed), corpus)
             top1s.append(float(np.mean([p == g for p, _, g in run(scorer, test)])))
         rows.append({"k": 10, "method": name, "top1": _mean_sd(top1s)})
-        print(f"banking77 k=10 {name:12s} top1 {rows[-1]['top1']}", flush=True)
+        print(f"banking77 k=10 {name:14s} top1 {rows[-1]['top1']}", flush=True)
     return rows
 
 
@@ -198,6 +206,7 @@ def latency(data: Path, sizes: Sequence[int], quick: bool) -> list[dict]:
     by: dict[str, list[str]] = defaultdict(list)
     for t, i in raw["train"]:
         by[i].append(t)
+    corpus = [t for t, _ in raw["train"]]
     intents = sorted(by)
     rows = []
     for size in sizes:
@@ -206,7 +215,7 @@ def latency(data: Path, sizes: Sequence[int], quick: bool) -> list[dict]:
         train = [(t, i) for i in intents[:n_intents] for t in by[i][:per]][:size]
         for name, factory in METHODS.items():
             start = time.perf_counter()
-            scorer = factory(train)
+            scorer = factory(train, corpus)
             build = time.perf_counter() - start
             for q in queries[:20]:
                 scorer(q)  # warm caches
@@ -227,7 +236,7 @@ def latency(data: Path, sizes: Sequence[int], quick: bool) -> list[dict]:
             )
             r = rows[-1]
             print(
-                f"latency {r['phrases']:6d} phrases {name:9s} p50 {r['p50_ms']:7.3f} ms  "
+                f"latency {r['phrases']:6d} phrases {name:14s} p50 {r['p50_ms']:7.3f} ms  "
                 f"p99 {r['p99_ms']:7.3f} ms  build {r['build_s']:6.2f} s",
                 flush=True,
             )
@@ -241,7 +250,7 @@ def _mean_sd(values: list[float]) -> str:
 
 def _fmt_row(row: dict) -> str:
     return (
-        f"clinc150 k={row['k']:2d} {row['method']:12s} top1 {row['top1']:>11s}  "
+        f"clinc150 k={row['k']:2d} {row['method']:14s} top1 {row['top1']:>11s}  "
         f"in-scope acc {row['in_scope_acc']:>11s}  oos recall {row['oos_recall']:>11s}  "
         f"threshold {row['threshold']}"
     )

@@ -4,7 +4,8 @@
 `intents.text`) and a multinomial logistic regression trained on the catalog's titles,
 examples and keywords at start-up. It needs no neural model and no network, and explains
 itself: every candidate carries the words that pushed it up and the catalog phrase closest
-to the request. `FuzzyMatcher` (rapidfuzz token_set_ratio) is kept as the baseline that the
+to the request. Given unlabelled text of the domain, it adds a distributional view (PPMI +
+SVD word vectors) to the n-gram views. `FuzzyMatcher` (rapidfuzz token_set_ratio) is kept as the baseline that the
 benchmark compares against.
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -20,8 +22,9 @@ import numpy as np
 from rapidfuzz import fuzz, process, utils
 
 from intents.catalog import OUT_OF_SCOPE, IntentCatalog
+from intents.distributional import WordVectors, learn_vectors
 from intents.linear import Floats, Ints, LinearModel, Sparse, train_softmax
-from intents.text import VIEWS, Analysis, Analyzer, Lexicon, load_lexicon
+from intents.text import VIEWS, Analysis, Analyzer, Lexicon, Token, load_lexicon
 
 Tier = Literal["high", "medium", "low"]
 
@@ -110,6 +113,14 @@ class ModelSettings:
     c: float = 100.0  # inverse L2 strength of the logistic regression
     char_weight: float = 1.0  # weight of the character n-gram view against the word view
     typo_cutoff: float = 82.0  # rapidfuzz ratio a near-miss word needs to be corrected
+    # The distributional view is learned only when an unlabelled corpus is given: from the
+    # catalog phrases alone it measured worse (CLINC150 10-shot validation top-1 83.8 vs 84.1),
+    # with the CLINC150 train utterances (no labels) better (85.6 / 84.9 on seeds 0 / 1-2,
+    # against 84.1 / 82.9).
+    dense_weight: float = 0.35  # weight of the distributional view against the n-gram views
+    dense_dims: int = 100  # dimensions of the distributional word vectors
+    window: int = 4  # co-occurrence window of the distributional view, in words
+    temperature: float = 1.0  # softmax temperature of the scores (ranking is unchanged)
 
 
 @dataclass
@@ -127,6 +138,7 @@ class _Trained:
     phrases: list[str]
     exact: dict[tuple[str, ...], int]
     names: list[str]  # feature name of each column
+    vectors: WordVectors | None = None  # distributional view (settings.dense_weight > 0)
 
 
 _CACHE: OrderedDict[str, _Trained] = OrderedDict()
@@ -134,7 +146,12 @@ _CACHE_SIZE = 8
 
 
 class LexicalMatcher:
-    """TF-IDF n-grams + logistic regression over the catalog; see the module docstring."""
+    """TF-IDF n-grams + logistic regression over the catalog; see the module docstring.
+
+    `corpus` is optional unlabelled text in the catalog's domain (real requests, no intents
+    needed). When given, the model also learns a distributional view from it
+    (`intents.distributional`), so words the catalog never uses still count.
+    """
 
     def __init__(
         self,
@@ -143,6 +160,7 @@ class LexicalMatcher:
         *,
         lexicon: Lexicon | None = None,
         settings: ModelSettings | None = None,
+        corpus: Sequence[str] = (),
     ) -> None:
         self.thresholds = thresholds or Thresholds()
         self.settings = settings or ModelSettings()
@@ -154,10 +172,10 @@ class LexicalMatcher:
             for items in intent.keywords.values():
                 keywords.update((intent.id, item) for item in items)
         self._lexicon = lexicon or _default_lexicon()
-        key = _fingerprint(pairs, self.settings, id(self._lexicon), keywords)
+        key = _fingerprint(pairs, self.settings, id(self._lexicon), keywords, corpus)
         trained = _CACHE.get(key)
         if trained is None:
-            trained = _train(pairs, self._lexicon, self.settings, keywords)
+            trained = _train(pairs, self._lexicon, self.settings, keywords, corpus)
             _CACHE[key] = trained
             while len(_CACHE) > _CACHE_SIZE:
                 _CACHE.popitem(last=False)
@@ -180,9 +198,18 @@ class LexicalMatcher:
         analysis = t.analyzer.analyse(text)
         cols, vals = _vectorise(analysis, t, self.settings.char_weight)
         corrections = tuple(analysis.corrections)
-        if len(cols) == 0 or not t.intents:
+        dense = None
+        if t.vectors is not None and t.model.dense is not None:
+            dense = t.vectors.embed(_words(analysis.tokens))
+            if not dense.any():
+                dense = None
+        if (len(cols) == 0 and dense is None) or not t.intents:
             return MatchResult(text, "low", (), corrections=corrections)  # nothing to go on
         logits = vals @ t.model.weights[cols] + t.model.bias
+        if dense is not None and t.model.dense is not None:
+            # Words the catalog never uses still count when the corpus put them in context.
+            logits += (self.settings.dense_weight * dense) @ t.model.dense
+        logits /= self.settings.temperature
         probs = np.exp(logits - logits.max())
         probs /= probs.sum()
         order = [int(i) for i in np.argsort(-probs)]
@@ -231,10 +258,13 @@ def _fingerprint(
     settings: ModelSettings,
     lexicon: int,
     keywords: set[tuple[str, str]],
+    corpus: Sequence[str],
 ) -> str:
     digest = hashlib.sha256(repr((settings, lexicon, sorted(keywords))).encode())
     for intent, phrase in pairs:
         digest.update(f"{intent}\x00{phrase}\x01".encode())
+    for text in corpus:
+        digest.update(f"{text}\x02".encode())
     return digest.hexdigest()
 
 
@@ -243,6 +273,7 @@ def _train(
     lexicon: Lexicon,
     settings: ModelSettings,
     keywords: set[tuple[str, str]],
+    corpus: Sequence[str],
 ) -> _Trained:
     analyzer = Analyzer(lexicon, typo_cutoff=settings.typo_cutoff)
     analyzer.learn_vocabulary(phrase for _intent, phrase in pairs)
@@ -290,8 +321,18 @@ def _train(
     trained.rows = Sparse.from_rows(rows, len(columns))
     bounds = np.searchsorted(labels, np.arange(len(intents) + 1))
     trained.class_rows = [(int(bounds[i]), int(bounds[i + 1])) for i in range(len(intents))]
+    extra = None
+    if settings.dense_weight > 0 and n and corpus:
+        sentences = [_words(a.tokens) for _l, _p, a in analysed]
+        sentences += [_words(analyzer.tokens(text, correct=False)) for text in corpus]
+        trained.vectors = learn_vectors(sentences, dims=settings.dense_dims, window=settings.window)
+        extra = settings.dense_weight * np.stack(
+            [trained.vectors.embed(_words(a.tokens)) for _l, _p, a in analysed]
+        )
     if n and len(intents) > 1:
-        trained.model = train_softmax(trained.rows, labels, len(intents), c=settings.c)
+        trained.model = train_softmax(
+            trained.rows, labels, len(intents), c=settings.c, extra=extra
+        )
     elif n:
         trained.model = LinearModel(np.zeros((len(columns), 1)), np.zeros(1))
     # Whole requests (titles, examples, accepted phrasings) settle a match word for word;
@@ -303,6 +344,14 @@ def _train(
         owners.setdefault(tuple(tok.text for tok in analysis.tokens), set()).add(label)
     trained.exact = {key: next(iter(v)) for key, v in owners.items() if len(v) == 1}
     return trained
+
+
+def _words(tokens: list[Token]) -> list[str]:
+    """The words the distributional view knows a text by: Latin words, Chinese characters."""
+    out: list[str] = []
+    for token in tokens:
+        out.extend(token.text if token.cjk else (token.text,))
+    return out
 
 
 def _vectorise(analysis: Analysis, t: _Trained, char_weight: float) -> tuple[Ints, Floats]:
