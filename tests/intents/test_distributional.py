@@ -86,3 +86,14 @@ def test_corpus_words_the_catalog_never_uses_still_point_to_the_right_intent():
         # Without the corpus: no n-gram of "visa" is in the catalog; "sunny" ends like "my".
         alone = without.match(text).top
         assert alone is None or alone.intent != expected
+
+
+def test_unknown_words_also_count_as_their_nearest_catalog_words():
+    def score(expand: int) -> float:
+        settings = ModelSettings(dense_dims=2, expand=expand)
+        matcher = LexicalMatcher(catalog(), settings=settings, corpus=TOPIC_CORPUS)
+        top = matcher.match("visa").top
+        assert top is not None and top.intent == "card_declined"
+        return top.score
+
+    assert score(expand=3) > score(expand=0) + 0.05
