@@ -50,14 +50,15 @@ def learn_vectors(
     window: int = 4,
     smoothing: float = 0.75,
     sif: float = 1e-3,
-    eig_power: float = 0.5,
+    eig_power: float = 1.0,
     seed: int = 0,
 ) -> WordVectors:
     """PPMI of word pairs within `window` words, factorised to `dims` by randomised SVD.
 
     `smoothing` raises context counts to a power below 1 (Levy et al. 2015), which stops
-    rare contexts from dominating PPMI; `eig_power` 0.5 shares the singular values between
-    word and context vectors, which works better than the raw U @ S for similarity.
+    rare contexts from dominating PPMI. `eig_power` weights the singular values: 1 (plain
+    U @ S) measured best on CLINC150 validation (OOS balance 81.1 against 80.7 for 0.5, the
+    usual choice for word similarity).
     """
     index: dict[str, int] = {}
     counts: list[int] = []
