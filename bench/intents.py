@@ -18,6 +18,12 @@ oos_test. "lexical+oos" also learns oos_train as an out-of-scope class (the CLIN
 oos-train setting; the default catalog has such examples). Banking77: 10 per intent, top-1.
 Latency: catalogs of 100 / 1,500 / 10,000 CLINC train phrases, 1,000 test queries each.
 Only train and validation data choose anything; test data is only measured.
+
+Last full run (3 seeds, test; details and latency in docs/intents.md):
+  CLINC150 10-shot top-1 / in-scope acc / OOS recall:
+    lexical+corpus 84.8 / 80.4 / 78.2, lexical 83.0 / 78.7 / 77.0, tfidf_lr 82.2 / 78.4 / 77.1
+  CLINC150 30-shot: lexical+corpus 89.9 / 84.3 / 85.9, lexical 89.4 / 85.0 / 82.8
+  Banking77 10-shot top-1: lexical+corpus 78.1, lexical 76.5, tfidf_lr 75.4, fuzzy 52.7
 """
 
 from __future__ import annotations
