@@ -77,6 +77,7 @@ class LinearModel:
 
     weights: Floats  # (features, classes)
     bias: Floats  # (classes,)
+    dense: Floats | None = None  # (dense features, classes), for train_softmax(extra=...)
 
 
 def gram(x: Sparse, *, dense_df: int = 32) -> Floats:
@@ -119,16 +120,20 @@ def train_softmax(
     c: float = 100.0,
     max_iter: int = 200,
     tol: float = 1e-5,
+    extra: Floats | None = None,
 ) -> LinearModel:
     """Multinomial logistic regression with L2 (sklearn's C convention), solved in the dual.
 
     The optimum has weights W = X.T @ A (one row of A per catalog phrase), so L-BFGS runs on
     A with the Gram matrix K = X @ X.T and the primal metric <U, V> = tr(U.T K V). Each step
     costs two n x n x classes products instead of sparse products over every feature, which
-    is what makes start-up fast. A constant feature (value 1) plays the intercept.
+    is what makes start-up fast. A constant feature (value 1) plays the intercept. `extra`
+    holds dense features of the same rows (n x d); they just add their own Gram matrix.
     """
     n = x.rows
     k = gram(x) + 1.0
+    if extra is not None:
+        k += extra @ extra.T
     onehot = np.zeros((n, classes))
     onehot[np.arange(n), labels] = 1.0
     lam = 1.0 / (c * n)
@@ -189,4 +194,5 @@ def train_softmax(
         grad, k_grad = new_grad, new_k_grad
         if improvement < 1e-9 * max(1.0, abs(value)):
             break
-    return LinearModel(x.transpose().dot(alpha), alpha.sum(axis=0))
+    dense = extra.T @ alpha if extra is not None else None
+    return LinearModel(x.transpose().dot(alpha), alpha.sum(axis=0), dense)

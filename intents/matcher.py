@@ -4,8 +4,9 @@
 `intents.text`) and a multinomial logistic regression trained on the catalog's titles,
 examples and keywords at start-up. It needs no neural model and no network, and explains
 itself: every candidate carries the words that pushed it up and the catalog phrase closest
-to the request. `FuzzyMatcher` (rapidfuzz token_set_ratio) is kept as the baseline that the
-benchmark compares against.
+to the request. Given unlabelled text of the domain, it adds a distributional view (PPMI +
+SVD word vectors) to the n-gram views. `FuzzyMatcher` (rapidfuzz token_set_ratio) is kept
+as the baseline that the benchmark compares against.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -20,8 +22,9 @@ import numpy as np
 from rapidfuzz import fuzz, process, utils
 
 from intents.catalog import OUT_OF_SCOPE, IntentCatalog
+from intents.distributional import WordVectors, learn_vectors
 from intents.linear import Floats, Ints, LinearModel, Sparse, train_softmax
-from intents.text import VIEWS, Analysis, Analyzer, Lexicon, load_lexicon
+from intents.text import VIEWS, WORD_VIEW, Analysis, Analyzer, Lexicon, Token, load_lexicon
 
 Tier = Literal["high", "medium", "low"]
 
@@ -110,6 +113,17 @@ class ModelSettings:
     c: float = 100.0  # inverse L2 strength of the logistic regression
     char_weight: float = 1.0  # weight of the character n-gram view against the word view
     typo_cutoff: float = 82.0  # rapidfuzz ratio a near-miss word needs to be corrected
+    # The distributional view is learned only when an unlabelled corpus is given: from the
+    # catalog phrases alone it measured worse (CLINC150 10-shot validation top-1 83.8 vs 84.1
+    # on seed 0). With the CLINC150 train utterances (labels dropped) as the corpus, 3 seeds:
+    # 85.8 top-1 (weight 0.45) against 85.0 (0.28), 85.5 (0.35), 85.7 (0.55).
+    dense_weight: float = 0.45  # weight of the distributional view against the n-gram views
+    dense_dims: int = 100  # dimensions of the distributional word vectors
+    window: int = 4  # co-occurrence window of the distributional view, in words
+    # A request word the catalog never uses also counts as its nearest catalog words in the
+    # corpus ("umbrella" -> "rain"); +0.2-0.4 validation top-1 over the dense view alone.
+    expand: int = 3  # nearest catalog words per unknown request word
+    expand_weight: float = 1.0  # their term weight, times their cosine to the word
 
 
 @dataclass
@@ -127,6 +141,10 @@ class _Trained:
     phrases: list[str]
     exact: dict[tuple[str, ...], int]
     names: list[str]  # feature name of each column
+    vectors: WordVectors | None = None  # distributional view (settings.dense_weight > 0)
+    anchors: Floats | None = None  # word vectors of the catalog's words, for expansion
+    anchor_words: list[str] = field(default_factory=list)  # those words, row by row
+    near: dict[str, tuple[tuple[str, float], ...]] = field(default_factory=dict)  # memo
 
 
 _CACHE: OrderedDict[str, _Trained] = OrderedDict()
@@ -134,7 +152,12 @@ _CACHE_SIZE = 8
 
 
 class LexicalMatcher:
-    """TF-IDF n-grams + logistic regression over the catalog; see the module docstring."""
+    """TF-IDF n-grams + logistic regression over the catalog; see the module docstring.
+
+    `corpus` is optional unlabelled text in the catalog's domain (real requests, no intents
+    needed). When given, the model also learns a distributional view from it
+    (`intents.distributional`), so words the catalog never uses still count.
+    """
 
     def __init__(
         self,
@@ -143,6 +166,7 @@ class LexicalMatcher:
         *,
         lexicon: Lexicon | None = None,
         settings: ModelSettings | None = None,
+        corpus: Sequence[str] = (),
     ) -> None:
         self.thresholds = thresholds or Thresholds()
         self.settings = settings or ModelSettings()
@@ -154,10 +178,10 @@ class LexicalMatcher:
             for items in intent.keywords.values():
                 keywords.update((intent.id, item) for item in items)
         self._lexicon = lexicon or _default_lexicon()
-        key = _fingerprint(pairs, self.settings, id(self._lexicon), keywords)
+        key = _fingerprint(pairs, self.settings, id(self._lexicon), keywords, corpus)
         trained = _CACHE.get(key)
         if trained is None:
-            trained = _train(pairs, self._lexicon, self.settings, keywords)
+            trained = _train(pairs, self._lexicon, self.settings, keywords, corpus)
             _CACHE[key] = trained
             while len(_CACHE) > _CACHE_SIZE:
                 _CACHE.popitem(last=False)
@@ -178,11 +202,21 @@ class LexicalMatcher:
     def match(self, text: str) -> MatchResult:
         t = self._t
         analysis = t.analyzer.analyse(text)
-        cols, vals = _vectorise(analysis, t, self.settings.char_weight)
+        cols, vals = _vectorise(
+            analysis, t, self.settings.char_weight, _expansions(analysis, t, self.settings)
+        )
         corrections = tuple(analysis.corrections)
-        if len(cols) == 0 or not t.intents:
+        dense = None
+        if t.vectors is not None and t.model.dense is not None:
+            dense = t.vectors.embed(_words(analysis.tokens))
+            if not dense.any():
+                dense = None
+        if (len(cols) == 0 and dense is None) or not t.intents:
             return MatchResult(text, "low", (), corrections=corrections)  # nothing to go on
         logits = vals @ t.model.weights[cols] + t.model.bias
+        if dense is not None and t.model.dense is not None:
+            # Words the catalog never uses still count when the corpus put them in context.
+            logits += (self.settings.dense_weight * dense) @ t.model.dense
         probs = np.exp(logits - logits.max())
         probs /= probs.sum()
         order = [int(i) for i in np.argsort(-probs)]
@@ -231,10 +265,13 @@ def _fingerprint(
     settings: ModelSettings,
     lexicon: int,
     keywords: set[tuple[str, str]],
+    corpus: Sequence[str],
 ) -> str:
     digest = hashlib.sha256(repr((settings, lexicon, sorted(keywords))).encode())
     for intent, phrase in pairs:
         digest.update(f"{intent}\x00{phrase}\x01".encode())
+    for text in corpus:
+        digest.update(f"{text}\x02".encode())
     return digest.hexdigest()
 
 
@@ -243,6 +280,7 @@ def _train(
     lexicon: Lexicon,
     settings: ModelSettings,
     keywords: set[tuple[str, str]],
+    corpus: Sequence[str],
 ) -> _Trained:
     analyzer = Analyzer(lexicon, typo_cutoff=settings.typo_cutoff)
     analyzer.learn_vocabulary(phrase for _intent, phrase in pairs)
@@ -290,8 +328,21 @@ def _train(
     trained.rows = Sparse.from_rows(rows, len(columns))
     bounds = np.searchsorted(labels, np.arange(len(intents) + 1))
     trained.class_rows = [(int(bounds[i]), int(bounds[i + 1])) for i in range(len(intents))]
+    extra = None
+    if settings.dense_weight > 0 and n and corpus:
+        sentences = [_words(a.tokens) for _l, _p, a in analysed]
+        sentences += [_words(analyzer.tokens(text, correct=False)) for text in corpus]
+        trained.vectors = learn_vectors(sentences, dims=settings.dense_dims, window=settings.window)
+        vec = trained.vectors
+        trained.anchor_words = [w for w in vec.index if "w:" + w in columns]
+        trained.anchors = vec.vectors[[vec.index[w] for w in trained.anchor_words]]
+        extra = settings.dense_weight * np.stack(
+            [trained.vectors.embed(_words(a.tokens)) for _l, _p, a in analysed]
+        )
     if n and len(intents) > 1:
-        trained.model = train_softmax(trained.rows, labels, len(intents), c=settings.c)
+        trained.model = train_softmax(
+            trained.rows, labels, len(intents), c=settings.c, extra=extra
+        )
     elif n:
         trained.model = LinearModel(np.zeros((len(columns), 1)), np.zeros(1))
     # Whole requests (titles, examples, accepted phrasings) settle a match word for word;
@@ -305,7 +356,43 @@ def _train(
     return trained
 
 
-def _vectorise(analysis: Analysis, t: _Trained, char_weight: float) -> tuple[Ints, Floats]:
+def _expansions(analysis: Analysis, t: _Trained, settings: ModelSettings) -> dict[str, float]:
+    """Catalog words close (in the corpus) to request words the catalog never uses."""
+    if t.vectors is None or settings.expand <= 0 or t.anchors is None:
+        return {}
+    out: dict[str, float] = {}
+    for token in analysis.tokens:
+        if token.cjk or "w:" + token.text in t.columns:
+            continue
+        near = t.near.get(token.text)
+        if near is None:
+            row = t.vectors.index.get(token.text)
+            near = () if row is None else _nearest_words(t, row, settings.expand)
+            if len(t.near) < 100_000:
+                t.near[token.text] = near
+        for feature, sim in near:
+            out[feature] = max(out.get(feature, 0.0), settings.expand_weight * sim)
+    return out
+
+
+def _nearest_words(t: _Trained, row: int, k: int) -> tuple[tuple[str, float], ...]:
+    assert t.vectors is not None and t.anchors is not None
+    sims = t.anchors @ t.vectors.vectors[row]
+    top = np.argpartition(-sims, k)[:k] if len(sims) > k else np.arange(len(sims))
+    return tuple(("w:" + t.anchor_words[int(i)], float(sims[i])) for i in top if sims[i] > 0)
+
+
+def _words(tokens: list[Token]) -> list[str]:
+    """The words the distributional view knows a text by: Latin words, Chinese characters."""
+    out: list[str] = []
+    for token in tokens:
+        out.extend(token.text if token.cjk else (token.text,))
+    return out
+
+
+def _vectorise(
+    analysis: Analysis, t: _Trained, char_weight: float, extra: dict[str, float] | None = None
+) -> tuple[Ints, Floats]:
     """Known features -> sublinear TF x IDF, L2-normalised per view, then overall."""
     cols: list[int] = []
     vals: list[float] = []
@@ -316,6 +403,12 @@ def _vectorise(analysis: Analysis, t: _Trained, char_weight: float) -> tuple[Int
             if col is not None:
                 cols.append(col)
                 vals.append((1.0 + math.log(count)) * float(t.idf[col]))
+        if view == WORD_VIEW and extra:
+            for feature, weight in extra.items():
+                col = t.columns.get(feature)
+                if col is not None and feature not in analysis.counts[view]:
+                    cols.append(col)
+                    vals.append(weight * float(t.idf[col]))
         norm = math.sqrt(sum(v * v for v in vals[start:]))
         if norm > 0:
             weight = char_weight if view == 1 else 1.0

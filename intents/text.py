@@ -169,6 +169,10 @@ class Analyzer:
         self._vocab_list = sorted(w for w in self.vocabulary if len(w) >= 3 and w.isalpha())
         self._fixes.clear()
 
+    def tokens(self, text: str, *, correct: bool = True) -> list[Token]:
+        """The text's tokens only, without features (cheaper than `analyse`)."""
+        return [t.token for t in self._tokens(text, correct=correct)]
+
     def analyse(self, text: str, *, correct: bool = True) -> Analysis:
         tokens = [t.token for t in self._tokens(text, correct=correct)]
         result = Analysis(tokens)

@@ -105,3 +105,15 @@ def test_softmax_training_separates_classes():
     model = train_softmax(x, labels, 3)
     scores = x.dot(model.weights) + model.bias
     assert list(scores.argmax(axis=1)) == [0, 0, 1, 1, 2, 2]
+
+
+def test_softmax_training_uses_extra_dense_features():
+    # Every row has the same sparse feature: only the dense columns tell the classes apart.
+    x = Sparse.from_rows([{0: 1.0}] * 4, 1)
+    extra = np.array([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [0.1, 0.9]])
+    labels = np.array([0, 0, 1, 1])
+    model = train_softmax(x, labels, 2, extra=extra)
+    assert model.dense is not None and model.dense.shape == (2, 2)
+    scores = x.dot(model.weights) + extra @ model.dense + model.bias
+    assert list(scores.argmax(axis=1)) == [0, 0, 1, 1]
+    assert train_softmax(x, labels, 2).dense is None

@@ -1,0 +1,127 @@
+"""Distributional word vectors learned from unlabelled text: PPMI, then a truncated SVD.
+
+Words that appear in the same requests ("card" and "payment", "name" and "call") end up
+close together, so a request can match an intent whose examples share none of its words.
+Nothing is downloaded: the text is whatever the catalog (and an optional unlabelled corpus)
+holds at build time. A request becomes the SIF-weighted average of its word vectors, so
+frequent words ("my", "the") count little.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from intents.linear import Floats, Sparse
+
+
+@dataclass(frozen=True)
+class WordVectors:
+    """One unit vector per known word, plus the weight the word gets in a sentence."""
+
+    index: dict[str, int]
+    vectors: Floats  # (words, dims)
+    weights: Floats  # (words,): SIF weight a / (a + p(word))
+    common: Floats | None = None  # unit direction all sentences share, removed by embed()
+
+    @property
+    def dims(self) -> int:
+        return int(self.vectors.shape[1])
+
+    def embed(self, words: Iterable[str]) -> Floats:
+        """Weighted mean of the known words' vectors, L2-normalised; zeros if none is known."""
+        rows = [i for i in (self.index.get(w) for w in words) if i is not None]
+        if not rows:
+            return np.zeros(self.dims)
+        idx = np.asarray(rows, dtype=np.int64)
+        out: Floats = self.weights[idx] @ self.vectors[idx]
+        if self.common is not None:
+            out = out - (out @ self.common) * self.common
+        norm = float(np.linalg.norm(out))
+        return out / norm if norm > 0 else out
+
+
+def learn_vectors(
+    sentences: Sequence[Sequence[str]],
+    *,
+    dims: int = 100,
+    window: int = 4,
+    smoothing: float = 0.75,
+    sif: float = 1e-3,
+    eig_power: float = 1.0,
+    seed: int = 0,
+) -> WordVectors:
+    """PPMI of word pairs within `window` words, factorised to `dims` by randomised SVD.
+
+    `smoothing` raises context counts to a power below 1 (Levy et al. 2015), which stops
+    rare contexts from dominating PPMI. `eig_power` weights the singular values: 1 (plain
+    U @ S) measured best on CLINC150 validation (OOS balance 81.1 against 80.7 for 0.5, the
+    usual choice for word similarity).
+    """
+    index: dict[str, int] = {}
+    counts: list[int] = []
+    encoded: list[list[int]] = []
+    for sentence in sentences:
+        ids = []
+        for word in sentence:
+            i = index.get(word)
+            if i is None:
+                i = index[word] = len(index)
+                counts.append(0)
+            counts[i] += 1
+            ids.append(i)
+        encoded.append(ids)
+    size = len(index)
+    if size == 0:
+        return WordVectors({}, np.zeros((0, 1)), np.zeros(0))
+    flat = np.fromiter((i for ids in encoded for i in ids), dtype=np.int64)
+    owner = np.repeat(np.arange(len(encoded)), [len(ids) for ids in encoded])
+    keys_list, weights_list = [], []
+    for gap in range(1, window + 1):
+        same = owner[gap:] == owner[:-gap]
+        left, right = flat[:-gap][same], flat[gap:][same]
+        keys_list += [left * size + right, right * size + left]
+        weights_list += [np.full(2 * len(left), 1.0 / gap)]  # nearer words say more
+    keys, inverse = np.unique(np.concatenate(keys_list), return_inverse=True)
+    values = np.bincount(inverse, weights=np.concatenate(weights_list))
+    rows, cols = keys // size, keys % size
+    row_sum = np.bincount(rows, weights=values, minlength=size)
+    col_mass = np.bincount(cols, weights=values, minlength=size) ** smoothing
+    pmi = np.log(values * col_mass.sum() / (np.maximum(row_sum[rows], 1e-12) * col_mass[cols]))
+    keep = pmi > 0
+    matrix = _csr(rows[keep], cols[keep], pmi[keep], size)
+    vectors = _top_singular(matrix, min(dims, max(1, size - 1)), eig_power, seed)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    vectors = vectors / np.where(norms > 0, norms, 1.0)
+    freq = np.asarray(counts, dtype=np.float64) / max(1, sum(counts))
+    words = WordVectors(index, vectors, sif / (sif + freq))
+    # Every average leans the same way (SIF's "common discourse" direction); without removing
+    # it, any two requests look alike and the view blurs the classes.
+    embedded = np.stack([words.embed(sentence) for sentence in sentences])
+    _u, _s, vt = np.linalg.svd(embedded, full_matrices=False)
+    return WordVectors(index, vectors, words.weights, vt[0])
+
+
+def _csr(rows: np.ndarray, cols: np.ndarray, values: np.ndarray, size: int) -> Sparse:
+    order = np.lexsort((cols, rows))
+    indptr = np.zeros(size + 1, dtype=np.int64)
+    indptr[1:] = np.cumsum(np.bincount(rows, minlength=size))
+    return Sparse(indptr, cols[order].astype(np.int64), values[order].astype(np.float64), size)
+
+
+def _top_singular(matrix: Sparse, dims: int, eig_power: float, seed: int) -> Floats:
+    """Randomised SVD (Halko et al. 2011) of a sparse matrix: U_k @ S_k ** eig_power."""
+    rng = np.random.default_rng(seed)
+    transposed = matrix.transpose()
+    oversample = min(matrix.rows, dims + 10)
+    q, _ = np.linalg.qr(matrix.dot(rng.standard_normal((matrix.rows, oversample))))
+    for _ in range(3):  # power iterations sharpen the slowly decaying spectrum of PPMI
+        z, _ = np.linalg.qr(transposed.dot(q))
+        q, _ = np.linalg.qr(matrix.dot(z))
+    small = transposed.dot(q).T  # = Q.T @ M
+    u, s, _vt = np.linalg.svd(small, full_matrices=False)
+    out: Floats = (q @ u[:, :dims]) * s[:dims] ** eig_power
+    return out
+

@@ -1,0 +1,99 @@
+"""The distributional view: PPMI + SVD word vectors from unlabelled text, and their use."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from intents.catalog import Intent, IntentCatalog
+from intents.distributional import learn_vectors
+from intents.matcher import LexicalMatcher, ModelSettings
+
+# "visa" shares every context with "card"; "umbrella" with "rain". Neither shares any with
+# the other pair.
+CORPUS = [
+    "my card was declined at the shop",
+    "my visa was declined at the shop",
+    "pay with my card please",
+    "pay with my visa please",
+    "the card payment failed",
+    "the visa payment failed",
+    "will it rain in london tomorrow",
+    "do i need an umbrella in london tomorrow",
+    "is rain expected this weekend",
+    "is an umbrella needed this weekend",
+    "rain forecast for paris",
+    "umbrella forecast for paris",
+]
+
+
+def cosine(a: np.ndarray, b: np.ndarray) -> float:
+    return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
+
+
+def test_words_in_the_same_contexts_get_close_vectors():
+    words = learn_vectors([s.split() for s in CORPUS], dims=4)
+    vec = {w: words.vectors[i] for w, i in words.index.items()}
+    assert cosine(vec["visa"], vec["card"]) > cosine(vec["visa"], vec["rain"]) + 0.3
+    assert cosine(vec["umbrella"], vec["rain"]) > cosine(vec["umbrella"], vec["card"]) + 0.3
+
+
+def test_sentence_vectors_are_unit_length_without_the_common_direction():
+    words = learn_vectors([s.split() for s in CORPUS], dims=4)
+    embedded = words.embed(["my", "visa", "was", "declined"])
+    assert embedded.shape == (words.dims,)
+    assert np.linalg.norm(embedded) == pytest.approx(1.0)
+    assert words.common is not None and abs(float(embedded @ words.common)) < 1e-9
+    assert not words.embed(["never", "seen"]).any()
+
+
+def test_empty_text_learns_nothing():
+    words = learn_vectors([])
+    assert words.index == {} and not words.embed(["card"]).any()
+
+
+# Two topics, each sentence four words of one topic around filler words: words of a topic
+# share contexts, words of different topics never do.
+TOPICS = [
+    ["card", "visa", "payment", "declined", "refund", "charge", "shop"],
+    ["rain", "umbrella", "forecast", "sunny", "snow", "tomorrow", "weather"],
+]
+TOPIC_CORPUS = [
+    f"my {a} and the {b} is {c} please {d}"
+    for words in TOPICS
+    for a, b, c, d in itertools.combinations(words, 4)
+]
+
+
+def catalog() -> IntentCatalog:
+    out = IntentCatalog()
+    out.add(Intent("card_declined", "service", {}, {"en": ("my card was declined",)}))
+    out.add(Intent("weather", "service", {}, {"en": ("will it rain tomorrow",)}))
+    return out
+
+
+def test_corpus_words_the_catalog_never_uses_still_point_to_the_right_intent():
+    # Two topics, two dimensions: the rank the corpus really has.
+    with_corpus = LexicalMatcher(
+        catalog(), settings=ModelSettings(dense_dims=2), corpus=TOPIC_CORPUS
+    )
+    without = LexicalMatcher(catalog())
+    for text, expected in [("visa", "card_declined"), ("sunny", "weather")]:
+        result = with_corpus.match(text)
+        assert result.top is not None and result.top.intent == expected, result
+        # Without the corpus: no n-gram of "visa" is in the catalog; "sunny" ends like "my".
+        alone = without.match(text).top
+        assert alone is None or alone.intent != expected
+
+
+def test_unknown_words_also_count_as_their_nearest_catalog_words():
+    def score(expand: int) -> float:
+        settings = ModelSettings(dense_dims=2, expand=expand)
+        matcher = LexicalMatcher(catalog(), settings=settings, corpus=TOPIC_CORPUS)
+        top = matcher.match("visa").top
+        assert top is not None and top.intent == "card_declined"
+        return top.score
+
+    assert score(expand=3) > score(expand=0) + 0.05
