@@ -13,7 +13,7 @@ from bot.channel import Channel
 from bot.desk import Desk
 from bot.engine import Engine
 from bot.yamlfile import Problem, ProblemsError
-from notifications.scheduler import build_scheduler
+from notifications.scheduler import build_scheduler, stop_scheduler
 from store.migrate import current, head
 
 log = logging.getLogger(__name__)
@@ -92,6 +92,6 @@ async def run_service(desk: Desk, engine: Engine) -> int:
         await stop.wait()
         return 0
     finally:
-        scheduler.shutdown(wait=False)
+        await stop_scheduler(scheduler)
         for channel in channels.values():
             await channel.stop()

@@ -30,12 +30,35 @@ def _until_shutdown(
     and not finished are taken up again after their lease, by this process or another."""
 
     async def run() -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            _rounds.add(task)
         try:
             await job()
         except asyncio.CancelledError:
             log.info("%s interrupted by shutdown", name)
+        finally:
+            _rounds.discard(task)
 
     return run
+
+
+_rounds: set[asyncio.Task[object]] = set()  # rounds under way, for stop_scheduler
+
+
+async def stop_scheduler(scheduler: AsyncIOScheduler, grace: float = 10.0) -> None:
+    """Start no new rounds, let those under way finish (at most `grace` seconds), then shut
+    down. APScheduler's own shutdown cancels running rounds and logs each as an error; a round
+    cut short is harmless (leases), but a normal stop should not look like a crash."""
+    if not scheduler.running:
+        return
+    scheduler.pause()
+    await asyncio.sleep(0)  # rounds submitted a moment ago get to start, so they are seen
+    loop = asyncio.get_running_loop()
+    under_way = [t for t in _rounds if t.get_loop() is loop and not t.done()]
+    if under_way:
+        await asyncio.wait(under_way, timeout=grace)
+    scheduler.shutdown(wait=False)
 
 
 def build_scheduler(

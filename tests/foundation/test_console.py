@@ -90,3 +90,12 @@ def test_serve_runs_the_console_from_the_readme_command(tmp_path: Path):
     assert "Your request IT-1000 is logged" in result.stdout
     assert db.exists()
     assert 'exec .venv/bin/deskbot serve "$@"' in (ROOT / "scripts" / "serve").read_text()
+
+
+def test_serve_stops_cleanly_while_its_first_rounds_run(tmp_path: Path):
+    """Input ends at once, while the scheduler's first rounds are under way: they finish and
+    nothing is logged as failed."""
+    db = tmp_path / "serve.db"
+    result = deskbot("serve", stdin="", env={"DATABASE_URL": f"sqlite:///{db}"})
+    assert result.returncode == 0, result.stderr
+    assert "Error running job" not in result.stderr and "Traceback" not in result.stderr
