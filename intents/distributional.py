@@ -124,4 +124,3 @@ def _top_singular(matrix: Sparse, dims: int, eig_power: float, seed: int) -> Flo
     u, s, _vt = np.linalg.svd(small, full_matrices=False)
     out: Floats = (q @ u[:, :dims]) * s[:dims] ** eig_power
     return out
-

@@ -340,9 +340,7 @@ def _train(
             [trained.vectors.embed(_words(a.tokens)) for _l, _p, a in analysed]
         )
     if n and len(intents) > 1:
-        trained.model = train_softmax(
-            trained.rows, labels, len(intents), c=settings.c, extra=extra
-        )
+        trained.model = train_softmax(trained.rows, labels, len(intents), c=settings.c, extra=extra)
     elif n:
         trained.model = LinearModel(np.zeros((len(columns), 1)), np.zeros(1))
     # Whole requests (titles, examples, accepted phrasings) settle a match word for word;
