@@ -200,6 +200,16 @@ def tell_team(
     return count
 
 
+def requester_told(turn: Turn, ticket: Ticket, event: TicketEvent, key: str, **params: Any) -> None:
+    """`tell_requester` for a change made in this turn."""
+    tell_requester(turn.desk, turn.session, ticket, event, key, now=turn.now, **params)
+
+
+def team_told(turn: Turn, ticket: Ticket, event: TicketEvent, key: str, **params: Any) -> int:
+    """`tell_team` for a change made in this turn."""
+    return tell_team(turn.desk, turn.session, ticket, event, key, now=turn.now, **params)
+
+
 def fixed_buttons(desk: Desk, ticket: Ticket) -> tuple[Choice, ...]:
     lang = ticket.language
     return (

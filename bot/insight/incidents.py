@@ -681,13 +681,11 @@ def _resolve_linked(
     except (lifecycle.InvalidTransition, lifecycle.Conflict):
         return False
     workflow.refresh_triage(turn.desk, turn.session, ticket, turn.now, event)
-    workflow.tell_requester(
-        turn.desk,
-        turn.session,
+    workflow.requester_told(
+        turn,
         ticket,
         event,
         "insight.incident.resolved_ticket",
-        now=turn.now,
         choices=workflow.fixed_buttons(turn.desk, ticket),
         what=what(turn.desk, incident, ticket.language),
         note=note,

@@ -154,13 +154,11 @@ def add_information(turn: Turn, raw: str, text: str) -> None:
     event = workflow.change(turn, ticket, "info", note=text)
     if event is None:
         return
-    workflow.tell_team(
-        turn.desk,
-        turn.session,
+    workflow.team_told(
+        turn,
         ticket,
         event,
         "tickets.told_info",
-        now=turn.now,
         name=turn.person.name,
         text=text,
     )
@@ -226,13 +224,11 @@ def cancel_ticket(turn: Turn, args: str) -> None:
     if event is None:
         return
     approvals.withdraw(turn.desk, turn.session, ticket, turn.now)
-    workflow.tell_team(
-        turn.desk,
-        turn.session,
+    workflow.team_told(
+        turn,
         ticket,
         event,
         "tickets.told_cancelled",
-        now=turn.now,
         name=turn.person.name,
         reason=reason,
     )
@@ -253,13 +249,11 @@ def fixed_verb(turn: Turn, args: str) -> None:
     )
     if event is None:
         return
-    workflow.tell_team(
-        turn.desk,
-        turn.session,
+    workflow.team_told(
+        turn,
         ticket,
         event,
         "tickets.told_confirmed",
-        now=turn.now,
         skip=turn.person.id,
         name=turn.person.name,
     )
@@ -277,13 +271,11 @@ def not_fixed_verb(turn: Turn, args: str) -> None:
     )
     if event is None:
         return
-    workflow.tell_team(
-        turn.desk,
-        turn.session,
+    workflow.team_told(
+        turn,
         ticket,
         event,
         "tickets.told_not_fixed",
-        now=turn.now,
         name=turn.person.name,
         reason=reason,
     )

@@ -139,13 +139,11 @@ def claim_verb(turn: Turn, args: str) -> None:
         return
     workflow.refresh_triage(turn.desk, turn.session, ticket, turn.now, event)
     turn.say("tickets.claimed", number=ticket.number, title=ticket.title)
-    workflow.tell_requester(
-        turn.desk,
-        turn.session,
+    workflow.requester_told(
+        turn,
         ticket,
         event,
         "tickets.told_claimed",
-        now=turn.now,
         name=turn.person.first_name,
     )
 
@@ -240,13 +238,11 @@ def assign_verb(turn: Turn, args: str) -> None:
             card=True,
             by=turn.person.name,
         )
-    workflow.tell_requester(
-        turn.desk,
-        turn.session,
+    workflow.requester_told(
+        turn,
         ticket,
         event,
         "tickets.told_claimed",
-        now=turn.now,
         name=target.first_name,
     )
 
@@ -286,13 +282,11 @@ def _to_requester(turn: Turn, args: str, verb: str, kind: str, told: str, said: 
     )
     if event is None:
         return
-    workflow.tell_requester(
-        turn.desk,
-        turn.session,
+    workflow.requester_told(
+        turn,
         ticket,
         event,
         told,
-        now=turn.now,
         choices=(workflow.add_button(turn.desk, ticket),),
         name=turn.person.first_name,
         text=text,
@@ -448,13 +442,11 @@ def resolve_verb(turn: Turn, args: str) -> None:
     if event is None:
         return
     turn.say("tickets.resolved", number=ticket.number, name=_requester_name(turn, ticket))
-    workflow.tell_requester(
-        turn.desk,
-        turn.session,
+    workflow.requester_told(
+        turn,
         ticket,
         event,
         "tickets.told_resolved",
-        now=turn.now,
         choices=workflow.fixed_buttons(turn.desk, ticket),
         name=turn.person.first_name,
         note=note,
@@ -477,13 +469,11 @@ def reopen_verb(turn: Turn, args: str) -> None:
     if event is None:
         return
     turn.say("tickets.reopened", number=ticket.number)
-    workflow.tell_requester(
-        turn.desk,
-        turn.session,
+    workflow.requester_told(
+        turn,
         ticket,
         event,
         "tickets.told_reopened",
-        now=turn.now,
         name=turn.person.first_name,
         reason=reason,
     )
@@ -563,13 +553,11 @@ def log_verb(turn: Turn, args: str) -> None:
             card=ticket_card(desk, ticket, turn.language),
         )
     )
-    workflow.tell_requester(
-        desk,
-        turn.session,
+    workflow.requester_told(
+        turn,
         ticket,
         event,
         "tickets.told_logged",
-        now=turn.now,
         card=True,
         name=turn.person.first_name,
     )
