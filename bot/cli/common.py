@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,22 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 def desk_from(args: argparse.Namespace, *, migrate: bool | None = None) -> Desk:
     return build_desk(settings_from(args), migrate=migrate)
+
+
+def with_desk(
+    work: Callable[[argparse.Namespace, Desk], int],
+) -> Callable[[argparse.Namespace], int]:
+    """A command that runs `work` on the configured desk, then closes its database
+    connections at once (PostgreSQL would otherwise keep them until the process exits)."""
+
+    def run(args: argparse.Namespace) -> int:
+        desk = desk_from(args)
+        try:
+            return work(args, desk)
+        finally:
+            desk.store.dispose()
+
+    return run
 
 
 def print_json(data: Any) -> None:

@@ -7,7 +7,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bot.cli.common import add_config, add_format, desk_from, print_json, print_table, settings_from
+from bot.cli.common import (
+    add_config,
+    add_format,
+    print_json,
+    print_table,
+    settings_from,
+    with_desk,
+)
 from bot.config import Settings
 from bot.desk import Desk, build_matcher, load_config, load_content
 from intents.evaluate import evaluate, load_cases, load_training
@@ -126,14 +133,6 @@ def _optional_settings(args: argparse.Namespace) -> Settings | None:
     return load_config(path) if path.exists() else None
 
 
-def review(args: argparse.Namespace) -> int:
-    desk = desk_from(args)
-    try:
-        return _review(args, desk)
-    finally:
-        desk.store.dispose()  # close connections now (PostgreSQL), not at exit
-
-
 def _review(args: argparse.Namespace, desk: Desk) -> int:
     with desk.store.read() as session:
         found = repo.list_feedback(session=session, statuses=None if args.all else ["new"])
@@ -157,12 +156,7 @@ def _review(args: argparse.Namespace, desk: Desk) -> int:
     return 0
 
 
-def accept(args: argparse.Namespace) -> int:
-    desk = desk_from(args)
-    try:
-        return _accept(args, desk)
-    finally:
-        desk.store.dispose()  # close connections now (PostgreSQL), not at exit
+review = with_desk(_review)
 
 
 def _accept(args: argparse.Namespace, desk: Desk) -> int:
@@ -201,12 +195,7 @@ def _accept(args: argparse.Namespace, desk: Desk) -> int:
     return 0
 
 
-def dismiss(args: argparse.Namespace) -> int:
-    desk = desk_from(args)
-    try:
-        return _dismiss(args, desk)
-    finally:
-        desk.store.dispose()  # close connections now (PostgreSQL), not at exit
+accept = with_desk(_accept)
 
 
 def _dismiss(args: argparse.Namespace, desk: Desk) -> int:
@@ -223,3 +212,6 @@ def _dismiss(args: argparse.Namespace, desk: Desk) -> int:
         return 1
     print(f"dismissed #{args.id}")
     return 0
+
+
+dismiss = with_desk(_dismiss)

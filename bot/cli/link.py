@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from bot import linking
-from bot.cli.common import add_config, desk_from
+from bot.cli.common import add_config, with_desk
 from bot.config import parse_duration
 from bot.desk import Desk
 from bot.service import require_current_schema
@@ -28,14 +28,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--revoke", action="store_true", help="forget the person's linked account instead"
     )
     p.set_defaults(func=link)
-
-
-def link(args: argparse.Namespace) -> int:
-    desk = desk_from(args)
-    try:
-        return _link(args, desk)
-    finally:
-        desk.store.dispose()
 
 
 def _link(args: argparse.Namespace, desk: Desk) -> int:
@@ -69,3 +61,6 @@ def _link(args: argparse.Namespace, desk: Desk) -> int:
     print(f"Code for {person.name} ({person.id}) on {args.channel}: {code}")
     print(f"Single use, expires {expires}. They send /link {code} to the bot in a private chat.")
     return 0
+
+
+link = with_desk(_link)
