@@ -437,6 +437,14 @@ class Insight(Section):
         return self
 
 
+class EngineSettings(Section):
+    """Where conversations are handled while Slack or Telegram is on (bot/workers.py)."""
+
+    run_in: Literal["process", "thread"] = "process"
+    processes: int = Field(2, ge=1, le=64)  # PostgreSQL; SQLite writes one at a time: 1
+    threads: int = Field(4, ge=1, le=64)  # run_in: thread, PostgreSQL; SQLite: 1
+
+
 class Settings(Section):
     """Everything deskbot needs to run, from config.yaml."""
 
@@ -457,6 +465,7 @@ class Settings(Section):
     )
     approver_groups: dict[str, list[str]] = Field(default_factory=dict)
     matcher: Matcher = Matcher()
+    engine: EngineSettings = EngineSettings()
     conversation: ConversationSettings = ConversationSettings()
     notifications: Notifications = Notifications()
     insight: Insight = Insight()

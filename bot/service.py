@@ -12,13 +12,14 @@ from typing import Protocol
 from bot.channel import Channel
 from bot.desk import Desk
 from bot.engine import Engine
+from bot.workers import Workers, workers_for
 from bot.yamlfile import Problem, ProblemsError
 from notifications.scheduler import build_scheduler, stop_scheduler
 from store.migrate import current, head
 
 log = logging.getLogger(__name__)
 
-# channel name -> module with `build(desk, engine) -> PlatformChannel`
+# channel name -> module with `build(desk, engine, workers) -> PlatformChannel`
 ADAPTERS = {"slack": "bot.adapters.slack", "telegram": "bot.adapters.telegram"}
 
 
@@ -47,8 +48,10 @@ def require_current_schema(desk: Desk) -> None:
         )
 
 
-def platform_channels(desk: Desk, engine: Engine) -> dict[str, PlatformChannel]:
-    """Build the chat platforms enabled in config.yaml."""
+def platform_channels(
+    desk: Desk, engine: Engine, workers: Workers | None = None
+) -> dict[str, PlatformChannel]:
+    """Build the chat platforms enabled in config.yaml (sharing `workers` if given)."""
     settings = desk.settings.channels
     wanted = {"slack": settings.slack.active, "telegram": settings.telegram.active}
     channels: dict[str, PlatformChannel] = {}
@@ -63,7 +66,7 @@ def platform_channels(desk: Desk, engine: Engine) -> dict[str, PlatformChannel]:
                 desk.settings.problem(("channels", name), f"the {name} adapter is not installed")
             )
             continue
-        channels[name] = module.build(desk, engine)
+        channels[name] = module.build(desk, engine, workers)
     if problems:
         raise ProblemsError(problems)
     return channels
@@ -71,7 +74,18 @@ def platform_channels(desk: Desk, engine: Engine) -> dict[str, PlatformChannel]:
 
 async def run_service(desk: Desk, engine: Engine) -> int:
     require_current_schema(desk)
-    channels = platform_channels(desk, engine)
+    platform_on = desk.settings.channels.slack.active or desk.settings.channels.telegram.active
+    # Engine processes start (and build their desks) before any channel takes a message.
+    workers = await asyncio.to_thread(workers_for, desk, engine, platform_on=platform_on)
+    try:
+        return await _serve(desk, engine, workers)
+    finally:
+        # After the channels stopped: messages under way in an engine process finish.
+        await asyncio.to_thread(workers.close)
+
+
+async def _serve(desk: Desk, engine: Engine, workers: Workers) -> int:
+    channels = platform_channels(desk, engine, workers)
     # The outbox dispatcher (platform channels) and the sweep (timers, SLA clocks).
     scheduler = build_scheduler(desk, channels)
     for channel in channels.values():

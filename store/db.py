@@ -48,6 +48,8 @@ class Store:
     def __init__(self, url: str, *, echo: bool = False, base_dir: Path | None = None) -> None:
         self.url = normalise_url(url, base_dir)
         self.is_sqlite = self.url.startswith("sqlite")
+        # Only this process can see such a database (no child processes, no replicas).
+        self.in_memory = self.is_sqlite and make_url(self.url).database in (None, "", ":memory:")
         kwargs: dict[str, Any] = {"echo": echo}
         if self.is_sqlite:
             kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}

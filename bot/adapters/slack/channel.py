@@ -3,7 +3,8 @@
 Protocol duties, in order of arrival:
 * Verify (HTTP mode: bolt checks the signing secret and timestamp; Socket Mode needs none).
 * Ack at once: every listener only schedules the work and returns, so Slack gets its 200
-  (or Socket Mode ack) in milliseconds; the engine runs afterwards in a worker thread.
+  (or Socket Mode ack) in milliseconds; the engine runs afterwards on `bot.workers` (an
+  engine process under `deskbot serve`, a worker thread in tests).
 * Serialise per conversation, so two quick messages from one person are handled in order.
 * Deduplicate: `Inbound.event_id` is the Slack `event_id` (or the click's trigger_id); the
   engine records it in `processed_event` in the same transaction as its effects, so a
@@ -18,7 +19,6 @@ import asyncio
 import logging
 import re
 from collections.abc import AsyncIterator, Coroutine
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -48,6 +48,7 @@ from bot.desk import Desk
 from bot.engine import Engine
 from bot.language import detect
 from bot.messages import Address, Inbound, Message, Outbound
+from bot.workers import ThreadWorkers, Workers
 from store import conversations
 from store.events import claim_event
 
@@ -55,7 +56,6 @@ log = logging.getLogger(__name__)
 
 DEFAULT_API_URL = "https://slack.com/api/"
 COMMAND = "/desk"
-ENGINE_THREADS = 4  # PostgreSQL: conversations are handled in parallel
 LOOKUP_RETRIES = 2
 # Errors that retrying the same message cannot fix (the outbox dead-letters them).
 PERMANENT = frozenset(
@@ -124,9 +124,16 @@ class SlackChannel:
 
     name = "slack"
 
-    def __init__(self, desk: Desk, engine: Engine) -> None:
+    def __init__(self, desk: Desk, engine: Engine, workers: Workers | None = None) -> None:
         self.desk = desk
         self.engine = engine
+        # Given by `deskbot serve` (shared with Telegram, closed by it); else our own threads.
+        self._own_workers = workers is None
+        self.workers = workers or ThreadWorkers(
+            engine,
+            1 if desk.store.is_sqlite else desk.settings.engine.threads,
+            name="slack-engine",
+        )
         self.settings = desk.settings.channels.slack
         self.client = AsyncWebClient(
             token=self.settings.bot_token, base_url=self.settings.api_url or DEFAULT_API_URL
@@ -157,10 +164,6 @@ class SlackChannel:
         self.app.event("app_home_opened")(self._on_home_opened)
         self.app.command(COMMAND)(self._on_command)
         self.app.action({"type": "block_actions", "action_id": ACTION_PREFIX_RE})(self._on_action)
-        # The engine is synchronous: it runs on worker threads, never on the event loop.
-        # SQLite serialises writers anyway, so more threads would only queue on its lock.
-        workers = 1 if desk.store.is_sqlite else ENGINE_THREADS
-        self._engine_thread = ThreadPoolExecutor(workers, thread_name_prefix="slack-engine")
         self._tasks: set[asyncio.Task[None]] = set()
         self._locks = KeyedLocks()
         self._socket: AsyncSocketModeHandler | None = None
@@ -206,7 +209,8 @@ class SlackChannel:
         if self.client.session is not None:
             await self.client.session.close()
             self.client.session = self.lookups.session = None
-        self._engine_thread.shutdown(wait=False)
+        if self._own_workers:
+            self.workers.close()
 
     async def idle(self) -> None:
         """Wait until every scheduled piece of work has finished."""
@@ -338,11 +342,8 @@ class SlackChannel:
                 action=incoming.action,
                 event_id=incoming.event_id,
             )
-            loop = asyncio.get_running_loop()
             try:
-                replies = await loop.run_in_executor(
-                    self._engine_thread, self.engine.handle, inbound
-                )
+                replies = await self.workers.run(inbound)
             except Exception:
                 # Its transaction rolled back, so nothing happened: say so, don't go quiet.
                 log.exception("handling %s failed", incoming.event_id)
@@ -462,6 +463,6 @@ def _active(session: Session, person_id: str, conversation: str) -> bool:
     return row is not None and bool(row.data.get("journey") or row.data.get("awaiting"))
 
 
-def build(desk: Desk, engine: Engine) -> SlackChannel:
+def build(desk: Desk, engine: Engine, workers: Workers | None = None) -> SlackChannel:
     """Called by `deskbot serve` when channels.slack is active."""
-    return SlackChannel(desk, engine)
+    return SlackChannel(desk, engine, workers)

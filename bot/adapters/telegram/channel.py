@@ -49,6 +49,7 @@ from bot.channel import DeliveryError
 from bot.desk import Desk
 from bot.engine import Engine
 from bot.messages import Choice, Message, Outbound
+from bot.workers import ThreadWorkers, Workers
 from store import chat_moves
 
 # python-telegram-bot 22 is migrating durations (RetryAfter.retry_after...) from int to
@@ -99,6 +100,7 @@ class TelegramChannel:
         self,
         desk: Desk,
         engine: Engine,
+        workers: Workers | None = None,
         *,
         pacing: Pacing | None = None,
         sleep: Sleep = asyncio.sleep,
@@ -110,6 +112,10 @@ class TelegramChannel:
 
         self.desk = desk
         self.engine = engine
+        # Given by `deskbot serve` (engine processes, closed by it); else the engine runs
+        # on the store thread below, which calls `workers.handle` directly.
+        self._own_workers = workers is None
+        self.workers = workers or ThreadWorkers(engine, 1)
         self.settings = desk.settings.channels.telegram
         self.pacer = Pacer(pacing or Pacing(), now=monotonic)
         self._sleep = sleep
@@ -117,8 +123,8 @@ class TelegramChannel:
         self._chat_locks: dict[int | str, asyncio.Lock] = {}
         # Store and engine work runs here. SQLite serialises writers anyway, and several
         # threads queueing on its lock only add busy-wait sleeps (measured: 30% slower).
-        workers = 1 if desk.store.is_sqlite else concurrency
-        self._workers = ThreadPoolExecutor(workers, thread_name_prefix="telegram-store")
+        threads = 1 if desk.store.is_sqlite else concurrency
+        self._workers = ThreadPoolExecutor(threads, thread_name_prefix="telegram-store")
         # Parts of a message already shown (and the last one's ref), for a retry midway.
         self._partial: dict[tuple[int | str, str], tuple[int, str | None]] = {}
         self.processor = ChatOrderedProcessor(concurrency)
@@ -182,6 +188,8 @@ class TelegramChannel:
             await self.app.stop()
         await self.app.shutdown()
         self._workers.shutdown(wait=True)
+        if self._own_workers:
+            self.workers.close()
 
     async def blocking(self, work: Callable[..., T], *args: Any) -> T:
         """Run store or engine work off the event loop."""
@@ -443,6 +451,6 @@ class TelegramChannel:
         return result
 
 
-def build(desk: Desk, engine: Engine) -> TelegramChannel:
+def build(desk: Desk, engine: Engine, workers: Workers | None = None) -> TelegramChannel:
     """Entry point used by `deskbot serve` when channels.telegram is active."""
-    return TelegramChannel(desk, engine)
+    return TelegramChannel(desk, engine, workers)

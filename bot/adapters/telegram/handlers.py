@@ -236,7 +236,7 @@ class Handlers:
         return self.engine_handle(inbound)
 
     def engine_handle(self, inbound: Inbound) -> list[Outbound]:
-        return self.channel.engine.handle(inbound)
+        return self.channel.workers.handle(inbound)
 
     def _identify(self, user_id: str) -> Person | None:
         person = self.desk.directory.by_telegram(user_id)

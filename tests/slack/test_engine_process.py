@@ -1,0 +1,128 @@
+"""The engine in a child process, as `deskbot serve` runs it: Slack traffic stays in this
+process, journeys run in the child against the same database."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from collections.abc import AsyncIterator, Iterator
+
+import aiohttp
+import pytest
+
+from bot.adapters.slack import SlackChannel
+from bot.config import Settings
+from bot.desk import Desk, build_desk
+from bot.engine import Engine
+from bot.messages import Inbound
+from bot.workers import ProcessWorkers, ThreadWorkers, workers_for
+from store import tickets as repo
+from tests.slack.conftest import Driver, slack_settings
+from tests.slack.fake_slack import FakeSlack
+
+
+@pytest.fixture
+def real_clock_desk(settings: Settings, fake: FakeSlack) -> Iterator[Desk]:
+    # The child keeps the system clock, so the parent does too (no FixedClock here).
+    desk = build_desk(slack_settings(settings, fake.api_url), migrate=False)
+    yield desk
+    desk.store.dispose()
+
+
+@pytest.fixture
+def workers(real_clock_desk: Desk) -> Iterator[ProcessWorkers]:
+    made = workers_for(real_clock_desk, Engine(real_clock_desk), platform_on=True)
+    assert isinstance(made, ProcessWorkers), "config.yaml runs the engine in a process"
+    yield made
+    made.close()
+
+
+@pytest.fixture
+async def slack(
+    real_clock_desk: Desk, fake: FakeSlack, workers: ProcessWorkers
+) -> AsyncIterator[Driver]:
+    channel = SlackChannel(real_clock_desk, Engine(real_clock_desk), workers)
+    await channel.start()
+    async with aiohttp.ClientSession() as http:
+        yield Driver(channel, fake, http)
+    await channel.stop()
+
+
+async def test_a_journey_runs_in_the_engine_process_and_survives_its_death(
+    slack: Driver, workers: ProcessWorkers
+):
+    child = workers.ping()
+    assert child != os.getpid()
+
+    await slack.dm("U0ALICE", "I forgot my password")
+    question = slack.last("D0ALICE")
+    assert "Which account is it?" in question.block_text()
+    await slack.press("U0ALICE", question, "Email (Outlook)")
+    assert "locked out" in slack.last("D0ALICE").block_text()
+
+    # The child is killed between two messages: the journey lives in the store, so a
+    # new child carries on where the person is.
+    os.kill(child, signal.SIGKILL)
+    await asyncio.sleep(0.2)
+    await slack.press("U0ALICE", slack.last("D0ALICE"), "Yes")
+    assert "phone number" in slack.last("D0ALICE").block_text()
+    assert workers.ping() != child
+    await slack.dm("U0ALICE", "+44 20 7946 0000")
+
+    assert "*IT-1000*" in slack.last("D0ALICE").block_text()
+    with slack.desk.store.read() as session:
+        [ticket] = repo.list_tickets(session=session)
+    assert ticket.requester_id == "alice" and ticket.channel == "slack"
+
+
+async def test_a_message_being_handled_when_the_child_dies_is_handled_by_the_next(
+    real_clock_desk: Desk, workers: ProcessWorkers
+):
+    child = workers.ping()
+    os.kill(child, signal.SIGKILL)
+    # Submitted before the pool noticed the death (or after): either way it is answered.
+    replies = await workers.run(
+        Inbound("slack", "D0BOB", "bob", text="I forgot my password", event_id="Ev-died")
+    )
+    assert any("Which account is it?" in r.text for r in replies)
+    # A redelivery of the same event is recognised, wherever it was handled.
+    again = await workers.run(
+        Inbound("slack", "D0BOB", "bob", text="I forgot my password", event_id="Ev-died")
+    )
+    assert again == []
+
+
+def test_ctrl_c_to_the_process_group_does_not_interrupt_the_engine(workers: ProcessWorkers):
+    child = workers.ping()
+    os.kill(child, signal.SIGINT)
+    replies = workers.handle(Inbound("slack", "D0BOB", "bob", text="hello", event_id="Ev-int"))
+    assert replies, "the child still answers"
+    assert workers.ping() == child, "and it is the same child"
+
+
+def test_in_memory_databases_and_console_only_runs_keep_the_engine_in_this_process(
+    settings: Settings,
+):
+    memory = build_desk(
+        settings.model_copy(
+            update={"database": settings.database.model_copy(update={"url": "sqlite://"})}
+        ),
+        migrate=True,
+    )
+    made = workers_for(memory, Engine(memory), platform_on=True)
+    assert isinstance(made, ThreadWorkers)
+    made.close()
+    on_file = build_desk(settings, migrate=False)
+    made = workers_for(on_file, Engine(on_file), platform_on=False)
+    assert isinstance(made, ThreadWorkers), "no chat platform: nothing to share the core with"
+    made.close()
+    threads = on_file.settings.model_copy(
+        update={"engine": on_file.settings.engine.model_copy(update={"run_in": "thread"})}
+    )
+    on_file.settings = threads
+    made = workers_for(on_file, Engine(on_file), platform_on=True)
+    assert isinstance(made, ThreadWorkers), "engine.run_in: thread"
+    made.close()
+    for desk in (memory, on_file):
+        desk.store.dispose()
