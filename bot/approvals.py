@@ -28,6 +28,7 @@ from notifications.outbox import notify
 from store import conversations, lifecycle
 from store import tickets as ticket_repo
 from store.models import Approval, Ticket, TicketEvent
+from store.sql import row_id
 
 
 def approvers_for(
@@ -205,13 +206,14 @@ def close_requests(desk: Desk, session: Session, approval: Approval, now: dateti
 def on_button(turn: Turn, rest: str) -> None:
     """`ap:<id>:y` approves; `ap:<id>:n` asks for an optional reason, then rejects."""
     raw_id, _, verdict = rest.partition(":")
-    if not raw_id.isdigit():
+    approval_id = row_id(raw_id)
+    if approval_id is None:
         turn.say("errors.unknown_button")
         return
     if verdict == "y":
-        decide(turn, int(raw_id), approved=True, reason="")
+        decide(turn, approval_id, approved=True, reason="")
     else:
-        approval = turn.session.get(Approval, int(raw_id))
+        approval = turn.session.get(Approval, approval_id)
         if approval is None or not may_decide(turn.desk, approval, turn.person):
             refuse(turn, approval)
             return

@@ -12,12 +12,14 @@ from bot.messages import Choice, Message
 from store import notices as repo
 from store import tickets as ticket_repo
 from store.models import Survey, Ticket
+from store.sql import row_id
 
 AWAITING = "survey_comment"
 
 
 def _survey_for(turn: Turn, raw_id: str) -> Survey | None:
-    survey = turn.session.get(Survey, int(raw_id)) if raw_id.isdigit() else None
+    survey_id = row_id(raw_id)
+    survey = turn.session.get(Survey, survey_id) if survey_id is not None else None
     if survey is None:
         turn.say("notices.survey.unknown")
         return None
@@ -47,10 +49,10 @@ def on_button(turn: Turn, rest: str) -> None:
         turn.data.pop("awaiting", None)
         turn.say("notices.survey.thanks")
         return
-    if not value.isdigit() or not 1 <= int(value) <= 5:
+    score = row_id(value)
+    if score is None or not 1 <= score <= 5:
         turn.say("errors.unknown_button")
         return
-    score = int(value)
     repo.record_score(session=turn.session, survey_id=survey.id, score=score, now=turn.now)
     ticket_repo.add_event(
         session=turn.session,

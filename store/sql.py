@@ -11,6 +11,20 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel
 
 
+MAX_ID = 2**31 - 1
+
+
+def row_id(raw: str) -> int | None:
+    """A row id typed or sent in a button (`/approve 12`, `ap:12:y`), or None.
+
+    Only ASCII digits that fit an id column (PostgreSQL `integer`, 32 bits): `str.isdigit`
+    also accepts "²", which int() refuses, and a larger value makes the driver raise.
+    """
+    if raw.isascii() and raw.isdigit() and len(raw) <= 10 and int(raw) <= MAX_ID:
+        return int(raw)
+    return None
+
+
 def _table(model: type[SQLModel]) -> Table:
     table = model.__table__  # type: ignore[attr-defined]
     assert isinstance(table, Table)

@@ -97,7 +97,7 @@ class ConsoleChannel:
         """A typed line; a bare number picks that option of the last message with choices."""
         stripped = line.strip()
         choices, self.last_choices = self.last_choices, ()
-        if stripped.isdigit() and choices and 1 <= int(stripped) <= len(choices):
+        if stripped.isascii() and stripped.isdigit() and 1 <= int(stripped) <= len(choices):
             return Inbound(
                 "console",
                 person,

@@ -36,7 +36,7 @@ from notifications.outbox import notify
 from store import lifecycle
 from store import tickets as ticket_repo
 from store.models import IncidentLink, MajorIncident, Ticket
-from store.sql import insert_ignore
+from store.sql import insert_ignore, row_id
 
 PREFIX = "mi"  # button values: mi:declare:<id>, mi:dismiss:<id>, mi:other:<id>
 SKIP_KEY = "mi_skip"  # conversation data: the person said their problem is something else
@@ -378,7 +378,8 @@ def _post_alert(desk: Desk, session: Session, incident: MajorIncident, now: date
 def on_button(turn: Turn, rest: str) -> None:
     """`mi:declare:<id>`, `mi:dismiss:<id>` (technicians of the queue), `mi:other:<id>`."""
     action, _, raw = rest.partition(":")
-    incident = turn.session.get(MajorIncident, int(raw)) if raw.isdigit() else None
+    incident_id = row_id(raw)
+    incident = turn.session.get(MajorIncident, incident_id) if incident_id is not None else None
     if incident is None or incident.id is None:
         turn.say("insight.incident.gone")
         return

@@ -5,24 +5,27 @@ from __future__ import annotations
 from bot import approvals
 from bot.engine import Turn
 from bot.verbs import Verb, Verbs
+from store.sql import row_id
 
 
 def approve_verb(turn: Turn, args: str) -> None:
     """`/approve 12`: approve approval #12."""
     raw, _, _rest = args.strip().lstrip("#").partition(" ")
-    if not raw.isdigit():
+    approval_id = row_id(raw)
+    if approval_id is None:
         pending_verb(turn, "")
         return
-    approvals.decide(turn, int(raw), approved=True, reason="")
+    approvals.decide(turn, approval_id, approved=True, reason="")
 
 
 def reject_verb(turn: Turn, args: str) -> None:
     """`/reject 12 not in budget`: reject approval #12 with a reason."""
     raw, _, reason = args.strip().lstrip("#").partition(" ")
-    if not raw.isdigit():
+    approval_id = row_id(raw)
+    if approval_id is None:
         pending_verb(turn, "")
         return
-    approvals.decide(turn, int(raw), approved=False, reason=reason.strip())
+    approvals.decide(turn, approval_id, approved=False, reason=reason.strip())
 
 
 def pending_verb(turn: Turn, _args: str) -> None:

@@ -87,3 +87,17 @@ def test_managers_only_service_refuses_others_politely(chat: MemoryChat) -> None
     refused = chat.press("alice", "s:offboarding")
     assert "Only the leaver's manager (or HR) can request this." in plain(refused)
     assert tickets(chat) == []
+
+
+def test_forged_or_odd_ids_in_buttons_and_commands_are_refused_politely(
+    chat: MemoryChat,
+) -> None:
+    # Slack and Telegram only send our own values, but a too-long number once crashed the
+    # turn (the database driver overflowed) and "²" passes str.isdigit but not int().
+    for value in ("ap:99999999999999999999:y", "ap:2147483648:y", "ap:²:n", "sv:2147483648:5"):
+        replies = chat.press("mark", value, channel="console")
+        assert replies, value
+    assert "no longer does anything" in plain(chat.press("mark", "ap:99999999999999999999:y"))
+    for command in ("/approve 2147483648", "/reject ² no budget", "/approve 99999999999999999999"):
+        replies = chat.say("mark", command, channel="console")
+        assert replies and "approv" in plain(replies).lower(), command
