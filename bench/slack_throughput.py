@@ -264,11 +264,16 @@ def cpu_seconds(pid: int) -> float:
 
 
 def engine_pids(fake: RemoteFake) -> list[int]:
-    """Our child processes other than the fake Slack: the engine processes."""
+    """Our child processes other than the fake Slack (and multiprocessing's resource
+    tracker): the engine processes."""
     pids = []
     for children in Path("/proc/self/task").glob("*/children"):
         pids += [int(p) for p in children.read_text().split()]
-    return [p for p in pids if fake.pid is None or p != fake.pid]
+    return [
+        pid
+        for pid in pids
+        if pid != fake.pid and b"resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_bytes()
+    ]
 
 
 def timed(workers: Workers) -> list[float]:
@@ -367,6 +372,7 @@ async def main_async(
                 update={"engine": desk.settings.engine.model_copy(update={"run_in": mode})}
             )
             workers = workers_for(replace(desk, settings=settings), engine, platform_on=True)
+            await workers.start()
             channel = SlackChannel(desk, engine, workers)
             await channel.start()
             apps[mode] = (channel, timed(workers))
@@ -409,7 +415,7 @@ async def main_async(
         await echo_runner.cleanup()
         for channel, _ in apps.values():
             await channel.stop()
-            channel.workers.close()
+            await channel.workers.close()
         desk.store.dispose()
     await fake.stop()
     if fake.violations:

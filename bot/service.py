@@ -75,13 +75,14 @@ def platform_channels(
 async def run_service(desk: Desk, engine: Engine) -> int:
     require_current_schema(desk)
     platform_on = desk.settings.channels.slack.active or desk.settings.channels.telegram.active
+    workers = workers_for(desk, engine, platform_on=platform_on)
     # Engine processes start (and build their desks) before any channel takes a message.
-    workers = await asyncio.to_thread(workers_for, desk, engine, platform_on=platform_on)
+    await workers.start()
     try:
         return await _serve(desk, engine, workers)
     finally:
         # After the channels stopped: messages under way in an engine process finish.
-        await asyncio.to_thread(workers.close)
+        await workers.close()
 
 
 async def _serve(desk: Desk, engine: Engine, workers: Workers) -> int:

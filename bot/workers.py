@@ -14,16 +14,17 @@ message is being handled), so any number of workers may run at once.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import multiprocessing
-import os
 import signal
-import threading
 import time
-from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
-from concurrent.futures.process import BrokenProcessPool, ProcessPoolExecutor
-from typing import Any, Protocol, TypeVar
+import traceback
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from typing import Protocol
 
 from bot.config import Settings
 from bot.desk import Desk
@@ -31,21 +32,24 @@ from bot.engine import Engine
 from bot.messages import Inbound, Outbound
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 
 class Workers(Protocol):
     """Runs `Engine.handle` off the event loop."""
+
+    async def start(self) -> None: ...
 
     async def run(self, inbound: Inbound) -> list[Outbound]:
         """Handle from the event loop; the replies, or the engine's exception."""
         ...
 
     def handle(self, inbound: Inbound) -> list[Outbound]:
-        """Handle and wait, for callers already on a worker thread."""
+        """Handle and wait, for callers on a worker thread (never the event loop)."""
         ...
 
-    def close(self) -> None: ...
+    async def close(self) -> None:
+        """Finish the messages under way, then stop."""
+        ...
 
 
 class ThreadWorkers:
@@ -55,75 +59,162 @@ class ThreadWorkers:
         self.engine = engine
         self._pool = ThreadPoolExecutor(threads, thread_name_prefix=name)
 
+    async def start(self) -> None:
+        return None
+
     async def run(self, inbound: Inbound) -> list[Outbound]:
         return await asyncio.wrap_future(self._pool.submit(self.engine.handle, inbound))
 
     def handle(self, inbound: Inbound) -> list[Outbound]:
         return self.engine.handle(inbound)
 
-    def close(self) -> None:
-        self._pool.shutdown(wait=True)
+    async def close(self) -> None:
+        await asyncio.to_thread(self._pool.shutdown, wait=True)
+
+
+class EngineFailed(Exception):
+    """`Engine.handle` raised in an engine process; the message is its traceback."""
+
+
+@dataclass
+class _Child:
+    """One engine process and the requests it has been sent and not answered yet."""
+
+    process: BaseProcess
+    conn: Connection
+    ready: bool = False
+    sent: dict[int, Inbound] = field(default_factory=dict)
+    backlog: list[int] = field(default_factory=list)  # sent before the child was ready
 
 
 class ProcessWorkers:
     """The engine in child processes, each with a desk built from the same settings.
 
-    Children are started with "spawn" (a fork would copy the parent's threads' locks and
-    open database connections). They ignore Ctrl-C, so a stop finishes the messages under
-    way. A child that dies (killed, out of memory) is replaced and the messages it took
-    down are handled again by the new one: a turn commits or rolls back whole, and one
-    that did commit is recognised by its event id and not repeated.
+    Requests and replies travel as pickles over one pipe per child, read by the event loop
+    itself: no executor threads in this process, so nothing here competes with the loop
+    for the GIL. Children are started with "spawn" (a fork would copy this process's
+    threads' locks and open database connections) and ignore Ctrl-C, so a stop finishes
+    the messages under way. A child that dies (killed, out of memory) is replaced and the
+    messages it had not answered go to the new one: a turn commits or rolls back whole,
+    and one that did commit is recognised by its event id and not repeated.
     """
 
     def __init__(self, settings: Settings, processes: int) -> None:
         self.settings = settings
         self.processes = processes
-        self._guard = threading.Lock()
-        self._pool = self._new_pool()
+        self._children: list[_Child] = []
+        self._waiting: dict[int, asyncio.Future[list[Outbound]]] = {}
+        self._ids = itertools.count(1)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._closing = False
 
-    def _new_pool(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(
-            self.processes,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_child_start,
-            initargs=(self.settings, logging.getLogger().getEffectiveLevel()),
+    async def start(self) -> None:
+        """Start every child and wait until each has built its desk."""
+        self._loop = asyncio.get_running_loop()
+        self._children = [self._spawn() for _ in range(self.processes)]
+        while not all(child.ready for child in self._children):
+            if any(not child.process.is_alive() for child in self._children):
+                raise RuntimeError("an engine process did not start; see the log above")
+            await asyncio.sleep(0.05)
+        log.info("engine processes ready: %s", ", ".join(str(p) for p in self.pids))
+
+    @property
+    def pids(self) -> list[int]:
+        return [child.process.pid or 0 for child in self._children]
+
+    def _spawn(self) -> _Child:
+        assert self._loop is not None
+        ours, theirs = multiprocessing.Pipe()
+        context = multiprocessing.get_context("spawn")
+        level = logging.getLogger().getEffectiveLevel()
+        process = context.Process(
+            target=_child_main, args=(self.settings, level, theirs), name="deskbot-engine"
         )
-
-    def start(self) -> None:
-        """Start every child and wait until each has built its desk (startup errors show here)."""
-        pids = {f.result() for f in [self._submit(os.getpid) for _ in range(self.processes)]}
-        log.info("engine processes ready: %s", ", ".join(map(str, sorted(pids))))
-
-    def ping(self) -> int:
-        """The process id of a child, once it is ready."""
-        return self._submit(os.getpid).result()
-
-    def _submit(self, fn: Callable[..., T], *args: Any) -> Future[T]:
-        with self._guard:
-            try:
-                return self._pool.submit(fn, *args)
-            except BrokenProcessPool:
-                log.error("an engine process died; starting new ones")
-                self._pool.shutdown(wait=False, cancel_futures=True)
-                self._pool = self._new_pool()
-                return self._pool.submit(fn, *args)
+        process.start()
+        theirs.close()  # the child's end lives in the child: EOF here when it exits
+        child = _Child(process, ours)
+        self._loop.add_reader(ours.fileno(), self._readable, child)
+        return child
 
     async def run(self, inbound: Inbound) -> list[Outbound]:
+        assert self._loop is not None, "start() first"
+        request = next(self._ids)
+        future: asyncio.Future[list[Outbound]] = self._loop.create_future()
+        self._waiting[request] = future
+        # The child with the fewest unanswered requests (one child on SQLite).
+        child = min(self._children, key=lambda c: len(c.sent))
+        self._send(child, request, inbound)
         try:
-            return await asyncio.wrap_future(self._submit(_child_handle, inbound))
-        except BrokenProcessPool:
-            log.warning("engine process died while handling %s; once more", inbound.event_id)
-            return await asyncio.wrap_future(self._submit(_child_handle, inbound))
+            return await future
+        finally:
+            self._waiting.pop(request, None)
+
+    def _send(self, child: _Child, request: int, inbound: Inbound) -> None:
+        child.sent[request] = inbound
+        if not child.ready:
+            child.backlog.append(request)
+            return
+        try:
+            child.conn.send((request, inbound))
+        except OSError:
+            pass  # the child just died: `_readable` sees the end and hands `sent` on
+
+    def _readable(self, child: _Child) -> None:
+        try:
+            while child.conn.poll():
+                request, ok, result = child.conn.recv()
+                if request == 0:  # "ready": the desk is built
+                    child.ready = True
+                    for waiting in child.backlog:
+                        child.conn.send((waiting, child.sent[waiting]))
+                    child.backlog.clear()
+                    continue
+                child.sent.pop(request, None)
+                future = self._waiting.get(request)
+                if future is not None and not future.done():
+                    if ok:
+                        future.set_result(result)
+                    else:
+                        future.set_exception(EngineFailed(result))
+        except (EOFError, OSError):
+            self._died(child)
+
+    def _died(self, child: _Child) -> None:
+        assert self._loop is not None
+        self._loop.remove_reader(child.conn.fileno())
+        child.conn.close()
+        child.process.join(timeout=1)
+        if self._closing:
+            return
+        log.error(
+            "engine process %s died (exit code %s); starting a new one, %d message(s) to "
+            "handle again",
+            child.process.pid,
+            child.process.exitcode,
+            len(child.sent),
+        )
+        fresh = self._spawn()
+        self._children[self._children.index(child)] = fresh
+        for request, inbound in child.sent.items():
+            self._send(fresh, request, inbound)
 
     def handle(self, inbound: Inbound) -> list[Outbound]:
-        try:
-            return self._submit(_child_handle, inbound).result()
-        except BrokenProcessPool:
-            log.warning("engine process died while handling %s; once more", inbound.event_id)
-            return self._submit(_child_handle, inbound).result()
+        assert self._loop is not None, "start() first"
+        return asyncio.run_coroutine_threadsafe(self.run(inbound), self._loop).result()
 
-    def close(self) -> None:
-        self._pool.shutdown(wait=True)
+    async def close(self) -> None:
+        self._closing = True
+        for child in self._children:
+            if child.process.is_alive() and not child.conn.closed:
+                child.conn.send(None)  # read after the requests already in the pipe
+        for child in self._children:
+            await asyncio.to_thread(child.process.join, 30)
+            if child.process.is_alive():
+                child.process.terminate()
+            if not child.conn.closed:
+                assert self._loop is not None
+                self._loop.remove_reader(child.conn.fileno())
+                child.conn.close()
 
 
 def workers_for(desk: Desk, engine: Engine, *, platform_on: bool) -> Workers:
@@ -131,39 +222,41 @@ def workers_for(desk: Desk, engine: Engine, *, platform_on: bool) -> Workers:
     settings = desk.settings.engine
     sqlite = desk.store.is_sqlite
     if settings.run_in == "process" and platform_on and not desk.store.in_memory:
-        workers = ProcessWorkers(desk.settings, 1 if sqlite else settings.processes)
-        workers.start()
-        return workers
+        return ProcessWorkers(desk.settings, 1 if sqlite else settings.processes)
     # SQLite serialises writers anyway, so more threads would only queue on its lock.
     return ThreadWorkers(engine, 1 if sqlite else settings.threads)
 
 
 # ---- in the child process --------------------------------------------------------------
 
-_engine: Engine | None = None
-_refreshed = 0.0
 
-
-def _child_start(settings: Settings, level: int) -> None:
-    global _engine, _refreshed
+def _child_main(settings: Settings, level: int, conn: Connection) -> None:
     # The parent decides when to stop: Ctrl-C reaches the whole process group.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from bot.desk import build_desk
+    from bot.insight import known_errors
 
-    _engine = Engine(build_desk(settings, migrate=False))
-    _refreshed = time.monotonic()
-
-
-def _child_handle(inbound: Inbound) -> list[Outbound]:
-    global _refreshed
-    assert _engine is not None, "engine process not initialised"
-    desk = _engine.desk
-    # Known errors (`/kb`) change the matcher; the parent's insight job keeps its own desk
-    # current, this keeps the child's (one aggregate query when nothing changed).
-    if time.monotonic() - _refreshed >= desk.settings.insight.every.total_seconds():
-        from bot.insight import known_errors
-
-        known_errors.refresh(desk)
-        _refreshed = time.monotonic()
-    return _engine.handle(inbound)
+    engine = Engine(build_desk(settings, migrate=False))
+    desk = engine.desk
+    every = desk.settings.insight.every.total_seconds()
+    refreshed = time.monotonic()
+    conn.send((0, True, None))
+    while True:
+        try:
+            message = conn.recv()
+        except EOFError:  # the parent is gone
+            return
+        if message is None:
+            return
+        request, inbound = message
+        # Known errors (`/kb`) change the matcher. The parent's insight job keeps its own
+        # desk current; this keeps ours (one aggregate query when nothing changed).
+        if time.monotonic() - refreshed >= every:
+            known_errors.refresh(desk)
+            refreshed = time.monotonic()
+        try:
+            conn.send((request, True, engine.handle(inbound)))
+        except Exception:
+            log.exception("handling %s failed", inbound.event_id)
+            conn.send((request, False, traceback.format_exc()))

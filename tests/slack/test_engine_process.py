@@ -10,13 +10,14 @@ from collections.abc import AsyncIterator, Iterator
 
 import aiohttp
 import pytest
+from sqlalchemy import text
 
 from bot.adapters.slack import SlackChannel
 from bot.config import Settings
 from bot.desk import Desk, build_desk
 from bot.engine import Engine
 from bot.messages import Inbound
-from bot.workers import ProcessWorkers, ThreadWorkers, workers_for
+from bot.workers import EngineFailed, ProcessWorkers, ThreadWorkers, workers_for
 from store import tickets as repo
 from tests.slack.conftest import Driver, slack_settings
 from tests.slack.fake_slack import FakeSlack
@@ -31,11 +32,12 @@ def real_clock_desk(settings: Settings, fake: FakeSlack) -> Iterator[Desk]:
 
 
 @pytest.fixture
-def workers(real_clock_desk: Desk) -> Iterator[ProcessWorkers]:
+async def workers(real_clock_desk: Desk) -> AsyncIterator[ProcessWorkers]:
     made = workers_for(real_clock_desk, Engine(real_clock_desk), platform_on=True)
     assert isinstance(made, ProcessWorkers), "config.yaml runs the engine in a process"
+    await made.start()
     yield made
-    made.close()
+    await made.close()
 
 
 @pytest.fixture
@@ -52,8 +54,8 @@ async def slack(
 async def test_a_journey_runs_in_the_engine_process_and_survives_its_death(
     slack: Driver, workers: ProcessWorkers
 ):
-    child = workers.ping()
-    assert child != os.getpid()
+    children = workers.pids  # one on SQLite, engine.processes on PostgreSQL
+    assert os.getpid() not in children
 
     await slack.dm("U0ALICE", "I forgot my password")
     question = slack.last("D0ALICE")
@@ -61,13 +63,14 @@ async def test_a_journey_runs_in_the_engine_process_and_survives_its_death(
     await slack.press("U0ALICE", question, "Email (Outlook)")
     assert "locked out" in slack.last("D0ALICE").block_text()
 
-    # The child is killed between two messages: the journey lives in the store, so a
-    # new child carries on where the person is.
-    os.kill(child, signal.SIGKILL)
+    # The children are killed between two messages: the journey lives in the store, so
+    # new children carry on where the person is.
+    for child in children:
+        os.kill(child, signal.SIGKILL)
     await asyncio.sleep(0.2)
     await slack.press("U0ALICE", slack.last("D0ALICE"), "Yes")
     assert "phone number" in slack.last("D0ALICE").block_text()
-    assert workers.ping() != child
+    assert not set(workers.pids) & set(children)
     await slack.dm("U0ALICE", "+44 20 7946 0000")
 
     assert "*IT-1000*" in slack.last("D0ALICE").block_text()
@@ -79,8 +82,8 @@ async def test_a_journey_runs_in_the_engine_process_and_survives_its_death(
 async def test_a_message_being_handled_when_the_child_dies_is_handled_by_the_next(
     real_clock_desk: Desk, workers: ProcessWorkers
 ):
-    child = workers.ping()
-    os.kill(child, signal.SIGKILL)
+    for child in workers.pids:
+        os.kill(child, signal.SIGKILL)
     # Submitted before the pool noticed the death (or after): either way it is answered.
     replies = await workers.run(
         Inbound("slack", "D0BOB", "bob", text="I forgot my password", event_id="Ev-died")
@@ -93,15 +96,36 @@ async def test_a_message_being_handled_when_the_child_dies_is_handled_by_the_nex
     assert again == []
 
 
-def test_ctrl_c_to_the_process_group_does_not_interrupt_the_engine(workers: ProcessWorkers):
-    child = workers.ping()
-    os.kill(child, signal.SIGINT)
-    replies = workers.handle(Inbound("slack", "D0BOB", "bob", text="hello", event_id="Ev-int"))
+async def test_ctrl_c_to_the_process_group_does_not_interrupt_the_engine(
+    workers: ProcessWorkers,
+):
+    children = workers.pids
+    for child in children:
+        os.kill(child, signal.SIGINT)
+    # From a worker thread, as Telegram's handlers call it.
+    inbound = Inbound("slack", "D0BOB", "bob", text="hello", event_id="Ev-int")
+    replies = await asyncio.to_thread(workers.handle, inbound)
     assert replies, "the child still answers"
-    assert workers.ping() == child, "and it is the same child"
+    assert workers.pids == children, "and no child was replaced"
 
 
-def test_in_memory_databases_and_console_only_runs_keep_the_engine_in_this_process(
+async def test_an_engine_error_in_the_child_reaches_the_caller(
+    real_clock_desk: Desk, workers: ProcessWorkers
+):
+    # The database loses a table under the running child: its turn fails and rolls back.
+    with real_clock_desk.store.engine.begin() as conn:
+        conn.execute(text("ALTER TABLE processed_event RENAME TO processed_event_away"))
+    try:
+        with pytest.raises(EngineFailed, match="processed_event"):
+            await workers.run(Inbound("slack", "D0BOB", "bob", text="hi", event_id="Ev-1"))
+    finally:
+        with real_clock_desk.store.engine.begin() as conn:
+            conn.execute(text("ALTER TABLE processed_event_away RENAME TO processed_event"))
+    replies = await workers.run(Inbound("slack", "D0BOB", "bob", text="hi", event_id="Ev-1"))
+    assert replies, "the same child carries on, and the failed event was not recorded"
+
+
+async def test_in_memory_databases_and_console_only_runs_keep_the_engine_in_this_process(
     settings: Settings,
 ):
     memory = build_desk(
@@ -112,17 +136,17 @@ def test_in_memory_databases_and_console_only_runs_keep_the_engine_in_this_proce
     )
     made = workers_for(memory, Engine(memory), platform_on=True)
     assert isinstance(made, ThreadWorkers)
-    made.close()
+    await made.close()
     on_file = build_desk(settings, migrate=False)
     made = workers_for(on_file, Engine(on_file), platform_on=False)
     assert isinstance(made, ThreadWorkers), "no chat platform: nothing to share the core with"
-    made.close()
+    await made.close()
     threads = on_file.settings.model_copy(
         update={"engine": on_file.settings.engine.model_copy(update={"run_in": "thread"})}
     )
     on_file.settings = threads
     made = workers_for(on_file, Engine(on_file), platform_on=True)
     assert isinstance(made, ThreadWorkers), "engine.run_in: thread"
-    made.close()
+    await made.close()
     for desk in (memory, on_file):
         desk.store.dispose()

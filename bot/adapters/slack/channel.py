@@ -210,7 +210,7 @@ class SlackChannel:
             await self.client.session.close()
             self.client.session = self.lookups.session = None
         if self._own_workers:
-            self.workers.close()
+            await self.workers.close()
 
     async def idle(self) -> None:
         """Wait until every scheduled piece of work has finished."""

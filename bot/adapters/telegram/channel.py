@@ -189,7 +189,7 @@ class TelegramChannel:
         await self.app.shutdown()
         self._workers.shutdown(wait=True)
         if self._own_workers:
-            self.workers.close()
+            await self.workers.close()
 
     async def blocking(self, work: Callable[..., T], *args: Any) -> T:
         """Run store or engine work off the event loop."""
