@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 from urllib.parse import urlencode
 
+import pytest
+
+from bot.adapters.slack import SlackChannel
+from bot.desk import Desk
+from bot.engine import Engine
 from store import tickets as repo
 from tests.slack.conftest import Driver, payload
 
@@ -89,3 +95,13 @@ async def test_two_quick_messages_are_answered_in_order(slack: Driver):
     texts = [c.block_text() for c in slack.fake.posts("D0ALICE")]
     assert "Which account" in texts[-2] and "locked out" in texts[-1]
     assert len(slack.channel._locks) == 0  # per-conversation locks are not leaked
+
+
+def test_starting_with_the_token_in_the_environment_logs_no_warning(
+    slack_desk: Desk, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+):
+    # config.yaml and bolt both read SLACK_BOT_TOKEN; bolt used to warn on every start.
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test-token")
+    with caplog.at_level(logging.INFO):
+        SlackChannel(slack_desk, Engine(slack_desk))
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]

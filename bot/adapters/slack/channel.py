@@ -30,6 +30,7 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -53,6 +54,18 @@ from store import conversations
 from store.events import claim_event
 
 log = logging.getLogger(__name__)
+BOLT_LOG = logging.getLogger("bot.adapters.slack.bolt")
+
+
+class _SameToken(logging.Filter):
+    """bolt reads SLACK_BOT_TOKEN itself and warns that our client's token wins over it on
+    every start; they are the same token (config.yaml reads the same variable)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != warning_client_prioritized_and_token_skipped()
+
+
+BOLT_LOG.addFilter(_SameToken())
 
 DEFAULT_API_URL = "https://slack.com/api/"
 COMMAND = "/desk"
@@ -157,7 +170,7 @@ class SlackChannel:
             # Listeners only schedule work, so running them before the response keeps
             # acks fast without bolt's 10 ms ack polling.
             process_before_response=True,
-            logger=logging.getLogger("bot.adapters.slack.bolt"),
+            logger=BOLT_LOG,
         )
         self.app.event("message")(self._on_message)
         self.app.event("app_mention")(self._on_mention)
