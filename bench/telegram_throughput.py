@@ -36,6 +36,7 @@ from bot.desk import build_desk, load_config
 from bot.directory import PEOPLE_COLUMNS
 from bot.engine import Engine
 from bot.messages import Inbound
+from bot.workers import workers_for
 from tests.telegram.fake_bot_api import TOKEN, FakeBotAPI
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -112,11 +113,19 @@ class Done:
         return self.count
 
 
-async def run_deskbot(users: int, database: str | None) -> tuple[int, float]:
+async def run_deskbot(users: int, database: str | None, run_in: str) -> tuple[int, float]:
+    """deskbot as `deskbot serve` runs it, its engine in a child process or a thread."""
     fake = await FakeBotAPI().start()
     with tempfile.TemporaryDirectory() as folder:
-        desk = build_desk(bench_settings(Path(folder), users, fake.api_url, database), migrate=True)
-        channel = TelegramChannel(desk, Engine(desk), pacing=NO_PACING, concurrency=CONCURRENCY)
+        settings = bench_settings(Path(folder), users, fake.api_url, database)
+        settings = settings.model_copy(
+            update={"engine": settings.engine.model_copy(update={"run_in": run_in})}
+        )
+        desk = build_desk(settings, migrate=True)
+        engine = Engine(desk)
+        workers = workers_for(desk, engine, platform_on=True)
+        await workers.start()
+        channel = TelegramChannel(desk, engine, workers, pacing=NO_PACING, concurrency=CONCURRENCY)
         await channel.start()
         try:
             done = Done(fake, "is logged")
@@ -126,6 +135,7 @@ async def run_deskbot(users: int, database: str | None) -> tuple[int, float]:
             elapsed = time.perf_counter() - started
         finally:
             await channel.stop()
+            await workers.close()
             desk.store.dispose()
             await fake.close()
     assert not fake.problems, fake.problems[:5]
@@ -184,14 +194,14 @@ async def run_echo(users: int, concurrent: bool) -> tuple[int, float]:
 
 
 async def main_async(users: int, database: str | None) -> None:
-    await run_deskbot(5, database)  # warm up imports, caches, the intent matcher
+    await run_deskbot(5, database, "thread")  # warm up imports, caches, the intent matcher
+    db = "SQLite" if not database else "given DB"
     results = {
         "echo (PTB default, sequential)": await run_echo(users, concurrent=False),
         f"echo (concurrent_updates={CONCURRENCY})": await run_echo(users, concurrent=True),
-        f"deskbot (journey steps, {'SQLite' if not database else 'given DB'})": await run_deskbot(
-            users, database
-        ),
+        f"deskbot, engine in a process ({db})": await run_deskbot(users, database, "process"),
         "deskbot's engine alone (no Telegram)": run_engine_alone(users, database),
+        f"deskbot, engine in a thread ({db})": await run_deskbot(users, database, "thread"),
     }
     rates = {name: n / seconds for name, (n, seconds) in results.items()}
     print(f"{users} users x {len(JOURNEY)} messages, long polling a local fake Bot API")
@@ -201,6 +211,7 @@ async def main_async(users: int, database: str | None) -> None:
     print(f"ratio deskbot / echo (same concurrency):  {rates[names[2]] / rates[names[1]]:.2f}")
     print(f"ratio deskbot / echo (PTB default):      {rates[names[2]] / rates[names[0]]:.2f}")
     print(f"ratio deskbot / its engine alone:         {rates[names[2]] / rates[names[3]]:.2f}")
+    print(f"ratio engine in a thread / echo (same):   {rates[names[4]] / rates[names[1]]:.2f}")
 
 
 def main() -> None:

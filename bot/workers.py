@@ -43,10 +43,6 @@ class Workers(Protocol):
         """Handle from the event loop; the replies, or the engine's exception."""
         ...
 
-    def handle(self, inbound: Inbound) -> list[Outbound]:
-        """Handle and wait, for callers on a worker thread (never the event loop)."""
-        ...
-
     async def close(self) -> None:
         """Finish the messages under way, then stop."""
         ...
@@ -64,9 +60,6 @@ class ThreadWorkers:
 
     async def run(self, inbound: Inbound) -> list[Outbound]:
         return await asyncio.wrap_future(self._pool.submit(self.engine.handle, inbound))
-
-    def handle(self, inbound: Inbound) -> list[Outbound]:
-        return self.engine.handle(inbound)
 
     async def close(self) -> None:
         await asyncio.to_thread(self._pool.shutdown, wait=True)
@@ -197,10 +190,6 @@ class ProcessWorkers:
         self._children[self._children.index(child)] = fresh
         for request, inbound in child.sent.items():
             self._send(fresh, request, inbound)
-
-    def handle(self, inbound: Inbound) -> list[Outbound]:
-        assert self._loop is not None, "start() first"
-        return asyncio.run_coroutine_threadsafe(self.run(inbound), self._loop).result()
 
     async def close(self) -> None:
         self._closing = True

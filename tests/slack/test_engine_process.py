@@ -102,9 +102,7 @@ async def test_ctrl_c_to_the_process_group_does_not_interrupt_the_engine(
     children = workers.pids
     for child in children:
         os.kill(child, signal.SIGINT)
-    # From a worker thread, as Telegram's handlers call it.
-    inbound = Inbound("slack", "D0BOB", "bob", text="hello", event_id="Ev-int")
-    replies = await asyncio.to_thread(workers.handle, inbound)
+    replies = await workers.run(Inbound("slack", "D0BOB", "bob", text="hi", event_id="Ev-int"))
     assert replies, "the child still answers"
     assert workers.pids == children, "and no child was replaced"
 

@@ -5,9 +5,14 @@ from __future__ import annotations
 
 import json
 
-from bot.desk import Desk
+from bot.adapters.telegram import TelegramChannel
+from bot.config import Settings
+from bot.desk import Desk, build_desk
+from bot.engine import Engine
+from bot.workers import ProcessWorkers, workers_for
 from store import tickets as repo
-from tests.telegram.conftest import TRIAGE, Harness
+from tests.telegram.conftest import NO_PACING, TRIAGE, Harness, telegram_settings
+from tests.telegram.fake_bot_api import FakeBotAPI
 
 ALICE, BOB, WANG = 1001, 1002, 1003
 
@@ -130,3 +135,32 @@ async def test_command_menus_in_both_languages_for_private_chats_and_groups(tg: 
     assert menus[("all_private_chats", None)] == ["start", "help", "status", "cancel", "human"]
     assert menus[("all_group_chats", None)] == ["queue", "claim", "kb", "status", "help"]
     assert menus[("all_group_chats", "zh")] == menus[("all_group_chats", None)]
+
+
+async def test_a_journey_with_the_engine_in_a_child_process(
+    settings: Settings, fake: FakeBotAPI
+) -> None:
+    """As `deskbot serve` runs it: the adapter here, the engine in a child process."""
+    desk = build_desk(telegram_settings(settings, fake.api_url), migrate=False)  # system clock
+    engine = Engine(desk)
+    workers = workers_for(desk, engine, platform_on=True)
+    assert isinstance(workers, ProcessWorkers)
+    await workers.start()
+    channel = TelegramChannel(desk, engine, workers, pacing=NO_PACING, poll_timeout=5.0)
+    await channel.start()
+    tg = Harness(fake, desk, channel)
+    try:
+        prompt = (await tg.say(ALICE, "I forgot my password"))[-1]
+        assert prompt.text.startswith("Which account is it?")
+        locked = await tg.press(ALICE, prompt, "Email (Outlook)")
+        assert [label for label, _ in locked[-1].buttons] == ["Yes", "No"]
+        await tg.say(ALICE, "yes")
+        done = await tg.say(ALICE, "+44 20 7946 0000")
+        assert "IT-1000" in done[-1].text
+        with desk.store.read() as session:
+            [ticket] = repo.list_tickets(session=session)
+        assert ticket.requester_id == "alice" and ticket.channel == "telegram"
+    finally:
+        await channel.stop()
+        await workers.close()
+        desk.store.dispose()

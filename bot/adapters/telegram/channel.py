@@ -112,10 +112,13 @@ class TelegramChannel:
 
         self.desk = desk
         self.engine = engine
-        # Given by `deskbot serve` (engine processes, closed by it); else the engine runs
-        # on the store thread below, which calls `workers.handle` directly.
+        # Given by `deskbot serve` (shared with Slack, closed by it); else our own threads.
         self._own_workers = workers is None
-        self.workers = workers or ThreadWorkers(engine, 1)
+        self.workers = workers or ThreadWorkers(
+            engine,
+            1 if desk.store.is_sqlite else desk.settings.engine.threads,
+            name="telegram-engine",
+        )
         self.settings = desk.settings.channels.telegram
         self.pacer = Pacer(pacing or Pacing(), now=monotonic)
         self._sleep = sleep

@@ -109,7 +109,7 @@ class Handlers:
             private=True,
             text=message.text or message.caption or "",
         )
-        await self._deliver(await self.channel.blocking(self.receive, received), received)
+        await self._deliver(await self._handle(received), received)
 
     async def on_group(self, update: Update, _context: Context) -> None:
         message, user, chat = update.effective_message, update.effective_user, update.effective_chat
@@ -126,8 +126,11 @@ class Handlers:
             private=False,
             text=text,
         )
-        work = self.receive if self.is_triage(chat.id) else self.outside_triage
-        await self._deliver(await self.channel.blocking(work, received), received)
+        if self.is_triage(chat.id):
+            replies = await self._handle(received)
+        else:
+            replies = await self.channel.blocking(self.outside_triage, received)
+        await self._deliver(replies, received)
 
     async def on_migrate(self, update: Update, _context: Context) -> None:
         """A group became a supergroup: both chats announce it; either is enough."""
@@ -167,8 +170,10 @@ class Handlers:
                 private=private,
                 action=query.data,
             )
-            work = self.receive if private or self.is_triage(chat.id) else self.outside_triage
-            replies = await self.channel.blocking(work, received)
+            if private or self.is_triage(chat.id):
+                replies = await self._handle(received)
+            else:
+                replies = await self.channel.blocking(self.outside_triage, received)
             toast = None if private else _toast(replies)
             if toast is not None and await self._answer(query, toast):
                 answered = True
@@ -216,14 +221,25 @@ class Handlers:
         with self.desk.store.read() as session:
             return session.get(ProcessedEvent, ("telegram", event_id)) is not None
 
-    # -- in the worker thread --------------------------------------------------------
+    async def _handle(self, received: Received) -> list[Outbound]:
+        """Identify the sender and hand the message to the engine; strangers get linking.
 
-    def receive(self, received: Received) -> list[Outbound]:
-        """Identify the sender and hand the message to the engine; strangers get linking."""
-        person = self._identify(received.user_id)
-        if person is None:
-            return self._stranger(received)
-        inbound = Inbound(
+        People in the directory are known without the store, so their messages go straight
+        to the engine's workers (a child process under `deskbot serve`); the rest is store
+        work on the worker thread.
+        """
+        person = self.desk.directory.by_telegram(received.user_id)
+        if person is None or (received.action is None and not received.text.strip()):
+            ready = await self.channel.blocking(self.receive, received)
+        else:
+            ready = self._inbound(received, person)
+        if isinstance(ready, Inbound):
+            return await self.channel.workers.run(ready)
+        return ready
+
+    @staticmethod
+    def _inbound(received: Received, person: Person) -> Inbound:
+        return Inbound(
             "telegram",
             received.conversation,
             person.id,
@@ -231,12 +247,18 @@ class Handlers:
             action=received.action,
             event_id=received.event_id,
         )
+
+    # -- in the worker thread --------------------------------------------------------
+
+    def receive(self, received: Received) -> Inbound | list[Outbound]:
+        """Who sent it (a linked account needs the store): the engine's input, or replies
+        for a stranger (linking) or a message without text."""
+        person = self._identify(received.user_id)
+        if person is None:
+            return self._stranger(received)
         if received.action is None and not received.text.strip():
             return self._text_only(received, person)
-        return self.engine_handle(inbound)
-
-    def engine_handle(self, inbound: Inbound) -> list[Outbound]:
-        return self.channel.workers.handle(inbound)
+        return self._inbound(received, person)
 
     def _identify(self, user_id: str) -> Person | None:
         person = self.desk.directory.by_telegram(user_id)
