@@ -14,6 +14,7 @@ message is being handled), so any number of workers may run at once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 import multiprocessing
@@ -32,6 +33,7 @@ from bot.engine import Engine
 from bot.messages import Inbound, Outbound
 
 log = logging.getLogger(__name__)
+RESTART_DELAY = 5.0  # seconds before trying again to start a child that could not start
 
 
 class Workers(Protocol):
@@ -100,15 +102,19 @@ class ProcessWorkers:
         self._ids = itertools.count(1)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closing = False
+        self._started = False  # every child was ready once: later deaths are replaced
+        self.restart_delay = RESTART_DELAY
 
     async def start(self) -> None:
         """Start every child and wait until each has built its desk."""
         self._loop = asyncio.get_running_loop()
         self._children = [self._spawn() for _ in range(self.processes)]
         while not all(child.ready for child in self._children):
-            if any(not child.process.is_alive() for child in self._children):
+            if any(child.conn.closed for child in self._children):
+                await self.close()
                 raise RuntimeError("an engine process did not start; see the log above")
             await asyncio.sleep(0.05)
+        self._started = True
         log.info("engine processes ready: %s", ", ".join(str(p) for p in self.pids))
 
     @property
@@ -179,13 +185,36 @@ class ProcessWorkers:
         child.process.join(timeout=1)
         if self._closing:
             return
+        if child.ready:
+            log.error(
+                "engine process %s died (exit code %s); starting a new one, %d message(s) "
+                "to handle again",
+                child.process.pid,
+                child.process.exitcode,
+                len(child.sent),
+            )
+            self._replace(child)
+            return
+        # It could not build its desk (database gone, say): the messages waiting for it
+        # fail now (the channel apologises) and a new child is tried a little later.
         log.error(
-            "engine process %s died (exit code %s); starting a new one, %d message(s) to "
-            "handle again",
+            "engine process %s exited while starting (exit code %s); trying again in %s s",
             child.process.pid,
             child.process.exitcode,
-            len(child.sent),
+            self.restart_delay,
         )
+        for request in child.sent:
+            future = self._waiting.get(request)
+            if future is not None and not future.done():
+                future.set_exception(EngineFailed("the engine process could not start"))
+        child.sent.clear()
+        child.backlog.clear()
+        if self._started:
+            self._loop.call_later(self.restart_delay, self._replace, child)
+
+    def _replace(self, child: _Child) -> None:
+        if self._closing or child not in self._children:
+            return
         fresh = self._spawn()
         self._children[self._children.index(child)] = fresh
         for request, inbound in child.sent.items():
@@ -195,7 +224,8 @@ class ProcessWorkers:
         self._closing = True
         for child in self._children:
             if child.process.is_alive() and not child.conn.closed:
-                child.conn.send(None)  # read after the requests already in the pipe
+                with contextlib.suppress(OSError):  # it died just now
+                    child.conn.send(None)  # read after the requests already in the pipe
         for child in self._children:
             await asyncio.to_thread(child.process.join, 30)
             if child.process.is_alive():

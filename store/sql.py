@@ -10,7 +10,6 @@ from sqlalchemy import Table, bindparam, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel
 
-
 MAX_ID = 2**31 - 1
 
 

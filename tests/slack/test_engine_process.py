@@ -7,6 +7,7 @@ import asyncio
 import os
 import signal
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -121,6 +122,31 @@ async def test_an_engine_error_in_the_child_reaches_the_caller(
             conn.execute(text("ALTER TABLE processed_event_away RENAME TO processed_event"))
     replies = await workers.run(Inbound("slack", "D0BOB", "bob", text="hi", event_id="Ev-1"))
     assert replies, "the same child carries on, and the failed event was not recorded"
+
+
+async def test_a_child_that_cannot_start_fails_its_messages_and_is_tried_again(
+    real_clock_desk: Desk, tmp_path: Path
+):
+    good = real_clock_desk.settings
+    missing = tmp_path / "gone.csv"
+    bad = good.model_copy(update={"paths": good.paths.model_copy(update={"people": str(missing)})})
+    with pytest.raises(RuntimeError, match="did not start"):
+        await ProcessWorkers(bad, 1).start()
+
+    workers = ProcessWorkers(good, 1)
+    await workers.start()
+    try:
+        workers.restart_delay = 0.5
+        workers.settings = bad  # the next child cannot build its desk
+        for child in workers.pids:
+            os.kill(child, signal.SIGKILL)
+        hello = Inbound("slack", "D0BOB", "bob", text="hi", event_id="Ev-a")
+        with pytest.raises(EngineFailed, match="could not start"):
+            await asyncio.wait_for(workers.run(hello), 60)
+        workers.settings = good  # fixed: the next attempt starts, and this waits for it
+        assert await asyncio.wait_for(workers.run(hello), 60)
+    finally:
+        await workers.close()
 
 
 async def test_in_memory_databases_and_console_only_runs_keep_the_engine_in_this_process(
