@@ -35,6 +35,7 @@ from bot.yamlfile import (
 LANGUAGES = ("en", "zh")
 PRIORITIES = ("P1", "P2", "P3", "P4")
 
+MAX_DURATION = timedelta(days=100 * 365)
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|min|h|d|w)\s*$")
 
 
@@ -51,6 +52,9 @@ def parse_duration(value: Any) -> timedelta:
         raise ValueError(f"'{value}' is not a duration; use a number and s, m, h, d or w (e.g. 4h)")
     amount, unit = float(match.group(1)), match.group(2)
     seconds = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}[unit] * amount
+    if seconds > MAX_DURATION.total_seconds():
+        # Typed in chat too (`/mute 1000000000d`): say so instead of overflowing a date.
+        raise ValueError(f"'{value}' is too long; at most {MAX_DURATION.days // 365} years")
     return timedelta(seconds=seconds)
 
 

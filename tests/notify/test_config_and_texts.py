@@ -37,6 +37,8 @@ def test_repository_config_has_the_documented_defaults():
 def test_seconds_are_a_duration_unit():
     assert parse_duration("30s") == timedelta(seconds=30)
     assert parse_duration("1.5h") == timedelta(minutes=90)
+    with pytest.raises(ValueError, match="too long"):
+        parse_duration("1000000000000000000000d")
 
 
 def test_bad_values_are_reported_with_file_line_and_field(tmp_path: Path):

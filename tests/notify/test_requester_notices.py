@@ -186,3 +186,5 @@ def test_mute_drops_non_essential_notices_but_not_the_auto_close_warning(
     assert "I'll close it" in said[-1]
     assert "get reminders" in plain(chat.say("alice", "/unmute"))[0]
     assert "couldn't read" in plain(chat.say("alice", "/mute forever and ever"))[0]
+    # A number too large for a date is the same kind of mistake, not a crash.
+    assert "couldn't read" in plain(chat.say("alice", "/mute 1000000000000000000000d"))[0]
