@@ -329,9 +329,11 @@ def _train(
     bounds = np.searchsorted(labels, np.arange(len(intents) + 1))
     trained.class_rows = [(int(bounds[i]), int(bounds[i + 1])) for i in range(len(intents))]
     extra = None
+    corpus_tokens = [analyzer.tokens(text, correct=False) for text in corpus]
+    analyzer.learn_known_words(t.surface for tokens in corpus_tokens for t in tokens if not t.cjk)
     if settings.dense_weight > 0 and n and corpus:
         sentences = [_words(a.tokens) for _l, _p, a in analysed]
-        sentences += [_words(analyzer.tokens(text, correct=False)) for text in corpus]
+        sentences += [_words(tokens) for tokens in corpus_tokens]
         trained.vectors = learn_vectors(sentences, dims=settings.dense_dims, window=settings.window)
         vec = trained.vectors
         trained.anchor_words = [w for w in vec.index if "w:" + w in columns]

@@ -43,6 +43,14 @@ def test_typos_are_corrected_only_towards_catalog_words():
     assert a.analyse("pasword", correct=False).corrections == []
 
 
+def test_words_of_in_domain_text_are_not_typos():
+    a = analyzer("cancel my order")
+    assert a.analyse("cancer").corrections == [("cancer", "cancel")]
+    a.learn_known_words(["cancer", "research"])
+    assert a.analyse("cancer").corrections == []
+    assert words(a, "cancer") == ["cancer"]
+
+
 def test_stemming_joins_word_forms():
     assert stem("printing") == stem("prints") == stem("printed") == "print"
     assert stem("printers") == stem("printer")
