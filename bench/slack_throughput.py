@@ -1,16 +1,24 @@
 """Slack throughput: signed DM events handled end to end, against a bare bolt echo app.
 
-Both apps run in this process behind the same kind of aiohttp endpoint and talk to the same
+Both apps run in this process (deskbot's engine in its child process or a thread) behind the same
+kind of aiohttp endpoint and talk to the same
 local fake Slack Web API (tests/slack/fake_slack.py), which runs in a child process as
 Slack runs elsewhere. Simulated people each walk through
 the password-reset journey (4 messages, the last opens a ticket), sending their next
 message only when the fake has recorded the bot's answer to the previous one, as a person
 would. For deskbot every event is: verify signature, ack, resolve the person, journey step
 in one SQLite transaction, reply through chat.postMessage. The echo app only says the text
-back. Printed: events/s for both, their ratio, and ack latency (HTTP response time) p50/p99.
+back. Printed: events/s for both, their ratio, ack latency (HTTP response time) p50/p99 and
+the CPU each process spent per event. deskbot runs its engine both ways `engine.run_in`
+allows (a child process, as `deskbot serve` does, and a worker thread), alternating with
+echo round by round.
+
+Last run on a quiet 2-core machine (5 runs, 17 rounds, medians; docs/architecture.md):
+  engine in a process: ratio 0.59 (0.50-0.86), 411 events/s, ack p99 17-27 ms
+  engine in a thread:  ratio 0.30 (0.18-0.42), 188 events/s; echo 639 events/s
 
     .venv/bin/python -m bench.slack_throughput [--people 60] [--concurrency 20] [--rounds 3]
-        [--database URL]
+        [--database URL] [--run-in process thread]
 """
 
 from __future__ import annotations
