@@ -35,6 +35,27 @@ class Channel(Protocol):
         ...
 
 
+def reply_key(origin: str, index: int) -> str:
+    """The outbox idempotency key of a turn's `index`th reply (origin: "slack:<event id>")."""
+    return f"reply:{origin}:{index}"
+
+
+def keep_replies(store: Store, replies: list[Outbound], *, origin: str, now: datetime) -> None:
+    """Queue every reply of a turn in the outbox, for when nobody is there to send them now."""
+    with store.begin() as session:
+        for i, out in enumerate(replies):
+            enqueue(
+                session=session,
+                idem_key=reply_key(origin, i),
+                channel=out.to.channel,
+                conversation=out.to.conversation,
+                person_id=out.to.person_id,
+                payload=out.message.to_dict(),
+                now=now,
+                ref_key=out.key,
+            )
+
+
 async def deliver_replies(
     channel: Channel, replies: list[Outbound], *, store: Store, now: datetime, origin: str
 ) -> None:
@@ -59,7 +80,7 @@ async def deliver_replies(
         with store.begin() as session:
             enqueue(
                 session=session,
-                idem_key=f"reply:{origin}:{i}",
+                idem_key=reply_key(origin, i),
                 channel=out.to.channel,
                 conversation=out.to.conversation,
                 person_id=out.to.person_id,

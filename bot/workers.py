@@ -25,8 +25,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
-from typing import Protocol
+from typing import Any, Protocol
 
+from bot.channel import keep_replies
 from bot.config import Settings
 from bot.desk import Desk
 from bot.engine import Engine
@@ -91,7 +92,9 @@ class ProcessWorkers:
     threads' locks and open database connections) and ignore Ctrl-C, so a stop finishes
     the messages under way. A child that dies (killed, out of memory) is replaced and the
     messages it had not answered go to the new one: a turn commits or rolls back whole,
-    and one that did commit is recognised by its event id and not repeated.
+    and one that did commit is recognised by its event id and not repeated. If this
+    process dies instead (kill -9), the child still handles what is in its pipe (messages
+    already acked) and queues their replies in the outbox for the next app process.
     """
 
     def __init__(self, settings: Settings, processes: int) -> None:
@@ -261,10 +264,11 @@ def _child_main(settings: Settings, level: int, conn: Connection) -> None:
     every = desk.settings.insight.every.total_seconds()
     refreshed = time.monotonic()
     conn.send((0, True, None))
+    parent_gone = False
     while True:
         try:
             message = conn.recv()
-        except EOFError:  # the parent is gone
+        except EOFError:  # the parent is gone and everything it sent has been handled
             return
         if message is None:
             return
@@ -275,7 +279,17 @@ def _child_main(settings: Settings, level: int, conn: Connection) -> None:
             known_errors.refresh(desk)
             refreshed = time.monotonic()
         try:
-            conn.send((request, True, engine.handle(inbound)))
+            answer: tuple[int, bool, Any] = (request, True, engine.handle(inbound))
         except Exception:
             log.exception("handling %s failed", inbound.event_id)
-            conn.send((request, False, traceback.format_exc()))
+            answer = (request, False, traceback.format_exc())
+        if not parent_gone:
+            try:
+                conn.send(answer)
+                continue
+            except OSError:  # killed: the messages it acked are still in our pipe
+                parent_gone = True
+                log.error("the app process is gone; replies go to the outbox")
+        if answer[1]:
+            origin = f"{inbound.channel}:{inbound.event_id}"
+            keep_replies(desk.store, answer[2], origin=origin, now=desk.clock.now())

@@ -4,6 +4,7 @@ process, journeys run in the child against the same database."""
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 import os
 import signal
 from collections.abc import AsyncIterator, Iterator
@@ -12,6 +13,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 from sqlalchemy import text
+from sqlmodel import col, select
 
 from bot.adapters.slack import SlackChannel
 from bot.config import Settings
@@ -20,6 +22,9 @@ from bot.engine import Engine
 from bot.messages import Inbound
 from bot.workers import EngineFailed, ProcessWorkers, ThreadWorkers, workers_for
 from store import tickets as repo
+from store.db import Store
+from store.models import OutboxMessage
+from tests.slack import engine_parent
 from tests.slack.conftest import Driver, slack_settings
 from tests.slack.fake_slack import FakeSlack
 
@@ -95,6 +100,40 @@ async def test_a_message_being_handled_when_the_child_dies_is_handled_by_the_nex
         Inbound("slack", "D0BOB", "bob", text="I forgot my password", event_id="Ev-died")
     )
     assert again == []
+
+
+async def test_messages_handed_over_before_the_app_process_is_killed_are_not_lost(
+    settings: Settings, db_url: str
+):
+    # The app process acked them and passed them to its engine process, then died (-9).
+    # The child still reads them from the pipe, handles them, and - with nobody to answer
+    # to - queues the replies in the outbox for the next app process to send.
+    people = ["alice", "bob", "wang.fang", "mark"]
+    context = multiprocessing.get_context("spawn")
+    app = context.Process(target=engine_parent.hand_over_and_die, args=(db_url, people))
+    app.start()
+    app.join(120)
+    assert app.exitcode == -signal.SIGKILL
+    store = Store(db_url)
+    try:
+        for _ in range(600):
+            with store.read() as session:
+                rows = session.exec(
+                    select(OutboxMessage).where(
+                        col(OutboxMessage.idem_key).startswith("reply:slack:Ev-orphan-")
+                    )
+                ).all()
+            if {r.conversation for r in rows} == {f"D-{p}" for p in people}:
+                break
+            await asyncio.sleep(0.1)
+        by_person: dict[str, list[str]] = {}
+        for row in rows:
+            by_person.setdefault(row.conversation, []).append(str(row.payload.get("text")))
+        assert set(by_person) == {f"D-{p}" for p in people}
+        assert all(any("Which account" in t for t in texts) for texts in by_person.values())
+        assert all(r.status == "pending" for r in rows), "waiting for the next app process"
+    finally:
+        store.dispose()
 
 
 async def test_ctrl_c_to_the_process_group_does_not_interrupt_the_engine(
