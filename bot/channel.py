@@ -6,6 +6,8 @@ import logging
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from sqlmodel import Session
+
 from bot.messages import Outbound
 from store.db import Store
 from store.outbox import enqueue
@@ -40,20 +42,36 @@ def reply_key(origin: str, index: int) -> str:
     return f"reply:{origin}:{index}"
 
 
+def queue_reply(
+    session: Session,
+    out: Outbound,
+    *,
+    origin: str,
+    index: int,
+    now: datetime,
+    available_at: datetime | None = None,
+    failed_with: str | None = None,
+) -> None:
+    """Put a turn's reply in the outbox (once: the key is the turn's origin and index)."""
+    enqueue(
+        session=session,
+        idem_key=reply_key(origin, index),
+        channel=out.to.channel,
+        conversation=out.to.conversation,
+        person_id=out.to.person_id,
+        payload=out.message.to_dict(),
+        now=now,
+        ref_key=out.key,
+        available_at=available_at,
+        failed_with=failed_with,
+    )
+
+
 def keep_replies(store: Store, replies: list[Outbound], *, origin: str, now: datetime) -> None:
     """Queue every reply of a turn in the outbox, for when nobody is there to send them now."""
     with store.begin() as session:
         for i, out in enumerate(replies):
-            enqueue(
-                session=session,
-                idem_key=reply_key(origin, i),
-                channel=out.to.channel,
-                conversation=out.to.conversation,
-                person_id=out.to.person_id,
-                payload=out.message.to_dict(),
-                now=now,
-                ref_key=out.key,
-            )
+            queue_reply(session, out, origin=origin, index=i, now=now)
 
 
 async def deliver_replies(
@@ -78,15 +96,12 @@ async def deliver_replies(
                 if exc.retry_after:  # the platform said when: do not retry before then
                     available_at = now + timedelta(seconds=exc.retry_after)
         with store.begin() as session:
-            enqueue(
-                session=session,
-                idem_key=reply_key(origin, i),
-                channel=out.to.channel,
-                conversation=out.to.conversation,
-                person_id=out.to.person_id,
-                payload=out.message.to_dict(),
+            queue_reply(
+                session,
+                out,
+                origin=origin,
+                index=i,
                 now=now,
-                ref_key=out.key,
                 available_at=available_at,
                 # Counted as tried, so the dispatcher keeps the conversation behind it.
                 failed_with=failure if i == queued_from else None,
