@@ -34,6 +34,7 @@ from bot.engine import Engine
 from bot.messages import Inbound, Outbound
 
 log = logging.getLogger(__name__)
+MAX_TRIES = 2  # children a message may be with when they die, before it fails
 RESTART_DELAY = 5.0  # seconds before trying again to start a child that could not start
 
 
@@ -107,6 +108,7 @@ class ProcessWorkers:
         self._closing = False
         self._started = False  # every child was ready once: later deaths are replaced
         self.restart_delay = RESTART_DELAY
+        self._tries: dict[int, int] = {}  # requests that were with a child that died
 
     async def start(self) -> None:
         """Start every child and wait until each has built its desk."""
@@ -123,6 +125,11 @@ class ProcessWorkers:
     @property
     def pids(self) -> list[int]:
         return [child.process.pid or 0 for child in self._children]
+
+    @property
+    def ready(self) -> bool:
+        """Every child has built its desk and takes messages."""
+        return all(child.ready and not child.conn.closed for child in self._children)
 
     def _spawn(self) -> _Child:
         assert self._loop is not None
@@ -150,6 +157,7 @@ class ProcessWorkers:
             return await future
         finally:
             self._waiting.pop(request, None)
+            self._tries.pop(request, None)
 
     def _send(self, child: _Child, request: int, inbound: Inbound) -> None:
         child.sent[request] = inbound
@@ -221,6 +229,15 @@ class ProcessWorkers:
         fresh = self._spawn()
         self._children[self._children.index(child)] = fresh
         for request, inbound in child.sent.items():
+            # A message that takes its child down every time (out of memory, say) must not
+            # take every new child down with it: after MAX_TRIES it fails instead.
+            self._tries[request] = tries = self._tries.get(request, 1) + 1
+            if tries > MAX_TRIES:
+                log.error("%s was with %d engine processes that died; given up", inbound, tries - 1)
+                future = self._waiting.get(request)
+                if future is not None and not future.done():
+                    future.set_exception(EngineFailed("engine processes died handling it"))
+                continue
             self._send(fresh, request, inbound)
 
     async def close(self) -> None:

@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+import shutil
 import signal
+import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -17,7 +19,7 @@ from sqlmodel import col, select
 
 from bot.adapters.slack import SlackChannel
 from bot.config import Settings
-from bot.desk import Desk, build_desk
+from bot.desk import Desk, build_desk, load_config
 from bot.engine import Engine
 from bot.messages import Inbound
 from bot.workers import EngineFailed, ProcessWorkers, ThreadWorkers, workers_for
@@ -27,6 +29,8 @@ from store.models import OutboxMessage
 from tests.slack import engine_parent
 from tests.slack.conftest import Driver, slack_settings
 from tests.slack.fake_slack import FakeSlack
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -134,6 +138,38 @@ async def test_messages_handed_over_before_the_app_process_is_killed_are_not_los
         assert all(r.status == "pending" for r in rows), "waiting for the next app process"
     finally:
         store.dispose()
+
+
+async def test_a_message_with_every_child_that_dies_fails_after_two(
+    sqlite_template: Path, tmp_path: Path
+):
+    # SQLite only: the test holds the database's write lock, so the message stays in the
+    # child's hands (waiting for the lock) while the child is killed.
+    path = tmp_path / "deskbot.db"
+    shutil.copyfile(sqlite_template, path)
+    settings = load_config(ROOT / "config.yaml", {"DATABASE_URL": f"sqlite:///{path}"})
+    workers = ProcessWorkers(settings, 1)
+    await workers.start()
+    lock = sqlite3.connect(path, isolation_level=None)
+    try:
+        lock.execute("BEGIN IMMEDIATE")
+        hello = Inbound("slack", "D0BOB", "bob", text="hi", event_id="Ev-poison")
+        handled = asyncio.create_task(workers.run(hello))
+        for _ in range(2):
+            await asyncio.sleep(0.5)  # the child has it and waits for the lock
+            before = workers.pids
+            os.kill(before[0], signal.SIGKILL)
+            for _ in range(1200):  # a new child, ready: the message went to it
+                if workers.pids != before and workers.ready:
+                    break
+                await asyncio.sleep(0.05)
+        with pytest.raises(EngineFailed, match="died handling it"):
+            await asyncio.wait_for(handled, 30)
+        lock.execute("ROLLBACK")
+        assert await workers.run(hello), "the child after them handles it once it is sent again"
+    finally:
+        lock.close()
+        await workers.close()
 
 
 async def test_ctrl_c_to_the_process_group_does_not_interrupt_the_engine(
