@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
 from sqlmodel import select
 
 from bot.adapters.telegram import TelegramChannel
@@ -93,3 +94,21 @@ async def test_garbage_with_the_right_secret_is_a_bad_request(
 ):
     assert (await post(hooked, b"{not json", SECRET)).status_code == 400
     assert (await post(hooked, {"no": "update_id"}, SECRET)).status_code == 400
+
+
+async def test_an_update_whose_turn_failed_is_answered_500_so_telegram_sends_it_again(
+    hooked: TelegramChannel, fake: FakeBotAPI
+):
+    update = fake.message_update(ALICE, "/status")
+    # The database loses a table: the turn fails and rolls back.
+    with hooked.desk.store.engine.begin() as conn:
+        conn.execute(text("ALTER TABLE processed_event RENAME TO processed_event_away"))
+    try:
+        assert (await post(hooked, update, SECRET)).status_code == 500
+    finally:
+        with hooked.desk.store.engine.begin() as conn:
+            conn.execute(text("ALTER TABLE processed_event_away RENAME TO processed_event"))
+    assert fake.in_chat(ALICE) == []
+    # Telegram's redelivery is handled like the first delivery.
+    assert (await post(hooked, update, SECRET)).status_code == 200
+    assert len(fake.in_chat(ALICE)) == 1

@@ -146,6 +146,7 @@ class TelegramChannel:
         self.handlers = Handlers(self)
         self.handlers.install(self.app)
         self.webhook: WebhookServer | None = None
+        self.failed_updates: set[int] = set()  # webhook mode: answered 500, to come again
         self.poller: Poller | None = None
         # Groups upgraded to supergroups: old id -> new id (kept in the store, see follow).
         self.moves: dict[int | str, int | str] = {}
@@ -198,9 +199,13 @@ class TelegramChannel:
         """Run store or engine work off the event loop."""
         return await asyncio.get_running_loop().run_in_executor(self._workers, work, *args)
 
-    async def process(self, update: Update) -> None:
-        """Handle one update now (webhook mode), keeping per-chat order."""
+    async def process(self, update: Update) -> bool:
+        """Handle one update now (webhook mode), keeping per-chat order; False if it failed."""
         await self.app.update_processor.process_update(update, self.app.process_update(update))
+        if update.update_id in self.failed_updates:
+            self.failed_updates.discard(update.update_id)
+            return False
+        return True
 
     @property
     def bot_id(self) -> int:

@@ -187,6 +187,8 @@ class Handlers:
         log.error("telegram: update %r failed", update, exc_info=context.error)
         if self.channel.poller is not None:
             self.channel.poller.failed(update)
+        elif isinstance(update, Update):
+            self.channel.failed_updates.add(update.update_id)
 
     # -- helpers --------------------------------------------------------------------
 

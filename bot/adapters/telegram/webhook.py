@@ -20,7 +20,7 @@ from telegram.ext import Application
 log = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
-Process = Callable[[Update], Awaitable[None]]
+Process = Callable[[Update], Awaitable[bool]]  # False: the handler failed
 
 
 class WebhookServer:
@@ -49,7 +49,10 @@ class WebhookServer:
             update = Update.de_json(data, self.app.bot)
         except (json.JSONDecodeError, TypeError, KeyError, ValueError):
             return web.Response(status=400, text="not an update")
-        await self.process(update)
+        if not await self.process(update):
+            # Its turn rolled back: Telegram delivers it again later (event ids make the
+            # redelivery the first handling, or a no-op if it did go through after all).
+            return web.Response(status=500, text="not handled; send it again")
         return web.Response(status=200)
 
     async def start(self, listen: str, port: int) -> int:
