@@ -19,6 +19,7 @@ import itertools
 import logging
 import multiprocessing
 import signal
+import sys
 import time
 import traceback
 from concurrent.futures import ThreadPoolExecutor
@@ -260,7 +261,9 @@ def workers_for(desk: Desk, engine: Engine, *, platform_on: bool) -> Workers:
     """The workers `deskbot serve` runs the engine on, as config.yaml's `engine:` says."""
     settings = desk.settings.engine
     sqlite = desk.store.is_sqlite
-    if settings.run_in == "process" and platform_on and not desk.store.in_memory:
+    # Windows' default event loop cannot watch a pipe (`add_reader`): threads there.
+    usable = platform_on and not desk.store.in_memory and sys.platform != "win32"
+    if settings.run_in == "process" and usable:
         return ProcessWorkers(desk.settings, 1 if sqlite else settings.processes)
     # SQLite serialises writers anyway, so more threads would only queue on its lock.
     return ThreadWorkers(engine, 1 if sqlite else settings.threads)
