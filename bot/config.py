@@ -44,15 +44,18 @@ def parse_duration(value: Any) -> timedelta:
     if isinstance(value, timedelta):
         return value
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return timedelta(minutes=value)
-    if not isinstance(value, str):
+        seconds = float(value) * 60
+    elif isinstance(value, str):
+        match = _DURATION.match(value)
+        if not match:
+            raise ValueError(
+                f"'{value}' is not a duration; use a number and s, m, h, d or w (e.g. 4h)"
+            )
+        amount, unit = float(match.group(1)), match.group(2)
+        seconds = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}[unit] * amount
+    else:
         raise ValueError("expected a duration such as 30m, 4h, 2d")
-    match = _DURATION.match(value)
-    if not match:
-        raise ValueError(f"'{value}' is not a duration; use a number and s, m, h, d or w (e.g. 4h)")
-    amount, unit = float(match.group(1)), match.group(2)
-    seconds = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}[unit] * amount
-    if seconds > MAX_DURATION.total_seconds():
+    if abs(seconds) > MAX_DURATION.total_seconds():
         # Typed in chat too (`/mute 1000000000d`): say so instead of overflowing a date.
         raise ValueError(f"'{value}' is too long; at most {MAX_DURATION.days // 365} years")
     return timedelta(seconds=seconds)

@@ -39,6 +39,8 @@ def test_seconds_are_a_duration_unit():
     assert parse_duration("1.5h") == timedelta(minutes=90)
     with pytest.raises(ValueError, match="too long"):
         parse_duration("1000000000000000000000d")
+    with pytest.raises(ValueError, match="too long"):
+        parse_duration(99999999999999999999)  # a bare number in config.yaml is minutes
 
 
 def test_bad_values_are_reported_with_file_line_and_field(tmp_path: Path):
