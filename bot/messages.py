@@ -8,7 +8,7 @@ mrkdwn, Telegram HTML). Button labels, card fields and progress lines are plain 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
 Style = Literal["default", "primary", "danger"]
@@ -123,3 +123,35 @@ class Outbound:
     @property
     def choices(self) -> tuple[Choice, ...]:
         return self.message.choices
+
+
+def run_together(replies: list[Outbound]) -> list[Outbound]:
+    """Fold text-only replies into the reply after them when both go to the same place.
+
+    A turn often says something short before it asks ("Got it: Password reset.", a
+    self-service tip, then the question). As one message it is one notification and one
+    API call instead of three, which matters under Slack's and Telegram's per-chat rate
+    limits. Messages that are edited later (`key`), carry a picture, or have buttons, a card
+    or a progress line only ever end a run, so what they show stays where it was.
+    """
+    merged: list[Outbound] = []
+    pending: list[str] = []
+    for i, out in enumerate(replies):
+        after = replies[i + 1] if i + 1 < len(replies) else None
+        foldable = (
+            after is not None
+            and after.to == out.to
+            and out.key is None
+            and after.key is None
+            and out.message == Message(text=out.message.text)
+            and not after.message.image
+        )
+        if foldable:
+            pending.append(out.message.text)
+            continue
+        if pending:
+            text = "\n\n".join([*pending, out.message.text])
+            out = replace(out, message=replace(out.message, text=text))
+            pending = []
+        merged.append(out)
+    return merged

@@ -98,3 +98,13 @@ async def test_echoed_text_is_escaped_once_and_cannot_ping_or_forge_links(slack:
     assert "X&amp;Y@CHANNEL@HERE&lt;!EVERYONE&gt;" in shown
     assert "<!" not in shown and "<!" not in reply.params["text"]
     assert "&amp;amp;" not in shown and "&amp;lt;" not in shown
+
+
+async def test_a_turn_that_says_something_before_it_asks_is_one_message(slack: Driver):
+    # "Got it", the self-service tip and the question: one notification, one API call
+    # (Slack allows about one message per second per channel).
+    await slack.dm("U0ALICE", "I forgot my password")
+    [message] = slack.fake.posts("D0ALICE")
+    text = message.block_text()
+    assert text.index("Password reset") < text.index("self-service") < text.index("Which account")
+    assert "Email (Outlook)" in message.buttons()

@@ -48,7 +48,7 @@ from bot.channel import DeliveryError, deliver_replies
 from bot.desk import Desk
 from bot.engine import Engine
 from bot.language import detect
-from bot.messages import Address, Inbound, Message, Outbound
+from bot.messages import Address, Inbound, Message, Outbound, run_together
 from bot.workers import ThreadWorkers, Workers
 from store import conversations
 from store.events import claim_event
@@ -364,7 +364,7 @@ class SlackChannel:
                 return
             await deliver_replies(
                 self,
-                replies,
+                run_together(replies),
                 store=self.desk.store,
                 now=self.desk.clock.now(),
                 origin=f"slack:{incoming.event_id}",

@@ -29,7 +29,7 @@ from bot.adapters.telegram.updates import chat_of, conversation_key, group_text,
 from bot.channel import deliver_replies
 from bot.directory import Person
 from bot.markup import to_plain
-from bot.messages import Address, Inbound, Message, Outbound
+from bot.messages import Address, Inbound, Message, Outbound, run_together
 from store.events import claim_event
 from store.models import ProcessedEvent
 
@@ -213,7 +213,7 @@ class Handlers:
     async def _deliver(self, replies: list[Outbound], received: Received) -> None:
         await deliver_replies(
             self.channel,
-            replies,
+            run_together(replies),
             store=self.desk.store,
             now=self.desk.clock.now(),
             origin=f"telegram:{received.event_id}",
