@@ -13,9 +13,9 @@ the CPU each process spent per event. deskbot runs its engine both ways `engine.
 allows (a child process, as `deskbot serve` does, and a worker thread), alternating with
 echo round by round.
 
-Last run on a quiet 2-core machine (5 runs, 17 rounds, medians; docs/architecture.md):
-  engine in a process: ratio 0.59 (0.50-0.86), 411 events/s, ack p99 17-27 ms
-  engine in a thread:  ratio 0.30 (0.18-0.42), 188 events/s; echo 639 events/s
+Last run on a quiet 2-core machine (4 runs, 16 rounds, medians; docs/architecture.md):
+  engine in a process: ratio 0.76 (0.58-1.06), 493 events/s, ack p99 18.5 ms (worst 26.7)
+  engine in a thread:  ratio 0.38 (0.26-0.51), 229 events/s; echo 605 events/s
 
     .venv/bin/python -m bench.slack_throughput [--people 60] [--concurrency 20] [--rounds 3]
         [--database URL] [--run-in process thread]

@@ -13,8 +13,10 @@ default (one update at a time) and with the same concurrency deskbot uses.
 deskbot runs as `deskbot serve` runs it, with its engine in a child process, and once more
 with the engine in a worker thread (`engine.run_in: thread`). Quiet 2-core machine, two
 runs: engine in a process 149-164 updates/s, in a thread 123-125, echo at the same
-concurrency 291-385 (ratio 0.39-0.56 and 0.32-0.42); the fake Bot API shares this process,
-so part of every number is the fake's own work.
+concurrency 291-385 (ratio 0.39-0.56 and 0.32-0.42). Since a turn's text-only replies
+travel as one message (`bot.messages.run_together`): 197-219 against 127-131, echo 337-352
+(ratio 0.56-0.65 and 0.36-0.39). The fake Bot API shares this process, so part of every
+number is the fake's own work.
 
 Pacing (Telegram's 1 msg/s per chat, 30/s overall) is switched off here: it is Telegram's
 limit, not our cost, and would make both numbers measure the sleep.
