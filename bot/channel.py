@@ -37,6 +37,12 @@ class Channel(Protocol):
         ...
 
 
+def turn_origin(channel: str, event_id: str | None) -> str:
+    """Where a turn's replies come from ("slack:<event id>"): the adapter that delivers them
+    and an engine process that has to queue them instead spell it the same way."""
+    return f"{channel}:{event_id}"
+
+
 def reply_key(origin: str, index: int) -> str:
     """The outbox idempotency key of a turn's `index`th reply (origin: "slack:<event id>")."""
     return f"reply:{origin}:{index}"

@@ -28,7 +28,7 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Any, Protocol
 
-from bot.channel import keep_replies
+from bot.channel import keep_replies, turn_origin
 from bot.config import Settings
 from bot.desk import Desk
 from bot.engine import Engine
@@ -81,8 +81,8 @@ class _Child:
     process: BaseProcess
     conn: Connection
     ready: bool = False
+    # Unanswered requests in order; before `ready` none has gone down the pipe yet.
     sent: dict[int, Inbound] = field(default_factory=dict)
-    backlog: list[int] = field(default_factory=list)  # sent before the child was ready
 
 
 class ProcessWorkers:
@@ -163,8 +163,7 @@ class ProcessWorkers:
     def _send(self, child: _Child, request: int, inbound: Inbound) -> None:
         child.sent[request] = inbound
         if not child.ready:
-            child.backlog.append(request)
-            return
+            return  # goes down the pipe once the child says it is ready
         try:
             child.conn.send((request, inbound))
         except OSError:
@@ -176,9 +175,8 @@ class ProcessWorkers:
                 request, ok, result = child.conn.recv()
                 if request == 0:  # "ready": the desk is built
                     child.ready = True
-                    for waiting in child.backlog:
-                        child.conn.send((waiting, child.sent[waiting]))
-                    child.backlog.clear()
+                    for waiting, inbound in child.sent.items():
+                        child.conn.send((waiting, inbound))
                     continue
                 child.sent.pop(request, None)
                 future = self._waiting.get(request)
@@ -220,7 +218,6 @@ class ProcessWorkers:
             if future is not None and not future.done():
                 future.set_exception(EngineFailed("the engine process could not start"))
         child.sent.clear()
-        child.backlog.clear()
         if self._started:
             self._loop.call_later(self.restart_delay, self._replace, child)
 
@@ -234,7 +231,11 @@ class ProcessWorkers:
             # take every new child down with it: after MAX_TRIES it fails instead.
             self._tries[request] = tries = self._tries.get(request, 1) + 1
             if tries > MAX_TRIES:
-                log.error("%s was with %d engine processes that died; given up", inbound, tries - 1)
+                log.error(
+                    "%s was with %d engine processes that died; given up",
+                    inbound.event_id,
+                    tries - 1,
+                )
                 future = self._waiting.get(request)
                 if future is not None and not future.done():
                     future.set_exception(EngineFailed("engine processes died handling it"))
@@ -257,16 +258,22 @@ class ProcessWorkers:
                 child.conn.close()
 
 
+def engine_threads(desk: Desk, engine: Engine, *, name: str = "engine") -> ThreadWorkers:
+    """The engine on this process's threads: one on SQLite, which serialises writers anyway
+    (more threads would only queue on its lock), `engine.threads` on PostgreSQL."""
+    return ThreadWorkers(
+        engine, 1 if desk.store.is_sqlite else desk.settings.engine.threads, name=name
+    )
+
+
 def workers_for(desk: Desk, engine: Engine, *, platform_on: bool) -> Workers:
     """The workers `deskbot serve` runs the engine on, as config.yaml's `engine:` says."""
     settings = desk.settings.engine
-    sqlite = desk.store.is_sqlite
     # Windows' default event loop cannot watch a pipe (`add_reader`): threads there.
     usable = platform_on and not desk.store.in_memory and sys.platform != "win32"
     if settings.run_in == "process" and usable:
-        return ProcessWorkers(desk.settings, 1 if sqlite else settings.processes)
-    # SQLite serialises writers anyway, so more threads would only queue on its lock.
-    return ThreadWorkers(engine, 1 if sqlite else settings.threads)
+        return ProcessWorkers(desk.settings, 1 if desk.store.is_sqlite else settings.processes)
+    return engine_threads(desk, engine)
 
 
 # ---- in the child process --------------------------------------------------------------
@@ -311,5 +318,5 @@ def _child_main(settings: Settings, level: int, conn: Connection) -> None:
                 parent_gone = True
                 log.error("the app process is gone; replies go to the outbox")
         if answer[1]:
-            origin = f"{inbound.channel}:{inbound.event_id}"
+            origin = turn_origin(inbound.channel, inbound.event_id)
             keep_replies(desk.store, answer[2], origin=origin, now=desk.clock.now())

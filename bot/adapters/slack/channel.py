@@ -44,12 +44,12 @@ from bot.adapters.slack.blocks import ACTION_PREFIX, answered, render, section
 from bot.adapters.slack.home import home_view
 from bot.adapters.slack.identity import Identity, LookupFailed
 from bot.adapters.slack.mrkdwn import from_markup, to_plain
-from bot.channel import DeliveryError, deliver_replies
+from bot.channel import DeliveryError, deliver_replies, turn_origin
 from bot.desk import Desk
 from bot.engine import Engine
 from bot.language import detect
 from bot.messages import Address, Inbound, Message, Outbound, run_together
-from bot.workers import ThreadWorkers, Workers
+from bot.workers import Workers, engine_threads
 from store import conversations
 from store.events import claim_event
 
@@ -142,11 +142,7 @@ class SlackChannel:
         self.engine = engine
         # Given by `deskbot serve` (shared with Telegram, closed by it); else our own threads.
         self._own_workers = workers is None
-        self.workers = workers or ThreadWorkers(
-            engine,
-            1 if desk.store.is_sqlite else desk.settings.engine.threads,
-            name="slack-engine",
-        )
+        self.workers = workers or engine_threads(desk, engine, name="slack-engine")
         self.settings = desk.settings.channels.slack
         self.client = AsyncWebClient(
             token=self.settings.bot_token, base_url=self.settings.api_url or DEFAULT_API_URL
@@ -367,7 +363,7 @@ class SlackChannel:
                 run_together(replies),
                 store=self.desk.store,
                 now=self.desk.clock.now(),
-                origin=f"slack:{incoming.event_id}",
+                origin=turn_origin(self.name, incoming.event_id),
             )
 
     def _first_delivery(self, event_id: str) -> bool:
@@ -391,7 +387,7 @@ class SlackChannel:
             [out],
             store=self.desk.store,
             now=self.desk.clock.now(),
-            origin=f"slack:{incoming.event_id}",
+            origin=turn_origin(self.name, incoming.event_id),
         )
 
     async def _apologise(self, incoming: parse.Incoming) -> None:

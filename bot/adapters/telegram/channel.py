@@ -49,7 +49,7 @@ from bot.channel import DeliveryError
 from bot.desk import Desk
 from bot.engine import Engine
 from bot.messages import Choice, Message, Outbound
-from bot.workers import ThreadWorkers, Workers
+from bot.workers import Workers, engine_threads
 from store import chat_moves
 
 # python-telegram-bot 22 is migrating durations (RetryAfter.retry_after...) from int to
@@ -114,11 +114,7 @@ class TelegramChannel:
         self.engine = engine
         # Given by `deskbot serve` (shared with Slack, closed by it); else our own threads.
         self._own_workers = workers is None
-        self.workers = workers or ThreadWorkers(
-            engine,
-            1 if desk.store.is_sqlite else desk.settings.engine.threads,
-            name="telegram-engine",
-        )
+        self.workers = workers or engine_threads(desk, engine, name="telegram-engine")
         self.settings = desk.settings.channels.telegram
         self.pacer = Pacer(pacing or Pacing(), now=monotonic)
         self._sleep = sleep

@@ -26,7 +26,7 @@ from telegram.ext import (
 
 from bot import linking
 from bot.adapters.telegram.updates import chat_of, conversation_key, group_text, language_of
-from bot.channel import deliver_replies
+from bot.channel import deliver_replies, turn_origin
 from bot.directory import Person
 from bot.markup import to_plain
 from bot.messages import Address, Inbound, Message, Outbound, run_together
@@ -216,7 +216,7 @@ class Handlers:
             run_together(replies),
             store=self.desk.store,
             now=self.desk.clock.now(),
-            origin=f"telegram:{received.event_id}",
+            origin=turn_origin("telegram", received.event_id),
         )
 
     def _seen(self, event_id: str) -> bool:
@@ -231,7 +231,7 @@ class Handlers:
         work on the worker thread.
         """
         person = self.desk.directory.by_telegram(received.user_id)
-        if person is None or (received.action is None and not received.text.strip()):
+        if person is None or _nothing_typed(received):
             ready = await self.channel.blocking(self.receive, received)
         else:
             ready = self._inbound(received, person)
@@ -258,7 +258,7 @@ class Handlers:
         person = self._identify(received.user_id)
         if person is None:
             return self._stranger(received)
-        if received.action is None and not received.text.strip():
+        if _nothing_typed(received):
             return self._text_only(received, person)
         return self._inbound(received, person)
 
@@ -355,3 +355,8 @@ def _toast(replies: list[Outbound]) -> str | None:
         return None
     text = to_plain(message.text).strip()
     return text if 0 < len(text) <= TOAST_LIMIT else None
+
+
+def _nothing_typed(received: Received) -> bool:
+    """A sticker, photo without caption...: no text and no button."""
+    return received.action is None and not received.text.strip()
