@@ -4,7 +4,9 @@
     .venv/bin/python -m bench.intents [--datasets ../shared/datasets] [--quick]
 
 Methods, all trained on the same sampled examples in one run:
-  lexical        - intents.LexicalMatcher (the default matcher), catalog only
+  lexical        - intents.LexicalMatcher (the default matcher), catalog only: n-grams and
+                   the general English word vectors shipped in intents/data
+  ngrams         - the same without the general word vectors (the matcher until 24 Nov 2026)
   lexical+corpus - the same with `corpus=` every train utterance of the data set, labels
                    dropped (unlabelled in-domain text; adds the distributional view,
                    and its words are never taken for typos)
@@ -46,7 +48,7 @@ from pathlib import Path
 import numpy as np
 
 from intents.catalog import OUT_OF_SCOPE, Intent, IntentCatalog
-from intents.matcher import FuzzyMatcher, LexicalMatcher, Thresholds
+from intents.matcher import FuzzyMatcher, LexicalMatcher, ModelSettings, Thresholds
 
 Pair = tuple[str, str]
 Scorer = Callable[[str], tuple[str, float]]  # text -> (top intent, top score)
@@ -79,8 +81,17 @@ def lexical(train: Sequence[Pair], corpus: Sequence[str] = ()) -> Scorer:
     return _lexical(train, ())
 
 
-def _lexical(train: Sequence[Pair], corpus: Sequence[str]) -> Scorer:
-    matcher = LexicalMatcher(catalog_of(train), Thresholds(max_choices=2), corpus=corpus)
+def ngrams(train: Sequence[Pair], corpus: Sequence[str] = ()) -> Scorer:
+    """The matcher on the catalog alone, without the general English word vectors."""
+    return _lexical(train, (), ModelSettings(general_vectors=False))
+
+
+def _lexical(
+    train: Sequence[Pair], corpus: Sequence[str], settings: ModelSettings | None = None
+) -> Scorer:
+    matcher = LexicalMatcher(
+        catalog_of(train), Thresholds(max_choices=2), settings=settings, corpus=corpus
+    )
 
     def score(text: str) -> tuple[str, float]:
         result = matcher.match(text)
@@ -126,6 +137,7 @@ def tfidf_lr(train: Sequence[Pair], corpus: Sequence[str] = ()) -> Scorer:
 METHODS: dict[str, Callable[[Sequence[Pair], Sequence[str]], Scorer]] = {
     "lexical": lexical,
     "lexical+corpus": lexical_corpus,
+    "ngrams": ngrams,
     "fuzzy": fuzzy,
     "tfidf_lr": tfidf_lr,
 }

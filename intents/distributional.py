@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
@@ -41,6 +43,23 @@ class WordVectors:
             out = out - (out @ self.common) * self.common
         norm = float(np.linalg.norm(out))
         return out / norm if norm > 0 else out
+
+    def shares(self, words: Sequence[str]) -> tuple[list[int], Floats]:
+        """Each known word's part of embed(words): (positions in `words`, one row each).
+
+        embed() is linear up to its final scaling, so the rows sum to embed(words); a
+        model's weights over the embedding then say how much each word pushed a class.
+        """
+        found = [(pos, self.index.get(word)) for pos, word in enumerate(words)]
+        known = [(pos, row) for pos, row in found if row is not None]
+        if not known:
+            return [], np.zeros((0, self.dims))
+        idx = np.asarray([row for _pos, row in known], dtype=np.int64)
+        parts: Floats = self.weights[idx, None] * self.vectors[idx]
+        if self.common is not None:
+            parts = parts - np.outer(parts @ self.common, self.common)
+        norm = float(np.linalg.norm(parts.sum(axis=0)))
+        return [pos for pos, _row in known], parts / norm if norm > 0 else parts
 
 
 def learn_vectors(
@@ -96,12 +115,48 @@ def learn_vectors(
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     vectors = vectors / np.where(norms > 0, norms, 1.0)
     freq = np.asarray(counts, dtype=np.float64) / max(1, sum(counts))
-    words = WordVectors(index, vectors, sif / (sif + freq))
-    # Every average leans the same way (SIF's "common discourse" direction); without removing
-    # it, any two requests look alike and the view blurs the classes.
-    embedded = np.stack([words.embed(sentence) for sentence in sentences])
-    _u, _s, vt = np.linalg.svd(embedded, full_matrices=False)
-    return WordVectors(index, vectors, words.weights, vt[0])
+    return without_common(WordVectors(index, vectors, sif / (sif + freq)), sentences)
+
+
+def without_common(words: WordVectors, sentences: Sequence[Sequence[str]]) -> WordVectors:
+    """The same vectors, with the direction the sentences' averages share removed in embed().
+
+    Every average leans the same way (SIF's "common discourse" direction); without removing
+    it, any two requests look alike and the view blurs the classes.
+    """
+    embedded = [words.embed(sentence) for sentence in sentences]
+    embedded = [row for row in embedded if row.any()]
+    if not embedded:
+        return words
+    _u, _s, vt = np.linalg.svd(np.stack(embedded), full_matrices=False)
+    return WordVectors(words.index, words.vectors, words.weights, vt[0])
+
+
+GENERAL_VECTORS = Path(__file__).resolve().parent / "data" / "word_vectors.npz"
+
+
+@dataclass(frozen=True)
+class GeneralVectors:
+    """Word vectors of general English, shipped with deskbot (scripts/build_word_vectors.py).
+
+    `vectors` is keyed by stem, as the matcher's tokens are; `words` are the surface forms
+    they were made from, which are real words and so never typos to correct.
+    """
+
+    vectors: WordVectors
+    words: frozenset[str]
+
+
+@lru_cache(maxsize=2)
+def load_general_vectors(path: Path = GENERAL_VECTORS, sif: float = 1e-3) -> GeneralVectors:
+    """Read the int8 table once per process (about 20 MB as float32)."""
+    with np.load(path) as data:
+        keys = [str(k) for k in data["keys"]]
+        vectors = data["vectors"].astype(np.float32) * data["scale"][:, None]
+        weights = sif / (sif + data["frequency"].astype(np.float64))
+        words = frozenset(str(w) for w in data["words"])
+    index = {key: i for i, key in enumerate(keys)}
+    return GeneralVectors(WordVectors(index, vectors, weights), words)
 
 
 def _csr(rows: np.ndarray, cols: np.ndarray, values: np.ndarray, size: int) -> Sparse:

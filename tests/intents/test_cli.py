@@ -123,7 +123,7 @@ def test_review_accept_and_dismiss(config: Path, tmp_path: Path, capsys, setting
     cfg = load_config(config)
     desk = build_desk(cfg, migrate=False)
     chat = MemoryChat(desk)
-    chat.say("alice", "it's not connecting")
+    chat.say("alice", "the connection keeps dropping")
     chat.press("alice", "s:network_issue")
     chat.say("bob", "🙂🙂")  # alice is now inside the journey
     desk.store.dispose()
@@ -131,7 +131,7 @@ def test_review_accept_and_dismiss(config: Path, tmp_path: Path, capsys, setting
     rows = run_json(capsys, "intents", "review", "--config", str(config), "--format", "json")
     assert isinstance(rows, list)
     assert [(r["kind"], r["text"], r["picked"]) for r in rows] == [
-        ("resolved", "it's not connecting", "network_issue"),
+        ("resolved", "the connection keeps dropping", "network_issue"),
         ("not_understood", "🙂🙂", ""),
     ]
     resolved, missed = rows[0]["id"], rows[1]["id"]
@@ -139,7 +139,7 @@ def test_review_accept_and_dismiss(config: Path, tmp_path: Path, capsys, setting
     assert main(["intents", "accept", str(resolved), "--config", str(config), "--by", "dana"]) == 0
     assert "network_issue" in capsys.readouterr().out
     assert load_learned(tmp_path / "learned.yaml") == {
-        "network_issue": {"en": ["it's not connecting"]}
+        "network_issue": {"en": ["the connection keeps dropping"]}
     }
     # Accepting twice is refused; a not-understood request needs --intent, and a known one.
     assert main(["intents", "accept", str(resolved), "--config", str(config)]) == 1
@@ -160,7 +160,13 @@ def test_review_accept_and_dismiss(config: Path, tmp_path: Path, capsys, setting
 
     # The accepted phrasing now feeds the matcher at start-up.
     data = run_json(
-        capsys, "explain", "--config", str(config), "--format", "json", "it's not connecting"
+        capsys,
+        "explain",
+        "--config",
+        str(config),
+        "--format",
+        "json",
+        "the connection keeps dropping",
     )
     assert isinstance(data, dict)
     assert data["tier"] == "high" and data["candidates"][0]["intent"] == "network_issue"

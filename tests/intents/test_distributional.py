@@ -1,4 +1,5 @@
-"""The distributional view: PPMI + SVD word vectors from unlabelled text, and their use."""
+"""Dense views: word vectors of general English (shipped), PPMI + SVD ones from unlabelled
+text, and their use by the matcher."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ import numpy as np
 import pytest
 
 from intents.catalog import Intent, IntentCatalog
-from intents.distributional import learn_vectors
+from intents.distributional import learn_vectors, load_general_vectors
 from intents.matcher import LexicalMatcher, ModelSettings
+from intents.text import stem
 
 # "visa" shares every context with "card"; "umbrella" with "rain". Neither shares any with
 # the other pair.
@@ -77,9 +79,9 @@ def catalog() -> IntentCatalog:
 def test_corpus_words_the_catalog_never_uses_still_point_to_the_right_intent():
     # Two topics, two dimensions: the rank the corpus really has.
     with_corpus = LexicalMatcher(
-        catalog(), settings=ModelSettings(dense_dims=2), corpus=TOPIC_CORPUS
+        catalog(), settings=ModelSettings(dense_dims=2, general_vectors=False), corpus=TOPIC_CORPUS
     )
-    without = LexicalMatcher(catalog())
+    without = LexicalMatcher(catalog(), settings=ModelSettings(general_vectors=False))
     for text, expected in [("visa", "card_declined"), ("sunny", "weather")]:
         result = with_corpus.match(text)
         assert result.top is not None and result.top.intent == expected, result
@@ -97,3 +99,64 @@ def test_unknown_words_also_count_as_their_nearest_catalog_words():
         return top.score
 
     assert score(expand=3) > score(expand=0) + 0.05
+
+
+def test_general_vectors_put_related_english_words_together():
+    general = load_general_vectors()
+    index, vectors = general.vectors.index, general.vectors.vectors
+
+    def sim(a: str, b: str) -> float:
+        return cosine(vectors[index[stem(a)]], vectors[index[stem(b)]])
+
+    assert sim("laptop", "computer") > sim("laptop", "banana") + 0.2
+    assert sim("password", "login") > sim("password", "umbrella") + 0.2
+    assert sim("declined", "refused") > sim("declined", "printer") + 0.2
+    # Frequent words weigh less in a sentence than rare ones.
+    weights = general.vectors.weights
+    assert weights[index["the"]] < 0.1 < 0.9 < weights[index[stem("umbrella")]]
+    assert {"umbrella", "declined", "password"} <= general.words
+
+
+def test_general_vectors_match_words_the_catalog_never_uses_without_a_corpus():
+    with_general = LexicalMatcher(catalog())
+    without = LexicalMatcher(catalog(), settings=ModelSettings(general_vectors=False))
+    cases = [("visa refused", "card_declined"), ("umbrella", "weather"), ("snowstorm", "weather")]
+    for text, expected in cases:
+        top = with_general.match(text).top
+        assert top is not None and top.intent == expected, (text, top)
+        # Alone, the n-grams barely lean either way (two intents: 0.5 is a coin toss).
+        alone = {c.intent: c.score for c in without.match(text).candidates}
+        assert top.score > alone.get(expected, 0.0) + 0.12, (text, top, alone)
+
+
+def test_real_words_are_not_taken_for_typos_but_typos_still_are():
+    catalog = IntentCatalog()
+    catalog.add(Intent("cancel", "builtin", {}, {"en": ("cancel", "stop this")}))
+    catalog.add(Intent("password_reset", "service", {}, {"en": ("I forgot my password",)}))
+    with_general = LexicalMatcher(catalog)
+    without = LexicalMatcher(catalog, settings=ModelSettings(general_vectors=False))
+    # "cancer" is an English word: never read as "cancel" once the matcher knows English.
+    assert ("cancer", "cancel") in without.match("cancer").corrections
+    assert with_general.match("cancer").corrections == ()
+    assert ("pasword", "password") in with_general.match("pasword").corrections
+
+
+def test_word_shares_add_up_to_the_sentence_vector():
+    general = load_general_vectors()
+    words = [stem(w) for w in "my visa card xqzv was refused at the shop".split()]
+    vectors = general.vectors
+    from intents.distributional import without_common
+
+    for view in (vectors, without_common(vectors, [words, ["the", "printer"]])):
+        positions, parts = view.shares(words)
+        assert positions == [0, 1, 2, 4, 5, 6, 7, 8]  # "xqzv" is no English word
+        assert np.allclose(parts.sum(axis=0), view.embed(words))
+    assert vectors.shares(["xqzv"])[0] == []
+
+
+def test_explanations_name_the_words_the_vectors_weighed():
+    # No character n-grams and no expansion: only the word vectors know "umbrella".
+    settings = ModelSettings(char_weight=0.0, expand=0)
+    top = LexicalMatcher(catalog(), settings=settings).match("umbrella").top
+    assert top is not None and top.intent == "weather"
+    assert top.evidence == ("umbrella",)

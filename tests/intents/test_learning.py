@@ -12,7 +12,7 @@ from bot.messages import Outbound
 from intents.learned import add_learned, load_learned
 from store import intent_feedback as repo
 
-AMBIGUOUS = "it's not connecting"  # VPN or office network? Both services say "not connecting".
+AMBIGUOUS = "the connection keeps dropping"  # VPN or office network? Both could be meant.
 
 
 def said(replies: list[Outbound]) -> str:
