@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -170,3 +172,21 @@ def test_review_accept_and_dismiss(config: Path, tmp_path: Path, capsys, setting
     )
     assert isinstance(data, dict)
     assert data["tier"] == "high" and data["candidates"][0]["intent"] == "network_issue"
+
+
+def test_output_cut_short_by_the_reader_is_no_traceback(config: Path):
+    # `deskbot explain "..." | head -1`: head exits, the next write finds the pipe closed.
+    command = "import sys; from bot.cli import main; sys.exit(main())"
+    args = ["explain", "--config", str(config), "my vpn keeps dropping"]
+    with subprocess.Popen(
+        [sys.executable, "-c", command, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+    ) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        proc.stdout.close()  # before anything is written: every write fails
+        err = proc.stderr.read().decode()
+        code = proc.wait(timeout=60)
+    assert "Traceback" not in err and "BrokenPipe" not in err, err
+    assert code == 141
