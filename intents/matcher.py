@@ -347,8 +347,8 @@ def _train(
     catalog_sentences = [_words(a.tokens) for _l, _p, a in analysed]
     if settings.general_vectors and settings.general_weight > 0 and n:
         general = load_general_vectors(GENERAL_VECTORS, settings.general_sif)
-        analyzer.learn_known_words(general.words)
-        trained.vectors = without_common(general.vectors, catalog_sentences)
+        analyzer.learn_known_stems(general.index)
+        trained.vectors = without_common(general, catalog_sentences)
         trained.dense_views.append((trained.vectors, settings.general_weight))
     if settings.dense_weight > 0 and n and corpus:
         sentences = catalog_sentences + [_words(tokens) for tokens in corpus_tokens]

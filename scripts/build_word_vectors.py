@@ -96,7 +96,6 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(
         args.out,
-        words=np.asarray(words),
         keys=np.asarray(keys),
         vectors=quantised,
         scale=scale.astype(np.float32),
