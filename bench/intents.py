@@ -6,7 +6,7 @@
 Methods, all trained on the same sampled examples in one run:
   lexical        - intents.LexicalMatcher (the default matcher), catalog only: n-grams and
                    the general English word vectors shipped in intents/data
-  ngrams         - the same without the general word vectors (the matcher until 24 Nov 2026)
+  ngrams         - the same without the general word vectors (the matcher until 23 Nov 2026)
   lexical+corpus - the same with `corpus=` every train utterance of the data set, labels
                    dropped (unlabelled in-domain text; adds the distributional view,
                    and its words are never taken for typos)
@@ -22,15 +22,15 @@ oos-train setting; the default catalog has such examples). Banking77: 10 per int
 Latency: catalogs of 100 / 1,500 / 10,000 CLINC train phrases, 1,000 test queries each.
 Only train and validation data choose anything; test data is only measured.
 
-Last full run (23 November 2026, commit 4abb10b; 3 seeds, test; details and latency in
-docs/intents.md):
+Last full run (23 November 2026; accuracy at commit 67a631c, latency at 6561e8a on a quiet
+machine; 3 seeds, test; details in docs/intents.md):
   CLINC150 10-shot top-1 / in-scope acc / OOS recall:
-    lexical+corpus 85.1 / 80.7 / 78.9, lexical 83.0 / 78.7 / 77.0, tfidf_lr 82.2 / 78.4 / 77.1,
-    lexical+oos 80.8 / 80.2 / 69.6
-  CLINC150 30-shot: lexical+corpus 90.1 / 84.6 / 85.8, lexical 89.4 / 85.0 / 82.8
-  Banking77 10-shot top-1: lexical+corpus 78.2, lexical 76.5, tfidf_lr 75.4, fuzzy 52.7
-  Latency p50 / p99 at 1,500 phrases: lexical 0.37 / 0.95 ms, lexical+corpus 0.46 / 1.26 ms;
-    at 10,000: 0.45 / 1.47 and 0.54 / 2.00 ms (OMP_NUM_THREADS=1, load average about 2)
+    lexical 86.2 / 81.9 / 80.8, lexical+corpus 86.7 / 81.6 / 83.0, ngrams 83.0 / 78.7 / 77.0,
+    tfidf_lr 82.2 / 78.4 / 77.1, lexical+oos 84.7 / 83.8 / 75.5
+  CLINC150 30-shot: lexical 91.1 / 85.6 / 86.8, lexical+corpus 91.1 / 85.7 / 85.7
+  Banking77 10-shot top-1: lexical 79.4, lexical+corpus 80.5, ngrams 76.5, tfidf_lr 75.4
+  Latency p50 / p99 at 1,500 phrases: lexical 0.40 / 0.81 ms, lexical+corpus 0.45 / 0.99 ms;
+    at 10,000: 0.51 / 1.15 and 0.55 / 1.35 ms (OMP_NUM_THREADS=1)
 """
 
 from __future__ import annotations
