@@ -15,6 +15,8 @@ BUILTINS = ("ticket_status", "human_handoff", "greet", "help", "cancel", "thanks
 # Optional: examples of requests the desk does not handle ("book me a flight"). The matcher
 # learns them like an intent but never offers it; a request closest to it is out of scope.
 OUT_OF_SCOPE = "out_of_scope"
+# Social intents: a reply of their own when they are the message, never a choice to offer.
+SMALL_TALK = ("greet", "thanks")
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from typing import Literal, Protocol
 import numpy as np
 from rapidfuzz import fuzz, process, utils
 
-from intents.catalog import OUT_OF_SCOPE, IntentCatalog
+from intents.catalog import OUT_OF_SCOPE, SMALL_TALK, IntentCatalog
 from intents.distributional import (
     GENERAL_VECTORS,
     WordVectors,
@@ -261,6 +261,11 @@ class LexicalMatcher:
             for i in shown
         ]
         tier: Tier = "low" if oos else tier_for(candidates, self.thresholds)
+        if tier == "medium":
+            # "Greeting?" is no answer to "hi, can you order pizza": the choices are what
+            # remains, and if nothing plausible remains the desk says it is not sure.
+            candidates = [c for c in candidates if c.intent not in SMALL_TALK]
+            tier = tier_for(candidates, self.thresholds)
         return MatchResult(text, tier, tuple(candidates), oos, corrections)
 
 

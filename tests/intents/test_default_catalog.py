@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from bot.config import Settings
+from bot.desk import build_matcher, load_content
 from tests.foundation.helpers import deskbot
 
 HELDOUT = Path(__file__).with_name("heldout.jsonl")
@@ -24,3 +26,20 @@ def test_default_catalog_meets_the_targets_on_held_out_phrasing():
     assert report["top3"] >= 0.98
     assert report["oos_recall"] >= 0.80
     assert report["false_reject"] <= 0.05
+
+
+def test_small_talk_is_never_offered_as_a_choice(settings: Settings):
+    _directory, _texts, _services, intents = load_content(settings)
+    matcher = build_matcher(settings, intents)
+    # A greeting in front of something IT does not do: not "Greeting? MFA reset?" buttons.
+    for text in ["hi, can you order pizza", "hi, my visa got refused at the airport"]:
+        result = matcher.match(text)
+        assert result.tier == "low", result
+    # A greeting in front of a real request: the request's services, without "Greeting".
+    result = matcher.match("hi there, could you please help me, I think I forgot my password")
+    assert result.tier == "medium" and result.top is not None
+    assert result.top.intent == "password_reset"
+    assert not {c.intent for c in result.candidates} & {"greet", "thanks"}
+    # On its own, small talk is understood as such.
+    assert matcher.match("hi").top.intent == "greet"  # type: ignore[union-attr]
+    assert matcher.match("thank you!").tier == "high"
