@@ -16,7 +16,7 @@ from bot.texts import Texts
 from bot.yamlfile import Problem, ProblemsError
 from intents.catalog import Intent, IntentCatalog, load_builtins
 from intents.learned import Learned, load_learned
-from intents.matcher import LexicalMatcher, Matcher, Thresholds
+from intents.matcher import LexicalMatcher, Matcher, ModelSettings, Thresholds
 from journeys.loader import Catalog, load_catalog
 from store.db import Store
 
@@ -98,7 +98,11 @@ def build_intents(
 def build_matcher(settings: Settings, intents: IntentCatalog) -> LexicalMatcher:
     """The intent matcher with the thresholds from config.yaml (`matcher:`)."""
     m = settings.matcher
-    return LexicalMatcher(intents, Thresholds(m.high, m.low, m.margin, m.max_choices))
+    return LexicalMatcher(
+        intents,
+        Thresholds(m.high, m.low, m.margin, m.max_choices),
+        settings=ModelSettings(general_vectors=m.word_vectors),
+    )
 
 
 def load_content(settings: Settings) -> tuple[Directory, Texts, Catalog, IntentCatalog]:

@@ -19,7 +19,7 @@ from bot.config import Settings
 from bot.desk import Desk, build_matcher, load_config, load_content
 from intents.evaluate import evaluate, load_cases, load_training
 from intents.learned import add_learned
-from intents.matcher import LexicalMatcher, MatchResult, Thresholds
+from intents.matcher import LexicalMatcher, MatchResult, ModelSettings, Thresholds
 from store import intent_feedback as repo
 
 
@@ -113,7 +113,8 @@ def eval_intents(args: argparse.Namespace) -> int:
         settings = _optional_settings(args)
         m = settings.matcher if settings else None
         thresholds = Thresholds(m.high, m.low, m.margin, m.max_choices) if m else Thresholds()
-        matcher = LexicalMatcher(load_training(args.train), thresholds)
+        model = ModelSettings(general_vectors=m.word_vectors) if m else None
+        matcher = LexicalMatcher(load_training(args.train), thresholds, settings=model)
     else:
         matcher = _content_matcher(settings_from(args))
     report = evaluate(matcher, cases)

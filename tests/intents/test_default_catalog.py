@@ -43,3 +43,15 @@ def test_small_talk_is_never_offered_as_a_choice(settings: Settings):
     # On its own, small talk is understood as such.
     assert matcher.match("hi").top.intent == "greet"  # type: ignore[union-attr]
     assert matcher.match("thank you!").tier == "high"
+
+
+def test_word_vectors_can_be_switched_off_in_config(settings: Settings):
+    _directory, _texts, _services, intents = load_content(settings)
+    with_vectors = build_matcher(settings, intents)
+    off = settings.model_copy(
+        update={"matcher": settings.matcher.model_copy(update={"word_vectors": False})}
+    )
+    without = build_matcher(off, intents)
+    # With the vectors "cancer" is an English word; n-grams alone take it for "cancel".
+    assert with_vectors.match("cancer").corrections == ()
+    assert ("cancer", "cancel") in without.match("cancer").corrections
