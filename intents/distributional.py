@@ -1,10 +1,10 @@
-"""Distributional word vectors learned from unlabelled text: PPMI, then a truncated SVD.
+"""Word vectors: close words get close vectors, so a request can match an intent whose
+examples share none of its words ("card" and "payment", "name" and "call").
 
-Words that appear in the same requests ("card" and "payment", "name" and "call") end up
-close together, so a request can match an intent whose examples share none of its words.
-Nothing is downloaded: the text is whatever the catalog (and an optional unlabelled corpus)
-holds at build time. A request becomes the SIF-weighted average of its word vectors, so
-frequent words ("my", "the") count little.
+Two sources: the general English table shipped in intents/data (`load_general_vectors`),
+and vectors learned from unlabelled text of the domain (`learn_vectors`: PPMI, then a
+truncated SVD). Nothing is downloaded. A request becomes the SIF-weighted average of its
+word vectors, so frequent words ("my", "the") count little.
 """
 
 from __future__ import annotations

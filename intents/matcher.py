@@ -1,11 +1,12 @@
 """Recognise which intent a free-text request expresses, with a confidence tier.
 
 `LexicalMatcher` is the default: TF-IDF weighted word and character n-grams (see
-`intents.text`) and a multinomial logistic regression trained on the catalog's titles,
-examples and keywords at start-up. It needs no neural model and no network, and explains
-itself: every candidate carries the words that pushed it up and the catalog phrase closest
-to the request. Given unlabelled text of the domain, it adds a distributional view (PPMI +
-SVD word vectors) to the n-gram views. `FuzzyMatcher` (rapidfuzz token_set_ratio) is kept
+`intents.text`) plus the average of the request's English word vectors (a table shipped in
+intents/data), with a multinomial logistic regression trained on the catalog's titles,
+examples and keywords at start-up. It runs no neural model and needs no network, and
+explains itself: every candidate carries the words that pushed it up and the catalog phrase
+closest to the request. Given unlabelled text of the domain, it adds a distributional view
+(PPMI + SVD word vectors) learned from it. `FuzzyMatcher` (rapidfuzz token_set_ratio) is kept
 as the baseline that the benchmark compares against.
 """
 
@@ -423,11 +424,19 @@ def _nearest_words(t: _Trained, row: int, k: int) -> tuple[tuple[str, float], ..
 
 
 def _words(tokens: list[Token]) -> list[str]:
-    """The words the distributional view knows a text by: Latin words, Chinese characters."""
-    out: list[str] = []
+    """The words the dense views know a text by: Latin words, Chinese characters."""
+    return _typed_words(tokens)[0]
+
+
+def _typed_words(tokens: list[Token]) -> tuple[list[str], list[str]]:
+    """_words(), and beside each word what the person typed for it (for explanations)."""
+    words: list[str] = []
+    typed: list[str] = []
     for token in tokens:
-        out.extend(token.text if token.cjk else (token.text,))
-    return out
+        for word in token.text if token.cjk else (token.text,):
+            words.append(word)
+            typed.append(word if token.cjk else token.surface)
+    return words, typed
 
 
 def _vectorise(
@@ -491,11 +500,7 @@ def _evidence(
 def _dense_shares(analysis: Analysis, t: _Trained) -> list[tuple[list[str], Floats, Floats]]:
     """Per dense view: the words as typed, their weighted shares, the view's model weights."""
     assert t.model.dense is not None
-    words, typed = [], []
-    for token in analysis.tokens:  # as _words(), keeping what was typed
-        for word in token.text if token.cjk else (token.text,):
-            words.append(word)
-            typed.append(word if token.cjk else token.surface)
+    words, typed = _typed_words(analysis.tokens)
     out = []
     offset = 0
     for view, weight in t.dense_views:
