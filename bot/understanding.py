@@ -3,6 +3,8 @@ no idea -> say so and offer to rephrase, talk to a person or open a general tick
 
 from __future__ import annotations
 
+import re
+
 from bot import conversation
 from bot.engine import Turn
 from bot.insight import matching
@@ -34,7 +36,7 @@ def understand(turn: Turn, text: str) -> None:
     top = result.top
     if result.tier == "high" and top is not None:
         turn.data.pop("pending_text", None)
-        act_on(turn, top.intent, understood=True, request=text)
+        act_on(turn, top.intent, understood=True, request=as_understood(text, result))
     elif result.tier == "medium":
         turn.data["pending_text"] = text
         turn.data["offered"] = _offered(turn, result)
@@ -45,6 +47,17 @@ def understand(turn: Turn, text: str) -> None:
         kind = "out_of_scope" if result.out_of_scope else "not_understood"
         _record(turn, kind, text, candidates=_offered(turn, result))
         not_understood(turn, out_of_scope=result.out_of_scope)
+
+
+def as_understood(text: str, result: MatchResult) -> str:
+    """The request with its typos read as the matcher read them ("outlok" -> "outlook").
+
+    The journey takes the choices a request already names from it; it should not ask
+    "What's wrong?" of someone who wrote "outlok keeps asking for my pasword".
+    """
+    for typed, meant in result.corrections:
+        text = re.sub(rf"(?<!\w){re.escape(typed)}(?!\w)", meant, text, flags=re.IGNORECASE)
+    return text
 
 
 def act_on(turn: Turn, intent_id: str, *, understood: bool, request: str = "") -> None:
