@@ -15,6 +15,7 @@ from bot.directory import Directory, load_directory
 from bot.texts import Texts
 from bot.yamlfile import Problem, ProblemsError
 from intents.catalog import Intent, IntentCatalog, load_builtins
+from intents.distributional import VectorsError
 from intents.learned import Learned, load_learned
 from intents.matcher import LexicalMatcher, Matcher, ModelSettings, Thresholds
 from journeys.loader import Catalog, load_catalog
@@ -98,11 +99,16 @@ def build_intents(
 def build_matcher(settings: Settings, intents: IntentCatalog) -> LexicalMatcher:
     """The intent matcher with the thresholds from config.yaml (`matcher:`)."""
     m = settings.matcher
-    return LexicalMatcher(
-        intents,
-        Thresholds(m.high, m.low, m.margin, m.max_choices),
-        settings=ModelSettings(general_vectors=m.word_vectors),
-    )
+    try:
+        return LexicalMatcher(
+            intents,
+            Thresholds(m.high, m.low, m.margin, m.max_choices),
+            settings=ModelSettings(general_vectors=m.word_vectors),
+        )
+    except VectorsError as exc:
+        hint = "reinstall deskbot, or set matcher.word_vectors: false in config.yaml"
+        message = f"cannot read the word vectors ({exc.reason}); {hint}"
+        raise ProblemsError([Problem(str(exc.path), None, "", message)]) from exc
 
 
 def load_content(settings: Settings) -> tuple[Directory, Texts, Catalog, IntentCatalog]:

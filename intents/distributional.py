@@ -9,6 +9,7 @@ word vectors, so frequent words ("my", "the") count little.
 
 from __future__ import annotations
 
+import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -142,11 +143,25 @@ def load_general_vectors(path: Path = GENERAL_VECTORS, sif: float = 1e-3) -> Wor
     Keyed by stem, as the matcher's tokens are. Read once per process: int8 on disk, float16
     in memory (11 MB; the products are taken in float64).
     """
-    with np.load(path) as data:
-        keys = [str(k) for k in data["keys"]]
-        vectors = (data["vectors"] * data["scale"][:, None]).astype(np.float16)
-        weights = sif / (sif + data["frequency"].astype(np.float64))
+    try:  # our own open(): np.load leaves the file open when the zip is damaged
+        with path.open("rb") as file, np.load(file) as data:
+            keys = [str(k) for k in data["keys"]]
+            vectors = (data["vectors"] * data["scale"][:, None]).astype(np.float16)
+            weights = sif / (sif + data["frequency"].astype(np.float64))
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:  # missing, cut, not ours
+        raise VectorsError(path, str(exc) or type(exc).__name__) from exc
+    if len(keys) != len(vectors) or len(keys) != len(weights):
+        raise VectorsError(path, "keys, vectors and frequencies differ in length")
     return WordVectors({key: i for i, key in enumerate(keys)}, vectors, weights)
+
+
+class VectorsError(Exception):
+    """The shipped word-vector table cannot be read (a damaged or partial install)."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(f"{path}: cannot read the word vectors: {reason}")
+        self.path = path
+        self.reason = reason
 
 
 def _csr(rows: np.ndarray, cols: np.ndarray, values: np.ndarray, size: int) -> Sparse:

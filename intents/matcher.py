@@ -17,6 +17,7 @@ import math
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal, Protocol
 
 import numpy as np
@@ -141,6 +142,7 @@ class ModelSettings:
     general_vectors: bool = True
     general_weight: float = 0.7  # weight of that view against the n-gram views
     general_sif: float = 3e-4  # SIF: a word weighs a / (a + its frequency in English)
+    general_path: Path = GENERAL_VECTORS  # the table (tests point it at a damaged copy)
 
 
 @dataclass
@@ -352,7 +354,7 @@ def _train(
     analyzer.learn_known_words(t.surface for tokens in corpus_tokens for t in tokens if not t.cjk)
     catalog_sentences = [_words(a.tokens) for _l, _p, a in analysed]
     if settings.general_vectors and settings.general_weight > 0 and n:
-        general = load_general_vectors(GENERAL_VECTORS, settings.general_sif)
+        general = load_general_vectors(settings.general_path, settings.general_sif)
         analyzer.learn_known_stems(general.index)
         trained.vectors = without_common(general, catalog_sentences)
         trained.dense_views.append((trained.vectors, settings.general_weight))

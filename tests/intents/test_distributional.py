@@ -4,12 +4,19 @@ text, and their use by the matcher."""
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from intents.catalog import Intent, IntentCatalog
-from intents.distributional import learn_vectors, load_general_vectors, without_common
+from intents.distributional import (
+    GENERAL_VECTORS,
+    VectorsError,
+    learn_vectors,
+    load_general_vectors,
+    without_common,
+)
 from intents.matcher import LexicalMatcher, ModelSettings
 from intents.text import stem
 
@@ -156,3 +163,17 @@ def test_explanations_name_the_words_the_vectors_weighed():
     top = LexicalMatcher(catalog(), settings=settings).match("umbrella").top
     assert top is not None and top.intent == "weather"
     assert top.evidence == ("umbrella",)
+
+
+@pytest.mark.parametrize("damage", ["missing", "truncated", "other arrays"])
+def test_a_damaged_vector_table_is_named_not_a_traceback(tmp_path: Path, damage: str):
+    path = tmp_path / "word_vectors.npz"
+    if damage == "truncated":
+        path.write_bytes(GENERAL_VECTORS.read_bytes()[:100_000])
+    elif damage == "other arrays":
+        np.savez(path, something=np.zeros(3))
+    with pytest.raises(VectorsError) as caught:
+        LexicalMatcher(catalog(), settings=ModelSettings(general_path=path))
+    assert str(path) in str(caught.value)
+    # Switched off, the table is not read at all.
+    LexicalMatcher(catalog(), settings=ModelSettings(general_path=path, general_vectors=False))
