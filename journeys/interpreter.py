@@ -633,7 +633,7 @@ def _more(journey: Journey, step: SuggestStep, value: str, result: Result, ctx: 
     """Show another of the suggested articles, then ask again whether it helped."""
     shown = articles_for(journey, step, result.state, ctx)
     index = value.partition(":")[2]
-    if index.isdigit() and 0 < int(index) < len(shown):
+    if index.isascii() and index.isdigit() and 0 < int(index) < len(shown):  # not "²"
         result.replies.append(article_message(ctx, shown[int(index)]))
         result.replies.append(_suggest_question(journey, step, result.state, ctx))
         return result

@@ -106,3 +106,13 @@ def test_articles_already_shown_are_not_suggested_again(desk: Desk) -> None:
         seen_articles=frozenset({"password-self-service"}),
     )
     assert advance(journey, None, Start(), ctx).state.step == "account"
+
+
+def test_a_forged_more_button_is_a_stale_button_not_a_crash(chat: MemoryChat) -> None:
+    talk(chat, "alice", ["!s:email_issue", "can't send", "outlook on windows"])
+    # "²" passes str.isdigit() but not int(); a client can send any button value.
+    reply = plain(chat.press("alice", "j:self_help:more:²"))
+    assert "That button belongs to an earlier question" in reply
+    assert "Repair Office apps" not in reply
+    more = chat.press("alice", "j:self_help:more:1")
+    assert "Repair Office apps" in plain(more)
