@@ -9,8 +9,8 @@ from typing import Protocol
 from sqlmodel import Session
 
 from bot.messages import Outbound
+from notifications.outbox import notify
 from store.db import Store
-from store.outbox import enqueue
 
 log = logging.getLogger(__name__)
 
@@ -59,15 +59,13 @@ def queue_reply(
     failed_with: str | None = None,
 ) -> None:
     """Put a turn's reply in the outbox (once: the key is the turn's origin and index)."""
-    enqueue(
+    notify(
         session=session,
+        to=out.to,
+        message=out.message,
         idem_key=reply_key(origin, index),
-        channel=out.to.channel,
-        conversation=out.to.conversation,
-        person_id=out.to.person_id,
-        payload=out.message.to_dict(),
         now=now,
-        ref_key=out.key,
+        key=out.key,
         available_at=available_at,
         failed_with=failed_with,
     )

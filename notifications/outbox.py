@@ -19,8 +19,11 @@ def notify(
     now: datetime,
     key: str | None = None,
     available_at: datetime | None = None,
+    failed_with: str | None = None,
 ) -> bool:
-    """Write `message` for `to` into the outbox; a repeated idem_key is a no-op."""
+    """Write `message` for `to` into the outbox; a repeated idem_key is a no-op.
+
+    `failed_with`: it was tried once already (a reply whose send failed), and why."""
     return outbox.enqueue(
         session=session,
         idem_key=idem_key,
@@ -31,4 +34,5 @@ def notify(
         now=now,
         ref_key=key,
         available_at=available_at,
+        failed_with=failed_with,
     )
