@@ -1,7 +1,12 @@
 """Intent matcher benchmark: CLINC150 and Banking77 few-shot, side by side with two baselines.
 
     .venv/bin/pip install -e '.[bench]'   # scikit-learn, for the TF-IDF + LR baseline
-    .venv/bin/python -m bench.intents [--datasets ../shared/datasets] [--quick]
+    .venv/bin/python -m bench.intents [--datasets DIR] [--quick]
+
+The data sets are not in the repository: put CLINC150 (`clinc150/data_full.json`, from
+github.com/clinc/oos-eval) and Banking77 (`banking77/train.csv`, `test.csv`, from
+github.com/PolyAI-LDN/task-specific-datasets) under `bench/data/` (ignored by git), or name
+another folder with --datasets.
 
 Methods, all trained on the same sampled examples in one run:
   lexical        - intents.LexicalMatcher (the default matcher), catalog only: n-grams and
@@ -52,7 +57,17 @@ from intents.matcher import FuzzyMatcher, LexicalMatcher, ModelSettings, Thresho
 
 Pair = tuple[str, str]
 Scorer = Callable[[str], tuple[str, float]]  # text -> (top intent, top score)
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+DEFAULT_DATA = Path(__file__).resolve().parent / "data"
+NEEDED = {
+    "clinc": ("clinc150/data_full.json",),
+    "banking": ("banking77/train.csv", "banking77/test.csv"),
+    "latency": ("clinc150/data_full.json",),
+}
+
+
+def missing_data(data: Path, parts: Sequence[str]) -> list[str]:
+    """The data files the chosen parts need that are not under `data`."""
+    return sorted({f for p in parts for f in NEEDED[p] if not (data / f).is_file()})
 
 
 def catalog_of(pairs: Sequence[Pair]) -> IntentCatalog:
@@ -311,6 +326,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--methods", nargs="*", default=[*METHODS, "lexical+oos"], help="CLINC150 methods to run"
     )
     args = parser.parse_args(argv)
+    absent = missing_data(args.datasets, [p for p in NEEDED if p not in args.skip])
+    if absent:
+        raise SystemExit(
+            f"bench.intents: {args.datasets} has no {', '.join(absent)}; "
+            "see the top of bench/intents.py for where to get the data sets"
+        )
     seeds = (0,) if args.quick else (0, 1, 2)
     out: list[str] = []
     if "clinc" not in args.skip:

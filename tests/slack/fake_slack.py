@@ -1,7 +1,7 @@
 """A local stand-in for Slack: Web API on 127.0.0.1 (port 0) plus a Socket Mode WebSocket.
 
 It is honest in the ways that matter to us: every call's method name and required
-parameters are checked against Slack's published OpenAPI spec (shared/specs/slack), tokens
+parameters are checked against Slack's published OpenAPI spec (tests/specs/slack), tokens
 must be bot tokens (app tokens for apps.connections.open), Block Kit payloads are checked
 against Slack's documented limits, chat.update only works on a message that was posted,
 and any method can be told to fail (429 with Retry-After, or an error). Anything wrong is
@@ -22,7 +22,7 @@ from urllib.parse import parse_qsl
 
 from aiohttp import WSMsgType, web
 
-SPECS = Path(__file__).resolve().parents[2].parent / "shared" / "specs" / "slack"
+SPECS = Path(__file__).resolve().parents[1] / "specs" / "slack"
 WEB_API_SPEC = SPECS / "slack_web_openapi_v2_without_examples.json"
 
 BOT_USER = "UBOT"

@@ -1,4 +1,4 @@
-"""Check Bot API calls and objects against the published spec (../shared/specs/telegram).
+"""Check Bot API calls and objects against the published spec (tests/specs/telegram).
 
 Method names, parameter names, required parameters and value types are checked, nested
 objects included (an inline keyboard inside `reply_markup`, a scope inside
@@ -14,8 +14,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[2]
-SPEC_PATH = ROOT.parent / "shared" / "specs" / "telegram" / "api.json"
+SPEC_PATH = Path(__file__).resolve().parents[1] / "specs" / "telegram" / "api.json"
 _INT = re.compile(r"^-?\d+$")
 _FLOAT = re.compile(r"^-?\d+(\.\d+)?([eE][-+]?\d+)?$")
 _MUST_BE = re.compile(r"must be (?:always )?[\"“]?([a-z_]+)")
