@@ -27,8 +27,8 @@ from pathlib import Path
 
 from sqlmodel import Session
 
-from bot.calendar import BusinessCalendar
-from bot.clock import FixedClock
+from bot.base.calendar import BusinessCalendar
+from bot.base.clock import FixedClock
 from bot.desk import Desk, build_desk, load_config
 from bot.directory import Person
 from bot.insight import render

@@ -18,9 +18,9 @@ from pathlib import Path
 import yaml
 from rapidfuzz import fuzz, process, utils
 
-import bot.yamlfile
+import bot.base.yamlfile
+from bot.base.texts import Texts
 from bot.desk import load_config
-from bot.texts import Texts
 from journeys import loader
 from journeys.kb import load_kb
 
@@ -61,9 +61,9 @@ def main() -> None:
 
     fast = timed(cold_load, 5)
     warm = timed(load, 5)
-    bot.yamlfile._Loader = yaml.SafeLoader  # the baseline: pure-Python YAML
+    bot.base.yamlfile._Loader = yaml.SafeLoader  # the baseline: pure-Python YAML
     slow = timed(cold_load, 5)
-    bot.yamlfile._Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    bot.base.yamlfile._Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     base = statistics.median(slow)
     print("catalog load (23 services, 40 articles), median of 5:")
     print(f"  pure-Python YAML, cold template cache: {base * 1000:7.1f} ms  (baseline)")

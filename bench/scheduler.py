@@ -36,16 +36,16 @@ import psycopg
 from sqlalchemy import insert, text, update
 
 from bot.adapters.memory import MemoryChannel
-from bot.clock import FixedClock
+from bot.base.clock import FixedClock
+from bot.base.messages import Address, Message
 from bot.desk import Desk, build_desk, load_config
-from bot.messages import Address, Message
 from notifications.dispatch import Dispatcher
-from notifications.outbox import notify
 from notifications.sla import SlaClock
 from notifications.sweep import Sweeper
 from store import outbox
 from store.db import Store
 from store.models import FollowCursor, OutboxMessage, Ticket, TicketEvent, Timer
+from store.outbox import notify
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # Monday 10:00 London

@@ -14,7 +14,7 @@ deskbot runs as `deskbot serve` runs it, with its engine in a child process, and
 with the engine in a worker thread (`engine.run_in: thread`). Quiet 2-core machine, two
 runs: engine in a process 149-164 updates/s, in a thread 123-125, echo at the same
 concurrency 291-385 (ratio 0.39-0.56 and 0.32-0.42). Since a turn's text-only replies
-travel as one message (`bot.messages.run_together`): 197-219 against 127-131, echo 337-352
+travel as one message (`bot.base.messages.run_together`): 197-219 against 127-131, echo 337-352
 (ratio 0.56-0.65 and 0.36-0.39). The fake Bot API shares this process, so part of every
 number is the fake's own work.
 
@@ -38,12 +38,12 @@ from telegram import Update
 from telegram.ext import Application, ContextTypes, MessageHandler, filters
 
 from bot.adapters.telegram import Pacing, TelegramChannel
-from bot.config import Paths, Settings
-from bot.config import TelegramChannel as TelegramConfig
+from bot.base.config import Paths, Settings
+from bot.base.config import TelegramChannel as TelegramConfig
+from bot.base.messages import Inbound
 from bot.desk import build_desk, load_config
 from bot.directory import PEOPLE_COLUMNS
 from bot.engine import Engine
-from bot.messages import Inbound
 from bot.workers import workers_for
 from tests.telegram.fake_bot_api import TOKEN, FakeBotAPI
 

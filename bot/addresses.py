@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlmodel import Session, col, select
 
+from bot.base.messages import Address
 from bot.desk import Desk
 from bot.directory import Person
 from bot.linking import account
-from bot.messages import Address
 from store.models import ConversationState
 
 # Direct-message conversations; threads and group chats are not a person's home.

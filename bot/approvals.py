@@ -19,15 +19,15 @@ from sqlmodel import Session, col, select
 
 from bot import permissions, workflow
 from bot.addresses import home_address
+from bot.base.messages import Choice, Inbound, Message
 from bot.desk import Desk
 from bot.directory import Person
-from bot.engine import Turn, save_turn
-from bot.messages import Choice, Inbound, Message
+from bot.turn import Turn, save_turn
 from journeys.state import Decision, JourneyState, RequestApproval
-from notifications.outbox import notify
 from store import conversations, lifecycle
 from store import tickets as ticket_repo
 from store.models import Approval, Ticket, TicketEvent
+from store.outbox import notify
 from store.sql import row_id
 
 

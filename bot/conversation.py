@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from zoneinfo import ZoneInfo
 
-from bot.engine import Turn
-from bot.messages import Choice, Message
-from bot.texts import trusted
+from bot.base.messages import Choice, Message
+from bot.base.texts import trusted
+from bot.base.timefmt import describe_duration
 from bot.tickets import created_message, open_ticket
-from bot.timefmt import describe_duration
+from bot.turn import Turn
 from journeys import answers as ans
 from journeys.interpreter import CONTROL, accepts, advance
 from journeys.model import Journey

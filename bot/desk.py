@@ -8,12 +8,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from bot.calendar import BusinessCalendar
-from bot.clock import Clock, SystemClock
-from bot.config import Settings, load_settings, with_database
+from bot.base.calendar import BusinessCalendar
+from bot.base.clock import Clock, SystemClock
+from bot.base.config import Settings, load_settings, with_database
+from bot.base.texts import Texts
+from bot.base.yamlfile import Problem, ProblemsError
 from bot.directory import Directory, load_directory
-from bot.texts import Texts
-from bot.yamlfile import Problem, ProblemsError
 from intents.catalog import Intent, IntentCatalog, load_builtins
 from intents.distributional import VectorsError
 from intents.learned import Learned, load_learned

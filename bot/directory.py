@@ -9,8 +9,8 @@ from datetime import date
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.config import LANGUAGES, Settings
-from bot.yamlfile import Problem, ProblemsError
+from bot.base.config import LANGUAGES, Settings
+from bot.base.yamlfile import Problem, ProblemsError
 
 ROLES = ("employee", "technician", "approver", "admin")
 PEOPLE_COLUMNS = (

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 
-from bot.engine import Turn
-from bot.messages import Choice, Message
+from bot.base.messages import Choice, Message
+from bot.turn import Turn
 from journeys import answers as ans
 from journeys.interpreter import article_message
 from journeys.state import Context

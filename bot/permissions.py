@@ -11,7 +11,7 @@ from typing import Any
 
 from bot.desk import Desk
 from bot.directory import Person
-from bot.engine import Turn
+from bot.turn import Turn
 from store import tickets as repo
 from store.models import Approval, Ticket
 

@@ -7,8 +7,8 @@ the `survey` table and noted in the ticket's audit trail.
 
 from __future__ import annotations
 
-from bot.engine import Turn
-from bot.messages import Choice, Message
+from bot.base.messages import Choice, Message
+from bot.turn import Turn
 from store import notices as repo
 from store import tickets as ticket_repo
 from store.models import Survey, Ticket

@@ -6,14 +6,14 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
+from bot.base.messages import Address, CardField, Choice, Message, TicketCard
+from bot.base.texts import trusted
+from bot.base.timefmt import describe_time
 from bot.desk import Desk
 from bot.directory import Person
-from bot.messages import Address, CardField, Choice, Message, TicketCard
-from bot.texts import trusted
-from bot.timefmt import describe_time
-from notifications.outbox import notify
 from store import tickets as repo
 from store.models import Ticket
+from store.outbox import notify
 
 
 def status_label(desk: Desk, status: str, lang: str, *, staff: bool = False) -> str:

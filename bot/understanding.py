@@ -6,9 +6,9 @@ from __future__ import annotations
 import re
 
 from bot import conversation
-from bot.engine import Turn
+from bot.base.messages import Choice, Message
 from bot.insight import matching
-from bot.messages import Choice, Message
+from bot.turn import Turn
 from intents.matcher import MatchResult
 from journeys.answers import yes_no
 from store.intent_feedback import record_feedback

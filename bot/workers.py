@@ -28,11 +28,12 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Any, Protocol
 
-from bot.channel import keep_replies, turn_origin
-from bot.config import Settings
+from bot.base.channel import turn_origin
+from bot.base.config import Settings
+from bot.base.messages import Inbound, Outbound
 from bot.desk import Desk
 from bot.engine import Engine
-from bot.messages import Inbound, Outbound
+from notifications.replies import keep_replies
 
 log = logging.getLogger(__name__)
 MAX_TRIES = 2  # children a message may be with when they die, before it fails

@@ -12,15 +12,15 @@ from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
 from bot.addresses import home_address
+from bot.base.messages import Address, Choice, Message
 from bot.desk import Desk
 from bot.directory import Person
-from bot.engine import Turn
-from bot.messages import Address, Choice, Message
 from bot.tickets import post_triage, status_label, ticket_card, triage_addresses
-from notifications.outbox import notify
+from bot.turn import Turn
 from store import lifecycle
 from store import tickets as repo
 from store.models import Ticket, TicketEvent
+from store.outbox import notify
 
 # Columns shown on the triage card: changing one of them updates the card in place.
 CARD_FIELDS = frozenset({"assignee_id", "priority", "queue", "resolution_due", "expected_at"})

@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from bot.yamlfile import Problem, ProblemsError, load_yaml, validation_problems
+from bot.base.yamlfile import Problem, ProblemsError, load_yaml, validation_problems
 
 BUILTINS = ("ticket_status", "human_handoff", "greet", "help", "cancel", "thanks")
 # Optional: examples of requests the desk does not handle ("book me a flight"). The matcher

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.language import detect
-from bot.yamlfile import Problem, ProblemsError
+from bot.base.language import detect
+from bot.base.yamlfile import Problem, ProblemsError
 from intents.catalog import Intent, IntentCatalog
 from intents.matcher import Matcher, MatchResult
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import yaml
 
-from bot.language import detect
-from bot.yamlfile import Problem, ProblemsError, load_yaml
+from bot.base.language import detect
+from bot.base.yamlfile import Problem, ProblemsError, load_yaml
 
 Learned = dict[str, dict[str, list[str]]]
 LANGUAGES = ("en", "zh")

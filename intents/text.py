@@ -25,7 +25,7 @@ from pathlib import Path
 
 from rapidfuzz import fuzz, process, utils
 
-from bot.yamlfile import Problem, ProblemsError, load_yaml
+from bot.base.yamlfile import Problem, ProblemsError, load_yaml
 
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _PIECES = re.compile(rf"[{_CJK}]+|[^\W_{_CJK}]+")

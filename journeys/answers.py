@@ -11,7 +11,7 @@ from typing import Any
 
 from rapidfuzz import fuzz, process, utils
 
-from bot.texts import Texts
+from bot.base.texts import Texts
 from journeys.model import Option, Validation
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")

@@ -14,9 +14,9 @@ from typing import Any
 
 from jinja2 import TemplateError, UndefinedError
 
-from bot.messages import Choice, Message
-from bot.texts import trusted
-from bot.timefmt import describe_duration
+from bot.base.messages import Choice, Message
+from bot.base.texts import trusted
+from bot.base.timefmt import describe_duration
 from journeys import answers as ans
 from journeys.kb import Article, to_markup
 from journeys.model import (

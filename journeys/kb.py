@@ -29,7 +29,7 @@ from markupsafe import escape
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from rapidfuzz import fuzz, utils
 
-from bot.yamlfile import Problem, ProblemsError, load_yaml, validation_problems
+from bot.base.yamlfile import Problem, ProblemsError, load_yaml, validation_problems
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 ARTICLE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")

@@ -11,9 +11,9 @@ from typing import Any
 from jinja2 import TemplateSyntaxError, meta, nodes
 from pydantic import TypeAdapter, ValidationError
 
-from bot.config import Settings
-from bot.texts import Texts, make_environment
-from bot.yamlfile import Problem, ProblemsError, YamlDoc, load_yaml, validation_problems
+from bot.base.config import Settings
+from bot.base.texts import Texts, make_environment
+from bot.base.yamlfile import Problem, ProblemsError, YamlDoc, load_yaml, validation_problems
 from journeys.kb import KnowledgeBase, load_kb
 from journeys.model import STEP_TYPES, AnyStep, Journey, LocalText, asks
 

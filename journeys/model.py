@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel, field_validator, model_validator
 
-from bot.config import LANGUAGES, Duration
+from bot.base.config import LANGUAGES, Duration
 
 ID = r"^[a-z][a-z0-9_]{0,39}$"
 

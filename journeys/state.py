@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal
 
-from bot.messages import Message
-from bot.texts import Texts
+from bot.base.messages import Message
+from bot.base.texts import Texts
 from journeys.kb import KnowledgeBase
 
 Status = Literal["active", "waiting", "done", "cancelled"]

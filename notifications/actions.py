@@ -19,12 +19,11 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from bot.addresses import home_address
+from bot.base.messages import Address, Choice, Message
+from bot.base.texts import trusted
+from bot.base.timefmt import describe_duration, describe_time
 from bot.desk import Desk
 from bot.directory import Person
-from bot.messages import Address, Choice, Message
-from bot.texts import trusted
-from bot.timefmt import describe_duration, describe_time
-from notifications.outbox import notify
 from notifications.plan import (
     approval_plans,
     replan_approval,
@@ -37,6 +36,7 @@ from notifications.quiet import deliver_at, muted
 from store import notices as notice_repo
 from store import tickets as ticket_repo
 from store.models import Approval, Ticket, TicketEvent, Timer
+from store.outbox import notify
 from store.timers import Plan, finish, reschedule, timers_of
 
 log = logging.getLogger(__name__)

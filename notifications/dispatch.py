@@ -22,10 +22,10 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import Session
 
-from bot.channel import Channel, DeliveryError
-from bot.clock import Clock
-from bot.config import DispatchSettings
-from bot.messages import Address, Message, Outbound
+from bot.base.channel import Channel, DeliveryError
+from bot.base.clock import Clock
+from bot.base.config import DispatchSettings
+from bot.base.messages import Address, Message, Outbound
 from store import outbox
 from store.db import Store
 from store.models import OutboxMessage
@@ -297,7 +297,7 @@ def alert_admins(desk: Desk) -> DeadHandler:
 
     def on_dead(session: Session, row: OutboxMessage, now: datetime) -> None:
         from bot.addresses import home_address
-        from notifications.outbox import notify
+        from store.outbox import notify
 
         if row.idem_key.startswith(DEAD_PREFIX):
             return  # an undeliverable alert is logged only: alerting about it could loop

@@ -15,8 +15,8 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
-from bot.calendar import BusinessCalendar
-from bot.config import SlaTarget
+from bot.base.calendar import BusinessCalendar
+from bot.base.config import SlaTarget
 from bot.desk import Desk
 from notifications.sla import SlaClock, status_spans, stops
 from store import tickets as ticket_repo

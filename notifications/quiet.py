@@ -14,8 +14,8 @@ from functools import lru_cache
 
 from sqlmodel import Session, select
 
-from bot.calendar import BusinessCalendar
-from bot.config import BusinessHours, QuietHours, Weekday
+from bot.base.calendar import BusinessCalendar
+from bot.base.config import BusinessHours, QuietHours, Weekday
 from bot.desk import Desk
 from bot.directory import Person
 from store.models import ConversationState, TicketEvent

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.channel import Channel
+from bot.base.channel import Channel
 from bot.desk import Desk
 from notifications.dispatch import Dispatcher
 from notifications.sweep import Sweeper

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.calendar import BusinessCalendar
+from bot.base.calendar import BusinessCalendar
 from store.models import TicketEvent
 
 DAY = timedelta(days=1)

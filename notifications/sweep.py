@@ -24,16 +24,16 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from bot.addresses import home_address
+from bot.base.messages import Message
 from bot.desk import Desk
 from bot.expiry import expire_idle
-from bot.messages import Message
 from notifications.actions import fire
 from notifications.dispatch import DEAD_PREFIX
-from notifications.outbox import notify
 from notifications.plan import replan_approval, replan_ticket
 from store import timers as timer_repo
 from store.events import RETENTION, forget_events
 from store.models import Approval, TicketEvent, Timer
+from store.outbox import notify
 from store.timers import SLOT_RETENTION
 
 log = logging.getLogger(__name__)

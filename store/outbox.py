@@ -17,6 +17,7 @@ from sqlalchemy import and_, func, or_, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
+from bot.base.messages import Address, Message
 from store.models import MessageRef, OutboxMessage
 from store.sql import insert_ignore, xact_lock
 
@@ -61,6 +62,35 @@ def enqueue(
             "first_attempt_at": now if tried else None,
             "last_error": failed_with[:2000] if failed_with is not None else None,
         },
+    )
+
+
+def notify(
+    *,
+    session: Session,
+    to: Address,
+    message: Message,
+    idem_key: str,
+    now: datetime,
+    key: str | None = None,
+    available_at: datetime | None = None,
+    failed_with: str | None = None,
+) -> bool:
+    """Write `message` for `to` into the outbox in the caller's transaction; a repeated
+    idem_key is a no-op.
+
+    `failed_with`: it was tried once already (a reply whose send failed), and why."""
+    return enqueue(
+        session=session,
+        idem_key=idem_key,
+        channel=to.channel,
+        conversation=to.conversation,
+        person_id=to.person_id,
+        payload=message.to_dict(),
+        now=now,
+        ref_key=key,
+        available_at=available_at,
+        failed_with=failed_with,
     )
 
 

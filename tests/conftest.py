@@ -20,8 +20,8 @@ import pytest
 from sqlalchemy import text
 
 from bot.adapters.memory import MemoryChat
-from bot.clock import FixedClock
-from bot.config import Settings
+from bot.base.clock import FixedClock
+from bot.base.config import Settings
 from bot.desk import Desk, build_desk, load_config
 from store.db import Store
 

@@ -17,10 +17,10 @@ from typing import TextIO
 from rich.console import Console
 from rich.text import Text
 
+from bot.base.markup import to_plain, tokens
+from bot.base.messages import Choice, Inbound, Outbound
 from bot.desk import Desk
 from bot.engine import Engine
-from bot.markup import to_plain, tokens
-from bot.messages import Choice, Inbound, Outbound
 from notifications.dispatch import Dispatcher
 
 STYLES = {

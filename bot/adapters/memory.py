@@ -7,10 +7,10 @@ import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from bot.channel import DeliveryError
+from bot.base.channel import DeliveryError
+from bot.base.messages import Inbound, Outbound
 from bot.desk import Desk
 from bot.engine import Engine
-from bot.messages import Inbound, Outbound
 from notifications.dispatch import Dispatcher
 
 

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot.yamlfile import ProblemsError
+from bot.base.yamlfile import ProblemsError
 
 # Modules that define `register(subparsers)`; add new command groups here.
 COMMAND_MODULES = (

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from bot.config import Settings
+from bot.base.config import Settings
 from bot.desk import Desk, build_desk, load_config
 
 

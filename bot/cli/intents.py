@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from bot.base.config import Settings
 from bot.cli.common import (
     add_config,
     add_format,
@@ -15,7 +16,6 @@ from bot.cli.common import (
     settings_from,
     with_desk,
 )
-from bot.config import Settings
 from bot.desk import Desk, build_matcher, load_config, load_content
 from intents.evaluate import evaluate, load_cases, load_training
 from intents.learned import add_learned

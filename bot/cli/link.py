@@ -6,8 +6,8 @@ import argparse
 import sys
 
 from bot import linking
+from bot.base.config import parse_duration
 from bot.cli.common import add_config, with_desk
-from bot.config import parse_duration
 from bot.desk import Desk
 from bot.service import require_current_schema
 from store import links

@@ -9,8 +9,8 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from bot.base.config import parse_duration
 from bot.cli.common import add_config, desk_from
-from bot.config import parse_duration
 from bot.insight import charts, render
 from bot.insight.metrics import build_report, report_timezone
 

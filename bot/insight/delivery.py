@@ -20,15 +20,15 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import or_, update
 from sqlmodel import col, select
 
-from bot.calendar import DAYS
+from bot.base.calendar import DAYS
+from bot.base.messages import Address, Message
 from bot.desk import Desk
 from bot.directory import Person
 from bot.insight import charts, render
 from bot.insight.metrics import Report, build_report, report_timezone
-from bot.messages import Address, Message
-from notifications.outbox import notify
 from store import timers as timer_repo
 from store.models import ReportRequest
+from store.outbox import notify
 
 log = logging.getLogger(__name__)
 

@@ -27,15 +27,15 @@ from sqlmodel import Session, col, select
 
 from bot import permissions, workflow
 from bot.addresses import home_address
+from bot.base.messages import Address, Choice, Message
+from bot.base.timefmt import describe_time
 from bot.desk import Desk
-from bot.engine import Turn
-from bot.messages import Address, Choice, Message
 from bot.tickets import open_ticket, triage_addresses
-from bot.timefmt import describe_time
-from notifications.outbox import notify
+from bot.turn import Turn
 from store import lifecycle
 from store import tickets as ticket_repo
 from store.models import IncidentLink, MajorIncident, Ticket
+from store.outbox import notify
 from store.sql import insert_ignore, row_id
 
 PREFIX = "mi"  # button values: mi:declare:<id>, mi:dismiss:<id>, mi:other:<id>

@@ -20,9 +20,9 @@ from sqlalchemy import func, update
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col, select
 
+from bot.base.language import detect
 from bot.desk import Desk, build_matcher
-from bot.engine import Turn
-from bot.language import detect
+from bot.turn import Turn
 from intents.catalog import IntentCatalog
 from journeys.kb import ARTICLE_ID, Article, KnowledgeBase
 from store import tickets as ticket_repo

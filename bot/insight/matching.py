@@ -7,7 +7,7 @@ becomes `picked` or `rejected`; the row's id waits in the conversation data mean
 
 from __future__ import annotations
 
-from bot.engine import Turn
+from bot.turn import Turn
 from intents.matcher import MatchResult
 from store.models import MatchOutcome
 from store.sql import insert_row

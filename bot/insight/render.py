@@ -13,10 +13,10 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.base.markup import to_plain
+from bot.base.texts import trusted
 from bot.desk import Desk
 from bot.insight.metrics import GENERAL, KINDS, Figures, Rate, Report, Spread
-from bot.markup import to_plain
-from bot.texts import trusted
 
 # The columns of the CSV: one row per week, then one for the whole period.
 CSV_COLUMNS = (

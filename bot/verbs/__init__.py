@@ -11,7 +11,7 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot.engine import ActionHandler, Turn
+from bot.turn import ActionHandler, Turn
 
 Handler = Callable[[Turn, str], None]
 

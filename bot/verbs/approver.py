@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot import approvals
-from bot.engine import Turn
+from bot.turn import Turn
 from bot.verbs import Verb, Verbs
 from store.sql import row_id
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot import permissions
-from bot.config import parse_duration
-from bot.engine import Turn
+from bot.base.config import parse_duration
 from bot.insight.delivery import may_see_reports
 from bot.insight.known_errors import kb_verb
+from bot.turn import Turn
 from bot.verbs import Verb, Verbs
 from store.models import ReportRequest
 

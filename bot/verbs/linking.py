@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot import linking
-from bot.engine import Turn
+from bot.turn import Turn
 from bot.verbs import Verb, Verbs
 
 _NAMES = {"telegram": "Telegram"}

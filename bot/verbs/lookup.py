@@ -7,7 +7,7 @@ import re
 from bot import permissions
 from bot.desk import Desk
 from bot.directory import Person
-from bot.engine import Turn
+from bot.turn import Turn
 from store import tickets as repo
 from store.models import Ticket
 

@@ -6,9 +6,9 @@ matter (a request about to be closed, approval reminders, SLA alerts for staff) 
 
 from __future__ import annotations
 
-from bot.config import parse_duration
-from bot.engine import Turn
-from bot.timefmt import describe_time
+from bot.base.config import parse_duration
+from bot.base.timefmt import describe_time
+from bot.turn import Turn
 from bot.verbs import Verb, Verbs
 from store import notices as repo
 

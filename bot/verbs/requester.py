@@ -9,11 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 from bot import approvals, conversation, permissions, workflow
-from bot.engine import Turn
+from bot.base.messages import Message
+from bot.base.timefmt import describe_time
 from bot.insight.delivery import may_see_reports
-from bot.messages import Message
 from bot.tickets import status_label, ticket_card
-from bot.timefmt import describe_time
+from bot.turn import Turn
 from bot.verbs import Verb, Verbs
 from bot.verbs.lookup import requester_ticket, split_number, visible_ticket
 from journeys.state import Press

@@ -12,10 +12,10 @@ from datetime import datetime
 from typing import Any
 
 from bot import permissions, workflow
-from bot.engine import Turn
-from bot.messages import Choice, Message
+from bot.base.messages import Choice, Message
+from bot.base.timefmt import describe_time
 from bot.tickets import open_ticket, sla_due, status_label, ticket_card
-from bot.timefmt import describe_time
+from bot.turn import Turn
 from bot.verbs import Verb, Verbs
 from bot.verbs.lookup import find_person, split_number, staff_only, workable_ticket
 from store import lifecycle

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from bot.calendar import BusinessCalendar
-from bot.config import BusinessHours
+from bot.base.calendar import BusinessCalendar
+from bot.base.config import BusinessHours
 
 LONDON = BusinessHours(timezone="Europe/London", start="09:00", end="17:30", holidays="GB")
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import load_settings, parse_duration
+from bot.base.config import load_settings, parse_duration
+from bot.base.yamlfile import ProblemsError
 from bot.desk import load_config, load_content
-from bot.yamlfile import ProblemsError
 
 from .helpers import ROOT, config_copy, deskbot
 

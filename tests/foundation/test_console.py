@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from bot.adapters.console import ConsoleChannel, render_plain
-from bot.messages import Address, Choice, Message, Outbound
+from bot.base.messages import Address, Choice, Message, Outbound
 
 from .helpers import ROOT, deskbot
 

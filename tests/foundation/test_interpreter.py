@@ -6,8 +6,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from bot.markup import to_plain
-from bot.texts import Texts
+from bot.base.markup import to_plain
+from bot.base.texts import Texts
 from journeys.interpreter import advance
 from journeys.model import Journey
 from journeys.state import Context, CreateTicket, Ended, Handoff, JourneyState, Press, Start, Text

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.messages import Address, Choice, Message, Outbound, run_together
+from bot.base.messages import Address, Choice, Message, Outbound, run_together
 
 DM = Address("slack", "D0ALICE", "alice")
 OTHER = Address("slack", "C0TRIAGE")

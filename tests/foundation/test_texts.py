@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from jinja2 import meta
 
-from bot.markup import to_plain, tokens
-from bot.texts import Texts
+from bot.base.markup import to_plain, tokens
+from bot.base.texts import Texts
 
 # Date formats legitimately use different parts per language (month name vs number).
 FORMATS = {"datetime"}

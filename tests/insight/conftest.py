@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from bot.adapters.memory import MemoryChat
-from bot.clock import FixedClock
-from bot.config import Settings, Triage
+from bot.base.clock import FixedClock
+from bot.base.config import Settings, Triage
 from bot.desk import Desk, build_desk
 
 NET_TRIAGE = "net-triage"  # the network queue's triage chat (console channel)

@@ -11,12 +11,12 @@ from PIL import Image
 from sqlmodel import select
 
 from bot.adapters.memory import MemoryChat
-from bot.clock import FixedClock
-from bot.config import Matcher
+from bot.base.clock import FixedClock
+from bot.base.config import Matcher
+from bot.base.markup import to_plain
+from bot.base.messages import Outbound
 from bot.desk import Desk
 from bot.insight.job import InsightJob
-from bot.markup import to_plain
-from bot.messages import Outbound
 from store.models import JobRun, MatchOutcome, ReportRequest, TicketEvent
 from tests.insight.conftest import MakeDesk
 from tests.insight.test_major_incident import report_vpn, texts
@@ -121,8 +121,8 @@ def test_the_digest_waits_for_its_time_and_is_skipped_when_a_day_late(
 
 
 def test_digest_enabled_without_a_target_is_a_located_config_error(tmp_path: Path):
-    from bot.config import load_settings
-    from bot.yamlfile import ProblemsError
+    from bot.base.config import load_settings
+    from bot.base.yamlfile import ProblemsError
     from tests.conftest import ROOT
 
     text = (ROOT / "config.yaml").read_text(encoding="utf-8")

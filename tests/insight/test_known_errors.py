@@ -8,10 +8,10 @@ import json
 import pytest
 
 from bot.adapters.memory import MemoryChat
+from bot.base.markup import to_plain
 from bot.cli import main
 from bot.desk import Desk, build_desk
 from bot.insight.job import InsightJob
-from bot.markup import to_plain
 from store import tickets as repo
 from store.models import TicketEvent
 from tests.conftest import ROOT

@@ -8,11 +8,11 @@ from datetime import timedelta
 from sqlmodel import select
 
 from bot.adapters.memory import MemoryChat
-from bot.clock import FixedClock
+from bot.base.clock import FixedClock
+from bot.base.markup import to_plain
+from bot.base.messages import Outbound
 from bot.insight.job import InsightJob
 from bot.insight.metrics import build_report
-from bot.markup import to_plain
-from bot.messages import Outbound
 from store import tickets as repo
 from store.models import IncidentLink, MajorIncident, Ticket, TicketEvent
 from tests.insight.conftest import DESK_TRIAGE, NET_TRIAGE

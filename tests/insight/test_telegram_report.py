@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.clock import FixedClock
-from bot.config import Settings
+from bot.base.clock import FixedClock
+from bot.base.config import Settings
 from bot.desk import Desk, build_desk
 from bot.insight.job import InsightJob
 from tests.telegram.conftest import Harness, fake, telegram_settings, tg

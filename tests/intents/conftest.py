@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from bot.adapters.memory import MemoryChat
-from bot.clock import FixedClock
-from bot.config import Settings
+from bot.base.clock import FixedClock
+from bot.base.config import Settings
 from bot.desk import Desk, build_desk
 
 SERVICES = Path(__file__).parent / "data" / "services"

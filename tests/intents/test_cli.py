@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from bot.adapters.memory import MemoryChat
+from bot.base.config import Settings
 from bot.cli import main
-from bot.config import Settings
 from bot.desk import build_desk
 from intents.learned import load_learned
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bot.config import Settings
+from bot.base.config import Settings
 from bot.desk import build_matcher, load_content
 from tests.foundation.helpers import deskbot
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from bot.language import detect
+from bot.base.language import detect
 from intents.evaluate import load_cases
 
 SERVICES = (

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from sqlmodel import select
 
 from bot.adapters.memory import MemoryChat
-from bot.markup import to_plain
-from bot.messages import Outbound
+from bot.base.markup import to_plain
+from bot.base.messages import Outbound
 from store import tickets as repo
 from store.models import Ticket, TicketEvent
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.adapters.memory import MemoryChat
-from bot.clock import FixedClock
+from bot.base.clock import FixedClock
 from bot.desk import Desk
 from bot.expiry import expire_idle
 from store import conversations

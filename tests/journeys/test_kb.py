@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from bot.adapters.memory import MemoryChat
+from bot.base.yamlfile import ProblemsError
 from bot.desk import Desk
-from bot.yamlfile import ProblemsError
 from journeys.kb import load_article, load_kb, to_markup
 
 from .talk import events, outcomes, plain, tickets

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from bot.adapters.memory import MemoryChat
-from bot.clock import FixedClock
-from bot.config import Settings
+from bot.base.clock import FixedClock
+from bot.base.config import Settings
 from bot.desk import Desk, build_desk
 
 from .talk import outcomes, plain, talk, tickets

@@ -10,8 +10,8 @@ import pytest
 from sqlmodel import col, select
 
 from bot.adapters.memory import MemoryChat
-from bot.clock import FixedClock
-from bot.config import Paths, Settings
+from bot.base.clock import FixedClock
+from bot.base.config import Paths, Settings
 from bot.desk import Desk, build_desk
 from store import tickets as repo
 from store.models import Approval, Timer

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import load_settings, parse_duration
+from bot.base.config import load_settings, parse_duration
+from bot.base.texts import PACKAGE_LOCALE, Texts, _flatten
+from bot.base.yamlfile import ProblemsError, load_yaml
 from bot.desk import load_content
-from bot.texts import PACKAGE_LOCALE, Texts, _flatten
-from bot.yamlfile import ProblemsError, load_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 

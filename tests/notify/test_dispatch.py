@@ -9,15 +9,16 @@ from sqlalchemy import update
 from sqlmodel import col, select
 
 from bot.adapters.memory import MemoryChannel
-from bot.channel import DeliveryError, deliver_replies
-from bot.clock import FixedClock
+from bot.base.channel import DeliveryError
+from bot.base.clock import FixedClock
+from bot.base.markup import to_plain
+from bot.base.messages import Address, Message, Outbound
 from bot.desk import Desk
-from bot.markup import to_plain
-from bot.messages import Address, Message, Outbound
 from notifications.dispatch import Dispatcher, DispatchPolicy, backoff
-from notifications.outbox import notify
+from notifications.replies import deliver_replies
 from store import outbox
 from store.models import OutboxMessage
+from store.outbox import notify
 
 
 def queue(desk: Desk, conversation: str, text: str, *, at: datetime | None = None) -> bool:

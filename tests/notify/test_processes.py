@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
+from bot.base.messages import Address, Message
 from bot.desk import Desk
-from bot.messages import Address, Message
-from notifications.outbox import notify
 from store.models import OutboxMessage
+from store.outbox import notify
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from sqlmodel import select
 
 from bot.adapters.memory import MemoryChat
-from bot.clock import FixedClock
+from bot.base.clock import FixedClock
 from bot.desk import Desk
 from notifications.actions import sampled
 from store.models import OutboxMessage, Survey, Timer

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from bot.adapters.memory import MemoryChat
-from bot.calendar import BusinessCalendar
-from bot.clock import FixedClock
-from bot.config import BusinessHours
+from bot.base.calendar import BusinessCalendar
+from bot.base.clock import FixedClock
+from bot.base.config import BusinessHours
 from bot.desk import Desk
 from notifications.sla import SlaClock, status_spans, stops
 from store.models import TicketEvent

@@ -11,7 +11,7 @@ from sqlalchemy import event
 from sqlmodel import col, select
 
 from bot.adapters.memory import MemoryChat
-from bot.clock import FixedClock
+from bot.base.clock import FixedClock
 from bot.desk import Desk
 from notifications import actions
 from notifications.plan import replan_ticket, ticket_subject

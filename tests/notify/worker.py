@@ -18,8 +18,8 @@ import sys
 import time
 from pathlib import Path
 
+from bot.base.messages import Outbound
 from bot.desk import Desk, build_desk, load_config
-from bot.messages import Outbound
 from notifications.scheduler import build_scheduler
 from store import outbox
 

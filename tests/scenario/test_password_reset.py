@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from bot.adapters.memory import MemoryChat
+from bot.base.markup import to_plain
+from bot.base.messages import Outbound
 from bot.desk import Desk
-from bot.markup import to_plain
-from bot.messages import Outbound
 from store import tickets as repo
 
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from bot.adapters.memory import MemoryChat
-from bot.markup import to_plain
-from bot.messages import Outbound
+from bot.base.markup import to_plain
+from bot.base.messages import Outbound
 
 
 def texts(replies: list[Outbound]) -> str:

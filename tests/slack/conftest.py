@@ -21,9 +21,9 @@ import aiohttp
 import pytest
 
 from bot.adapters.slack import SlackChannel
-from bot.clock import FixedClock
-from bot.config import Settings, SlackHttp, Triage
-from bot.config import SlackChannel as SlackSettings
+from bot.base.clock import FixedClock
+from bot.base.config import Settings, SlackHttp, Triage
+from bot.base.config import SlackChannel as SlackSettings
 from bot.desk import Desk, build_desk
 from bot.engine import Engine
 from notifications.dispatch import Dispatcher

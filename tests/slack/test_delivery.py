@@ -7,8 +7,8 @@ from datetime import timedelta
 from sqlalchemy import text
 from sqlmodel import select
 
-from bot.clock import FixedClock
-from bot.messages import Address, Message, Outbound
+from bot.base.clock import FixedClock
+from bot.base.messages import Address, Message, Outbound
 from store.models import OutboxMessage
 from tests.slack.conftest import TRIAGE, Driver
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.adapters.slack import inbound
 from bot.adapters.slack.blocks import answered, render
 from bot.adapters.slack.mrkdwn import escape, from_markup, to_plain
-from bot.messages import CardField, Choice, Message, TicketCard
+from bot.base.messages import CardField, Choice, Message, TicketCard
 from tests.slack.conftest import payload
 from tests.slack.fake_slack import block_problems
 

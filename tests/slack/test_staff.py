@@ -9,8 +9,8 @@ import pytest
 from sqlmodel import select
 
 from bot.adapters.slack import SlackChannel
-from bot.clock import FixedClock
-from bot.config import Paths, Settings
+from bot.base.clock import FixedClock
+from bot.base.config import Paths, Settings
 from bot.desk import build_desk
 from bot.engine import Engine
 from store import tickets as repo

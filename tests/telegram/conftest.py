@@ -10,9 +10,9 @@ import pytest
 from telegram import Update
 
 from bot.adapters.telegram import Pacing, TelegramChannel
-from bot.clock import FixedClock
-from bot.config import Paths, Settings, Triage
-from bot.config import TelegramChannel as TelegramConfig
+from bot.base.clock import FixedClock
+from bot.base.config import Paths, Settings, Triage
+from bot.base.config import TelegramChannel as TelegramConfig
 from bot.desk import Desk, build_desk
 from bot.engine import Engine
 from notifications.dispatch import Dispatcher

@@ -8,10 +8,10 @@ import ast
 import yaml
 
 from bot.adapters.telegram import TelegramChannel
+from bot.base.texts import _flatten
 from bot.desk import Desk
 from bot.engine import Engine
 from bot.service import platform_channels
-from bot.texts import _flatten
 from tests.conftest import ROOT
 
 PACKAGES = ("bot", "intents", "journeys", "store", "notifications")

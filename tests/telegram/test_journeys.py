@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from bot.adapters.telegram import TelegramChannel
-from bot.config import Settings
+from bot.base.config import Settings
 from bot.desk import Desk, build_desk
 from bot.engine import Engine
 from bot.workers import ProcessWorkers, workers_for

@@ -12,12 +12,12 @@ from sqlmodel import select
 
 from bot.adapters.memory import MemoryChat
 from bot.addresses import home_address
+from bot.base.clock import FixedClock
+from bot.base.markup import to_plain
+from bot.base.messages import Inbound
 from bot.cli import main
-from bot.clock import FixedClock
 from bot.desk import Desk
 from bot.engine import Engine
-from bot.markup import to_plain
-from bot.messages import Inbound
 from store.models import IdentityLink, TicketEvent
 from tests.conftest import ROOT
 from tests.telegram.conftest import Harness

@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from bot.channel import DeliveryError
-from bot.clock import FixedClock
+from bot.base.channel import DeliveryError
+from bot.base.clock import FixedClock
+from bot.base.messages import Address, Choice, Message, Outbound
 from bot.desk import Desk
-from bot.messages import Address, Choice, Message, Outbound
-from notifications.outbox import notify
 from store.models import OutboxMessage
+from store.outbox import notify
 from tests.telegram.conftest import TRIAGE, FakeTime, Harness, started
 from tests.telegram.fake_bot_api import FakeBotAPI
 from tests.telegram.tg_html import utf16_len

@@ -14,8 +14,8 @@ from bot.adapters.telegram.render import (
     to_html,
     utf16_len,
 )
-from bot.markup import escape
-from bot.messages import CardField, Choice, Message, TicketCard
+from bot.base.markup import escape
+from bot.base.messages import CardField, Choice, Message, TicketCard
 from tests.telegram.tg_html import visible_text
 
 

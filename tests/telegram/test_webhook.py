@@ -12,8 +12,8 @@ from sqlalchemy import text
 from sqlmodel import select
 
 from bot.adapters.telegram import TelegramChannel
-from bot.clock import FixedClock
-from bot.config import Settings
+from bot.base.clock import FixedClock
+from bot.base.config import Settings
 from bot.desk import build_desk
 from store.models import ProcessedEvent
 from tests.telegram.conftest import started, telegram_settings

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from bot.adapters.memory import MemoryChat
-from bot.clock import FixedClock
-from bot.config import Settings
+from bot.base.clock import FixedClock
+from bot.base.config import Settings
 from bot.desk import Desk, build_desk
 from tests.tickets.helpers import DATA, with_triage
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.adapters.memory import MemoryChat, Shown
-from bot.config import Settings, Triage
+from bot.base.config import Settings, Triage
+from bot.base.markup import to_plain
+from bot.base.messages import Address, Outbound
 from bot.desk import Desk
-from bot.markup import to_plain
-from bot.messages import Address, Outbound
 from bot.tickets import open_ticket
 from store import tickets as repo
 from store.models import Ticket

@@ -10,11 +10,11 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from bot.clock import FixedClock
+from bot.base.clock import FixedClock
+from bot.base.markup import to_plain
+from bot.base.messages import Inbound
 from bot.desk import build_desk, load_config
 from bot.engine import Engine
-from bot.markup import to_plain
-from bot.messages import Inbound
 
 ROOT = Path(__file__).resolve().parents[2]
 

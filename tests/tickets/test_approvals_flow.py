@@ -7,8 +7,8 @@ from __future__ import annotations
 from sqlmodel import col, select
 
 from bot.adapters.memory import MemoryChat
+from bot.base.markup import to_plain
 from bot.desk import Desk
-from bot.markup import to_plain
 from store import tickets as repo
 from store.models import Approval
 from tests.tickets.helpers import buttons, get, kinds, plain

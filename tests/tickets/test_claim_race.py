@@ -14,10 +14,10 @@ from collections import defaultdict
 import pytest
 from sqlmodel import col, select
 
+from bot.base.markup import to_plain
+from bot.base.messages import Inbound
 from bot.desk import Desk
 from bot.engine import Engine
-from bot.markup import to_plain
-from bot.messages import Inbound
 from store.models import OutboxMessage
 from tests.tickets import race_worker
 from tests.tickets.helpers import SLACK_TRIAGE, get, kinds, new_ticket

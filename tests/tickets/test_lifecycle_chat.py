@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from bot.adapters.memory import MemoryChat
+from bot.base.markup import to_plain
 from bot.cli import main as cli
 from bot.desk import Desk
-from bot.markup import to_plain
 from tests.tickets.helpers import (
     SLACK_TRIAGE,
     TELEGRAM_TRIAGE,

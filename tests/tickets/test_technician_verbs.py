@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.adapters.memory import MemoryChat
-from bot.clock import FixedClock
+from bot.base.clock import FixedClock
+from bot.base.markup import to_plain
 from bot.desk import Desk
-from bot.markup import to_plain
 from tests.tickets.helpers import SLACK_TRIAGE, buttons, card, field, get, kinds, new_ticket, plain
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.texts import PACKAGE_LOCALE, Texts, _flatten
-from bot.yamlfile import load_yaml
+from bot.base.texts import PACKAGE_LOCALE, Texts, _flatten
+from bot.base.yamlfile import load_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 MODULES = [

@@ -4,8 +4,8 @@ moves, with Claim and Assign while nobody has it."""
 from __future__ import annotations
 
 from bot.adapters.memory import MemoryChat
+from bot.base.markup import to_plain
 from bot.desk import Desk
-from bot.markup import to_plain
 from store import outbox
 from tests.tickets.helpers import (
     NETWORK_TRIAGE,

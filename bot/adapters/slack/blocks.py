@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from bot.adapters.slack.mrkdwn import escape, from_markup
-from bot.markup import to_plain
-from bot.messages import Choice, Message, TicketCard
+from bot.base.markup import to_plain
+from bot.base.messages import Choice, Message, TicketCard
 
 Block = dict[str, Any]
 

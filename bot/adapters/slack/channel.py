@@ -44,12 +44,13 @@ from bot.adapters.slack.blocks import ACTION_PREFIX, answered, render, section
 from bot.adapters.slack.home import home_view
 from bot.adapters.slack.identity import Identity, LookupFailed
 from bot.adapters.slack.mrkdwn import from_markup, to_plain
-from bot.channel import DeliveryError, deliver_replies, turn_origin
+from bot.base.channel import DeliveryError, turn_origin
+from bot.base.language import detect
+from bot.base.messages import Address, Inbound, Message, Outbound, run_together
 from bot.desk import Desk
 from bot.engine import Engine
-from bot.language import detect
-from bot.messages import Address, Inbound, Message, Outbound, run_together
 from bot.workers import Workers, engine_threads
+from notifications.replies import deliver_replies
 from store import conversations
 from store.events import claim_event
 

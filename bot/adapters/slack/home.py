@@ -8,11 +8,11 @@ from sqlmodel import Session, col, select
 
 from bot.adapters.slack.blocks import Block, button, context, plain_text, section
 from bot.adapters.slack.mrkdwn import from_markup
+from bot.base.messages import Choice
+from bot.base.timefmt import describe_time
 from bot.desk import Desk
 from bot.directory import Person
-from bot.messages import Choice
 from bot.tickets import status_label
-from bot.timefmt import describe_time
 from store import tickets as repo
 from store.models import Approval, Ticket
 

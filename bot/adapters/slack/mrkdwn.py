@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 from functools import lru_cache
 
-from bot.markup import CACHED, tokens
+from bot.base.markup import CACHED, tokens
 
 _SAFE_SCHEMES = ("http://", "https://", "mailto:")
 _MARKS = {"b": "*", "i": "_", "s": "~", "code": "`", "pre": "```"}

@@ -45,10 +45,10 @@ from bot.adapters.telegram.pacing import Pacer, Pacing
 from bot.adapters.telegram.polling import Poller
 from bot.adapters.telegram.updates import ChatOrderedProcessor, chat_of
 from bot.adapters.telegram.webhook import WebhookServer
-from bot.channel import DeliveryError
+from bot.base.channel import DeliveryError
+from bot.base.messages import Choice, Message, Outbound
 from bot.desk import Desk
 from bot.engine import Engine
-from bot.messages import Choice, Message, Outbound
 from bot.workers import Workers, engine_threads
 from store import chat_moves
 

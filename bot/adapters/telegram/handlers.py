@@ -26,10 +26,11 @@ from telegram.ext import (
 
 from bot import linking
 from bot.adapters.telegram.updates import chat_of, conversation_key, group_text, language_of
-from bot.channel import deliver_replies, turn_origin
+from bot.base.channel import turn_origin
+from bot.base.markup import to_plain
+from bot.base.messages import Address, Inbound, Message, Outbound, run_together
 from bot.directory import Person
-from bot.markup import to_plain
-from bot.messages import Address, Inbound, Message, Outbound, run_together
+from notifications.replies import deliver_replies
 from store.events import claim_event
 from store.models import ProcessedEvent
 

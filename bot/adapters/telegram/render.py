@@ -2,7 +2,7 @@
 
 Pure functions (no telegram import), so every rule here is unit-tested directly.
 
-The markup we receive is already escaped; `bot.markup.tokens()` decodes it into text runs
+The markup we receive is already escaped; `bot.base.markup.tokens()` decodes it into text runs
 and allowed tags, and we escape each run again for Telegram's HTML parse mode. Telegram
 refuses a whole message when its HTML is malformed, so the output is always balanced:
 each run carries the full set of tags around it and tags are re-opened after a cut.
@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from html import escape
 
-from bot.markup import tokens
-from bot.messages import Choice, Message
+from bot.base.markup import tokens
+from bot.base.messages import Choice, Message
 
 TEXT_LIMIT = 4096  # characters after entity parsing (sendMessage, editMessageText)
 CALLBACK_LIMIT = 64  # bytes of callback_data

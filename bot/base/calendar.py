@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import holidays as holidays_lib
 
-from bot.config import BusinessHours
+from bot.base.config import BusinessHours
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 

@@ -19,11 +19,11 @@ from jinja2 import StrictUndefined, Template
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
-from bot.config import LANGUAGES
-from bot.markup import to_plain
-from bot.yamlfile import Problem, ProblemsError, load_yaml
+from bot.base.config import LANGUAGES
+from bot.base.markup import to_plain
+from bot.base.yamlfile import Problem, ProblemsError, load_yaml
 
-PACKAGE_LOCALE = Path(__file__).with_name("locale")
+PACKAGE_LOCALE = Path(__file__).parents[1] / "locale"
 
 
 def make_environment(*, autoescape: bool = True) -> ImmutableSandboxedEnvironment:

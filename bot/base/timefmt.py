@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.texts import Texts
+from bot.base.texts import Texts
 
 
 def describe_duration(texts: Texts, lang: str, duration: timedelta) -> str:

@@ -22,7 +22,7 @@ from pydantic import (
     model_validator,
 )
 
-from bot.yamlfile import (
+from bot.base.yamlfile import (
     Problem,
     ProblemsError,
     YamlDoc,
