@@ -25,10 +25,11 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import col
 
+from bot.app import build_desk, load_config
 from bot.base.clock import FixedClock
 from bot.base.markup import to_plain
 from bot.base.messages import Address, Inbound
-from bot.desk import Desk, build_desk, load_config
+from bot.desk import Desk
 from bot.engine import Engine
 from bot.tickets import open_ticket
 from store import tickets as repo

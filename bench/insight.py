@@ -27,9 +27,10 @@ from pathlib import Path
 
 from sqlmodel import Session
 
+from bot.app import build_desk, load_config
 from bot.base.calendar import BusinessCalendar
 from bot.base.clock import FixedClock
-from bot.desk import Desk, build_desk, load_config
+from bot.desk import Desk
 from bot.directory import Person
 from bot.insight import render
 from bot.insight.metrics import build_report

@@ -19,8 +19,8 @@ import yaml
 from rapidfuzz import fuzz, process, utils
 
 import bot.base.yamlfile
+from bot.app import load_config
 from bot.base.texts import Texts
-from bot.desk import load_config
 from journeys import loader
 from journeys.kb import load_kb
 

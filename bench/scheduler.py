@@ -36,9 +36,10 @@ import psycopg
 from sqlalchemy import insert, text, update
 
 from bot.adapters.memory import MemoryChannel
+from bot.app import build_desk, load_config
 from bot.base.clock import FixedClock
 from bot.base.messages import Address, Message
-from bot.desk import Desk, build_desk, load_config
+from bot.desk import Desk
 from notifications.dispatch import Dispatcher
 from notifications.sla import SlaClock
 from notifications.sweep import Sweeper

@@ -38,10 +38,10 @@ from telegram import Update
 from telegram.ext import Application, ContextTypes, MessageHandler, filters
 
 from bot.adapters.telegram import Pacing, TelegramChannel
+from bot.app import build_desk, load_config
 from bot.base.config import Paths, Settings
 from bot.base.config import TelegramChannel as TelegramConfig
 from bot.base.messages import Inbound
-from bot.desk import build_desk, load_config
 from bot.directory import PEOPLE_COLUMNS
 from bot.engine import Engine
 from bot.workers import workers_for

@@ -284,7 +284,7 @@ def _child_main(settings: Settings, level: int, conn: Connection) -> None:
     # The parent decides when to stop: Ctrl-C reaches the whole process group.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    from bot.desk import build_desk
+    from bot.app import build_desk
     from bot.insight import known_errors
 
     engine = Engine(build_desk(settings, migrate=False))

@@ -22,7 +22,7 @@ STEP = TypeAdapter[Any](AnyStep)
 DECISION = frozenset({"decision"})  # approved/rejected texts of an approve step
 
 
-@dataclass
+@dataclass(frozen=True)
 class Catalog:
     """The services people can ask for, by id."""
 
@@ -369,12 +369,13 @@ def load_catalog(settings: Settings, texts: Texts) -> Catalog:
         raise ProblemsError(
             [settings.problem(("paths", "services"), f"folder {folder} does not exist")]
         )
-    catalog = Catalog()
     problems: list[Problem] = []
+    kb = KnowledgeBase()
     try:
-        catalog.kb = load_kb(settings.resolve(settings.paths.knowledge))
+        kb = load_kb(settings.resolve(settings.paths.knowledge))
     except ProblemsError as exc:
         problems += exc.problems
+    catalog = Catalog(kb=kb)
     sources: dict[str, Source] = {}
     service_ids = {path.stem for path in folder.glob("*.yaml")}
     for path in sorted(folder.glob("*.yaml")):

@@ -20,9 +20,10 @@ import pytest
 from sqlalchemy import text
 
 from bot.adapters.memory import MemoryChat
+from bot.app import build_desk, load_config
 from bot.base.clock import FixedClock
 from bot.base.config import Settings
-from bot.desk import Desk, build_desk, load_config
+from bot.desk import Desk
 from store.db import Store
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from bot.cli.common import add_config, add_format, desk_from, print_json, print_table, settings_from
-from bot.desk import load_content
+from bot.content import load_content
 from store import tickets as repo
 from store.db import Store
 from store.migrate import current, head, upgrade

@@ -9,8 +9,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from bot.app import build_desk, load_config
 from bot.base.config import Settings
-from bot.desk import Desk, build_desk, load_config
+from bot.desk import Desk
 
 
 def add_config(parser: argparse.ArgumentParser) -> None:

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from bot.app import load_config
 from bot.base.config import Settings
 from bot.cli.common import (
     add_config,
@@ -16,7 +17,8 @@ from bot.cli.common import (
     settings_from,
     with_desk,
 )
-from bot.desk import Desk, build_matcher, load_config, load_content
+from bot.content import build_matcher, load_content
+from bot.desk import Desk
 from intents.evaluate import evaluate, load_cases, load_training
 from intents.learned import add_learned
 from intents.matcher import LexicalMatcher, MatchResult, ModelSettings, Thresholds

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -21,7 +22,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col, select
 
 from bot.base.language import detect
-from bot.desk import Desk, build_matcher
+from bot.content import build_matcher
+from bot.desk import Desk
 from bot.turn import Turn
 from intents.catalog import IntentCatalog
 from journeys.kb import ARTICLE_ID, Article, KnowledgeBase
@@ -218,7 +220,7 @@ def refresh(
 
 def _refresh(desk: Desk, session: Session, force: bool, with_matcher: bool) -> bool:
     current = signature(session)
-    if current == desk.known_errors and not force:
+    if current == desk.content.known_errors and not force:
         return False
     rows = session.exec(
         select(KnowledgeArticle)
@@ -238,20 +240,24 @@ def _refresh(desk: Desk, session: Session, force: bool, with_matcher: bool) -> b
         for service in article.services:
             by_lang = phrases.setdefault(service, {})
             by_lang.setdefault(article.language, []).extend(article.phrases())
-    # Swap whole objects: turns running in other threads see the old or the new, never half.
-    desk.catalog.kb = KnowledgeBase(articles=articles)
+    # A new content view replaces the desk's in one assignment: turns running in other
+    # threads see the old or the new, never half; the old view is never changed.
+    content = desk.content
+    catalog = replace(content.catalog, kb=KnowledgeBase(articles=articles))
     if not with_matcher:
         # Never equal to a signature: the next full refresh rebuilds both from the store
         # (also if this turn's transaction is rolled back after all).
-        desk.known_errors = "stale"
+        desk.content = replace(content, catalog=catalog, known_errors="stale")
         return True
-    base = desk.file_intents or desk.intents
-    intents = IntentCatalog(intents=dict(base.intents))
-    for service, by_lang in phrases.items():
-        intents.add_examples(service, by_lang)
-    if phrases or desk.known_errors:  # nothing was ever added: the files' matcher stands
-        desk.intents, desk.matcher = intents, build_matcher(desk.settings, intents)
-    desk.known_errors = current
+    intents, matcher = content.intents, content.matcher
+    if phrases or content.known_errors:  # nothing was ever added: the files' matcher stands
+        intents = IntentCatalog(intents=dict(content.file_intents.intents))
+        for service, by_lang in phrases.items():
+            intents.add_examples(service, by_lang)
+        matcher = build_matcher(desk.settings, intents)
+    desk.content = replace(
+        content, catalog=catalog, intents=intents, matcher=matcher, known_errors=current
+    )
     return True
 
 

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from bot.app import load_config
 from bot.base.config import load_settings, parse_duration
 from bot.base.yamlfile import ProblemsError
-from bot.desk import load_config, load_content
+from bot.content import load_content
 
 from .helpers import ROOT, config_copy, deskbot
 

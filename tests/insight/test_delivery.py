@@ -3,6 +3,7 @@ digest; and the matcher outcomes the report counts, recorded as people talk."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -144,10 +145,10 @@ def test_matcher_outcomes_are_recorded_as_people_talk(make_desk: MakeDesk, setti
     desk_settings = desk.settings.model_copy(
         update={"matcher": Matcher(high=0.9, low=0.3, margin=0.05, max_choices=4)}
     )
-    from bot.desk import build_matcher
+    from bot.content import build_matcher
 
     desk.settings = desk_settings
-    desk.matcher = build_matcher(desk_settings, desk.intents)
+    desk.content = replace(desk.content, matcher=build_matcher(desk_settings, desk.intents))
     chat = MemoryChat(desk)
     assert desk.matcher.match("I forgot my password").tier == "high"
     assert desk.matcher.match("wifi or vpn not working").tier == "medium"

@@ -8,9 +8,10 @@ import json
 import pytest
 
 from bot.adapters.memory import MemoryChat
+from bot.app import build_desk
 from bot.base.markup import to_plain
 from bot.cli import main
-from bot.desk import Desk, build_desk
+from bot.desk import Desk
 from bot.insight.job import InsightJob
 from store import tickets as repo
 from store.models import TicketEvent

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from bot.app import build_desk
 from bot.base.clock import FixedClock
 from bot.base.config import Settings
-from bot.desk import Desk, build_desk
+from bot.desk import Desk
 from bot.insight.job import InsightJob
 from tests.telegram.conftest import Harness, fake, telegram_settings, tg
 from tests.telegram.fake_bot_api import FakeBotAPI

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from bot.adapters.memory import MemoryChat
+from bot.app import build_desk
 from bot.base.clock import FixedClock
 from bot.base.config import Settings
-from bot.desk import Desk, build_desk
+from bot.desk import Desk
 
 SERVICES = Path(__file__).parent / "data" / "services"
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from bot.adapters.memory import MemoryChat
+from bot.app import build_desk
 from bot.base.config import Settings
 from bot.cli import main
-from bot.desk import build_desk
 from intents.learned import load_learned
 
 from .conftest import SERVICES
@@ -120,7 +120,7 @@ def test_eval_intents_names_the_bad_line(tmp_path: Path, config: Path, capsys):
 
 
 def test_review_accept_and_dismiss(config: Path, tmp_path: Path, capsys, settings: Settings):
-    from bot.desk import load_config
+    from bot.app import load_config
 
     cfg = load_config(config)
     desk = build_desk(cfg, migrate=False)

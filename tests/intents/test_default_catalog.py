@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 from bot.base.config import Settings
-from bot.desk import build_matcher, load_content
+from bot.content import build_matcher, load_content
 from tests.foundation.helpers import deskbot
 
 HELDOUT = Path(__file__).with_name("heldout.jsonl")

@@ -4,11 +4,12 @@ accepts a phrasing, and the next desk matches it with high confidence."""
 from __future__ import annotations
 
 from bot.adapters.memory import MemoryChat
+from bot.app import build_desk
 from bot.base.clock import FixedClock
 from bot.base.config import Settings
 from bot.base.markup import to_plain
 from bot.base.messages import Outbound
-from bot.desk import Desk, build_desk
+from bot.desk import Desk
 from intents.learned import add_learned, load_learned
 from store import intent_feedback as repo
 

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.desk import load_config, load_content
+from bot.app import load_config
+from bot.content import load_content
 from journeys.loader import Catalog
 from journeys.model import INTERACTIVE, Journey
 

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from bot.app import load_config
 from bot.base.config import Settings
 from bot.base.texts import Texts
 from bot.base.yamlfile import ProblemsError
 from bot.cli import main
-from bot.desk import load_config
 from journeys.loader import load_catalog, unlinked_services
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,11 +9,12 @@ from typing import Any
 import pytest
 
 from bot.adapters.memory import MemoryChat
+from bot.app import build_desk
 from bot.base.clock import FixedClock
 from bot.base.config import Settings
 from bot.base.markup import to_plain
 from bot.base.messages import Address, Outbound
-from bot.desk import Desk, build_desk
+from bot.desk import Desk
 from bot.tickets import open_ticket
 from notifications.sweep import Sweeper, SweepReport
 from store import tickets as repo

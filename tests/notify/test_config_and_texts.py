@@ -10,7 +10,7 @@ import pytest
 from bot.base.config import load_settings, parse_duration
 from bot.base.texts import PACKAGE_LOCALE, Texts, _flatten
 from bot.base.yamlfile import ProblemsError, load_yaml
-from bot.desk import load_content
+from bot.content import load_content
 
 ROOT = Path(__file__).resolve().parents[2]
 

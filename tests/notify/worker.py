@@ -18,8 +18,9 @@ import sys
 import time
 from pathlib import Path
 
+from bot.app import build_desk, load_config
 from bot.base.messages import Outbound
-from bot.desk import Desk, build_desk, load_config
+from bot.desk import Desk
 from notifications.scheduler import build_scheduler
 from store import outbox
 

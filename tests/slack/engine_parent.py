@@ -8,8 +8,8 @@ import os
 import signal
 from pathlib import Path
 
+from bot.app import load_config
 from bot.base.messages import Inbound
-from bot.desk import load_config
 from bot.workers import ProcessWorkers
 
 ROOT = Path(__file__).resolve().parents[2]

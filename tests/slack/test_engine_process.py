@@ -18,9 +18,10 @@ from sqlalchemy import text
 from sqlmodel import col, select
 
 from bot.adapters.slack import SlackChannel
+from bot.app import build_desk, load_config
 from bot.base.config import Settings
 from bot.base.messages import Inbound
-from bot.desk import Desk, build_desk, load_config
+from bot.desk import Desk
 from bot.engine import Engine
 from bot.workers import EngineFailed, ProcessWorkers, ThreadWorkers, workers_for
 from store import tickets as repo

@@ -7,9 +7,9 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot.adapters.slack import SlackChannel
+from bot.app import build_desk
 from bot.base.clock import FixedClock
 from bot.base.config import Settings
-from bot.desk import build_desk
 from bot.engine import Engine
 from store import tickets as repo
 from tests.slack.conftest import payload, slack_settings

@@ -9,9 +9,9 @@ import pytest
 from sqlmodel import select
 
 from bot.adapters.slack import SlackChannel
+from bot.app import build_desk
 from bot.base.clock import FixedClock
 from bot.base.config import Paths, Settings
-from bot.desk import build_desk
 from bot.engine import Engine
 from store import tickets as repo
 from store.models import TicketEvent

@@ -10,10 +10,11 @@ import pytest
 from telegram import Update
 
 from bot.adapters.telegram import Pacing, TelegramChannel
+from bot.app import build_desk
 from bot.base.clock import FixedClock
 from bot.base.config import Paths, Settings, Triage
 from bot.base.config import TelegramChannel as TelegramConfig
-from bot.desk import Desk, build_desk
+from bot.desk import Desk
 from bot.engine import Engine
 from notifications.dispatch import Dispatcher
 from tests.telegram.fake_bot_api import TOKEN, FakeBotAPI, Shown

@@ -6,8 +6,9 @@ from __future__ import annotations
 import json
 
 from bot.adapters.telegram import TelegramChannel
+from bot.app import build_desk
 from bot.base.config import Settings
-from bot.desk import Desk, build_desk
+from bot.desk import Desk
 from bot.engine import Engine
 from bot.workers import ProcessWorkers, workers_for
 from store import tickets as repo

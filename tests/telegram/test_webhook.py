@@ -12,9 +12,9 @@ from sqlalchemy import text
 from sqlmodel import select
 
 from bot.adapters.telegram import TelegramChannel
+from bot.app import build_desk
 from bot.base.clock import FixedClock
 from bot.base.config import Settings
-from bot.desk import build_desk
 from store.models import ProcessedEvent
 from tests.telegram.conftest import started, telegram_settings
 from tests.telegram.fake_bot_api import FakeBotAPI

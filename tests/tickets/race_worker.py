@@ -10,10 +10,10 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from bot.app import build_desk, load_config
 from bot.base.clock import FixedClock
 from bot.base.markup import to_plain
 from bot.base.messages import Inbound
-from bot.desk import build_desk, load_config
 from bot.engine import Engine
 
 ROOT = Path(__file__).resolve().parents[2]

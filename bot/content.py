@@ -1,0 +1,100 @@
+"""Loading what the files say: people, texts, services, built-in intents, learned phrasings,
+and the intent matcher trained on them (`Content`)."""
+
+from __future__ import annotations
+
+from bot.base.config import Settings
+from bot.base.texts import Texts
+from bot.base.yamlfile import Problem, ProblemsError
+from bot.desk import Content
+from bot.directory import Directory, load_directory
+from intents.catalog import Intent, IntentCatalog, load_builtins
+from intents.distributional import VectorsError
+from intents.learned import Learned, load_learned
+from intents.matcher import LexicalMatcher, ModelSettings, Thresholds
+from journeys.loader import Catalog, load_catalog
+
+
+def build_intents(
+    catalog: Catalog, builtins: list[Intent], learned: Learned | None = None
+) -> IntentCatalog:
+    """Services and built-ins, with accepted phrasings (learned.yaml) added to their examples."""
+    intents = IntentCatalog()
+    for journey in catalog:
+        intents.add(
+            Intent(
+                id=journey.id,
+                kind="service",
+                titles=dict(journey.title.root),
+                examples={str(k): tuple(v) for k, v in journey.match.examples.items()},
+                keywords={str(k): tuple(v) for k, v in journey.match.keywords.items()},
+            )
+        )
+    for intent in builtins:
+        intents.add(intent)
+    for intent_id, by_lang in (learned or {}).items():
+        intents.add_examples(intent_id, by_lang)
+    return intents
+
+
+def build_matcher(settings: Settings, intents: IntentCatalog) -> LexicalMatcher:
+    """The intent matcher with the thresholds from config.yaml (`matcher:`)."""
+    m = settings.matcher
+    try:
+        return LexicalMatcher(
+            intents,
+            Thresholds(m.high, m.low, m.margin, m.max_choices),
+            settings=ModelSettings(general_vectors=m.word_vectors),
+        )
+    except VectorsError as exc:
+        hint = "reinstall deskbot, or set matcher.word_vectors: false in config.yaml"
+        message = f"cannot read the word vectors ({exc.reason}); {hint}"
+        raise ProblemsError([Problem(str(exc.path), None, "", message)]) from exc
+
+
+def load_content(settings: Settings) -> tuple[Directory, Texts, Catalog, IntentCatalog]:
+    """Load people, texts, services and intents, collecting problems from all of them."""
+    problems: list[Problem] = []
+    directory = texts = catalog = None
+    builtins: list[Intent] = []
+    try:
+        directory = load_directory(settings)
+    except ProblemsError as exc:
+        problems += exc.problems
+    try:
+        locale = settings.resolve(settings.paths.locale) if settings.paths.locale else None
+        texts = Texts(locale, settings.language)
+    except ProblemsError as exc:
+        problems += exc.problems
+    if texts is not None:
+        try:
+            catalog = load_catalog(settings, texts)
+        except ProblemsError as exc:
+            problems += exc.problems
+    try:
+        builtins = load_builtins(settings.resolve(settings.paths.builtins))
+    except ProblemsError as exc:
+        problems += exc.problems
+    learned: Learned = {}
+    if catalog is not None:
+        known = {j.id for j in catalog} | {b.id for b in builtins}
+        try:
+            learned = load_learned(settings.resolve(settings.paths.learned), known)
+        except ProblemsError as exc:
+            problems += exc.problems
+    if problems or directory is None or texts is None or catalog is None:
+        raise ProblemsError(problems)
+    return directory, texts, catalog, build_intents(catalog, builtins, learned)
+
+
+def build_content(settings: Settings) -> Content:
+    """Everything the files say, with the matcher trained on it."""
+    directory, texts, catalog, intents = load_content(settings)
+    return Content(
+        directory=directory,
+        texts=texts,
+        catalog=catalog,
+        intents=intents,
+        matcher=build_matcher(settings, intents),
+        file_intents=intents,
+    )
