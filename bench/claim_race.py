@@ -29,8 +29,8 @@ from bot.app import build_desk, load_config
 from bot.base.clock import FixedClock
 from bot.base.markup import to_plain
 from bot.base.messages import Address, Inbound
+from bot.chat.engine import Engine
 from bot.desk import Desk
-from bot.engine import Engine
 from bot.tickets import open_ticket
 from store import tickets as repo
 from store.models import Ticket

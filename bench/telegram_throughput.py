@@ -42,9 +42,9 @@ from bot.app import build_desk, load_config
 from bot.base.config import Paths, Settings
 from bot.base.config import TelegramChannel as TelegramConfig
 from bot.base.messages import Inbound
+from bot.chat.engine import Engine
+from bot.chat.workers import workers_for
 from bot.directory import PEOPLE_COLUMNS
-from bot.engine import Engine
-from bot.workers import workers_for
 from tests.telegram.fake_bot_api import TOKEN, FakeBotAPI
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -6,11 +6,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from bot import known_errors
 from bot.base.clock import Clock, SystemClock
 from bot.base.config import Settings, load_settings, with_database
 from bot.content import build_content
 from bot.desk import Content, Desk
-from bot.insight import known_errors
 from store.db import Store
 
 

@@ -338,7 +338,7 @@ def resume(
 ) -> bool:
     """Continue the parked journey in the requester's conversation; replies go via the outbox.
     False when there is no journey to continue."""
-    from bot.conversation import run
+    from bot.chat.conversation import run
 
     requester = desk.directory.get(approval.requester_id)
     journey = desk.catalog.get(approval.service_id)

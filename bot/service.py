@@ -11,9 +11,9 @@ from typing import Protocol
 
 from bot.base.channel import Channel
 from bot.base.yamlfile import Problem, ProblemsError
+from bot.chat.engine import Engine
+from bot.chat.workers import Workers, workers_for
 from bot.desk import Desk
-from bot.engine import Engine
-from bot.workers import Workers, workers_for
 from notifications.scheduler import build_scheduler, stop_scheduler
 from store.migrate import current, head
 

@@ -291,8 +291,8 @@ def take_text(turn: Turn, text: str) -> bool:
 
     Returns True when the text was used. An active journey keeps priority over a question.
     """
-    from bot import conversation
-    from bot.verbs.requester import add_information
+    from bot.chat import conversation
+    from bot.chat.verbs.requester import add_information
 
     awaiting = str(turn.data.get("awaiting") or "")
     if awaiting.startswith("add_info:"):

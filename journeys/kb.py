@@ -13,7 +13,7 @@ An article is one file, `content/kb/<lang>/<id>.md`:
 
 The same id in two languages is one article in two translations. `suggest` steps show
 articles inside a journey; a "how do I..." question that matches one well is answered
-with it directly (`bot/knowledge.py`).
+with it directly (`bot/chat/knowledge.py`).
 """
 
 from __future__ import annotations

@@ -19,8 +19,8 @@ from rich.text import Text
 
 from bot.base.markup import to_plain, tokens
 from bot.base.messages import Choice, Inbound, Outbound
+from bot.chat.engine import Engine
 from bot.desk import Desk
-from bot.engine import Engine
 from notifications.dispatch import Dispatcher
 
 STYLES = {

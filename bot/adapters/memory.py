@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 from bot.base.channel import DeliveryError
 from bot.base.messages import Inbound, Outbound
+from bot.chat.engine import Engine
 from bot.desk import Desk
-from bot.engine import Engine
 from notifications.dispatch import Dispatcher
 
 

@@ -448,7 +448,7 @@ class Insight(Section):
 
 
 class EngineSettings(Section):
-    """Where conversations are handled while Slack or Telegram is on (bot/workers.py)."""
+    """Where conversations are handled while Slack or Telegram is on (bot/chat/workers.py)."""
 
     run_in: Literal["process", "thread"] = "process"
     processes: int = Field(2, ge=1, le=64)  # PostgreSQL; SQLite writes one at a time: 1

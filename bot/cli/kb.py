@@ -8,8 +8,8 @@ from pathlib import Path
 
 from sqlmodel import col, select
 
+from bot import known_errors
 from bot.cli.common import add_config, add_format, desk_from, print_json, print_table
-from bot.insight import known_errors
 from store.models import KnowledgeArticle, Ticket
 
 

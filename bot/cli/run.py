@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 
+from bot.chat.engine import Engine
 from bot.cli.common import add_config, desk_from
-from bot.engine import Engine
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -14,8 +14,9 @@ import os
 import socket
 from dataclasses import dataclass
 
+from bot import incidents, known_errors
 from bot.desk import Desk
-from bot.insight import charts, delivery, incidents, known_errors
+from bot.insight import charts, delivery
 from store import timers as timer_repo
 
 log = logging.getLogger(__name__)

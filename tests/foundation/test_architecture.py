@@ -63,9 +63,9 @@ def test_core_modules_import_without_chat_sdks_loaded():
     import sys
 
     code = (
-        "import sys; import bot.engine, bot.conversation, bot.understanding, bot.approvals, "
-        "bot.verbs, journeys, intents, store.tickets, notifications.dispatch, bot.adapters.memory, "
-        "bot.adapters.console, bot.service, bot.cli; "
+        "import sys; import bot.chat.engine, bot.chat.conversation, bot.chat.understanding, "
+        "bot.approvals, bot.chat.verbs, journeys, intents, store.tickets, notifications.dispatch, "
+        "bot.adapters.memory, bot.adapters.console, bot.service, bot.cli; "
         "bad=[m for m in sys.modules if m.split('.')[0] in ('slack_bolt','slack_sdk','telegram')]; "
         "print(bad); sys.exit(1 if bad else 0)"
     )

@@ -150,7 +150,7 @@ def test_cli_lists_exports_and_retires(
 
 
 def test_an_article_from_a_rolled_back_turn_is_dropped_at_the_next_refresh(ichat: MemoryChat):
-    from bot.insight import known_errors
+    from bot import known_errors
 
     desk = ichat.desk
     number = resolved_vpn_ticket(ichat)

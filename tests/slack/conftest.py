@@ -25,8 +25,8 @@ from bot.app import build_desk
 from bot.base.clock import FixedClock
 from bot.base.config import Settings, SlackHttp, Triage
 from bot.base.config import SlackChannel as SlackSettings
+from bot.chat.engine import Engine
 from bot.desk import Desk
-from bot.engine import Engine
 from notifications.dispatch import Dispatcher
 from tests.slack.fake_slack import Call, FakeSlack, dm_of
 

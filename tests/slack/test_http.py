@@ -10,8 +10,8 @@ from urllib.parse import urlencode
 import pytest
 
 from bot.adapters.slack import SlackChannel
+from bot.chat.engine import Engine
 from bot.desk import Desk
-from bot.engine import Engine
 from store import tickets as repo
 from tests.slack.conftest import Driver, payload
 

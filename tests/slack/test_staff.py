@@ -12,7 +12,7 @@ from bot.adapters.slack import SlackChannel
 from bot.app import build_desk
 from bot.base.clock import FixedClock
 from bot.base.config import Paths, Settings
-from bot.engine import Engine
+from bot.chat.engine import Engine
 from store import tickets as repo
 from store.models import TicketEvent
 from tests.slack.conftest import TRIAGE, Driver, slack_settings, view_text

@@ -9,8 +9,8 @@ import yaml
 
 from bot.adapters.telegram import TelegramChannel
 from bot.base.texts import _flatten
+from bot.chat.engine import Engine
 from bot.desk import Desk
-from bot.engine import Engine
 from bot.service import platform_channels
 from tests.conftest import ROOT
 

@@ -15,9 +15,9 @@ from bot.addresses import home_address
 from bot.base.clock import FixedClock
 from bot.base.markup import to_plain
 from bot.base.messages import Inbound
+from bot.chat.engine import Engine
 from bot.cli import main
 from bot.desk import Desk
-from bot.engine import Engine
 from store.models import IdentityLink, TicketEvent
 from tests.conftest import ROOT
 from tests.telegram.conftest import Harness

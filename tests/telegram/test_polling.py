@@ -6,8 +6,8 @@ import asyncio
 
 from bot.adapters.telegram import TelegramChannel
 from bot.adapters.telegram.polling import Poller
+from bot.chat.engine import Engine
 from bot.desk import Desk
-from bot.engine import Engine
 from store import inbox
 from tests.telegram.conftest import NO_PACING, Harness, started
 from tests.telegram.fake_bot_api import FakeBotAPI

@@ -14,7 +14,7 @@ from bot.app import build_desk, load_config
 from bot.base.clock import FixedClock
 from bot.base.markup import to_plain
 from bot.base.messages import Inbound
-from bot.engine import Engine
+from bot.chat.engine import Engine
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -16,8 +16,8 @@ from sqlmodel import col, select
 
 from bot.base.markup import to_plain
 from bot.base.messages import Inbound
+from bot.chat.engine import Engine
 from bot.desk import Desk
-from bot.engine import Engine
 from store.models import OutboxMessage
 from tests.tickets import race_worker
 from tests.tickets.helpers import SLACK_TRIAGE, get, kinds, new_ticket

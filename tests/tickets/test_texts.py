@@ -16,10 +16,10 @@ MODULES = [
     "bot/permissions.py",
     "bot/approvals.py",
     "bot/tickets.py",
-    "bot/verbs/staff.py",
-    "bot/verbs/requester.py",
-    "bot/verbs/lookup.py",
-    "bot/verbs/approver.py",
+    "bot/chat/verbs/staff.py",
+    "bot/chat/verbs/requester.py",
+    "bot/lookup.py",
+    "bot/chat/verbs/approver.py",
 ]
 KEY = re.compile(
     r"""["']((?:tickets|perm|approval|event|status|card|triage|verbs|button)\.[a-z_]+(?:\.[a-z_]+)?)["']"""

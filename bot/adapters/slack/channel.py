@@ -3,7 +3,7 @@
 Protocol duties, in order of arrival:
 * Verify (HTTP mode: bolt checks the signing secret and timestamp; Socket Mode needs none).
 * Ack at once: every listener only schedules the work and returns, so Slack gets its 200
-  (or Socket Mode ack) in milliseconds; the engine runs afterwards on `bot.workers` (an
+  (or Socket Mode ack) in milliseconds; the engine runs afterwards on `bot.chat.workers` (an
   engine process under `deskbot serve`, a worker thread in tests).
 * Serialise per conversation, so two quick messages from one person are handled in order.
 * Deduplicate: `Inbound.event_id` is the Slack `event_id` (or the click's trigger_id); the
@@ -47,9 +47,9 @@ from bot.adapters.slack.mrkdwn import from_markup, to_plain
 from bot.base.channel import DeliveryError, turn_origin
 from bot.base.language import detect
 from bot.base.messages import Address, Inbound, Message, Outbound, run_together
+from bot.chat.engine import Engine
+from bot.chat.workers import Workers, engine_threads
 from bot.desk import Desk
-from bot.engine import Engine
-from bot.workers import Workers, engine_threads
 from notifications.replies import deliver_replies
 from store import conversations
 from store.events import claim_event

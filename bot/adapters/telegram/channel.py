@@ -47,9 +47,9 @@ from bot.adapters.telegram.updates import ChatOrderedProcessor, chat_of
 from bot.adapters.telegram.webhook import WebhookServer
 from bot.base.channel import DeliveryError
 from bot.base.messages import Choice, Message, Outbound
+from bot.chat.engine import Engine
+from bot.chat.workers import Workers, engine_threads
 from bot.desk import Desk
-from bot.engine import Engine
-from bot.workers import Workers, engine_threads
 from store import chat_moves
 
 # python-telegram-bot 22 is migrating durations (RetryAfter.retry_after...) from int to

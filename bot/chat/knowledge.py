@@ -75,7 +75,7 @@ def on_button(turn: Turn, rest: str) -> None:
     if not question or asked.get("article") != article_id:
         turn.say("kb.tell_me")
         return
-    from bot import understanding
+    from bot.chat import understanding
 
     turn.data["kb_declined"] = question
     turn.data["kb_seen"] = [article_id]

@@ -17,12 +17,12 @@ Handler = Callable[[Turn, str], None]
 
 # Modules defining `register(verbs)`; each feature adds its own module here.
 VERB_MODULES = (
-    "bot.verbs.requester",
-    "bot.verbs.staff",
-    "bot.verbs.approver",
-    "bot.verbs.linking",
-    "bot.verbs.notify",
-    "bot.verbs.insight",
+    "bot.chat.verbs.requester",
+    "bot.chat.verbs.staff",
+    "bot.chat.verbs.approver",
+    "bot.chat.verbs.linking",
+    "bot.chat.verbs.notify",
+    "bot.chat.verbs.insight",
 )
 
 

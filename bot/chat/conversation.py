@@ -125,7 +125,7 @@ def start_service(turn: Turn, service_id: str, *, understood: bool, request: str
             reason=trusted(turn.desk.texts.compile(reason).render()) if reason else "",
         )
         return
-    from bot.insight import incidents
+    from bot import incidents
 
     if incidents.absorb_service(turn, journey.id, journey.type):
         return  # a declared major incident covers it: told and linked, no duplicate ticket

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot import approvals, conversation, permissions, workflow
+from bot import approvals, permissions, workflow
 from bot.base.messages import Message
 from bot.base.timefmt import describe_time
+from bot.chat import conversation
+from bot.chat.verbs import Verb, Verbs
 from bot.insight.delivery import may_see_reports
+from bot.lookup import requester_ticket, split_number, visible_ticket
 from bot.tickets import status_label, ticket_card
 from bot.turn import Turn
-from bot.verbs import Verb, Verbs
-from bot.verbs.lookup import requester_ticket, split_number, visible_ticket
 from journeys.state import Press
 from store import tickets as repo
 from store.models import Ticket, TicketEvent

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.base.messages import Inbound
-from bot.conversation import expire_if_idle
+from bot.chat.conversation import expire_if_idle
 from bot.desk import Desk
 from bot.turn import Turn, save_turn
 from store import conversations

@@ -31,8 +31,8 @@ from typing import Any, Protocol
 from bot.base.channel import turn_origin
 from bot.base.config import Settings
 from bot.base.messages import Inbound, Outbound
+from bot.chat.engine import Engine
 from bot.desk import Desk
-from bot.engine import Engine
 from notifications.replies import keep_replies
 
 log = logging.getLogger(__name__)
@@ -284,8 +284,8 @@ def _child_main(settings: Settings, level: int, conn: Connection) -> None:
     # The parent decides when to stop: Ctrl-C reaches the whole process group.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from bot import known_errors
     from bot.app import build_desk
-    from bot.insight import known_errors
 
     engine = Engine(build_desk(settings, migrate=False))
     desk = engine.desk

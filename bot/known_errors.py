@@ -126,7 +126,7 @@ def save_article(
 
 def kb_verb(turn: Turn, args: str) -> None:
     """`/kb IT-1042 [title]`: the ticket's resolution becomes a knowledge article."""
-    from bot.verbs.lookup import split_number, workable_ticket
+    from bot.lookup import split_number, workable_ticket
 
     number, title = split_number(args)
     if not number:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from bot import linking
+from bot.chat.verbs import Verb, Verbs
 from bot.turn import Turn
-from bot.verbs import Verb, Verbs
 
 _NAMES = {"telegram": "Telegram"}
 

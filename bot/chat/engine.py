@@ -23,8 +23,8 @@ class Engine:
     """Routes each inbound message; adapters translate, the engine decides."""
 
     def __init__(self, desk: Desk) -> None:
-        from bot import approvals, conversation, knowledge, surveys, understanding, verbs
-        from bot.insight import incidents
+        from bot import approvals, incidents
+        from bot.chat import conversation, knowledge, surveys, understanding, verbs
 
         self.desk = desk
         self.verbs = verbs.default_verbs()
@@ -69,7 +69,8 @@ class Engine:
             return turn.replies
 
     def _route(self, turn: Turn) -> None:
-        from bot import conversation, understanding, workflow
+        from bot import workflow
+        from bot.chat import conversation, understanding
 
         inbound = turn.inbound
         if conversation.expire_if_idle(turn):

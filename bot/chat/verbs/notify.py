@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from bot.base.config import parse_duration
 from bot.base.timefmt import describe_time
+from bot.chat.verbs import Verb, Verbs
 from bot.turn import Turn
-from bot.verbs import Verb, Verbs
 from store import notices as repo
 
 

@@ -587,7 +587,7 @@ def _unlink(turn: Turn, incident: MajorIncident) -> None:
     )
     turn.say("insight.incident.unlinked")
     if incident.service_id is not None:
-        from bot import conversation
+        from bot.chat import conversation
 
         turn.data[SKIP_KEY] = incident.service_id
         conversation.start_service(turn, incident.service_id, understood=False)
@@ -595,7 +595,7 @@ def _unlink(turn: Turn, incident: MajorIncident) -> None:
         return
     text = str(turn.data.pop(TEXT_KEY, "") or "")
     if text:
-        from bot import understanding
+        from bot.chat import understanding
 
         turn.data[SKIP_KEY] = "text"
         understanding.understand(turn, text)

@@ -9,10 +9,10 @@ from datetime import timedelta
 
 from bot import permissions
 from bot.base.config import parse_duration
+from bot.chat.verbs import Verb, Verbs
 from bot.insight.delivery import may_see_reports
-from bot.insight.known_errors import kb_verb
+from bot.known_errors import kb_verb
 from bot.turn import Turn
-from bot.verbs import Verb, Verbs
 from store.models import ReportRequest
 
 MAX_PERIOD = timedelta(days=366)

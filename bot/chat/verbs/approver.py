@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from bot import approvals
+from bot.chat.verbs import Verb, Verbs
 from bot.turn import Turn
-from bot.verbs import Verb, Verbs
 from store.sql import row_id
 
 

@@ -14,10 +14,10 @@ from typing import Any
 from bot import permissions, workflow
 from bot.base.messages import Choice, Message
 from bot.base.timefmt import describe_time
+from bot.chat.verbs import Verb, Verbs
+from bot.lookup import find_person, split_number, staff_only, workable_ticket
 from bot.tickets import open_ticket, sla_due, status_label, ticket_card
 from bot.turn import Turn
-from bot.verbs import Verb, Verbs
-from bot.verbs.lookup import find_person, split_number, staff_only, workable_ticket
 from store import lifecycle
 from store import tickets as repo
 from store.models import Ticket
@@ -452,7 +452,7 @@ def resolve_verb(turn: Turn, args: str) -> None:
         note=note,
     )
     if ticket.type == "problem":  # a major incident's problem: its reports follow it
-        from bot.insight import incidents
+        from bot import incidents
 
         incidents.on_problem_resolved(turn, ticket, note)
 
@@ -481,7 +481,7 @@ def reopen_verb(turn: Turn, args: str) -> None:
 
 def show_verb(turn: Turn, args: str) -> None:
     """`/show IT-1042`: the card, the details and the timeline (internal notes for staff)."""
-    from bot.verbs.requester import show_ticket
+    from bot.chat.verbs.requester import show_ticket
 
     number, _ = split_number(args)
     show_ticket(turn, number, "show")

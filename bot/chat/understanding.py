@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import re
 
-from bot import conversation
+from bot import matching
 from bot.base.messages import Choice, Message
-from bot.insight import matching
+from bot.chat import conversation
 from bot.turn import Turn
 from intents.matcher import MatchResult
 from journeys.answers import yes_no
@@ -20,8 +20,8 @@ def understand(turn: Turn, text: str) -> None:
         turn.data.pop("awaiting", None)
         conversation.handoff_without_journey(turn, text)
         return
-    from bot import knowledge  # journeys helper: a "how do I..." an article answers well
-    from bot.insight import incidents
+    from bot import incidents
+    from bot.chat import knowledge
 
     if incidents.absorb_text(turn, text):
         return  # reads like a declared major incident: told and linked
@@ -175,7 +175,7 @@ def _cancel(turn: Turn) -> None:
 
 
 def _status(turn: Turn) -> None:
-    from bot.verbs.requester import my_tickets
+    from bot.chat.verbs.requester import my_tickets
 
     my_tickets(turn, "")
 

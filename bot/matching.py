@@ -1,6 +1,6 @@
 """How each free-text message fared with the intent matcher, for the report's matcher figures.
 
-`bot/understanding.py` calls `record` once per message the matcher decided and `settle` when
+`bot/chat/understanding.py` calls `record` once per message the matcher decided and `settle` when
 the person answers the candidates it offered. A medium-tier row starts as `offered` and
 becomes `picked` or `rejected`; the row's id waits in the conversation data meanwhile.
 """
