@@ -54,7 +54,8 @@ from bot.base.config import Paths, SlackHttp  # noqa: E402
 from bot.base.config import SlackChannel as SlackSettings  # noqa: E402
 from bot.base.messages import Outbound  # noqa: E402
 from bot.chat.engine import Engine  # noqa: E402
-from bot.chat.workers import Workers, workers_for  # noqa: E402
+from bot.chat.workers import Workers  # noqa: E402
+from bot.processes import workers_for  # noqa: E402
 from tests.slack.fake_slack import Call, FakeSlack, dm_of  # noqa: E402
 
 SECRET = "bench-signing-secret"

@@ -43,8 +43,8 @@ from bot.base.config import Paths, Settings
 from bot.base.config import TelegramChannel as TelegramConfig
 from bot.base.messages import Inbound
 from bot.chat.engine import Engine
-from bot.chat.workers import workers_for
 from bot.directory import PEOPLE_COLUMNS
+from bot.processes import workers_for
 from tests.telegram.fake_bot_api import TOKEN, FakeBotAPI
 
 ROOT = Path(__file__).resolve().parent.parent

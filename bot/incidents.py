@@ -25,18 +25,18 @@ from rapidfuzz import fuzz, utils
 from sqlalchemy import bindparam, or_, update
 from sqlmodel import Session, col, select
 
-from bot import permissions, workflow
+from bot import workflow
 from bot.addresses import home_address
 from bot.base.messages import Address, Choice, Message
 from bot.base.timefmt import describe_time
 from bot.desk import Desk
-from bot.tickets import open_ticket, triage_addresses
+from bot.tickets import triage_addresses
 from bot.turn import Turn
 from store import lifecycle
 from store import tickets as ticket_repo
 from store.models import IncidentLink, MajorIncident, Ticket
 from store.outbox import notify
-from store.sql import insert_ignore, row_id
+from store.sql import insert_ignore
 
 PREFIX = "mi"  # button values: mi:declare:<id>, mi:dismiss:<id>, mi:other:<id>
 SKIP_KEY = "mi_skip"  # conversation data: the person said their problem is something else
@@ -113,7 +113,7 @@ def what(desk: Desk, incident: MajorIncident, lang: str) -> str:
     return sample if len(sample) <= SAMPLE_CHARS else sample[: SAMPLE_CHARS - 1] + "…"
 
 
-def _staff_tz(desk: Desk, incident: MajorIncident) -> str:
+def staff_tz(desk: Desk, incident: MajorIncident) -> str:
     return str(desk.calendar_for(incident.queue).tz.key)
 
 
@@ -166,7 +166,7 @@ def detect(desk: Desk, now: datetime) -> int:
             grown[found.id] = found
             linked += 1
         for incident in grown.values():
-            _post_alert(desk, session, incident, now)
+            post_alert(desk, session, incident, now)
         for key, service, sample, group in _clusters(desk, rest):
             if len(group) >= rules.threshold:
                 _open_incident(desk, session, key, service, sample, group, now)
@@ -222,7 +222,7 @@ def _open_incident(
     session.flush()
     for ticket in group:
         _link_ticket(session, incident, ticket, now)
-    _post_alert(desk, session, incident, now)
+    post_alert(desk, session, incident, now)
     return incident
 
 
@@ -254,10 +254,10 @@ def _attach(
     if incident.status == "declared" and incident.problem_ticket_id is not None:
         problem = session.get(Ticket, incident.problem_ticket_id)
         if problem is not None:
-            _mark_linked(desk, session, incident, problem, ticket, None, now)
+            mark_linked(desk, session, incident, problem, ticket, None, now)
 
 
-def _mark_linked(
+def mark_linked(
     desk: Desk,
     session: Session,
     incident: MajorIncident,
@@ -328,7 +328,7 @@ def _alert_message(desk: Desk, session: Session, incident: MajorIncident) -> Mes
     )
     number = problem.number if problem is not None else ""
     if incident.status == "suspected":
-        since = describe_time(texts, lang, incident.first_at, _staff_tz(desk, incident))
+        since = describe_time(texts, lang, incident.first_at, staff_tz(desk, incident))
         numbers = ", ".join(t.number for t in tickets)
         return Message(
             text=texts.render(
@@ -356,7 +356,7 @@ def _alert_message(desk: Desk, session: Session, incident: MajorIncident) -> Mes
     )
 
 
-def _post_alert(desk: Desk, session: Session, incident: MajorIncident, now: datetime) -> None:
+def post_alert(desk: Desk, session: Session, incident: MajorIncident, now: datetime) -> None:
     """Post the alert, or edit it in place: same key per target, so it stays one message."""
     message = _alert_message(desk, session, incident)
     reports = len(links_of(session, incident.id or 0))
@@ -375,114 +375,7 @@ def _post_alert(desk: Desk, session: Session, incident: MajorIncident, now: date
 # ---- declaring and dismissing (buttons) ------------------------------------------------------
 
 
-def on_button(turn: Turn, rest: str) -> None:
-    """`mi:declare:<id>`, `mi:dismiss:<id>` (technicians of the queue), `mi:other:<id>`."""
-    action, _, raw = rest.partition(":")
-    incident_id = row_id(raw)
-    incident = turn.session.get(MajorIncident, incident_id) if incident_id is not None else None
-    if incident is None or incident.id is None:
-        turn.say("insight.incident.gone")
-        return
-    if action == "other":
-        _unlink(turn, incident)
-        return
-    if action not in ("declare", "dismiss"):
-        turn.say("errors.unknown_button")
-        return
-    if not permissions.may_work_queue(turn.person, incident.queue):
-        permissions.refuse(
-            turn,
-            f"{action} major incident",
-            key="perm.not_your_queue_name",
-            queue=turn.desk.queue_name(incident.queue, turn.language),
-        )
-        return
-    to = "declared" if action == "declare" else "dismissed"
-    won = turn.session.execute(
-        update(MajorIncident)
-        .where(col(MajorIncident.id) == incident.id, col(MajorIncident.status) == "suspected")
-        .values(status=to, decided_by=turn.person.id, decided_at=turn.now)
-        .returning(col(MajorIncident.id))
-    ).first()
-    turn.session.refresh(incident)
-    if won is None:
-        status = turn.plain(f"insight.incident.status.{incident.status}")
-        turn.say("insight.incident.already", status=status)
-        return
-    if to == "declared":
-        _declare(turn, incident)
-    else:
-        _post_alert(turn.desk, turn.session, incident, turn.now)
-        turn.say("insight.incident.dismissed")
-
-
-def _declare(turn: Turn, incident: MajorIncident) -> None:
-    desk, session, now = turn.desk, turn.session, turn.now
-    staff = desk.settings.language
-    tickets = linked_tickets(session, incident.id or 0)
-    journey = desk.catalog.get(incident.service_id) if incident.service_id else None
-    since = describe_time(desk.texts, staff, incident.first_at, _staff_tz(desk, incident))
-    title = desk.texts.plain(
-        staff, "insight.incident.problem_title", what=what(desk, incident, staff)
-    )
-    description = desk.texts.render_text(
-        str(desk.texts.raw(staff, "insight.incident.problem_description")),
-        count=len(tickets),
-        since=since,
-        numbers=[f"{t.number}: {t.title}" for t in tickets],
-    )
-    problem = open_ticket(
-        desk,
-        session,
-        requester=turn.person,
-        service_id=incident.service_id,
-        ticket_type="problem",
-        title=title[:300],
-        description=description,
-        priority=desk.settings.insight.major_incidents.priority,
-        queue=incident.queue,
-        answers={"reports": len(tickets)},
-        origin=None,
-        language=staff,
-        now=now,
-        sla_policy=journey.sla if journey is not None else "standard",
-    )
-    event = lifecycle.transition(
-        session=session,
-        ticket=problem,
-        actor_id=turn.person.id,
-        now=now,
-        kind="claimed",
-        to="in_progress",
-        values={"assignee_id": turn.person.id, "first_response_at": now},
-        data={"incident": incident.id},
-    )
-    workflow.refresh_triage(desk, session, problem, now, event)
-    incident.problem_ticket_id = problem.id
-    session.add(incident)
-    session.flush()
-    for ticket in tickets:
-        _mark_linked(desk, session, incident, problem, ticket, turn.person.id, now)
-    _post_alert(desk, session, incident, now)
-    turn.say(
-        "insight.incident.declared",
-        number=problem.number,
-        what=what(desk, incident, turn.language),
-        count=len(tickets),
-    )
-
-
 # ---- new requests during a declared incident (hooks in conversation / understanding) ---------
-
-
-def _since_text(turn: Turn, moment: datetime) -> str:
-    tz = turn.person.timezone
-    from zoneinfo import ZoneInfo
-
-    zone = ZoneInfo(tz)
-    if moment.astimezone(zone).date() == turn.now.astimezone(zone).date():
-        return moment.astimezone(zone).strftime("%H:%M")
-    return describe_time(turn.desk.texts, turn.language, moment, tz)
 
 
 def absorb_service(turn: Turn, service_id: str, service_type: str) -> bool:
@@ -558,14 +451,14 @@ def _absorb(turn: Turn, incident: MajorIncident, text: str) -> None:
             note=text[:500],
             data={"incident": incident.id, "channel": turn.inbound.channel},
         )
-        _post_alert(turn.desk, session, incident, turn.now)
+        post_alert(turn.desk, session, incident, turn.now)
     turn.data.pop("pending_text", None)
     turn.reply(
         Message(
             text=turn.t(
                 "insight.incident.known",
                 what=what(turn.desk, incident, turn.language),
-                since=_since_text(turn, incident.first_at),
+                since=since_text(turn, incident.first_at),
                 number=problem.number,
             ),
             choices=(
@@ -573,33 +466,6 @@ def _absorb(turn: Turn, incident: MajorIncident, text: str) -> None:
             ),
         )
     )
-
-
-def _unlink(turn: Turn, incident: MajorIncident) -> None:
-    """ "My problem is something else": drop the link and carry on as if nothing matched."""
-    turn.session.execute(
-        update(IncidentLink)
-        .where(
-            col(IncidentLink.key) == f"{incident.id}:p{turn.person.id}",
-            col(IncidentLink.status) == "linked",
-        )
-        .values(status="unlinked")
-    )
-    turn.say("insight.incident.unlinked")
-    if incident.service_id is not None:
-        from bot.chat import conversation
-
-        turn.data[SKIP_KEY] = incident.service_id
-        conversation.start_service(turn, incident.service_id, understood=False)
-        turn.data.pop(SKIP_KEY, None)
-        return
-    text = str(turn.data.pop(TEXT_KEY, "") or "")
-    if text:
-        from bot.chat import understanding
-
-        turn.data[SKIP_KEY] = "text"
-        understanding.understand(turn, text)
-        turn.data.pop(SKIP_KEY, None)
 
 
 # ---- resolving the problem (hook in the resolve verb) ---------------------------------------
@@ -654,7 +520,7 @@ def on_problem_resolved(turn: Turn, problem: Ticket, note: str) -> None:
             now=now,
         )
         people += 1
-    _post_alert(desk, session, found, now)
+    post_alert(desk, session, found, now)
     turn.say("insight.incident.resolved_summary", people=people, tickets=tickets)
 
 
@@ -692,3 +558,13 @@ def _resolve_linked(
         note=note,
     )
     return True
+
+
+def since_text(turn: Turn, moment: datetime) -> str:
+    tz = turn.person.timezone
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(tz)
+    if moment.astimezone(zone).date() == turn.now.astimezone(zone).date():
+        return moment.astimezone(zone).strftime("%H:%M")
+    return describe_time(turn.desk.texts, turn.language, moment, tz)

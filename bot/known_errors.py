@@ -24,6 +24,7 @@ from sqlmodel import Session, col, select
 from bot.base.language import detect
 from bot.content import build_matcher
 from bot.desk import Desk
+from bot.lookup import split_number, workable_ticket
 from bot.turn import Turn
 from intents.catalog import IntentCatalog
 from journeys.kb import ARTICLE_ID, Article, KnowledgeBase
@@ -126,7 +127,6 @@ def save_article(
 
 def kb_verb(turn: Turn, args: str) -> None:
     """`/kb IT-1042 [title]`: the ticket's resolution becomes a knowledge article."""
-    from bot.lookup import split_number, workable_ticket
 
     number, title = split_number(args)
     if not number:

@@ -3,24 +3,25 @@
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
 import signal
 import sys
+from collections.abc import Callable
 from typing import Protocol
 
+from bot.adapters.console import ConsoleSession, run_interactive, run_piped
 from bot.base.channel import Channel
 from bot.base.yamlfile import Problem, ProblemsError
 from bot.chat.engine import Engine
-from bot.chat.workers import Workers, workers_for
+from bot.chat.workers import Workers
 from bot.desk import Desk
+from bot.processes import workers_for
 from notifications.scheduler import build_scheduler, stop_scheduler
 from store.migrate import current, head
 
 log = logging.getLogger(__name__)
 
 # channel name -> module with `build(desk, engine, workers) -> PlatformChannel`
-ADAPTERS = {"slack": "bot.adapters.slack", "telegram": "bot.adapters.telegram"}
 
 
 class PlatformChannel(Channel, Protocol):
@@ -60,16 +61,28 @@ def platform_channels(
         if not active:
             continue
         try:
-            module = importlib.import_module(ADAPTERS[name])
+            build = _adapter(name)
         except ModuleNotFoundError:
             problems.append(
                 desk.settings.problem(("channels", name), f"the {name} adapter is not installed")
             )
             continue
-        channels[name] = module.build(desk, engine, workers)
+        channels[name] = build(desk, engine, workers)
     if problems:
         raise ProblemsError(problems)
     return channels
+
+
+def _adapter(name: str) -> Callable[[Desk, Engine, Workers | None], PlatformChannel]:
+    """A platform's `build`, imported only when it is configured: the chat SDKs are large, and
+    a desk that runs without them must not need them installed."""
+    if name == "slack":
+        from bot.adapters import slack
+
+        return slack.build
+    from bot.adapters import telegram
+
+    return telegram.build
 
 
 async def run_service(desk: Desk, engine: Engine) -> int:
@@ -94,8 +107,6 @@ async def _serve(desk: Desk, engine: Engine, workers: Workers) -> int:
     scheduler.start()
     try:
         if desk.settings.channels.console_active:
-            from bot.adapters.console import ConsoleSession, run_interactive, run_piped
-
             person = desk.settings.channels.console.person or next(iter(desk.directory.people))
             fancy = sys.stdin.isatty() and sys.stdout.isatty()
             session = ConsoleSession(desk, engine, person, sys.stdout, fancy=fancy)

@@ -285,32 +285,6 @@ _WAITING = (
 )
 
 
-def take_text(turn: Turn, text: str) -> bool:
-    """Route free text that belongs to a ticket: information the person said they would add
-    (after pressing "Add information"), or the answer to a technician's question.
-
-    Returns True when the text was used. An active journey keeps priority over a question.
-    """
-    from bot.chat import conversation
-    from bot.chat.verbs.requester import add_information
-
-    awaiting = str(turn.data.get("awaiting") or "")
-    if awaiting.startswith("add_info:"):
-        turn.data.pop("awaiting", None)
-        row = turn.row
-        if row is None or row.expires_at is None or row.expires_at > turn.now:
-            add_information(turn, awaiting.partition(":")[2], text)
-            return True
-        awaiting = ""
-    if awaiting or conversation.active_journey(turn) is not None:
-        return False
-    ticket = waiting_ticket(turn)
-    if ticket is None:
-        return False
-    add_information(turn, ticket.number, text)
-    return True
-
-
 def answered_status(ticket: Ticket) -> str:
     """Where a ticket goes when the requester answers: back to its technician, or the queue."""
     return "in_progress" if ticket.assignee_id else "open"

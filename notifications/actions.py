@@ -19,11 +19,14 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from bot.addresses import home_address
+from bot.approvals import approval_message
 from bot.base.messages import Address, Choice, Message
 from bot.base.texts import trusted
 from bot.base.timefmt import describe_duration, describe_time
 from bot.desk import Desk
 from bot.directory import Person
+from bot.tickets import post_triage, triage_addresses
+from bot.workflow import fixed_buttons
 from notifications.plan import (
     approval_plans,
     replan_approval,
@@ -33,6 +36,7 @@ from notifications.plan import (
     ticket_subject,
 )
 from notifications.quiet import deliver_at, muted
+from store import lifecycle
 from store import notices as notice_repo
 from store import tickets as ticket_repo
 from store.models import Approval, Ticket, TicketEvent, Timer
@@ -174,7 +178,6 @@ def resolved_warn(job: TicketJob) -> Fired:
     person = job.requester
     when = deliver_at(job.desk, job.session, person, job.now, urgent=job.ticket.priority == "P1")
     close = _close_time(job, when, rules.close_after, rules.warn_before)
-    from bot.workflow import fixed_buttons
 
     fired = job.tell_requester(
         "notices.resolved.warning",
@@ -193,8 +196,6 @@ def _auto_close(job: TicketJob, from_status: str, notice: str) -> Fired:
     first resolved ("no answer"), then closed, in this one transaction; each step is a
     lifecycle transition (conditional UPDATE plus audit event, actor: the desk).
     """
-    from bot.tickets import post_triage
-    from store import lifecycle
 
     ticket = job.ticket
     if ticket.status != from_status:
@@ -330,8 +331,6 @@ def _tell_staff(job: TicketJob, person: Person, key: str, target: str, due: date
 
 
 def _tell_triage(job: TicketJob, key: str, target: str, due: datetime) -> int:
-    from bot.tickets import triage_addresses
-
     addresses = triage_addresses(job.desk, job.ticket.queue)
     for address in addresses:
         notify(
@@ -400,7 +399,6 @@ def _approval_request(
     desk: Desk, approval: Approval, person: Person, ticket: Ticket | None, key: str, **params: Any
 ) -> Message:
     """The approval request with its Approve / Reject buttons, under a reminder line."""
-    from bot.approvals import approval_message
 
     original = approval_message(desk, approval, person, ticket)
     text = desk.texts.render(person.language, key, request=trusted(original.text), **params)

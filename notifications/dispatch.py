@@ -18,20 +18,19 @@ import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
 
 from sqlmodel import Session
 
+from bot.addresses import home_address
 from bot.base.channel import Channel, DeliveryError
 from bot.base.clock import Clock
 from bot.base.config import DispatchSettings
 from bot.base.messages import Address, Message, Outbound
+from bot.desk import Desk
 from store import outbox
 from store.db import Store
 from store.models import OutboxMessage
-
-if TYPE_CHECKING:
-    from bot.desk import Desk
+from store.outbox import notify
 
 log = logging.getLogger(__name__)
 
@@ -296,9 +295,6 @@ def alert_admins(desk: Desk) -> DeadHandler:
     transaction that marks it dead."""
 
     def on_dead(session: Session, row: OutboxMessage, now: datetime) -> None:
-        from bot.addresses import home_address
-        from store.outbox import notify
-
         if row.idem_key.startswith(DEAD_PREFIX):
             return  # an undeliverable alert is logged only: alerting about it could loop
         wanted = desk.settings.notifications.dead_letters_to

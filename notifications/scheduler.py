@@ -17,6 +17,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.base.channel import Channel
 from bot.desk import Desk
+from bot.insight.job import InsightJob
 from notifications.dispatch import Dispatcher
 from notifications.sweep import Sweeper
 
@@ -83,7 +84,6 @@ def build_scheduler(
             coalesce=True,
             replace_existing=True,
         )
-    from bot.insight.job import InsightJob
 
     insight = InsightJob(desk, worker=worker)  # reports, digest, major incidents, known errors
     scheduler.add_job(

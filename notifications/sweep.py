@@ -25,8 +25,8 @@ from sqlmodel import Session, col, select
 
 from bot.addresses import home_address
 from bot.base.messages import Message
-from bot.chat.expiry import expire_idle
 from bot.desk import Desk
+from bot.expiry import expire_idle
 from notifications.actions import fire
 from notifications.dispatch import DEAD_PREFIX
 from notifications.plan import replan_approval, replan_ticket

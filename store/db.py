@@ -21,9 +21,9 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
-log = logging.getLogger(__name__)
+from store import migrate
 
-MIGRATIONS = Path(__file__).with_name("migrations")
+log = logging.getLogger(__name__)
 
 
 def normalise_url(url: str, base_dir: Path | None = None) -> str:
@@ -90,9 +90,7 @@ class Store:
 
     def upgrade(self) -> None:
         """Apply every Alembic migration up to head."""
-        from store.migrate import upgrade
-
-        upgrade(self)
+        migrate.upgrade(self)
 
     def dispose(self) -> None:
         self.engine.dispose()

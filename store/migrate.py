@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import Protocol
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine
 
-if TYPE_CHECKING:
-    from store.db import Store
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+class Store(Protocol):
+    """What migrations need of a store (`store.db.Store`): its engine."""
+
+    @property
+    def engine(self) -> Engine: ...
 
 
 def alembic_config(store: Store) -> Config:
-    from store.db import MIGRATIONS
-
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection_engine"] = store.engine
@@ -26,13 +34,9 @@ def upgrade(store: Store, revision: str = "head") -> None:
 
 
 def current(store: Store) -> str | None:
-    from alembic.runtime.migration import MigrationContext
-
     with store.engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
 
 
 def head(store: Store) -> str | None:
-    from alembic.script import ScriptDirectory
-
     return ScriptDirectory.from_config(alembic_config(store)).get_current_head()

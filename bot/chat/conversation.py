@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 from zoneinfo import ZoneInfo
 
+from bot import approvals, incidents
 from bot.base.messages import Choice, Message
 from bot.base.texts import trusted
 from bot.base.timefmt import describe_duration
+from bot.expiry import active_journey
 from bot.tickets import created_message, open_ticket
 from bot.turn import Turn
 from journeys import answers as ans
@@ -86,18 +88,6 @@ def context_for(turn: Turn, journey: Journey, *, seen: frozenset[str] = frozense
     )
 
 
-def active_journey(turn: Turn) -> tuple[Journey, JourneyState] | None:
-    raw = turn.data.get("journey")
-    if not raw:
-        return None
-    state = JourneyState.from_dict(raw)
-    journey = turn.desk.catalog.get(state.service_id)
-    if journey is None or state.finished:
-        turn.data.pop("journey", None)
-        return None
-    return journey, state
-
-
 def may_use(turn: Turn, journey: Journey) -> bool:
     audience = journey.audience
     if not audience.roles and not audience.managers:
@@ -125,7 +115,6 @@ def start_service(turn: Turn, service_id: str, *, understood: bool, request: str
             reason=trusted(turn.desk.texts.compile(reason).render()) if reason else "",
         )
         return
-    from bot import incidents
 
     if incidents.absorb_service(turn, journey.id, journey.type):
         return  # a declared major incident covers it: told and linked, no duplicate ticket
@@ -186,8 +175,6 @@ def apply_result(turn: Turn, journey: Journey, result: Result) -> None:
 def _request_approval(
     turn: Turn, journey: Journey, effect: RequestApproval, state: JourneyState
 ) -> None:
-    from bot import approvals
-
     ticket = turn.tickets[-1] if turn.tickets else None
     if approvals.request(turn, effect, state, ticket):
         return
@@ -365,30 +352,6 @@ def on_journey_button(turn: Turn, rest: str) -> None:
         return
     turn.data.pop("switch", None)
     run(turn, journey, state, Press(step, value))
-
-
-def expire_if_idle(turn: Turn) -> bool:
-    """End a journey left idle past the configured time, with a short note. True if expired."""
-    row = turn.row
-    if row is None or row.expires_at is None or not turn.data.get("journey"):
-        return False
-    if row.expires_at > turn.now:
-        return False
-    found = active_journey(turn)
-    turn.data.pop("journey", None)
-    if found is not None:
-        journey, _ = found
-        turn.say("journey.expired", title=journey.title.get(turn.language))
-        ticket_repo.add_event(
-            session=turn.session,
-            ticket=None,
-            at=turn.now,
-            actor_id=turn.person.id,
-            kind="journey_ended",
-            note="expired",
-            data={"service_id": journey.id},
-        )
-    return True
 
 
 def handoff_without_journey(turn: Turn, text: str) -> None:

@@ -11,29 +11,45 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot import expiry
 from bot.base.language import detect
 from bot.base.messages import Inbound, Message, Outbound
+from bot.chat import (
+    approvals,
+    conversation,
+    incidents,
+    surveys,
+    understanding,
+)
+from bot.chat.verbs import Verbs, approver, insight, linking, notify, requester, staff
 from bot.desk import Desk
 from bot.turn import ActionHandler, ReplyHandler, Turn, save_turn
 from store import conversations
 from store.events import claim_event
+
+# Each feature's slash verbs, in the order `/help` lists them.
+VERB_MODULES = (requester, staff, approver, linking, notify, insight)
+
+
+def default_verbs() -> Verbs:
+    verbs = Verbs()
+    for module in VERB_MODULES:
+        module.register(verbs)
+    return verbs
 
 
 class Engine:
     """Routes each inbound message; adapters translate, the engine decides."""
 
     def __init__(self, desk: Desk) -> None:
-        from bot import approvals, incidents
-        from bot.chat import conversation, knowledge, surveys, understanding, verbs
-
         self.desk = desk
-        self.verbs = verbs.default_verbs()
+        self.verbs = default_verbs()
         self.actions: dict[str, ActionHandler] = {
             "j": conversation.on_journey_button,
             "s": understanding.on_service_button,
             "m": understanding.on_menu_button,
             "ap": approvals.on_button,
-            "kb": knowledge.on_button,
+            "kb": understanding.on_article_button,
             "sv": surveys.on_button,
             "mi": incidents.on_button,  # major incidents: declare, dismiss, not mine
         }
@@ -69,11 +85,8 @@ class Engine:
             return turn.replies
 
     def _route(self, turn: Turn) -> None:
-        from bot import workflow
-        from bot.chat import conversation, understanding
-
         inbound = turn.inbound
-        if conversation.expire_if_idle(turn):
+        if expiry.expire_if_idle(turn):
             if not inbound.text and inbound.action and inbound.action.startswith("j:"):
                 return
         if inbound.action:
@@ -89,8 +102,6 @@ class Engine:
             return
         awaiting = str(turn.data.get("awaiting") or "")
         if awaiting.startswith("reject_reason:") and not text.startswith("/"):
-            from bot import approvals
-
             turn.data.pop("awaiting", None)
             approvals.on_reason(turn, int(awaiting.partition(":")[2]), text)
             return
@@ -104,9 +115,9 @@ class Engine:
             # Asked too long ago: this text is something new, not the answer.
         if text.startswith("/"):
             self.verbs.dispatch(turn, text)
-        elif workflow.take_text(turn, text):
+        elif requester.take_text(turn, text):
             return  # information for a ticket, or the answer to a technician's question
-        elif conversation.active_journey(turn) is not None:
+        elif expiry.active_journey(turn) is not None:
             conversation.on_text(turn, text)
         else:
             understanding.understand(turn, text)

@@ -55,35 +55,11 @@ def answer_question(turn: Turn, text: str) -> bool:
             ),
         )
     )
-    _record(turn, "kb_answered", article.id)
+    record_outcome(turn, "kb_answered", article.id)
     return True
 
 
-def on_button(turn: Turn, rest: str) -> None:
-    """`kb:y:<article>` it helped; `kb:n:<article>` still need help (go on to a service)."""
-    verdict, _, article_id = rest.partition(":")
-    asked = turn.data.pop("kb_question", None) or {}
-    if verdict == "y":
-        _record(turn, "kb_self_solved", article_id)
-        turn.say("kb.glad")
-        return
-    if verdict != "n":
-        turn.say("errors.unknown_button")
-        return
-    _record(turn, "kb_not_helpful", article_id)
-    question = str(asked.get("text") or "")
-    if not question or asked.get("article") != article_id:
-        turn.say("kb.tell_me")
-        return
-    from bot.chat import understanding
-
-    turn.data["kb_declined"] = question
-    turn.data["kb_seen"] = [article_id]
-    turn.say("kb.sorry")
-    understanding.understand(turn, question)
-
-
-def _record(turn: Turn, kind: str, article_id: str) -> None:
+def record_outcome(turn: Turn, kind: str, article_id: str) -> None:
     """Self-help outcomes go in the audit trail, where metrics count them."""
     ticket_repo.add_event(
         session=turn.session,

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import re
 
-from bot import matching
+from bot import incidents, matching
 from bot.base.messages import Choice, Message
-from bot.chat import conversation
+from bot.chat import conversation, knowledge
+from bot.chat.verbs.requester import my_tickets
 from bot.turn import Turn
 from intents.matcher import MatchResult
 from journeys.answers import yes_no
@@ -20,9 +21,6 @@ def understand(turn: Turn, text: str) -> None:
         turn.data.pop("awaiting", None)
         conversation.handoff_without_journey(turn, text)
         return
-    from bot import incidents
-    from bot.chat import knowledge
-
     if incidents.absorb_text(turn, text):
         return  # reads like a declared major incident: told and linked
     if knowledge.answer_question(turn, text):
@@ -175,8 +173,6 @@ def _cancel(turn: Turn) -> None:
 
 
 def _status(turn: Turn) -> None:
-    from bot.chat.verbs.requester import my_tickets
-
     my_tickets(turn, "")
 
 
@@ -197,3 +193,25 @@ BUILTIN_HANDLERS = {
     "ticket_status": _status,
     "human_handoff": _human,
 }
+
+
+def on_article_button(turn: Turn, rest: str) -> None:
+    """`kb:y:<article>` it helped; `kb:n:<article>` still need help (go on to a service)."""
+    verdict, _, article_id = rest.partition(":")
+    asked = turn.data.pop("kb_question", None) or {}
+    if verdict == "y":
+        knowledge.record_outcome(turn, "kb_self_solved", article_id)
+        turn.say("kb.glad")
+        return
+    if verdict != "n":
+        turn.say("errors.unknown_button")
+        return
+    knowledge.record_outcome(turn, "kb_not_helpful", article_id)
+    question = str(asked.get("text") or "")
+    if not question or asked.get("article") != article_id:
+        turn.say("kb.tell_me")
+        return
+    turn.data["kb_declined"] = question
+    turn.data["kb_seen"] = [article_id]
+    turn.say("kb.sorry")
+    understand(turn, question)

@@ -1,4 +1,5 @@
-"""Where `Engine.handle` runs while a chat platform is on: worker threads or child processes.
+"""Where `Engine.handle` runs while a chat platform is on: the protocol, and worker threads
+(child processes are in `bot.processes`).
 
 The engine is synchronous and never runs on the event loop, so acks stay fast. In a worker
 thread it still shares this process's GIL with the loop that speaks to Slack or Telegram:
@@ -14,30 +15,15 @@ message is being handled), so any number of workers may run at once.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import itertools
 import logging
-import multiprocessing
-import signal
-import sys
-import time
-import traceback
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from multiprocessing.connection import Connection
-from multiprocessing.process import BaseProcess
-from typing import Any, Protocol
+from typing import Protocol
 
-from bot.base.channel import turn_origin
-from bot.base.config import Settings
 from bot.base.messages import Inbound, Outbound
 from bot.chat.engine import Engine
 from bot.desk import Desk
-from notifications.replies import keep_replies
 
 log = logging.getLogger(__name__)
-MAX_TRIES = 2  # children a message may be with when they die, before it fails
-RESTART_DELAY = 5.0  # seconds before trying again to start a child that could not start
 
 
 class Workers(Protocol):
@@ -75,190 +61,6 @@ class EngineFailed(Exception):
     """`Engine.handle` raised in an engine process; the message is its traceback."""
 
 
-@dataclass
-class _Child:
-    """One engine process and the requests it has been sent and not answered yet."""
-
-    process: BaseProcess
-    conn: Connection
-    ready: bool = False
-    # Unanswered requests in order; before `ready` none has gone down the pipe yet.
-    sent: dict[int, Inbound] = field(default_factory=dict)
-
-
-class ProcessWorkers:
-    """The engine in child processes, each with a desk built from the same settings.
-
-    Requests and replies travel as pickles over one pipe per child, read by the event loop
-    itself: no executor threads in this process, so nothing here competes with the loop
-    for the GIL. Children are started with "spawn" (a fork would copy this process's
-    threads' locks and open database connections) and ignore Ctrl-C, so a stop finishes
-    the messages under way. A child that dies (killed, out of memory) is replaced and the
-    messages it had not answered go to the new one: a turn commits or rolls back whole,
-    and one that did commit is recognised by its event id and not repeated. If this
-    process dies instead (kill -9), the child still handles what is in its pipe (messages
-    already acked) and queues their replies in the outbox for the next app process.
-    """
-
-    def __init__(self, settings: Settings, processes: int) -> None:
-        self.settings = settings
-        self.processes = processes
-        self._children: list[_Child] = []
-        self._waiting: dict[int, asyncio.Future[list[Outbound]]] = {}
-        self._ids = itertools.count(1)
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._closing = False
-        self._started = False  # every child was ready once: later deaths are replaced
-        self.restart_delay = RESTART_DELAY
-        self._tries: dict[int, int] = {}  # requests that were with a child that died
-
-    async def start(self) -> None:
-        """Start every child and wait until each has built its desk."""
-        self._loop = asyncio.get_running_loop()
-        self._children = [self._spawn() for _ in range(self.processes)]
-        while not all(child.ready for child in self._children):
-            if any(child.conn.closed for child in self._children):
-                await self.close()
-                raise RuntimeError("an engine process did not start; see the log above")
-            await asyncio.sleep(0.05)
-        self._started = True
-        log.info("engine processes ready: %s", ", ".join(str(p) for p in self.pids))
-
-    @property
-    def pids(self) -> list[int]:
-        return [child.process.pid or 0 for child in self._children]
-
-    @property
-    def ready(self) -> bool:
-        """Every child has built its desk and takes messages."""
-        return all(child.ready and not child.conn.closed for child in self._children)
-
-    def _spawn(self) -> _Child:
-        assert self._loop is not None
-        ours, theirs = multiprocessing.Pipe()
-        context = multiprocessing.get_context("spawn")
-        level = logging.getLogger().getEffectiveLevel()
-        process = context.Process(
-            target=_child_main, args=(self.settings, level, theirs), name="deskbot-engine"
-        )
-        process.start()
-        theirs.close()  # the child's end lives in the child: EOF here when it exits
-        child = _Child(process, ours)
-        self._loop.add_reader(ours.fileno(), self._readable, child)
-        return child
-
-    async def run(self, inbound: Inbound) -> list[Outbound]:
-        assert self._loop is not None, "start() first"
-        request = next(self._ids)
-        future: asyncio.Future[list[Outbound]] = self._loop.create_future()
-        self._waiting[request] = future
-        # The child with the fewest unanswered requests (one child on SQLite).
-        child = min(self._children, key=lambda c: len(c.sent))
-        self._send(child, request, inbound)
-        try:
-            return await future
-        finally:
-            self._waiting.pop(request, None)
-            self._tries.pop(request, None)
-
-    def _send(self, child: _Child, request: int, inbound: Inbound) -> None:
-        child.sent[request] = inbound
-        if not child.ready:
-            return  # goes down the pipe once the child says it is ready
-        try:
-            child.conn.send((request, inbound))
-        except OSError:
-            pass  # the child just died: `_readable` sees the end and hands `sent` on
-
-    def _readable(self, child: _Child) -> None:
-        try:
-            while child.conn.poll():
-                request, ok, result = child.conn.recv()
-                if request == 0:  # "ready": the desk is built
-                    child.ready = True
-                    for waiting, inbound in child.sent.items():
-                        child.conn.send((waiting, inbound))
-                    continue
-                child.sent.pop(request, None)
-                future = self._waiting.get(request)
-                if future is not None and not future.done():
-                    if ok:
-                        future.set_result(result)
-                    else:
-                        future.set_exception(EngineFailed(result))
-        except (EOFError, OSError):
-            self._died(child)
-
-    def _died(self, child: _Child) -> None:
-        assert self._loop is not None
-        self._loop.remove_reader(child.conn.fileno())
-        child.conn.close()
-        child.process.join(timeout=1)
-        if self._closing:
-            return
-        if child.ready:
-            log.error(
-                "engine process %s died (exit code %s); starting a new one, %d message(s) "
-                "to handle again",
-                child.process.pid,
-                child.process.exitcode,
-                len(child.sent),
-            )
-            self._replace(child)
-            return
-        # It could not build its desk (database gone, say): the messages waiting for it
-        # fail now (the channel apologises) and a new child is tried a little later.
-        log.error(
-            "engine process %s exited while starting (exit code %s); trying again in %s s",
-            child.process.pid,
-            child.process.exitcode,
-            self.restart_delay,
-        )
-        for request in child.sent:
-            future = self._waiting.get(request)
-            if future is not None and not future.done():
-                future.set_exception(EngineFailed("the engine process could not start"))
-        child.sent.clear()
-        if self._started:
-            self._loop.call_later(self.restart_delay, self._replace, child)
-
-    def _replace(self, child: _Child) -> None:
-        if self._closing or child not in self._children:
-            return
-        fresh = self._spawn()
-        self._children[self._children.index(child)] = fresh
-        for request, inbound in child.sent.items():
-            # A message that takes its child down every time (out of memory, say) must not
-            # take every new child down with it: after MAX_TRIES it fails instead.
-            self._tries[request] = tries = self._tries.get(request, 1) + 1
-            if tries > MAX_TRIES:
-                log.error(
-                    "%s was with %d engine processes that died; given up",
-                    inbound.event_id,
-                    tries - 1,
-                )
-                future = self._waiting.get(request)
-                if future is not None and not future.done():
-                    future.set_exception(EngineFailed("engine processes died handling it"))
-                continue
-            self._send(fresh, request, inbound)
-
-    async def close(self) -> None:
-        self._closing = True
-        for child in self._children:
-            if child.process.is_alive() and not child.conn.closed:
-                with contextlib.suppress(OSError):  # it died just now
-                    child.conn.send(None)  # read after the requests already in the pipe
-        for child in self._children:
-            await asyncio.to_thread(child.process.join, 30)
-            if child.process.is_alive():
-                child.process.terminate()
-            if not child.conn.closed:
-                assert self._loop is not None
-                self._loop.remove_reader(child.conn.fileno())
-                child.conn.close()
-
-
 def engine_threads(desk: Desk, engine: Engine, *, name: str = "engine") -> ThreadWorkers:
     """The engine on this process's threads: one on SQLite, which serialises writers anyway
     (more threads would only queue on its lock), `engine.threads` on PostgreSQL."""
@@ -267,57 +69,4 @@ def engine_threads(desk: Desk, engine: Engine, *, name: str = "engine") -> Threa
     )
 
 
-def workers_for(desk: Desk, engine: Engine, *, platform_on: bool) -> Workers:
-    """The workers `deskbot serve` runs the engine on, as config.yaml's `engine:` says."""
-    settings = desk.settings.engine
-    # Windows' default event loop cannot watch a pipe (`add_reader`): threads there.
-    usable = platform_on and not desk.store.in_memory and sys.platform != "win32"
-    if settings.run_in == "process" and usable:
-        return ProcessWorkers(desk.settings, 1 if desk.store.is_sqlite else settings.processes)
-    return engine_threads(desk, engine)
-
-
 # ---- in the child process --------------------------------------------------------------
-
-
-def _child_main(settings: Settings, level: int, conn: Connection) -> None:
-    # The parent decides when to stop: Ctrl-C reaches the whole process group.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    from bot import known_errors
-    from bot.app import build_desk
-
-    engine = Engine(build_desk(settings, migrate=False))
-    desk = engine.desk
-    every = desk.settings.insight.every.total_seconds()
-    refreshed = time.monotonic()
-    conn.send((0, True, None))
-    parent_gone = False
-    while True:
-        try:
-            message = conn.recv()
-        except EOFError:  # the parent is gone and everything it sent has been handled
-            return
-        if message is None:
-            return
-        request, inbound = message
-        # Known errors (`/kb`) change the matcher. The parent's insight job keeps its own
-        # desk current; this keeps ours (one aggregate query when nothing changed).
-        if time.monotonic() - refreshed >= every:
-            known_errors.refresh(desk)
-            refreshed = time.monotonic()
-        try:
-            answer: tuple[int, bool, Any] = (request, True, engine.handle(inbound))
-        except Exception:
-            log.exception("handling %s failed", inbound.event_id)
-            answer = (request, False, traceback.format_exc())
-        if not parent_gone:
-            try:
-                conn.send(answer)
-                continue
-            except OSError:  # killed: the messages it acked are still in our pipe
-                parent_gone = True
-                log.error("the app process is gone; replies go to the outbox")
-        if answer[1]:
-            origin = turn_origin(inbound.channel, inbound.event_id)
-            keep_replies(desk.store, answer[2], origin=origin, now=desk.clock.now())

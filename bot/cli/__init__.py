@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 import os
 import sys
@@ -11,17 +10,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bot.base.yamlfile import ProblemsError
+from bot.cli import admin, intents, kb, link, outbox, report, run
 
 # Modules that define `register(subparsers)`; add new command groups here.
-COMMAND_MODULES = (
-    "bot.cli.run",
-    "bot.cli.admin",
-    "bot.cli.link",
-    "bot.cli.outbox",
-    "bot.cli.intents",
-    "bot.cli.report",
-    "bot.cli.kb",
-)
+# Each subcommand's module, in the order `deskbot --help` lists them.
+COMMAND_MODULES = (run, admin, link, outbox, intents, report, kb)
 
 
 def default_config() -> Path:
@@ -39,8 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug output")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for name in COMMAND_MODULES:
-        importlib.import_module(name).register(sub)
+    for module in COMMAND_MODULES:
+        module.register(sub)
     return parser
 
 

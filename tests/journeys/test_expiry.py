@@ -6,8 +6,8 @@ from datetime import timedelta
 
 from bot.adapters.memory import MemoryChat
 from bot.base.clock import FixedClock
-from bot.chat.expiry import expire_idle
 from bot.desk import Desk
+from bot.expiry import expire_idle
 from store import conversations
 
 from .talk import outcomes, plain, talk

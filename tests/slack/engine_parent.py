@@ -10,7 +10,7 @@ from pathlib import Path
 
 from bot.app import load_config
 from bot.base.messages import Inbound
-from bot.chat.workers import ProcessWorkers
+from bot.processes import ProcessWorkers
 
 ROOT = Path(__file__).resolve().parents[2]
 

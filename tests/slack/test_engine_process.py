@@ -22,8 +22,9 @@ from bot.app import build_desk, load_config
 from bot.base.config import Settings
 from bot.base.messages import Inbound
 from bot.chat.engine import Engine
-from bot.chat.workers import EngineFailed, ProcessWorkers, ThreadWorkers, workers_for
+from bot.chat.workers import EngineFailed, ThreadWorkers
 from bot.desk import Desk
+from bot.processes import ProcessWorkers, workers_for
 from store import tickets as repo
 from store.db import Store
 from store.models import OutboxMessage

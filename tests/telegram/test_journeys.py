@@ -9,8 +9,8 @@ from bot.adapters.telegram import TelegramChannel
 from bot.app import build_desk
 from bot.base.config import Settings
 from bot.chat.engine import Engine
-from bot.chat.workers import ProcessWorkers, workers_for
 from bot.desk import Desk
+from bot.processes import ProcessWorkers, workers_for
 from store import tickets as repo
 from tests.telegram.conftest import NO_PACING, TRIAGE, Harness, telegram_settings
 from tests.telegram.fake_bot_api import FakeBotAPI

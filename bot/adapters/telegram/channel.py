@@ -41,6 +41,7 @@ from telegram.error import (
 from telegram.ext import Application, ApplicationBuilder
 
 from bot.adapters.telegram import render
+from bot.adapters.telegram.handlers import Handlers
 from bot.adapters.telegram.pacing import Pacer, Pacing
 from bot.adapters.telegram.polling import Poller
 from bot.adapters.telegram.updates import ChatOrderedProcessor, chat_of
@@ -51,10 +52,6 @@ from bot.chat.engine import Engine
 from bot.chat.workers import Workers, engine_threads
 from bot.desk import Desk
 from store import chat_moves
-
-# python-telegram-bot 22 is migrating durations (RetryAfter.retry_after...) from int to
-# timedelta and warns on every read unless this opt-in is set; we want the timedelta.
-os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 log = logging.getLogger(__name__)
 
@@ -108,8 +105,10 @@ class TelegramChannel:
         concurrency: int = 8,
         poll_timeout: float = 10.0,
     ) -> None:
-        from bot.adapters.telegram.handlers import Handlers
-
+        # python-telegram-bot 22 is migrating durations (RetryAfter.retry_after...) from int
+        # to timedelta and warns on every read unless this opt-in is set; we want the
+        # timedelta. Set when a channel is built, not on import: importing changes nothing.
+        os.environ.setdefault("PTB_TIMEDELTA", "true")
         self.desk = desk
         self.engine = engine
         # Given by `deskbot serve` (shared with Slack, closed by it); else our own threads.

@@ -8,8 +8,9 @@ so the event loop keeps polling, answering callback queries and sending meanwhil
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Any, Protocol, TypeVar
 
 from telegram import CallbackQuery, Chat, Update
 from telegram import Message as TgMessage
@@ -25,19 +26,20 @@ from telegram.ext import (
 )
 
 from bot import linking
+from bot.adapters.telegram.polling import Poller
 from bot.adapters.telegram.updates import chat_of, conversation_key, group_text, language_of
-from bot.base.channel import turn_origin
+from bot.base.channel import Channel, turn_origin
 from bot.base.markup import to_plain
 from bot.base.messages import Address, Inbound, Message, Outbound, run_together
+from bot.chat.workers import Workers
+from bot.desk import Desk
 from bot.directory import Person
 from notifications.replies import deliver_replies
 from store.events import claim_event
 from store.models import ProcessedEvent
 
-if TYPE_CHECKING:
-    from bot.adapters.telegram.channel import TelegramChannel
-
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 TOAST_LIMIT = 200  # answerCallbackQuery text
 Context = ContextTypes.DEFAULT_TYPE
@@ -56,8 +58,26 @@ class Received:
     action: str | None = None
 
 
+class Host(Channel, Protocol):
+    """What the handlers need of the channel that installs them (`TelegramChannel`)."""
+
+    desk: Desk
+    app: Application  # type: ignore[type-arg]
+    workers: Workers
+    poller: Poller | None
+    failed_updates: set[int]
+
+    def event_id(self, update: Update) -> str: ...
+
+    async def blocking(self, work: Callable[..., T], *args: Any) -> T: ...
+
+    def original(self, chat: int | str) -> int | str: ...
+
+    async def follow(self, old: int | str, new: int | str) -> None: ...
+
+
 class Handlers:
-    def __init__(self, channel: TelegramChannel) -> None:
+    def __init__(self, channel: Host) -> None:
         self.channel = channel
         self.desk = channel.desk
         # Technician commands show ticket titles; only configured triage groups may see them.

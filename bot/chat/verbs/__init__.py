@@ -7,23 +7,12 @@ handlers, so a button and a typed verb can never behave differently.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.turn import ActionHandler, Turn
 
 Handler = Callable[[Turn, str], None]
-
-# Modules defining `register(verbs)`; each feature adds its own module here.
-VERB_MODULES = (
-    "bot.chat.verbs.requester",
-    "bot.chat.verbs.staff",
-    "bot.chat.verbs.approver",
-    "bot.chat.verbs.linking",
-    "bot.chat.verbs.notify",
-    "bot.chat.verbs.insight",
-)
 
 
 @dataclass(frozen=True)
@@ -66,10 +55,3 @@ class Verbs:
                 verb.handler(turn, args)
 
         actions["t"] = on_ticket_button
-
-
-def default_verbs() -> Verbs:
-    verbs = Verbs()
-    for name in VERB_MODULES:
-        importlib.import_module(name).register(verbs)
-    return verbs

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot import approvals
+from bot.chat.approvals import decide
 from bot.chat.verbs import Verb, Verbs
 from bot.turn import Turn
 from store.sql import row_id
@@ -15,7 +16,7 @@ def approve_verb(turn: Turn, args: str) -> None:
     if approval_id is None:
         pending_verb(turn, "")
         return
-    approvals.decide(turn, approval_id, approved=True, reason="")
+    decide(turn, approval_id, approved=True, reason="")
 
 
 def reject_verb(turn: Turn, args: str) -> None:
@@ -25,7 +26,7 @@ def reject_verb(turn: Turn, args: str) -> None:
     if approval_id is None:
         pending_verb(turn, "")
         return
-    approvals.decide(turn, approval_id, approved=False, reason=reason.strip())
+    decide(turn, approval_id, approved=False, reason=reason.strip())
 
 
 def pending_verb(turn: Turn, _args: str) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot import approvals, permissions, workflow
+from bot import approvals, expiry, permissions, workflow
 from bot.base.messages import Message
 from bot.base.timefmt import describe_time
 from bot.chat import conversation
@@ -17,6 +17,7 @@ from bot.insight.delivery import may_see_reports
 from bot.lookup import requester_ticket, split_number, visible_ticket
 from bot.tickets import status_label, ticket_card
 from bot.turn import Turn
+from bot.workflow import waiting_ticket
 from journeys.state import Press
 from store import tickets as repo
 from store.models import Ticket, TicketEvent
@@ -207,7 +208,7 @@ def cancel_verb(turn: Turn, args: str) -> None:
     if args.strip():
         cancel_ticket(turn, args)
         return
-    found = conversation.active_journey(turn)
+    found = expiry.active_journey(turn)
     if found is None:
         turn.data.pop("awaiting", None)
         turn.say("builtin.nothing_to_cancel")
@@ -287,7 +288,7 @@ def not_fixed_verb(turn: Turn, args: str) -> None:
 
 
 def human_verb(turn: Turn, args: str) -> None:
-    found = conversation.active_journey(turn)
+    found = expiry.active_journey(turn)
     if found is not None:
         journey, state = found
         conversation.run(turn, journey, state, Press("_", "human"))
@@ -307,3 +308,26 @@ def register(verbs: Verbs) -> None:
     verbs.add(Verb("fixed", fixed_verb))
     verbs.add(Verb("notfixed", not_fixed_verb, aliases=("not-fixed", "not_fixed")))
     verbs.add(Verb("human", human_verb, aliases=("agent", "person")))
+
+
+def take_text(turn: Turn, text: str) -> bool:
+    """Route free text that belongs to a ticket: information the person said they would add
+    (after pressing "Add information"), or the answer to a technician's question.
+
+    Returns True when the text was used. An active journey keeps priority over a question.
+    """
+    awaiting = str(turn.data.get("awaiting") or "")
+    if awaiting.startswith("add_info:"):
+        turn.data.pop("awaiting", None)
+        row = turn.row
+        if row is None or row.expires_at is None or row.expires_at > turn.now:
+            add_information(turn, awaiting.partition(":")[2], text)
+            return True
+        awaiting = ""
+    if awaiting or expiry.active_journey(turn) is not None:
+        return False
+    ticket = waiting_ticket(turn)
+    if ticket is None:
+        return False
+    add_information(turn, ticket.number, text)
+    return True

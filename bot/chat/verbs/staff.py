@@ -11,10 +11,11 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from bot import permissions, workflow
+from bot import approvals, incidents, permissions, workflow
 from bot.base.messages import Choice, Message
 from bot.base.timefmt import describe_time
 from bot.chat.verbs import Verb, Verbs
+from bot.chat.verbs.requester import show_ticket
 from bot.lookup import find_person, split_number, staff_only, workable_ticket
 from bot.tickets import open_ticket, sla_due, status_label, ticket_card
 from bot.turn import Turn
@@ -352,7 +353,6 @@ def priority_verb(turn: Turn, args: str) -> None:
 def set_verb(turn: Turn, args: str) -> None:
     """`/set IT-1042 size 32`: correct one of the recorded answers. When an approval
     covered that answer, the ticket goes back for approval."""
-    from bot import approvals
 
     number, rest = split_number(args)
     ticket = workable_ticket(turn, number, "set")
@@ -452,8 +452,6 @@ def resolve_verb(turn: Turn, args: str) -> None:
         note=note,
     )
     if ticket.type == "problem":  # a major incident's problem: its reports follow it
-        from bot import incidents
-
         incidents.on_problem_resolved(turn, ticket, note)
 
 
@@ -481,7 +479,6 @@ def reopen_verb(turn: Turn, args: str) -> None:
 
 def show_verb(turn: Turn, args: str) -> None:
     """`/show IT-1042`: the card, the details and the timeline (internal notes for staff)."""
-    from bot.chat.verbs.requester import show_ticket
 
     number, _ = split_number(args)
     show_ticket(turn, number, "show")

@@ -1,6 +1,6 @@
 """Closing journeys nobody answered: a sweep for the scheduler, with a short note to each person.
 
-The next message in an expired conversation also closes it (`conversation.expire_if_idle`);
+The next message in an expired conversation also closes it (`expire_if_idle`, from the engine);
 the sweep makes sure people hear about it even if they never write again.
 """
 
@@ -9,10 +9,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.base.messages import Inbound
-from bot.chat.conversation import expire_if_idle
 from bot.desk import Desk
 from bot.turn import Turn, save_turn
+from journeys.model import Journey
+from journeys.state import JourneyState
 from store import conversations
+from store import tickets as ticket_repo
 
 
 def expire_idle(desk: Desk, now: datetime) -> int:
@@ -57,3 +59,39 @@ def expire_idle(desk: Desk, now: datetime) -> int:
                 )
             save_turn(turn)
     return ended
+
+
+def active_journey(turn: Turn) -> tuple[Journey, JourneyState] | None:
+    raw = turn.data.get("journey")
+    if not raw:
+        return None
+    state = JourneyState.from_dict(raw)
+    journey = turn.desk.catalog.get(state.service_id)
+    if journey is None or state.finished:
+        turn.data.pop("journey", None)
+        return None
+    return journey, state
+
+
+def expire_if_idle(turn: Turn) -> bool:
+    """End a journey left idle past the configured time, with a short note. True if expired."""
+    row = turn.row
+    if row is None or row.expires_at is None or not turn.data.get("journey"):
+        return False
+    if row.expires_at > turn.now:
+        return False
+    found = active_journey(turn)
+    turn.data.pop("journey", None)
+    if found is not None:
+        journey, _ = found
+        turn.say("journey.expired", title=journey.title.get(turn.language))
+        ticket_repo.add_event(
+            session=turn.session,
+            ticket=None,
+            at=turn.now,
+            actor_id=turn.person.id,
+            kind="journey_ended",
+            note="expired",
+            data={"service_id": journey.id},
+        )
+    return True
