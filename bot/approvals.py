@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 
 from bot import permissions, workflow
 from bot.addresses import home_address
+from bot.base.buttons import APPROVAL, button
 from bot.base.messages import Choice, Message
 from bot.desk import Desk
 from bot.directory import Person
@@ -150,8 +151,16 @@ def approval_message(
             changes=changes,
         ),
         choices=(
-            Choice(desk.texts.plain(lang, "button.approve"), f"ap:{approval.id}:y", "primary"),
-            Choice(desk.texts.plain(lang, "button.reject"), f"ap:{approval.id}:n", "danger"),
+            Choice(
+                desk.texts.plain(lang, "button.approve"),
+                button(APPROVAL, approval.id, "y"),
+                "primary",
+            ),
+            Choice(
+                desk.texts.plain(lang, "button.reject"),
+                button(APPROVAL, approval.id, "n"),
+                "danger",
+            ),
         ),
     )
 

@@ -27,6 +27,7 @@ from sqlmodel import Session, col, select
 
 from bot import workflow
 from bot.addresses import home_address
+from bot.base.buttons import MENU, SERVICE, button
 from bot.base.messages import Address, Choice, Message
 from bot.base.timefmt import describe_time
 from bot.desk import Desk
@@ -503,7 +504,7 @@ def on_problem_resolved(turn: Turn, problem: Ticket, note: str) -> None:
         if link.channel is None or link.conversation is None:
             continue
         lang = link.language
-        again = f"s:{found.service_id}" if found.service_id else "m:human"
+        again = button(SERVICE, found.service_id) if found.service_id else button(MENU, "human")
         notify(
             session=session,
             to=Address(link.channel, link.conversation, link.person_id),

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
+from bot.base.buttons import TICKET, button
 from bot.base.messages import Address, CardField, Choice, Message, TicketCard
 from bot.base.texts import trusted
 from bot.base.timefmt import describe_time
@@ -62,9 +63,11 @@ def triage_message(desk: Desk, ticket: Ticket) -> Message:
     texts = desk.texts
     choices: tuple[Choice, ...] = ()
     if ticket.status in repo.ACTIVE:
-        assign = Choice(texts.plain(lang, "button.assign"), f"t:assign:{ticket.number}")
+        assign = Choice(texts.plain(lang, "button.assign"), button(TICKET, "assign", ticket.number))
         if ticket.assignee_id is None:
-            claim = Choice(texts.plain(lang, "button.claim"), f"t:claim:{ticket.number}", "primary")
+            claim = Choice(
+                texts.plain(lang, "button.claim"), button(TICKET, "claim", ticket.number), "primary"
+            )
             choices = (claim, assign)
         else:
             choices = (assign,)

@@ -12,6 +12,7 @@ from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
 from bot.addresses import home_address
+from bot.base.buttons import TICKET, button
 from bot.base.messages import Address, Choice, Message
 from bot.desk import Desk
 from bot.directory import Person
@@ -213,13 +214,21 @@ def team_told(turn: Turn, ticket: Ticket, event: TicketEvent, key: str, **params
 def fixed_buttons(desk: Desk, ticket: Ticket) -> tuple[Choice, ...]:
     lang = ticket.language
     return (
-        Choice(desk.texts.plain(lang, "button.fixed"), f"t:fixed:{ticket.number}", "primary"),
-        Choice(desk.texts.plain(lang, "button.not_fixed"), f"t:notfixed:{ticket.number}"),
+        Choice(
+            desk.texts.plain(lang, "button.fixed"),
+            button(TICKET, "fixed", ticket.number),
+            "primary",
+        ),
+        Choice(
+            desk.texts.plain(lang, "button.not_fixed"), button(TICKET, "notfixed", ticket.number)
+        ),
     )
 
 
 def add_button(desk: Desk, ticket: Ticket) -> Choice:
-    return Choice(desk.texts.plain(ticket.language, "button.add_info"), f"t:add:{ticket.number}")
+    return Choice(
+        desk.texts.plain(ticket.language, "button.add_info"), button(TICKET, "add", ticket.number)
+    )
 
 
 # ---- changes other parts of the desk make without a chat turn -----------------------------

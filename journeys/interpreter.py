@@ -14,6 +14,7 @@ from typing import Any
 
 from jinja2 import TemplateError, UndefinedError
 
+from bot.base.buttons import JOURNEY, MENU, SERVICE, button
 from bot.base.messages import Choice, Message
 from bot.base.texts import trusted
 from bot.base.timefmt import describe_duration
@@ -128,20 +129,24 @@ def _prompt(journey: Journey, step: Any, state: JourneyState, ctx: Context) -> M
         choices = tuple(
             Choice(
                 label=render_local(ctx, state, o.label.get(ctx.language)),
-                value=f"j:{step.id}:{o.value}",
+                value=button(JOURNEY, step.id, o.value),
             )
             for o in step.options
         )
     elif isinstance(step, ConfirmStep):
         choices = (
-            Choice(ctx.texts.plain(ctx.language, "button.yes"), f"j:{step.id}:yes", "primary"),
-            Choice(ctx.texts.plain(ctx.language, "button.no"), f"j:{step.id}:no"),
+            Choice(
+                ctx.texts.plain(ctx.language, "button.yes"),
+                button(JOURNEY, step.id, "yes"),
+                "primary",
+            ),
+            Choice(ctx.texts.plain(ctx.language, "button.no"), button(JOURNEY, step.id, "no")),
         )
     select = len(choices) > 5
     offered = pending_suggestion(journey, state)
     if offered is not None:
         fixed = ctx.texts.plain(ctx.language, "suggest.fixed_inline")
-        choices = (*choices, Choice(fixed, f"j:{offered.id}:yes"))
+        choices = (*choices, Choice(fixed, button(JOURNEY, offered.id, "yes")))
     return Message(
         text=text,
         choices=choices,
@@ -202,12 +207,16 @@ def _suggest_question(
         else _t(ctx, "suggest.question")
     )
     choices = [
-        Choice(ctx.texts.plain(ctx.language, "suggest.fixed"), f"j:{step.id}:yes", "primary"),
-        Choice(ctx.texts.plain(ctx.language, "suggest.not_fixed"), f"j:{step.id}:no"),
+        Choice(
+            ctx.texts.plain(ctx.language, "suggest.fixed"),
+            button(JOURNEY, step.id, "yes"),
+            "primary",
+        ),
+        Choice(ctx.texts.plain(ctx.language, "suggest.not_fixed"), button(JOURNEY, step.id, "no")),
     ]
     for i, article in enumerate(shown[1:], start=1):
         label = ctx.texts.plain(ctx.language, "suggest.more", title=article.title)
-        choices.append(Choice(label[:75], f"j:{step.id}:more:{i}"))
+        choices.append(Choice(label[:75], button(JOURNEY, step.id, "more", i)))
     return Message(text=text, choices=tuple(choices), progress=progress(journey, state, ctx))
 
 
@@ -349,8 +358,10 @@ def _check(journey: Journey, step: CheckStep, result: Result, ctx: Context) -> s
             )
         )
         return None if step.otherwise == END else step.otherwise
-    choices = [Choice(ctx.service_titles.get(sid, sid), f"s:{sid}") for sid in step.alternatives]
-    choices.append(Choice(ctx.texts.plain(ctx.language, "button.human"), "m:human"))
+    choices = [
+        Choice(ctx.service_titles.get(sid, sid), button(SERVICE, sid)) for sid in step.alternatives
+    ]
+    choices.append(Choice(ctx.texts.plain(ctx.language, "button.human"), button(MENU, "human")))
     result.replies.append(
         Message(
             text=_t(
@@ -555,11 +566,17 @@ def _refuse(
                 choices=(
                     Choice(
                         ctx.texts.plain(ctx.language, "button.human"),
-                        f"j:{CONTROL}:human",
+                        button(JOURNEY, CONTROL, "human"),
                         "primary",
                     ),
-                    Choice(ctx.texts.plain(ctx.language, "button.retry"), f"j:{CONTROL}:retry"),
-                    Choice(ctx.texts.plain(ctx.language, "button.cancel"), f"j:{CONTROL}:cancel"),
+                    Choice(
+                        ctx.texts.plain(ctx.language, "button.retry"),
+                        button(JOURNEY, CONTROL, "retry"),
+                    ),
+                    Choice(
+                        ctx.texts.plain(ctx.language, "button.cancel"),
+                        button(JOURNEY, CONTROL, "cancel"),
+                    ),
                 ),
             )
         )

@@ -10,6 +10,7 @@ from sqlmodel import Session, col
 
 from bot import permissions, workflow
 from bot.approvals import close_requests, may_decide, move
+from bot.base.buttons import REJECT_REASON, awaiting
 from bot.base.messages import Inbound
 from bot.chat.conversation import run
 from bot.desk import Desk
@@ -39,12 +40,13 @@ def on_button(turn: Turn, rest: str) -> None:
         if approval.status != "pending":
             _already_decided(turn, approval)
             return
-        turn.data["awaiting"] = f"reject_reason:{raw_id}"
+        turn.data["awaiting"] = awaiting(REJECT_REASON, raw_id)
         turn.say("approval.ask_reason")
 
 
-def on_reason(turn: Turn, approval_id: int, text: str) -> None:
+def on_reason(turn: Turn, raw_id: str, text: str) -> None:
     """The text typed after pressing Reject is the reason ('skip' for none)."""
+    approval_id = int(raw_id)
     skip = text.strip().lower() in turn.desk.texts.words(turn.language, "vocab.skip")
     decide(turn, approval_id, approved=False, reason="" if skip else text.strip())
 

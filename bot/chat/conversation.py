@@ -6,6 +6,7 @@ import re
 from zoneinfo import ZoneInfo
 
 from bot import approvals, incidents
+from bot.base.buttons import JOURNEY, button
 from bot.base.messages import Choice, Message
 from bot.base.texts import trusted
 from bot.base.timefmt import describe_duration
@@ -292,12 +293,14 @@ def offer_switch(turn: Turn, journey: Journey, state: JourneyState, text: str) -
     choices = [
         Choice(
             turn.plain("journey_switch.to", title=t.title.get(turn.language)),
-            f"j:{CONTROL}:switch:{t.id}",
+            button(JOURNEY, CONTROL, "switch", t.id),
             "primary" if i == 0 else "default",
         )
         for i, t in enumerate(targets)
     ]
-    choices.append(Choice(turn.plain("journey_switch.stay", title=current), f"j:{CONTROL}:stay"))
+    choices.append(
+        Choice(turn.plain("journey_switch.stay", title=current), button(JOURNEY, CONTROL, "stay"))
+    )
     key = "journey_switch.ask" if len(targets) == 1 else "journey_switch.ask_many"
     turn.reply(
         Message(

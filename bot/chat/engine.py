@@ -9,9 +9,11 @@ returned for the channel to deliver.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from bot import expiry
+from bot.base import buttons
 from bot.base.language import detect
 from bot.base.messages import Inbound, Message, Outbound
 from bot.chat import (
@@ -26,6 +28,16 @@ from bot.desk import Desk
 from bot.turn import ActionHandler, ReplyHandler, Turn, save_turn
 from store import conversations
 from store.events import claim_event
+
+
+@dataclass(frozen=True)
+class Awaited:
+    """The handler of a text the desk asked for; `lapses`: once the conversation has been
+    idle past its timeout, a text is something new rather than the answer."""
+
+    handler: ReplyHandler
+    lapses: bool = True
+
 
 # Each feature's slash verbs, in the order `/help` lists them.
 VERB_MODULES = (requester, staff, approver, linking, notify, insight)
@@ -44,18 +56,24 @@ class Engine:
     def __init__(self, desk: Desk) -> None:
         self.desk = desk
         self.verbs = default_verbs()
+        # The router table: a button's kind (bot.base.buttons) -> its handler, and what the
+        # desk waits for in a person's next text -> the handler of that text.
         self.actions: dict[str, ActionHandler] = {
-            "j": conversation.on_journey_button,
-            "s": understanding.on_service_button,
-            "m": understanding.on_menu_button,
-            "ap": approvals.on_button,
-            "kb": understanding.on_article_button,
-            "sv": surveys.on_button,
-            "mi": incidents.on_button,  # major incidents: declare, dismiss, not mine
+            buttons.JOURNEY: conversation.on_journey_button,
+            buttons.SERVICE: understanding.on_service_button,
+            buttons.MENU: understanding.on_menu_button,
+            buttons.APPROVAL: approvals.on_button,
+            buttons.ARTICLE: understanding.on_article_button,
+            buttons.SURVEY: surveys.on_button,
+            buttons.INCIDENT: incidents.on_button,  # declare, dismiss, not mine
+            buttons.TICKET: self.verbs.on_ticket_button,  # the verb of the same name
         }
-        self.verbs.install_actions(self.actions)
-        # `turn.data["awaiting"] = "<name>:<arg>"` routes the person's next text here.
-        self.replies: dict[str, ReplyHandler] = {surveys.AWAITING: surveys.on_comment}
+        self.replies: dict[str, Awaited] = {
+            # An approver's reason stands however late it comes: the approval waits for it.
+            buttons.REJECT_REASON: Awaited(approvals.on_reason, lapses=False),
+            buttons.SURVEY_COMMENT: Awaited(surveys.on_comment),
+            buttons.ADD_INFO: Awaited(requester.add_information),
+        }
 
     def handle(self, inbound: Inbound) -> list[Outbound]:
         """Handle one message or button press and return the replies to its sender."""
@@ -87,30 +105,28 @@ class Engine:
     def _route(self, turn: Turn) -> None:
         inbound = turn.inbound
         if expiry.expire_if_idle(turn):
-            if not inbound.text and inbound.action and inbound.action.startswith("j:"):
+            pressed = buttons.read_button(inbound.action or "")
+            if not inbound.text and inbound.action and pressed.kind == buttons.JOURNEY:
                 return
         if inbound.action:
-            prefix, _, rest = inbound.action.partition(":")
-            handler = self.actions.get(prefix)
+            pressed = buttons.read_button(inbound.action)
+            handler = self.actions.get(pressed.kind)
             if handler is None:
                 turn.say("errors.unknown_button")
             else:
-                handler(turn, rest)
+                handler(turn, pressed.rest)
             return
         text = inbound.text.strip()
         if not text:
             return
-        awaiting = str(turn.data.get("awaiting") or "")
-        if awaiting.startswith("reject_reason:") and not text.startswith("/"):
-            turn.data.pop("awaiting", None)
-            approvals.on_reason(turn, int(awaiting.partition(":")[2]), text)
-            return
-        name, _, arg = awaiting.partition(":")
-        if name in self.replies and not text.startswith("/"):
+        name, arg = buttons.read_awaiting(str(turn.data.get("awaiting") or ""))
+        awaited = self.replies.get(name)
+        if awaited is not None and not text.startswith("/"):
             turn.data.pop("awaiting", None)
             row = turn.row
-            if row is None or row.expires_at is None or row.expires_at > turn.now:
-                self.replies[name](turn, arg, text)
+            fresh = row is None or row.expires_at is None or row.expires_at > turn.now
+            if fresh or not awaited.lapses:
+                awaited.handler(turn, arg, text)
                 return
             # Asked too long ago: this text is something new, not the answer.
         if text.startswith("/"):

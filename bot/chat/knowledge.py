@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from bot.base.buttons import ARTICLE, button
 from bot.base.messages import Choice, Message
 from bot.turn import Turn
 from journeys import answers as ans
@@ -50,8 +51,8 @@ def answer_question(turn: Turn, text: str) -> bool:
         Message(
             text=shown.text,
             choices=(
-                Choice(turn.plain("kb.helped"), f"kb:y:{article.id}", "primary"),
-                Choice(turn.plain("kb.not_helped"), f"kb:n:{article.id}"),
+                Choice(turn.plain("kb.helped"), button(ARTICLE, "y", article.id), "primary"),
+                Choice(turn.plain("kb.not_helped"), button(ARTICLE, "n", article.id)),
             ),
         )
     )

@@ -7,14 +7,13 @@ the `survey` table and noted in the ticket's audit trail.
 
 from __future__ import annotations
 
+from bot.base.buttons import SURVEY, SURVEY_COMMENT, awaiting, button
 from bot.base.messages import Choice, Message
 from bot.turn import Turn
 from store import notices as repo
 from store import tickets as ticket_repo
 from store.models import Survey, Ticket
 from store.sql import row_id
-
-AWAITING = "survey_comment"
 
 
 def _survey_for(turn: Turn, raw_id: str) -> Survey | None:
@@ -66,11 +65,13 @@ def on_button(turn: Turn, rest: str) -> None:
         # The person is in the middle of a request: their next text answers that, not us.
         turn.say("notices.survey.thanks")
         return
-    turn.data["awaiting"] = f"{AWAITING}:{survey.id}"
+    turn.data["awaiting"] = awaiting(SURVEY_COMMENT, survey.id)
     turn.reply(
         Message(
             text=turn.t("notices.survey.ask_comment", score=score),
-            choices=(Choice(turn.plain("notices.survey.no_comment"), f"sv:{survey.id}:skip"),),
+            choices=(
+                Choice(turn.plain("notices.survey.no_comment"), button(SURVEY, survey.id, "skip")),
+            ),
         )
     )
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from bot import incidents, matching
+from bot.base.buttons import HANDOFF_TEXT, MENU, SERVICE, awaiting, button
 from bot.base.messages import Choice, Message
 from bot.chat import conversation, knowledge
 from bot.chat.verbs.requester import my_tickets
@@ -17,7 +18,7 @@ from store.intent_feedback import record_feedback
 
 def understand(turn: Turn, text: str) -> None:
     """Route a free-text message when no journey is active."""
-    if turn.data.get("awaiting") == "handoff_text":
+    if turn.data.get("awaiting") == awaiting(HANDOFF_TEXT):
         turn.data.pop("awaiting", None)
         conversation.handoff_without_journey(turn, text)
         return
@@ -75,8 +76,10 @@ def _label(turn: Turn, intent_id: str) -> str:
 
 def offer_candidates(turn: Turn, result: MatchResult) -> None:
     limit = turn.desk.settings.matcher.max_choices
-    choices = [Choice(_label(turn, c.intent), f"s:{c.intent}") for c in result.candidates[:limit]]
-    choices.append(Choice(turn.plain("button.none_of_these"), "m:none"))
+    choices = [
+        Choice(_label(turn, c.intent), button(SERVICE, c.intent)) for c in result.candidates[:limit]
+    ]
+    choices.append(Choice(turn.plain("button.none_of_these"), button(MENU, "none")))
     turn.reply(Message(text=turn.t("understand.which"), choices=tuple(choices)))
 
 
@@ -85,9 +88,9 @@ def not_understood(turn: Turn, *, out_of_scope: bool = False) -> None:
         Message(
             text=turn.t("intents.out_of_scope" if out_of_scope else "understand.unsure"),
             choices=(
-                Choice(turn.plain("button.rephrase"), "m:rephrase"),
-                Choice(turn.plain("button.human"), "m:human"),
-                Choice(turn.plain("button.general_ticket"), "m:general"),
+                Choice(turn.plain("button.rephrase"), button(MENU, "rephrase")),
+                Choice(turn.plain("button.human"), button(MENU, "human")),
+                Choice(turn.plain("button.general_ticket"), button(MENU, "general")),
             ),
         )
     )
@@ -119,7 +122,7 @@ def on_menu_button(turn: Turn, choice: str) -> None:
         if pending:
             conversation.handoff_without_journey(turn, pending)
         else:
-            turn.data["awaiting"] = "handoff_text"
+            turn.data["awaiting"] = awaiting(HANDOFF_TEXT)
             turn.say("understand.ask_for_text")
     else:
         turn.say("errors.unknown_button")
@@ -181,7 +184,7 @@ def _human(turn: Turn) -> None:
     if pending:
         conversation.handoff_without_journey(turn, pending)
     else:
-        turn.data["awaiting"] = "handoff_text"
+        turn.data["awaiting"] = awaiting(HANDOFF_TEXT)
         turn.say("understand.ask_for_text")
 
 

@@ -44,6 +44,7 @@ from bot.adapters.slack.blocks import ACTION_PREFIX, answered, render, section
 from bot.adapters.slack.home import home_view
 from bot.adapters.slack.identity import Identity, LookupFailed
 from bot.adapters.slack.mrkdwn import from_markup, to_plain
+from bot.base.buttons import read_button
 from bot.base.channel import DeliveryError, turn_origin
 from bot.base.language import detect
 from bot.base.messages import Address, Inbound, Message, Outbound, run_together
@@ -89,8 +90,6 @@ PERMANENT = frozenset(
 )
 # chat.update on a message that no longer exists: post a fresh one instead.
 EDIT_GONE = frozenset({"message_not_found", "cant_update_message", "edit_window_closed"})
-# Buttons that answer a question: afterwards the question shows the answer, not buttons.
-ANSWER_PREFIXES = ("j:", "s:", "m:")
 ACTION_PREFIX_RE = re.compile("^" + re.escape(ACTION_PREFIX))
 
 
@@ -306,7 +305,7 @@ class SlackChannel:
         await self._handle(parse.Incoming(user, conversation, event_id, action=value))
         if from_home:
             await self.publish_home(user)
-        elif value.startswith(ANSWER_PREFIXES) and label:
+        elif read_button(value).answers_question and label:
             await self._mark_answered(body, label)
 
     async def _mark_answered(self, body: dict[str, Any], label: str) -> None:

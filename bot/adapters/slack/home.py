@@ -8,6 +8,8 @@ from sqlmodel import Session, col, select
 
 from bot.adapters.slack.blocks import Block, button, context, plain_text, section
 from bot.adapters.slack.mrkdwn import from_markup
+from bot.base.buttons import TICKET
+from bot.base.buttons import button as button_value
 from bot.base.messages import Choice
 from bot.base.timefmt import describe_time
 from bot.desk import Desk
@@ -79,7 +81,8 @@ def _queue_block(desk: Desk, ticket: Ticket, lang: str, claim: bool) -> Block:
     if claim:
         label = desk.texts.plain(lang, "button.claim")
         block["accessory"] = button(
-            Choice(label, f"t:claim:{ticket.number}", "primary"), "deskbot:home-claim"
+            Choice(label, button_value(TICKET, "claim", ticket.number), "primary"),
+            "deskbot:home-claim",
         )
     return block
 

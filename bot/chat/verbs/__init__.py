@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot.turn import ActionHandler, Turn
+from bot.turn import Turn
 
 Handler = Callable[[Turn, str], None]
 
@@ -45,13 +45,11 @@ class Verbs:
             return
         verb.handler(turn, args.strip())
 
-    def install_actions(self, actions: dict[str, ActionHandler]) -> None:
-        def on_ticket_button(turn: Turn, rest: str) -> None:
-            name, _, args = rest.partition(":")
-            verb = self.by_name.get(name)
-            if verb is None:
-                turn.say("errors.unknown_button")
-            else:
-                verb.handler(turn, args)
-
-        actions["t"] = on_ticket_button
+    def on_ticket_button(self, turn: Turn, rest: str) -> None:
+        """A ticket button (`t:claim:IT-1042`) runs the verb of the same name."""
+        name, _, args = rest.partition(":")
+        verb = self.by_name.get(name)
+        if verb is None:
+            turn.say("errors.unknown_button")
+        else:
+            verb.handler(turn, args)

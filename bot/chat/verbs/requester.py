@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot import approvals, expiry, permissions, workflow
+from bot.base.buttons import ADD_INFO, HANDOFF_TEXT, awaiting
 from bot.base.messages import Message
 from bot.base.timefmt import describe_time
 from bot.chat import conversation
@@ -147,7 +148,7 @@ def add_information(turn: Turn, raw: str, text: str) -> None:
         )
         return
     if not text:
-        turn.data["awaiting"] = f"add_info:{ticket.number}"
+        turn.data["awaiting"] = awaiting(ADD_INFO, ticket.number)
         turn.say("tickets.what_to_add", number=ticket.number)
         return
     if ticket.status == "waiting_on_user":
@@ -283,7 +284,7 @@ def not_fixed_verb(turn: Turn, args: str) -> None:
     )
     if not reason:
         # Their next message says what is still wrong and goes to the technician.
-        turn.data["awaiting"] = f"add_info:{ticket.number}"
+        turn.data["awaiting"] = awaiting(ADD_INFO, ticket.number)
     turn.say("tickets.reopened_for_you", number=ticket.number, asked=not reason)
 
 
@@ -295,7 +296,7 @@ def human_verb(turn: Turn, args: str) -> None:
     elif args:
         conversation.handoff_without_journey(turn, args)
     else:
-        turn.data["awaiting"] = "handoff_text"
+        turn.data["awaiting"] = awaiting(HANDOFF_TEXT)
         turn.say("understand.ask_for_text")
 
 
@@ -316,15 +317,7 @@ def take_text(turn: Turn, text: str) -> bool:
 
     Returns True when the text was used. An active journey keeps priority over a question.
     """
-    awaiting = str(turn.data.get("awaiting") or "")
-    if awaiting.startswith("add_info:"):
-        turn.data.pop("awaiting", None)
-        row = turn.row
-        if row is None or row.expires_at is None or row.expires_at > turn.now:
-            add_information(turn, awaiting.partition(":")[2], text)
-            return True
-        awaiting = ""
-    if awaiting or expiry.active_journey(turn) is not None:
+    if turn.data.get("awaiting") or expiry.active_journey(turn) is not None:
         return False
     ticket = waiting_ticket(turn)
     if ticket is None:

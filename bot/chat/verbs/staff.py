@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from bot import approvals, incidents, permissions, workflow
+from bot.base.buttons import TICKET, button
 from bot.base.messages import Choice, Message
 from bot.base.timefmt import describe_time
 from bot.chat.verbs import Verb, Verbs
@@ -94,7 +95,7 @@ def queue_verb(turn: Turn, args: str) -> None:
     )
     label = turn.plain("button.claim")
     choices = tuple(
-        Choice(f"{label} {t.number}", f"t:claim:{t.number}", "primary")
+        Choice(f"{label} {t.number}", button(TICKET, "claim", t.number), "primary")
         for t in found[:QUEUE_BUTTONS]
     )
     turn.reply(Message(text=turn.t("tickets.queue", tickets=rows(turn, found)), choices=choices))
@@ -254,7 +255,7 @@ def _offer_colleagues(turn: Turn, ticket: Ticket) -> None:
     ]
     choices = []
     for person in sorted(colleagues, key=lambda p: p.name):
-        value = f"t:assign:{ticket.number} {person.id}"
+        value = button(TICKET, "assign", f"{ticket.number} {person.id}")
         if len(value.encode()) <= MAX_BUTTON:
             choices.append(Choice(person.name, value))
     if not choices:
