@@ -20,11 +20,12 @@ import pytest
 from sqlalchemy import text
 
 from bot.adapters.memory import MemoryChat
-from bot.app import build_desk, load_config
+from bot.app import load_config
 from bot.base.clock import FixedClock
 from bot.base.config import Settings
 from bot.desk import Desk
 from store.db import Store
+from tests.desks import build_desk
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_URL = os.environ.get("DESKBOT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")

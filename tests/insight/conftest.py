@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from bot.adapters.memory import MemoryChat
-from bot.app import build_desk
 from bot.base.clock import FixedClock
 from bot.base.config import Settings, Triage
 from bot.desk import Desk
+from tests.desks import build_desk
 
 NET_TRIAGE = "net-triage"  # the network queue's triage chat (console channel)
 DESK_TRIAGE = "desk-triage"  # the service desk queue's

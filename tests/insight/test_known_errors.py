@@ -8,7 +8,6 @@ import json
 import pytest
 
 from bot.adapters.memory import MemoryChat
-from bot.app import build_desk
 from bot.base.markup import to_plain
 from bot.cli import main
 from bot.desk import Desk
@@ -16,6 +15,7 @@ from bot.insight.job import InsightJob
 from store import tickets as repo
 from store.models import TicketEvent
 from tests.conftest import ROOT
+from tests.desks import build_desk
 from tests.insight.test_major_incident import report_vpn, texts
 
 TITLE = "Zscaler prompt loops after Monday's update"

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import build_desk
 from bot.base.clock import FixedClock
 from bot.base.config import Settings
 from bot.desk import Desk
 from bot.insight.job import InsightJob
+from tests.desks import build_desk
 from tests.slack.conftest import Driver, fake, slack, slack_settings
 from tests.slack.fake_slack import FakeSlack
 

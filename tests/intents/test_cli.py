@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from bot.adapters.memory import MemoryChat
-from bot.app import build_desk
 from bot.base.config import Settings
 from bot.cli import main
 from intents.learned import load_learned
+from tests.desks import build_desk
 
 from .conftest import SERVICES
 

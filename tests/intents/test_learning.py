@@ -4,7 +4,6 @@ accepts a phrasing, and the next desk matches it with high confidence."""
 from __future__ import annotations
 
 from bot.adapters.memory import MemoryChat
-from bot.app import build_desk
 from bot.base.clock import FixedClock
 from bot.base.config import Settings
 from bot.base.markup import to_plain
@@ -12,6 +11,7 @@ from bot.base.messages import Outbound
 from bot.desk import Desk
 from intents.learned import add_learned, load_learned
 from store import intent_feedback as repo
+from tests.desks import build_desk
 
 AMBIGUOUS = "the connection keeps dropping"  # VPN or office network? Both could be meant.
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from bot.adapters.memory import MemoryChat
-from bot.app import build_desk
 from bot.base.clock import FixedClock
 from bot.base.config import Settings
 from bot.desk import Desk
+from tests.desks import build_desk
 
 from .talk import outcomes, plain, talk, tickets
 

@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 
 from bot.adapters.memory import MemoryChat
-from bot.app import build_desk
 from bot.base.clock import FixedClock
 from bot.base.config import Settings
 from bot.base.markup import to_plain
@@ -19,6 +18,7 @@ from bot.tickets import open_ticket
 from notifications.sweep import Sweeper, SweepReport
 from store import tickets as repo
 from store.models import Ticket
+from tests.desks import build_desk
 
 MakeDesk = Callable[..., Desk]
 

@@ -10,12 +10,12 @@ import pytest
 from sqlmodel import col, select
 
 from bot.adapters.memory import MemoryChat
-from bot.app import build_desk
 from bot.base.clock import FixedClock
 from bot.base.config import Paths, Settings
 from bot.desk import Desk
 from store import tickets as repo
 from store.models import Approval, Timer
+from tests.desks import build_desk
 
 from .conftest import kinds, plain, sweep_at, with_notifications
 

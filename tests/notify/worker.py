@@ -18,11 +18,12 @@ import sys
 import time
 from pathlib import Path
 
-from bot.app import build_desk, load_config
+from bot.app import load_config
 from bot.base.messages import Outbound
 from bot.desk import Desk
 from notifications.scheduler import build_scheduler
 from store import outbox
+from tests.desks import build_desk
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -7,13 +7,13 @@ from pathlib import Path
 import pytest
 
 from bot.adapters.memory import MemoryChat
-from bot.app import build_desk
 from bot.base.clock import FixedClock
 from bot.base.config import Paths, Settings
 from bot.base.markup import to_plain
 from bot.desk import Desk
 from store import tickets as repo
 from store.models import Approval
+from tests.desks import build_desk
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 

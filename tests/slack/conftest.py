@@ -21,13 +21,13 @@ import aiohttp
 import pytest
 
 from bot.adapters.slack import SlackChannel
-from bot.app import build_desk
 from bot.base.clock import FixedClock
 from bot.base.config import Settings, SlackHttp, Triage
 from bot.base.config import SlackChannel as SlackSettings
 from bot.chat.engine import Engine
 from bot.desk import Desk
 from notifications.dispatch import Dispatcher
+from tests.desks import build_desk
 from tests.slack.fake_slack import Call, FakeSlack, dm_of
 
 PAYLOADS = Path(__file__).resolve().parent / "payloads"

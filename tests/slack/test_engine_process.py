@@ -18,7 +18,7 @@ from sqlalchemy import text
 from sqlmodel import col, select
 
 from bot.adapters.slack import SlackChannel
-from bot.app import build_desk, load_config
+from bot.app import load_config
 from bot.base.config import Settings
 from bot.base.messages import Inbound
 from bot.chat.engine import Engine
@@ -28,6 +28,7 @@ from bot.processes import ProcessWorkers, workers_for
 from store import tickets as repo
 from store.db import Store
 from store.models import OutboxMessage
+from tests.desks import build_desk
 from tests.slack import engine_parent
 from tests.slack.conftest import Driver, slack_settings
 from tests.slack.fake_slack import FakeSlack

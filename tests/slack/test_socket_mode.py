@@ -7,11 +7,11 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot.adapters.slack import SlackChannel
-from bot.app import build_desk
 from bot.base.clock import FixedClock
 from bot.base.config import Settings
 from bot.chat.engine import Engine
 from store import tickets as repo
+from tests.desks import build_desk
 from tests.slack.conftest import payload, slack_settings
 from tests.slack.fake_slack import FakeSlack
 

@@ -9,12 +9,12 @@ import pytest
 from sqlmodel import select
 
 from bot.adapters.slack import SlackChannel
-from bot.app import build_desk
 from bot.base.clock import FixedClock
 from bot.base.config import Paths, Settings
 from bot.chat.engine import Engine
 from store import tickets as repo
 from store.models import TicketEvent
+from tests.desks import build_desk
 from tests.slack.conftest import TRIAGE, Driver, slack_settings, view_text
 from tests.slack.fake_slack import FakeSlack
 

@@ -10,13 +10,13 @@ import pytest
 from telegram import Update
 
 from bot.adapters.telegram import Pacing, TelegramChannel
-from bot.app import build_desk
 from bot.base.clock import FixedClock
 from bot.base.config import Paths, Settings, Triage
 from bot.base.config import TelegramChannel as TelegramConfig
 from bot.chat.engine import Engine
 from bot.desk import Desk
 from notifications.dispatch import Dispatcher
+from tests.desks import build_desk
 from tests.telegram.fake_bot_api import TOKEN, FakeBotAPI, Shown
 from tests.telegram.spec import check_object
 

@@ -12,10 +12,10 @@ from sqlalchemy import text
 from sqlmodel import select
 
 from bot.adapters.telegram import TelegramChannel
-from bot.app import build_desk
 from bot.base.clock import FixedClock
 from bot.base.config import Settings
 from store.models import ProcessedEvent
+from tests.desks import build_desk
 from tests.telegram.conftest import started, telegram_settings
 from tests.telegram.fake_bot_api import FakeBotAPI
 

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from bot.adapters.memory import MemoryChat
-from bot.app import build_desk
 from bot.base.clock import FixedClock
 from bot.base.config import Settings
 from bot.desk import Desk
+from tests.desks import build_desk
 from tests.tickets.helpers import DATA, with_triage
 
 

@@ -10,11 +10,12 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from bot.app import build_desk, load_config
+from bot.app import load_config
 from bot.base.clock import FixedClock
 from bot.base.markup import to_plain
 from bot.base.messages import Inbound
 from bot.chat.engine import Engine
+from tests.desks import build_desk
 
 ROOT = Path(__file__).resolve().parents[2]
 
