@@ -80,7 +80,11 @@ def _parse_date(text: str, texts: Texts, lang: str, today: date) -> date | None:
         return None
 
 
-def validate(rule: Validation, text: str, texts: Texts, lang: str, today: date) -> Any | Invalid:
+# A cleaned answer: text, a number, an ISO date, yes/no, or nothing (a skipped question).
+Answer = str | int | float | bool | None
+
+
+def validate(rule: Validation, text: str, texts: Texts, lang: str, today: date) -> Answer | Invalid:
     """Return the cleaned value for `text` under `rule`, or why it is not acceptable."""
     value = unicodedata.normalize("NFKC", text).strip()
     if rule.kind in ("number", "integer"):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel, field_validator, model_validator
 
@@ -196,7 +196,7 @@ class ApproveStep(StepBase):
         return self
 
 
-AnyStep = Annotated[
+Step = (
     SayStep
     | AskStep
     | ChooseStep
@@ -204,17 +204,24 @@ AnyStep = Annotated[
     | CheckStep
     | SuggestStep
     | TicketStep
-    | ApproveStep,
-    Field(discriminator="type"),
-]
+    | ApproveStep
+)
+# Steps that stop and wait for the person, and steps that run straight through.
+Interactive = AskStep | ChooseStep | ConfirmStep | SuggestStep
+Automatic = SayStep | CheckStep | TicketStep | ApproveStep
+INTERACTIVE_STEPS = (AskStep, ChooseStep, ConfirmStep, SuggestStep)
+AUTOMATIC = (SayStep, CheckStep, TicketStep, ApproveStep)
+AnyStep = Annotated[Step, Field(discriminator="type")]
 
 STEP_TYPES = ("say", "ask", "choose", "confirm", "check", "suggest", "ticket", "approve")
 INTERACTIVE = ("ask", "choose", "confirm", "suggest")
 
 
-def asks(step: Any) -> bool:
+def asks(step: Step) -> bool:
     """Whether the step waits for the person (an inline suggestion does not)."""
-    return bool(step.type in INTERACTIVE and not getattr(step, "inline", False))
+    if isinstance(step, SuggestStep):
+        return not step.inline
+    return step.type in INTERACTIVE
 
 
 class Journey(Strict):
@@ -231,11 +238,18 @@ class Journey(Strict):
     match: MatchSpec = Field(default_factory=MatchSpec)
     steps: list[AnyStep] = Field(min_length=1)
 
-    def step(self, step_id: str) -> Any:
+    def step(self, step_id: str) -> Step:
         for step in self.steps:
             if step.id == step_id:
                 return step
         raise KeyError(step_id)
+
+    def question(self, step_id: str | None) -> Interactive | None:
+        """Step `step_id` if it waits for the person's answer (None for any other step)."""
+        if step_id is None:
+            return None
+        step = self.step(step_id)
+        return step if isinstance(step, INTERACTIVE_STEPS) else None
 
     def index(self, step_id: str) -> int:
         for i, step in enumerate(self.steps):

@@ -14,7 +14,8 @@ from bot.expiry import active_journey
 from bot.tickets import created_message, open_ticket
 from bot.turn import Turn
 from journeys import answers as ans
-from journeys.interpreter import CONTROL, accepts, advance
+from journeys.flow import CONTROL
+from journeys.interpreter import accepts, advance
 from journeys.model import Journey
 from journeys.state import (
     Audit,

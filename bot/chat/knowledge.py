@@ -14,7 +14,7 @@ from bot.base.buttons import ARTICLE, button
 from bot.base.messages import Choice, Message
 from bot.turn import Turn
 from journeys import answers as ans
-from journeys.interpreter import article_message
+from journeys.prompts import article_message
 from journeys.state import Context
 from store import tickets as ticket_repo
 
