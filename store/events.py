@@ -18,6 +18,12 @@ def claim_event(*, session: Session, channel: str, event_id: str, now: datetime)
     )
 
 
+def was_claimed(*, session: Session, channel: str, event_id: str) -> bool:
+    """Whether `event_id` was recorded (handled, or being handled in another transaction
+    that has committed)."""
+    return session.get(ProcessedEvent, (channel, event_id)) is not None
+
+
 def forget_events(*, session: Session, before: datetime) -> int:
     """Drop ids older than `before` (platforms stop redelivering after minutes)."""
     result = session.execute(delete(ProcessedEvent).where(ProcessedEvent.received_at < before))  # type: ignore[arg-type]

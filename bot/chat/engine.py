@@ -9,6 +9,7 @@ returned for the channel to deliver.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,11 +21,13 @@ from bot.chat import (
     approvals,
     conversation,
     incidents,
+    reception,
     surveys,
     understanding,
 )
 from bot.chat.verbs import Verbs, approver, insight, linking, notify, requester, staff
 from bot.desk import Desk
+from bot.directory import Person
 from bot.turn import ActionHandler, ReplyHandler, Turn, save_turn
 from store import conversations
 from store.events import claim_event
@@ -74,6 +77,63 @@ class Engine:
             buttons.SURVEY_COMMENT: Awaited(surveys.on_comment),
             buttons.ADD_INFO: Awaited(requester.add_information),
         }
+
+    # ---- the front door: what adapters ask before (or instead of) a turn -------------
+
+    def seen(self, channel: str, event_id: str) -> bool:
+        return reception.seen(self.desk, channel, event_id)
+
+    def first_time(self, channel: str, event_id: str) -> bool:
+        return reception.first_time(self.desk, channel, event_id)
+
+    def answer_once(self, channel: str, event_id: str, replies: list[Outbound]) -> list[Outbound]:
+        return reception.answer_once(self.desk, channel, event_id, replies)
+
+    def in_conversation(self, channel: str, person_id: str, conversation: str) -> bool:
+        return reception.in_conversation(self.desk, channel, person_id, conversation)
+
+    def identify(self, channel: str, external_id: str) -> Person | None:
+        return reception.identify(self.desk, channel, external_id)
+
+    def stranger(
+        self,
+        *,
+        channel: str,
+        event_id: str,
+        external_id: str,
+        conversation: str,
+        private: bool,
+        text: str,
+        pressed: bool,
+        language: str,
+    ) -> list[Outbound]:
+        return reception.stranger(
+            self.desk,
+            channel=channel,
+            event_id=event_id,
+            external_id=external_id,
+            conversation=conversation,
+            private=private,
+            text=text,
+            pressed=pressed,
+            language=language,
+        )
+
+    def keep_updates(
+        self, channel: str, updates: Sequence[tuple[str, dict[str, Any]]], done: Sequence[str]
+    ) -> None:
+        reception.keep_updates(self.desk, channel, updates, done)
+
+    def waiting_updates(self, channel: str) -> list[dict[str, Any]]:
+        return reception.waiting_updates(self.desk, channel)
+
+    def moved_chats(self, channel: str) -> dict[str, str]:
+        return reception.moved_chats(self.desk, channel)
+
+    def record_move(self, channel: str, old: str, new: str) -> None:
+        reception.record_move(self.desk, channel, old, new)
+
+    # ---- a turn ----------------------------------------------------------------------
 
     def handle(self, inbound: Inbound) -> list[Outbound]:
         """Handle one message or button press and return the replies to its sender."""

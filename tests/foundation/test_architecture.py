@@ -137,6 +137,15 @@ def upward(imports: Iterable[Import]) -> list[str]:
     return found
 
 
+def adapters_in_the_store(imports: Iterable[Import]) -> list[str]:
+    """Adapters only translate: whatever needs the store, they ask the engine for."""
+    return [
+        f"{imp.source}:{imp.line} imports {imp.target}"
+        for imp in imports
+        if imp.source.startswith("bot.adapters") and imp.target.split(".")[0] == "store"
+    ]
+
+
 def hidden(imports: Iterable[Import]) -> list[str]:
     found = []
     for imp in imports:
@@ -237,6 +246,10 @@ def test_modules_import_only_from_their_floor_or_below():
     assert upward(all_imports()) == []
 
 
+def test_adapters_ask_the_engine_instead_of_reading_the_store():
+    assert adapters_in_the_store(all_imports()) == []
+
+
 def test_no_import_circles():
     assert circles(all_imports()) == []
 
@@ -289,7 +302,7 @@ def little_house(tmp_path: Path) -> Path:
         ),
         "bot/chat/talk.py": "import importlib\nimport slack_sdk\nfrom bot.chat import engine\n",
         "bot/adapters/__init__.py": "",
-        "bot/adapters/console.py": "from bot.chat.engine import route\n",
+        "bot/adapters/console.py": "from bot.chat.engine import route\nfrom store import db\n",
         "store/__init__.py": "",
         "store/db.py": "from intents import catalog\n",  # beside it, not below
         "intents/__init__.py": "",
@@ -323,5 +336,6 @@ def test_the_checks_catch_each_offence(little_house: Path):
         ["bot.adapters.console", "bot.chat.engine", "bot.chat.talk"],
         ["bot.base.messages", "bot.desk"],
     ]
+    assert adapters_in_the_store(imports) == ["bot.adapters.console:2 imports store.db"]
     assert string_imports(little_house) == ["bot.chat.talk:4 imports by name"]
     assert sdk_imports(little_house) == ["bot.chat.talk:2 imports slack_sdk"]

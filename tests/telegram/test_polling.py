@@ -57,9 +57,8 @@ async def test_a_confirmed_batch_is_handled_after_a_crash(tg_desk: Desk, fake: F
     poller = Poller(
         dying.app.bot,
         asyncio.Queue(),
-        tg_desk.store,
+        dying.engine,
         blocking=dying.blocking,
-        now=tg_desk.clock.now,
         event_id=dying.event_id,
         timeout=1.0,
         allowed_updates=["message"],

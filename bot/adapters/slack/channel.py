@@ -37,7 +37,6 @@ from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncRateLimitErrorRetryHandler,
 )
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlmodel import Session
 
 from bot.adapters.slack import inbound as parse
 from bot.adapters.slack.blocks import ACTION_PREFIX, answered, render, section
@@ -52,8 +51,6 @@ from bot.chat.engine import Engine
 from bot.chat.workers import Workers, engine_threads
 from bot.desk import Desk
 from notifications.replies import deliver_replies
-from store import conversations
-from store.events import claim_event
 
 log = logging.getLogger(__name__)
 BOLT_LOG = logging.getLogger("bot.adapters.slack.bolt")
@@ -335,12 +332,12 @@ class SlackChannel:
                 return
             if person is None:
                 if not incoming.thread_only and await asyncio.to_thread(
-                    self._first_delivery, incoming.event_id
+                    self.engine.first_time, self.name, incoming.event_id
                 ):
                     await self._tell(incoming, "slack.unknown_user")
                 return
             if incoming.thread_only and not await asyncio.to_thread(
-                self._journey_open, person.id, incoming.conversation
+                self.engine.in_conversation, self.name, person.id, incoming.conversation
             ):
                 return
             inbound = Inbound(
@@ -365,17 +362,6 @@ class SlackChannel:
                 now=self.desk.clock.now(),
                 origin=turn_origin(self.name, incoming.event_id),
             )
-
-    def _first_delivery(self, event_id: str) -> bool:
-        """Record an event the engine never sees, so a redelivery is not answered twice."""
-        with self.desk.store.begin() as session:
-            return claim_event(
-                session=session, channel=self.name, event_id=event_id, now=self.desk.clock.now()
-            )
-
-    def _journey_open(self, person_id: str, conversation: str) -> bool:
-        with self.desk.store.read() as session:
-            return _active(session, person_id, conversation)
 
     async def _tell(self, incoming: parse.Incoming, key: str) -> None:
         """Answer someone the engine cannot serve (not in the directory, lookup failed)."""
@@ -463,13 +449,6 @@ class SlackChannel:
         await self.client.files_upload_v2(
             channel=channel, file=data, filename=Path(path).name, thread_ts=thread_ts
         )
-
-
-def _active(session: Session, person_id: str, conversation: str) -> bool:
-    row = conversations.load_conversation(
-        session=session, channel=SlackChannel.name, person_id=person_id, conversation=conversation
-    )
-    return row is not None and bool(row.data.get("journey") or row.data.get("awaiting"))
 
 
 def build(desk: Desk, engine: Engine, workers: Workers | None = None) -> SlackChannel:

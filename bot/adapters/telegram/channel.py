@@ -51,7 +51,6 @@ from bot.base.messages import Choice, Message, Outbound
 from bot.chat.engine import Engine
 from bot.chat.workers import Workers, engine_threads
 from bot.desk import Desk
-from store import chat_moves
 
 log = logging.getLogger(__name__)
 
@@ -167,9 +166,8 @@ class TelegramChannel:
             self.poller = Poller(
                 self.app.bot,
                 self.app.update_queue,
-                self.desk.store,
+                self.engine,
                 blocking=self.blocking,
-                now=self.desk.clock.now,
                 event_id=self.event_id,
                 timeout=self._poll_timeout,
                 allowed_updates=ALLOWED_UPDATES,
@@ -267,13 +265,11 @@ class TelegramChannel:
             log.exception("telegram: could not store the move of chat %s", old)
 
     def _load_moves(self) -> dict[int | str, int | str]:
-        with self.desk.store.read() as session:
-            saved = chat_moves.all_moves(session, self.name)
+        saved = self.engine.moved_chats(self.name)
         return {chat_of(old): chat_of(new) for old, new in saved.items()}
 
     def _save_move(self, old: str, new: str) -> None:
-        with self.desk.store.begin() as session:
-            chat_moves.record(session, self.name, old, new, self.desk.clock.now())
+        self.engine.record_move(self.name, old, new)
 
     # -- sending --------------------------------------------------------------------
 

@@ -25,18 +25,16 @@ from telegram.ext import (
     filters,
 )
 
-from bot import linking
 from bot.adapters.telegram.polling import Poller
 from bot.adapters.telegram.updates import chat_of, conversation_key, group_text, language_of
 from bot.base.channel import Channel, turn_origin
 from bot.base.markup import to_plain
 from bot.base.messages import Address, Inbound, Message, Outbound, run_together
+from bot.chat.engine import Engine
 from bot.chat.workers import Workers
 from bot.desk import Desk
 from bot.directory import Person
 from notifications.replies import deliver_replies
-from store.events import claim_event
-from store.models import ProcessedEvent
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -62,6 +60,7 @@ class Host(Channel, Protocol):
     """What the handlers need of the channel that installs them (`TelegramChannel`)."""
 
     desk: Desk
+    engine: Engine
     app: Application  # type: ignore[type-arg]
     workers: Workers
     poller: Poller | None
@@ -80,6 +79,7 @@ class Handlers:
     def __init__(self, channel: Host) -> None:
         self.channel = channel
         self.desk = channel.desk
+        self.engine = channel.engine
         # Technician commands show ticket titles; only configured triage groups may see them.
         self.triage_chats = {
             chat_of(queue.triage.telegram)
@@ -115,7 +115,7 @@ class Handlers:
             raise ApplicationHandlerStop
         if update.callback_query is None:
             return
-        if await self.channel.blocking(self._seen, self.channel.event_id(update)):
+        if await self.channel.blocking(self.engine.seen, "telegram", self.channel.event_id(update)):
             log.info("telegram: update %s already handled; skipped", update.update_id)
             raise ApplicationHandlerStop
 
@@ -240,10 +240,6 @@ class Handlers:
             origin=turn_origin("telegram", received.event_id),
         )
 
-    def _seen(self, event_id: str) -> bool:
-        with self.desk.store.read() as session:
-            return session.get(ProcessedEvent, ("telegram", event_id)) is not None
-
     async def _handle(self, received: Received) -> list[Outbound]:
         """Identify the sender and hand the message to the engine; strangers get linking.
 
@@ -287,84 +283,34 @@ class Handlers:
         person = self.desk.directory.by_telegram(user_id)
         if person is not None:
             return person
-        with self.desk.store.read() as session:
-            return linking.resolve(
-                self.desk, session=session, channel="telegram", external_id=user_id
-            )
+        return self.engine.identify("telegram", user_id)
 
     def outside_triage(self, received: Received) -> list[Outbound]:
         """A group that is no queue's triage group: point people to a private chat."""
         desk = self.desk
-        with desk.store.begin() as session:
-            if not claim_event(
-                session=session,
-                channel="telegram",
-                event_id=received.event_id,
-                now=desk.clock.now(),
-            ):
-                return []
         lang = language_of(received.language_code, desk.settings.language)
         text = desk.texts.render(lang, "telegram.not_triage")
-        return [Outbound(Address("telegram", received.conversation), Message(text=text))]
+        out = Outbound(Address("telegram", received.conversation), Message(text=text))
+        return self.engine.answer_once("telegram", received.event_id, [out])
 
     def _text_only(self, received: Received, person: Person) -> list[Outbound]:
-        desk = self.desk
-        with desk.store.begin() as session:
-            if not claim_event(
-                session=session,
-                channel="telegram",
-                event_id=received.event_id,
-                now=desk.clock.now(),
-            ):
-                return []
-        text = desk.texts.render(person.language, "telegram.text_only")
+        text = self.desk.texts.render(person.language, "telegram.text_only")
         to = Address("telegram", received.conversation, person.id)
-        return [Outbound(to, Message(text=text))]
+        return self.engine.answer_once("telegram", received.event_id, [Outbound(to, Message(text))])
 
     def _stranger(self, received: Received) -> list[Outbound]:
-        """Someone the directory does not know: link them with a code, or say whom to ask.
-
-        Only a one-time code proves who they are; their Telegram name is never trusted.
-        """
-        desk = self.desk
-        now = desk.clock.now()
-        lang = language_of(received.language_code, desk.settings.language)
-        to = Address("telegram", received.conversation)
-        command, _, code = received.text.strip().partition(" ")
-        command = command.split("@", 1)[0].lower()
-        with desk.store.begin() as session:
-            if not claim_event(
-                session=session, channel="telegram", event_id=received.event_id, now=now
-            ):
-                return []
-            if not received.private or received.action is not None:
-                key = "telegram.unknown_user_short"
-            elif command in ("/link", "/start") and code.strip():
-                person = linking.redeem(
-                    desk,
-                    session=session,
-                    code=code,
-                    channel="telegram",
-                    external_id=received.user_id,
-                    now=now,
-                )
-                if person is not None:
-                    log.info("telegram: account %s linked to %s", received.user_id, person.id)
-                    text = desk.texts.render(
-                        person.language, "telegram.linked", name=person.first_name
-                    )
-                    return [
-                        Outbound(Address(to.channel, to.conversation, person.id), Message(text))
-                    ]
-                key = "telegram.bad_code"
-            else:
-                key = "telegram.unknown_user"
-        text = desk.texts.render(lang, key, admins=self._whom_to_ask(lang))
-        return [Outbound(to, Message(text=text))]
-
-    def _whom_to_ask(self, lang: str) -> str:
-        names = [p.name for p in self.desk.directory.admins()]
-        return ", ".join(names) if names else self.desk.texts.plain(lang, "telegram.it_team")
+        """Someone the directory does not know: the engine links them with a code, or says
+        whom to ask."""
+        return self.engine.stranger(
+            channel="telegram",
+            event_id=received.event_id,
+            external_id=received.user_id,
+            conversation=received.conversation,
+            private=received.private,
+            text=received.text,
+            pressed=received.action is not None,
+            language=language_of(received.language_code, self.desk.settings.language),
+        )
 
 
 def _toast(replies: list[Outbound]) -> str | None:

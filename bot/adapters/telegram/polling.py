@@ -3,9 +3,9 @@
 Telegram forgets an update as soon as getUpdates is called with a higher offset, and
 python-telegram-bot's Updater makes that call while the previous batch is still being
 handled: a crash in between would lose those messages. Here each batch is kept in the
-store (`store.inbox`) before the next call confirms it, and each update is forgotten only
-once it has been handled (in the transaction that keeps the next batch: one store write per
-batch). On start, whatever a previous process kept and did not handle is
+store (by the engine: `Ledger`) before the next call confirms it, and each update is
+forgotten only once it has been handled (in the transaction that keeps the next batch: one
+store write per batch). On start, whatever a previous process kept and did not handle is
 handled first; an update handled twice that way is recognised by its update_id, as any
 redelivery is.
 """
@@ -17,19 +17,26 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from telegram import Bot, Update
 from telegram.error import TelegramError
-
-from store import inbox
-from store.db import Store
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "telegram"
 MAX_BACKOFF = 30.0  # seconds between attempts while Telegram cannot be reached
 Blocking = Callable[..., Awaitable[Any]]
+
+
+class Ledger(Protocol):
+    """Where fetched updates wait until handled (the engine keeps them in the store)."""
+
+    def keep_updates(
+        self, channel: str, updates: Sequence[tuple[str, dict[str, Any]]], done: Sequence[str]
+    ) -> None: ...
+
+    def waiting_updates(self, channel: str) -> list[dict[str, Any]]: ...
 
 
 class Poller:
@@ -39,10 +46,9 @@ class Poller:
         self,
         bot: Bot,
         queue: asyncio.Queue[object],
-        store: Store,
+        ledger: Ledger,
         *,
         blocking: Blocking,
-        now: Callable[[], Any],
         event_id: Callable[[Update], str],
         timeout: float,
         allowed_updates: Sequence[str],
@@ -50,9 +56,8 @@ class Poller:
     ) -> None:
         self.bot = bot
         self.queue = queue
-        self.store = store
+        self.ledger = ledger
         self._blocking = blocking
-        self._now = now
         self._event_id = event_id
         self._timeout = timeout
         self._allowed = list(allowed_updates)
@@ -146,12 +151,7 @@ class Poller:
     # -- in the store's worker thread -------------------------------------------------
 
     def _keep(self, updates: Sequence[Update], done: Sequence[str]) -> None:
-        with self.store.begin() as session:
-            inbox.handled(session, CHANNEL, done)
-            inbox.keep(
-                session, CHANNEL, ((self._event_id(u), u.to_dict()) for u in updates), self._now()
-            )
+        self.ledger.keep_updates(CHANNEL, [(self._event_id(u), u.to_dict()) for u in updates], done)
 
     def _waiting(self) -> list[dict[str, Any]]:
-        with self.store.read() as session:
-            return inbox.waiting(session, CHANNEL)
+        return self.ledger.waiting_updates(CHANNEL)
