@@ -49,13 +49,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the fake Slack lives with the tests
 
 from bot.adapters.slack import SlackChannel  # noqa: E402
-from bot.app import build_desk, load_config  # noqa: E402
+from bot.app import build_desk, load_config, workers_for  # noqa: E402
 from bot.base.config import Paths, SlackHttp  # noqa: E402
 from bot.base.config import SlackChannel as SlackSettings  # noqa: E402
 from bot.base.messages import Outbound  # noqa: E402
 from bot.chat.engine import Engine  # noqa: E402
 from bot.chat.workers import Workers  # noqa: E402
-from bot.processes import workers_for  # noqa: E402
 from tests.slack.fake_slack import Call, FakeSlack, dm_of  # noqa: E402
 
 SECRET = "bench-signing-secret"

@@ -38,13 +38,12 @@ from telegram import Update
 from telegram.ext import Application, ContextTypes, MessageHandler, filters
 
 from bot.adapters.telegram import Pacing, TelegramChannel
-from bot.app import build_desk, load_config
+from bot.app import build_desk, load_config, workers_for
 from bot.base.config import Paths, Settings
 from bot.base.config import TelegramChannel as TelegramConfig
 from bot.base.messages import Inbound
 from bot.chat.engine import Engine
 from bot.directory import PEOPLE_COLUMNS
-from bot.processes import workers_for
 from tests.telegram.fake_bot_api import TOKEN, FakeBotAPI
 
 ROOT = Path(__file__).resolve().parent.parent

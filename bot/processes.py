@@ -14,25 +14,25 @@ import itertools
 import logging
 import multiprocessing
 import signal
-import sys
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Any
 
 from bot import known_errors
-from bot.app import build_desk
 from bot.base.channel import turn_origin
 from bot.base.config import Settings
 from bot.base.messages import Inbound, Outbound
 from bot.chat.engine import Engine
-from bot.chat.workers import EngineFailed, Workers, engine_threads
+from bot.chat.workers import EngineFailed
 from bot.desk import Desk
 from notifications.replies import keep_replies
 
 log = logging.getLogger(__name__)
+BuildDesk = Callable[[Settings], Desk]
 MAX_TRIES = 2  # children a message may be with when they die, before it fails
 
 
@@ -64,8 +64,10 @@ class ProcessWorkers:
     already acked) and queues their replies in the outbox for the next app process.
     """
 
-    def __init__(self, settings: Settings, processes: int) -> None:
+    def __init__(self, settings: Settings, processes: int, build: BuildDesk) -> None:
         self.settings = settings
+        # How a child builds its desk: a module-level function (it is pickled by name).
+        self.build = build
         self.processes = processes
         self._children: list[_Child] = []
         self._waiting: dict[int, asyncio.Future[list[Outbound]]] = {}
@@ -103,7 +105,9 @@ class ProcessWorkers:
         context = multiprocessing.get_context("spawn")
         level = logging.getLogger().getEffectiveLevel()
         process = context.Process(
-            target=_child_main, args=(self.settings, level, theirs), name="deskbot-engine"
+            target=_child_main,
+            args=(self.settings, level, theirs, self.build),
+            name="deskbot-engine",
         )
         process.start()
         theirs.close()  # the child's end lives in the child: EOF here when it exits
@@ -223,22 +227,12 @@ class ProcessWorkers:
                 child.conn.close()
 
 
-def workers_for(desk: Desk, engine: Engine, *, platform_on: bool) -> Workers:
-    """The workers `deskbot serve` runs the engine on, as config.yaml's `engine:` says."""
-    settings = desk.settings.engine
-    # Windows' default event loop cannot watch a pipe (`add_reader`): threads there.
-    usable = platform_on and not desk.store.in_memory and sys.platform != "win32"
-    if settings.run_in == "process" and usable:
-        return ProcessWorkers(desk.settings, 1 if desk.store.is_sqlite else settings.processes)
-    return engine_threads(desk, engine)
-
-
-def _child_main(settings: Settings, level: int, conn: Connection) -> None:
+def _child_main(settings: Settings, level: int, conn: Connection, build: BuildDesk) -> None:
     # The parent decides when to stop: Ctrl-C reaches the whole process group.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
-    engine = Engine(build_desk(settings, migrate=False))
+    engine = Engine(build(settings))
     desk = engine.desk
     every = desk.settings.insight.every.total_seconds()
     refreshed = time.monotonic()

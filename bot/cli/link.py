@@ -6,10 +6,10 @@ import argparse
 import sys
 
 from bot import linking
+from bot.app import require_current_schema
 from bot.base.config import parse_duration
 from bot.cli.common import add_config, with_desk
 from bot.desk import Desk
-from bot.service import require_current_schema
 from store import links
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 
+from bot.adapters.console import run_console
+from bot.app import require_current_schema, run_service
 from bot.chat.engine import Engine
 from bot.cli.common import add_config, desk_from
 
@@ -21,16 +23,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def serve(args: argparse.Namespace) -> int:
-    from bot.service import run_service
-
     desk = desk_from(args)
     return asyncio.run(run_service(desk, Engine(desk)))
 
 
 def chat(args: argparse.Namespace) -> int:
-    from bot.adapters.console import run_console
-    from bot.service import require_current_schema
-
     desk = desk_from(args)
     require_current_schema(desk)
     if desk.directory.get(args.person) is None:

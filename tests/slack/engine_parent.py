@@ -8,7 +8,7 @@ import os
 import signal
 from pathlib import Path
 
-from bot.app import load_config
+from bot.app import engine_desk, load_config
 from bot.base.messages import Inbound
 from bot.processes import ProcessWorkers
 
@@ -19,7 +19,7 @@ def hand_over_and_die(db_url: str, people: list[str]) -> None:
     settings = load_config(ROOT / "config.yaml", {"DATABASE_URL": db_url})
 
     async def main() -> None:
-        workers = ProcessWorkers(settings, 1)
+        workers = ProcessWorkers(settings, 1, engine_desk)
         await workers.start()
         tasks = []
         for person in people:

@@ -18,13 +18,13 @@ from sqlalchemy import text
 from sqlmodel import col, select
 
 from bot.adapters.slack import SlackChannel
-from bot.app import load_config
+from bot.app import engine_desk, load_config, workers_for
 from bot.base.config import Settings
 from bot.base.messages import Inbound
 from bot.chat.engine import Engine
 from bot.chat.workers import EngineFailed, ThreadWorkers
 from bot.desk import Desk
-from bot.processes import ProcessWorkers, workers_for
+from bot.processes import ProcessWorkers
 from store import tickets as repo
 from store.db import Store
 from store.models import OutboxMessage
@@ -151,7 +151,7 @@ async def test_a_message_with_every_child_that_dies_fails_after_two(
     path = tmp_path / "deskbot.db"
     shutil.copyfile(sqlite_template, path)
     settings = load_config(ROOT / "config.yaml", {"DATABASE_URL": f"sqlite:///{path}"})
-    workers = ProcessWorkers(settings, 1)
+    workers = ProcessWorkers(settings, 1, engine_desk)
     await workers.start()
     lock = sqlite3.connect(path, isolation_level=None)
     try:
@@ -209,9 +209,9 @@ async def test_a_child_that_cannot_start_fails_its_messages_and_is_tried_again(
     missing = tmp_path / "gone.csv"
     bad = good.model_copy(update={"paths": good.paths.model_copy(update={"people": str(missing)})})
     with pytest.raises(RuntimeError, match="did not start"):
-        await ProcessWorkers(bad, 1).start()
+        await ProcessWorkers(bad, 1, engine_desk).start()
 
-    workers = ProcessWorkers(good, 1)
+    workers = ProcessWorkers(good, 1, engine_desk)
     await workers.start()
     try:
         workers.restart_delay = 0.5

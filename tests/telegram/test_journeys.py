@@ -6,10 +6,11 @@ from __future__ import annotations
 import json
 
 from bot.adapters.telegram import TelegramChannel
+from bot.app import workers_for
 from bot.base.config import Settings
 from bot.chat.engine import Engine
 from bot.desk import Desk
-from bot.processes import ProcessWorkers, workers_for
+from bot.processes import ProcessWorkers
 from store import tickets as repo
 from tests.desks import build_desk
 from tests.telegram.conftest import NO_PACING, TRIAGE, Harness, telegram_settings
