@@ -27,8 +27,8 @@ from bot.addresses import home_address
 from bot.base.messages import Message
 from bot.desk import Desk
 from bot.expiry import expire_idle
-from notifications.actions import fire
 from notifications.dispatch import DEAD_PREFIX
+from notifications.firing import fire
 from notifications.plan import replan_approval, replan_ticket
 from store import timers as timer_repo
 from store.events import RETENTION, forget_events

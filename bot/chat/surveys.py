@@ -1,8 +1,8 @@
 """Answers to satisfaction surveys: a 1-5 button (`sv:<id>:<score>`), then an optional comment.
 
-The survey itself is sent by the sweep (notifications/actions.py) some time after a ticket
-closes. Only the person it was sent to may answer it; the score and comment are stored in
-the `survey` table and noted in the ticket's audit trail.
+The survey itself is sent by the sweep (notifications/ticket_notices.py) some time after a
+ticket closes. Only the person it was sent to may answer it; the score and comment are stored
+in the `survey` table and noted in the ticket's audit trail.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from sqlmodel import select
 from bot.adapters.memory import MemoryChat
 from bot.base.clock import FixedClock
 from bot.desk import Desk
-from notifications.actions import sampled
+from notifications.ticket_notices import sampled
 from store.models import OutboxMessage, Survey, Timer
 
 from .conftest import MakeDesk, kinds, move, new_ticket, plain, sweep_at, ticket

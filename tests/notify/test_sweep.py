@@ -13,9 +13,11 @@ from sqlmodel import col, select
 from bot.adapters.memory import MemoryChat
 from bot.base.clock import FixedClock
 from bot.desk import Desk
-from notifications import actions
+from notifications.firing import TICKET_ACTIONS
+from notifications.outcome import Fired
 from notifications.plan import replan_ticket, ticket_subject
 from notifications.sweep import MAX_TIMER_ATTEMPTS, Sweeper
+from notifications.ticket_notices import TicketJob
 from store import outbox
 from store import timers as timer_repo
 from store.models import JobRun, OutboxMessage, TicketEvent, Timer
@@ -149,11 +151,11 @@ def test_due_timers_and_due_messages_are_found_through_indexes(desk: Desk, clock
 def test_a_broken_timer_is_retried_then_stopped_and_the_admins_told(
     desk: Desk, chat: MemoryChat, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
 ):
-    def broken(job: actions.TicketJob) -> actions.Fired:
+    def broken(job: TicketJob) -> Fired:
         raise RuntimeError("template bug")
 
     # Fault injection: the nudge action fails every time.
-    monkeypatch.setitem(actions.TICKET_ACTIONS, "nudge", broken)
+    monkeypatch.setitem(TICKET_ACTIONS, "nudge", broken)
     new_ticket(desk)
     sweep_at(desk, clock, utc(23, 10))
     when = utc(26, 10)

@@ -1,57 +1,39 @@
-"""What happens when a timer fires: render the notice, queue it, record it in the audit trail.
+"""What requesters and technicians are told when a ticket's timer fires.
 
-Each action runs inside the transaction that marks its timer done, so a notice, the status
+Requesters get waiting reminders, auto-close warnings and the auto-close itself, nudges and
+surveys; technicians (assignee, triage channels, queue lead) get SLA warnings and breaches.
+Each notice is rendered, queued in the outbox and recorded in the ticket's audit trail, inside
+the transaction that marks its timer done (notifications/firing.py), so a notice, the status
 change it announces (auto-close) and the timer's completion commit together or not at all.
-Before acting, the ticket's timers are planned again from its current rows: a timer whose
-reason went away (the requester answered, the ticket was claimed) is cancelled instead.
 """
 
 from __future__ import annotations
 
 import hashlib
-import logging
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import update
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from bot.addresses import home_address
-from bot.approvals import approval_message
 from bot.base.messages import Address, Choice, Message
 from bot.base.texts import trusted
-from bot.base.timefmt import describe_duration, describe_time
+from bot.base.timefmt import describe_time
 from bot.desk import Desk
 from bot.directory import Person
 from bot.tickets import post_triage, triage_addresses
 from bot.workflow import fixed_buttons
-from notifications.plan import (
-    approval_plans,
-    replan_approval,
-    replan_ticket,
-    sla_state,
-    ticket_plans,
-    ticket_subject,
-)
+from notifications.outcome import Fired
+from notifications.plan import sla_state
 from notifications.quiet import deliver_at, muted
 from store import lifecycle
 from store import notices as notice_repo
 from store import tickets as ticket_repo
 from store.models import Approval, Ticket, TicketEvent, Timer
 from store.outbox import notify
-from store.timers import Plan, finish, reschedule, timers_of
-
-log = logging.getLogger(__name__)
-
-
-@dataclass
-class Fired:
-    """The outcome of one timer: `sent`, or why nothing was sent (`skipped:muted`...)."""
-
-    outcome: str
-    data: dict[str, Any] = field(default_factory=dict)
+from store.timers import Plan
 
 
 @dataclass
@@ -377,225 +359,3 @@ def sla_breach(job: TicketJob) -> Fired:
         _tell_staff(job, lead, "notices.sla.escalated", target, due)
     job.event("sla_breached", target=target, escalated_to=lead.id if lead else None)
     return Fired("sent")
-
-
-TICKET_ACTIONS: dict[str, Callable[[TicketJob], Fired]] = {
-    "waiting_remind": waiting_remind,
-    "waiting_warn": waiting_warn,
-    "waiting_close": waiting_close,
-    "resolved_warn": resolved_warn,
-    "resolved_close": resolved_close,
-    "nudge": nudge,
-    "survey": survey,
-    "sla_warn": sla_warn,
-    "sla_breach": sla_breach,
-}
-
-
-# Approvals ----------------------------------------------------------------------------------
-
-
-def _approval_request(
-    desk: Desk, approval: Approval, person: Person, ticket: Ticket | None, key: str, **params: Any
-) -> Message:
-    """The approval request with its Approve / Reject buttons, under a reminder line."""
-
-    original = approval_message(desk, approval, person, ticket)
-    text = desk.texts.render(person.language, key, request=trusted(original.text), **params)
-    return Message(text=text, choices=original.choices)
-
-
-def approval_remind(
-    desk: Desk,
-    session: Session,
-    approval: Approval,
-    ticket: Ticket | None,
-    timer: Timer,
-    now: datetime,
-) -> Fired:
-    requester = desk.directory.get(approval.requester_id)
-    for pid in approval.approvers:
-        person = desk.directory.get(pid)
-        if person is None:
-            continue
-        waited = describe_duration(
-            desk.texts, person.language, desk.settings.notifications.approvals.remind_after
-        )
-        notify(
-            session=session,
-            to=home_address(desk, session, person),
-            message=_approval_request(
-                desk,
-                approval,
-                person,
-                ticket,
-                "notices.approval.reminder",
-                requester=requester.name if requester else approval.requester_id,
-                waited=waited,
-            ),
-            idem_key=f"timer:{timer.key}:{pid}",
-            now=now,
-        )
-    ticket_repo.add_event(
-        session=session,
-        ticket=ticket,
-        at=now,
-        actor_id=None,
-        kind="approval_reminded",
-        note=timer.key,
-        data={"approval": approval.id},
-    )
-    return Fired("sent")
-
-
-def fallback_approver(desk: Desk, approval: Approval) -> Person | None:
-    """Who else may decide: the configured person, or the first approver's manager."""
-    setting = desk.settings.notifications.approvals.fallback
-    if setting == "manager":
-        first = desk.directory.get(approval.approvers[0]) if approval.approvers else None
-        candidate = desk.directory.get(first.manager) if first else None
-    else:
-        candidate = desk.directory.get(setting)
-    if candidate is None or candidate.id == approval.requester_id:
-        return None
-    if candidate.id in approval.approvers:
-        return None
-    return candidate
-
-
-def approval_escalate(
-    desk: Desk,
-    session: Session,
-    approval: Approval,
-    ticket: Ticket | None,
-    timer: Timer,
-    now: datetime,
-) -> Fired:
-    fallback = fallback_approver(desk, approval)
-    if fallback is None:
-        log.warning("approval %s: no fallback approver to escalate to", approval.id)
-        return Fired("skipped:no_fallback")
-    before = list(approval.approvers)
-    won = session.execute(
-        update(Approval)
-        .where(col(Approval.id) == approval.id, col(Approval.status) == "pending")
-        .values(approvers=[*before, fallback.id])
-        .returning(col(Approval.id))
-    ).first()
-    if won is None:
-        return Fired("skipped:decided")
-    session.refresh(approval)
-    names = ", ".join(p.name for p in map(desk.directory.get, before) if p is not None)
-    rules = desk.settings.notifications.approvals
-    notify(
-        session=session,
-        to=home_address(desk, session, fallback),
-        message=_approval_request(
-            desk,
-            approval,
-            fallback,
-            ticket,
-            "notices.approval.escalated",
-            approvers=names,
-            waited=describe_duration(desk.texts, fallback.language, rules.escalate_after),
-        ),
-        idem_key=f"timer:{timer.key}:{fallback.id}",
-        now=now,
-        key=f"approval:{approval.id}:{fallback.id}",
-    )
-    requester = desk.directory.get(approval.requester_id)
-    if requester is not None:
-        notify(
-            session=session,
-            to=Address(approval.channel, approval.conversation, requester.id),
-            message=Message(
-                text=desk.texts.render(
-                    approval.language,
-                    "notices.approval.escalated_requester",
-                    approvers=names,
-                    fallback=fallback.name,
-                    number=ticket.number if ticket else "",
-                )
-            ),
-            idem_key=f"timer:{timer.key}:requester",
-            now=now,
-        )
-    ticket_repo.add_event(
-        session=session,
-        ticket=ticket,
-        at=now,
-        actor_id=None,
-        kind="approval_escalated",
-        note=timer.key,
-        data={"approval": approval.id, "to": fallback.id},
-    )
-    return Fired("sent", {"to": fallback.id})
-
-
-ApprovalAction = Callable[[Desk, Session, Approval, Ticket | None, Timer, datetime], Fired]
-APPROVAL_ACTIONS: dict[str, ApprovalAction] = {
-    "approval_remind": approval_remind,
-    "approval_escalate": approval_escalate,
-}
-
-
-# Firing -------------------------------------------------------------------------------------
-
-
-def fire(desk: Desk, session: Session, timer: Timer, now: datetime) -> str:
-    """Act on one due timer (locked by the caller) and plan its subject's next timers.
-
-    Returns the outcome: `sent`, `skipped:<why>`, `moved` (not due after all) or
-    `cancelled` (no longer wanted).
-    """
-    kind, ident = timer.subject[:1], int(timer.subject[1:])
-    if kind == "t":
-        return _fire_ticket(desk, session, timer, ident, now)
-    return _fire_approval(desk, session, timer, ident, now)
-
-
-def _settle(
-    session: Session, timer: Timer, plans: Sequence[Plan], now: datetime
-) -> tuple[str, Plan | None]:
-    plan = next((p for p in plans if p.key == timer.key), None)
-    if plan is None:
-        finish(session=session, timer=timer, now=now, status="cancelled")
-        return "cancelled", None
-    if plan.due_at > now:
-        reschedule(session=session, timer=timer, due_at=plan.due_at, now=now)
-        return "moved", None
-    return "due", plan
-
-
-def _fire_ticket(desk: Desk, session: Session, timer: Timer, ticket_id: int, now: datetime) -> str:
-    ticket = session.get(Ticket, ticket_id)
-    if ticket is None:
-        finish(session=session, timer=timer, now=now, status="cancelled")
-        return "cancelled"
-    events = ticket_repo.events_of(session=session, ticket_id=ticket_id)
-    timers = timers_of(session=session, subject=ticket_subject(ticket_id))
-    verdict, plan = _settle(session, timer, ticket_plans(desk, ticket, events, timers, now), now)
-    if plan is not None:
-        job = TicketJob(desk, session, now, timer, plan, ticket, events)
-        fired = TICKET_ACTIONS[timer.kind](job)
-        finish(session=session, timer=timer, now=now, outcome=fired.outcome, **fired.data)
-        verdict = fired.outcome
-    replan_ticket(desk, session, ticket_id, now)
-    return verdict
-
-
-def _fire_approval(
-    desk: Desk, session: Session, timer: Timer, approval_id: int, now: datetime
-) -> str:
-    approval = session.get(Approval, approval_id)
-    if approval is None:
-        finish(session=session, timer=timer, now=now, status="cancelled")
-        return "cancelled"
-    verdict, plan = _settle(session, timer, approval_plans(desk, session, approval), now)
-    if plan is not None:
-        ticket = session.get(Ticket, approval.ticket_id) if approval.ticket_id else None
-        fired = APPROVAL_ACTIONS[timer.kind](desk, session, approval, ticket, timer, now)
-        finish(session=session, timer=timer, now=now, outcome=fired.outcome, **fired.data)
-        verdict = fired.outcome
-    replan_approval(desk, session, approval_id, now)
-    return verdict
