@@ -18,6 +18,7 @@ from typing import Any
 from sqlmodel import Session, select
 
 from bot.addresses import home_address
+from bot.base.buttons import SURVEY, button
 from bot.base.messages import Address, Choice, Message
 from bot.base.texts import trusted
 from bot.base.timefmt import describe_time
@@ -272,7 +273,7 @@ def survey(job: TicketJob) -> Fired:
     if row is None:
         return Fired("skipped:exists")
     labels = job.desk.texts.list(ticket.language, "notices.survey.scores")
-    choices = [Choice(label, f"sv:{row.id}:{n}") for n, label in enumerate(labels[:5], 1)]
+    choices = [Choice(label, button(SURVEY, row.id, n)) for n, label in enumerate(labels[:5], 1)]
     fired = job.tell_requester("notices.survey.ask", essential=False, choices=choices)
     job.event("survey_sent", survey=row.id)
     return fired
