@@ -15,7 +15,7 @@ Methods, all trained on the same sampled examples in one run:
   lexical+corpus - the same with `corpus=` every train utterance of the data set, labels
                    dropped (unlabelled in-domain text; adds the distributional view,
                    and its words are never taken for typos)
-  fuzzy          - rapidfuzz token_set_ratio, best phrase per intent (intents.FuzzyMatcher)
+  fuzzy          - rapidfuzz token_set_ratio, best phrase per intent (bench/fuzzy.py)
   tfidf_lr       - scikit-learn TF-IDF char_wb 2-5-grams + LogisticRegression(C=100)
 
 CLINC150: k = 10 and 30 examples per intent from train, 3 seeds. top-1 on test has no
@@ -52,8 +52,10 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.fuzzy import FuzzyMatcher
 from intents.catalog import OUT_OF_SCOPE, Intent, IntentCatalog
-from intents.matcher import FuzzyMatcher, LexicalMatcher, ModelSettings, Thresholds
+from intents.matcher import LexicalMatcher, Thresholds
+from intents.training import ModelSettings
 
 Pair = tuple[str, str]
 Scorer = Callable[[str], tuple[str, float]]  # text -> (top intent, top score)

@@ -11,7 +11,8 @@ from bot.directory import Directory, load_directory
 from intents.catalog import Intent, IntentCatalog, load_builtins
 from intents.distributional import VectorsError
 from intents.learned import Learned, load_learned
-from intents.matcher import LexicalMatcher, ModelSettings, Thresholds
+from intents.matcher import LexicalMatcher, Thresholds
+from intents.training import ModelSettings
 from journeys.loader import Catalog, load_catalog
 
 

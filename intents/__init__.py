@@ -3,7 +3,6 @@
 from intents.catalog import BUILTINS, OUT_OF_SCOPE, Intent, IntentCatalog, load_builtins
 from intents.matcher import (
     Candidate,
-    FuzzyMatcher,
     LexicalMatcher,
     Matcher,
     MatchResult,
@@ -14,7 +13,6 @@ __all__ = [
     "BUILTINS",
     "OUT_OF_SCOPE",
     "Candidate",
-    "FuzzyMatcher",
     "Intent",
     "IntentCatalog",
     "LexicalMatcher",

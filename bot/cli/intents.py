@@ -21,7 +21,8 @@ from bot.content import build_matcher, load_content
 from bot.desk import Desk
 from intents.evaluate import evaluate, load_cases, load_training
 from intents.learned import add_learned
-from intents.matcher import LexicalMatcher, MatchResult, ModelSettings, Thresholds
+from intents.matcher import LexicalMatcher, MatchResult, Thresholds
+from intents.training import ModelSettings
 from store import intent_feedback as repo
 
 

@@ -17,8 +17,9 @@ from intents.distributional import (
     load_general_vectors,
     without_common,
 )
-from intents.matcher import LexicalMatcher, ModelSettings
+from intents.matcher import LexicalMatcher
 from intents.text import stem
+from intents.training import ModelSettings
 
 # "visa" shares every context with "card"; "umbrella" with "rain". Neither shares any with
 # the other pair.
