@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 from bot.adapters.telegram import TelegramChannel
 from bot.adapters.telegram.polling import Poller
 from bot.chat.engine import Engine
 from bot.desk import Desk
 from store import inbox
-from tests.telegram.conftest import NO_PACING, Harness, started
+from tests.telegram.conftest import NO_PACING, FakeTime, Harness, started
 from tests.telegram.fake_bot_api import FakeBotAPI
 
 ALICE, BOB = 1001, 1002
@@ -43,6 +44,16 @@ async def test_update_redelivered_after_a_crash_is_ignored(tg: Harness, fake: Fa
     await fake.wait_for(lambda: "Hi Alice" in fake.texts(ALICE))
     assert fake.delivered.count(update["update_id"]) == 2  # it did arrive twice
     assert len(fake.in_chat(ALICE)) == 2  # /status answered once, /start once
+
+
+async def until(condition: Callable[[], bool], within: float = 10.0) -> None:
+    """Wait until `condition()` holds, looking every few milliseconds; the time limit only
+    turns a hang into a failure."""
+    for _ in range(int(within / 0.005)):
+        if condition():
+            return
+        await asyncio.sleep(0.005)
+    raise AssertionError(f"still not true after {within} s")
 
 
 def kept(desk: Desk) -> list[int]:
@@ -97,7 +108,8 @@ async def test_handled_updates_are_forgotten_with_the_next_batch(tg_desk: Desk, 
         fake.push(fake.message_update(ALICE, "/status"))
         fake.push(fake.message_update(BOB, "hello"))
         await fake.wait_for(lambda: fake.in_chat(ALICE) and fake.in_chat(BOB))
-        await asyncio.sleep(0.5)  # the replies are out; let their handlers return
+        # The replies are out; wait until their handlers have returned (and been counted).
+        await until(lambda: channel.processor.current_concurrent_updates == 0)
         last = fake.push(fake.message_update(ALICE, "/start"))
         await fake.wait_for(lambda: len(fake.in_chat(ALICE)) == 2)
         assert kept(tg_desk) == [last["update_id"]]  # until the batch after it, or a stop
@@ -109,7 +121,10 @@ async def test_handled_updates_are_forgotten_with_the_next_batch(tg_desk: Desk, 
 async def test_polling_goes_on_after_telegram_fails(tg_desk: Desk, fake: FakeBotAPI):
     fake.fail("getUpdates", code=502, description="Bad Gateway", times=2)
     update = fake.push(fake.message_update(ALICE, "/status"))
-    channel, _ = await started(tg_desk, fake, poll_timeout=1.0)
+    time = FakeTime()  # the back-off between attempts passes without waiting
+    channel, _ = await started(
+        tg_desk, fake, poll_timeout=1.0, monotonic=time.monotonic, sleep=time.sleep
+    )
     try:
         await fake.wait_for(lambda: fake.in_chat(ALICE))
         assert fake.texts(ALICE) == "You have no open requests."
