@@ -80,7 +80,10 @@ async def test_a_journey_runs_in_the_engine_process_and_survives_its_death(
     # new children carry on where the person is.
     for child in children:
         os.kill(child, signal.SIGKILL)
-    await asyncio.sleep(0.2)
+    for _ in range(400):  # until the pool has seen them die (it replaces them at once)
+        if not set(workers.pids) & set(children):
+            break
+        await asyncio.sleep(0.01)
     await slack.press("U0ALICE", slack.last("D0ALICE"), "Yes")
     assert "phone number" in slack.last("D0ALICE").block_text()
     assert not set(workers.pids) & set(children)
