@@ -147,6 +147,10 @@ class FakeBotAPI:
             )
         params = await self._params(request)
         self.calls.append(Call(method, params))
+        # Waiters look again as each call arrives, not only once it is answered: a long
+        # poll that asks for a higher offset has confirmed the updates before its answer.
+        async with self._changed:
+            self._changed.notify_all()
         try:
             problems = check_call(method, params)
             if problems:
@@ -304,8 +308,8 @@ class FakeBotAPI:
             self._changed.notify_all()
 
     async def wait_for(self, predicate: Callable[[], object], within: float = 10.0) -> None:
-        """Wait until `predicate()` holds (re-checked after every API call); the time
-        limit only turns a hang into a failure."""
+        """Wait until `predicate()` holds (re-checked as each API call arrives and once it
+        is answered); the time limit only turns a hang into a failure."""
         async with asyncio.timeout(within), self._changed:
             await self._changed.wait_for(predicate)
 
