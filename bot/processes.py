@@ -61,7 +61,8 @@ class ProcessWorkers:
     messages it had not answered go to the new one: a turn commits or rolls back whole,
     and one that did commit is recognised by its event id and not repeated. If this
     process dies instead (kill -9), the child still handles what is in its pipe (messages
-    already acked) and queues their replies in the outbox for the next app process.
+    already acked) and queues their replies in the outbox for the next app process, with
+    the replies it had sent that this process had not yet said it read.
     """
 
     def __init__(self, settings: Settings, processes: int, build: BuildDesk) -> None:
@@ -154,6 +155,9 @@ class ProcessWorkers:
                         future.set_result(result)
                     else:
                         future.set_exception(EngineFailed(result))
+                if ok:  # read: the child may forget these replies (see _child_main)
+                    with contextlib.suppress(OSError):  # it died just now: EOF comes next
+                        child.conn.send((request, None))
         except (EOFError, OSError):
             self._died(child)
 
@@ -238,14 +242,23 @@ def _child_main(settings: Settings, level: int, conn: Connection, build: BuildDe
     refreshed = time.monotonic()
     conn.send((0, True, None))
     parent_gone = False
+    # Replies sent to the parent that it has not said it read: if it dies now, they would
+    # die with it, so they go to the outbox instead (at least once, never lost).
+    unread: dict[int, tuple[Inbound, list[Outbound]]] = {}
     while True:
         try:
             message = conn.recv()
-        except EOFError:  # the parent is gone and everything it sent has been handled
+        except (EOFError, ConnectionResetError):
+            # The parent is gone and everything it sent has been handled. (A reset: it died
+            # with our replies unread in its end of the pipe.)
+            _keep_unread(desk, unread)
             return
         if message is None:
             return
         request, inbound = message
+        if inbound is None:  # the parent read our reply to `request`
+            unread.pop(request, None)
+            continue
         # Known errors (`/kb`) change the matcher. The parent's insight job keeps its own
         # desk current; this keeps ours (one aggregate query when nothing changed).
         if time.monotonic() - refreshed >= every:
@@ -259,10 +272,22 @@ def _child_main(settings: Settings, level: int, conn: Connection, build: BuildDe
         if not parent_gone:
             try:
                 conn.send(answer)
+                if answer[1]:
+                    unread[request] = (inbound, answer[2])
                 continue
             except OSError:  # killed: the messages it acked are still in our pipe
                 parent_gone = True
                 log.error("the app process is gone; replies go to the outbox")
+                _keep_unread(desk, unread)
         if answer[1]:
             origin = turn_origin(inbound.channel, inbound.event_id)
             keep_replies(desk.store, answer[2], origin=origin, now=desk.clock.now())
+
+
+def _keep_unread(desk: Desk, unread: dict[int, tuple[Inbound, list[Outbound]]]) -> None:
+    """Queue the replies the dead parent never read (the outbox keys are the turns' own, so
+    a reply it did send before dying is queued at most once more, never twice)."""
+    for inbound, replies in unread.values():
+        origin = turn_origin(inbound.channel, inbound.event_id)
+        keep_replies(desk.store, replies, origin=origin, now=desk.clock.now())
+    unread.clear()

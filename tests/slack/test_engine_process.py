@@ -146,6 +146,35 @@ async def test_messages_handed_over_before_the_app_process_is_killed_are_not_los
         store.dispose()
 
 
+async def test_replies_the_app_process_never_read_are_not_lost_when_it_is_killed(
+    settings: Settings, db_url: str
+):
+    # The child answered every message, but the app process died (-9) before reading the
+    # replies from the pipe: the child queues them in the outbox instead of losing them.
+    people = ["alice", "bob", "wang.fang"]
+    context = multiprocessing.get_context("spawn")
+    app = context.Process(target=engine_parent.hand_over_and_die_unread, args=(db_url, people))
+    app.start()
+    app.join(120)
+    assert app.exitcode == -signal.SIGKILL
+    store = Store(db_url)
+    try:
+        for _ in range(600):
+            with store.read() as session:
+                rows = session.exec(
+                    select(OutboxMessage).where(
+                        col(OutboxMessage.idem_key).startswith("reply:slack:Ev-unread-")
+                    )
+                ).all()
+            if {r.conversation for r in rows} == {f"D-{p}" for p in people}:
+                break
+            await asyncio.sleep(0.1)
+        assert {r.conversation for r in rows} == {f"D-{p}" for p in people}
+        assert all(r.status == "pending" for r in rows), "waiting for the next app process"
+    finally:
+        store.dispose()
+
+
 async def test_a_message_with_every_child_that_dies_fails_after_two(
     sqlite_template: Path, tmp_path: Path
 ):
