@@ -47,6 +47,15 @@ def _postgres_reason() -> str | None:
     return _pg_state["reason"]  # type: ignore[return-value]
 
 
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """With several workers (pytest-xdist) the tests run elsewhere: learn from their reports
+    that PostgreSQL did not answer, so the banner below still shows."""
+    if report.skipped and isinstance(report.longrepr, tuple):
+        reason = str(report.longrepr[2]).removeprefix("Skipped: ")
+        if reason.startswith("PostgreSQL at ") and "did not answer" in reason:
+            _pg_state.setdefault("reason", reason)
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     reason = _pg_state.get("reason")
     if reason:
