@@ -155,3 +155,20 @@ def run_together(replies: list[Outbound]) -> list[Outbound]:
             pending = []
         merged.append(out)
     return merged
+
+
+# Dropped from everything people send: C0 controls but tab, newline and carriage return
+# (U+0000 cannot even be stored by PostgreSQL), DEL, C1 controls; bidi embeddings,
+# overrides and isolates (they make "txt.exe" read as "exe.txt" in a title); zero-width
+# spaces and the BOM. Zero-width joiners stay: emoji sequences need them.
+_INVISIBLE = (
+    {c: None for c in range(0x20) if chr(c) not in "\t\n\r"}
+    | dict.fromkeys(range(127, 160))
+    | dict.fromkeys((*range(8234, 8239), *range(8294, 8298)))
+    | dict.fromkeys((8203, 8288, 65279))
+)
+
+
+def clean_text(text: str) -> str:
+    """`text` without control and invisible characters that nobody types on purpose."""
+    return text.translate(_INVISIBLE)

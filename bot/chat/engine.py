@@ -10,13 +10,13 @@ returned for the channel to deliver.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from bot import expiry
 from bot.base import buttons
 from bot.base.language import detect
-from bot.base.messages import Inbound, Message, Outbound
+from bot.base.messages import Inbound, Message, Outbound, clean_text
 from bot.chat import (
     approvals,
     conversation,
@@ -137,6 +137,11 @@ class Engine:
 
     def handle(self, inbound: Inbound) -> list[Outbound]:
         """Handle one message or button press and return the replies to its sender."""
+        inbound = replace(
+            inbound,
+            text=clean_text(inbound.text),
+            action=clean_text(inbound.action) if inbound.action is not None else None,
+        )
         desk = self.desk
         now = desk.clock.now()
         with desk.store.begin() as session:

@@ -109,9 +109,27 @@ def keep_updates(
 ) -> None:
     """Keep a fetched batch of (event id, payload) until handled, and forget the handled
     ones, in one transaction (so the platform may be told the batch arrived)."""
+    kept = [(event_id, _storable(payload)) for event_id, payload in updates]
     with desk.store.begin() as session:
         inbox.handled(session, channel, done)
-        inbox.keep(session, channel, updates, desk.clock.now())
+        inbox.keep(session, channel, kept, desk.clock.now())
+
+
+def _storable(payload: dict[str, Any]) -> dict[str, Any]:
+    """The payload without U+0000, which PostgreSQL cannot store (the text a person typed
+    loses nothing else: the engine cleans it again when it handles the message)."""
+
+    def clean(value: Any) -> Any:
+        if isinstance(value, str):
+            return value.replace("\x00", "")
+        if isinstance(value, dict):
+            return {clean(k): clean(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [clean(v) for v in value]
+        return value
+
+    cleaned: dict[str, Any] = clean(payload)
+    return cleaned
 
 
 def waiting_updates(desk: Desk, channel: str) -> list[dict[str, Any]]:

@@ -132,3 +132,11 @@ async def test_polling_goes_on_after_telegram_fails(tg_desk: Desk, fake: FakeBot
         assert fake.delivered.count(update["update_id"]) == 1
     finally:
         await channel.stop()
+
+
+async def test_a_nul_character_does_not_stall_polling_for_everyone(tg: Harness, fake: FakeBotAPI):
+    # PostgreSQL cannot store U+0000: keeping the batch failed, so it was fetched again and
+    # again and nobody's message was handled.
+    fake.push(fake.message_update(ALICE, "zzq\x00 blorp"))
+    fake.push(fake.message_update(BOB, "/start"))
+    await fake.wait_for(lambda: fake.in_chat(ALICE) and "Hi Bob" in fake.texts(BOB))
