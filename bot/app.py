@@ -15,6 +15,7 @@ from typing import Protocol
 
 from bot import known_errors
 from bot.adapters.console import ConsoleSession, run_interactive, run_piped
+from bot.base import redact
 from bot.base.channel import Channel
 from bot.base.clock import Clock, SystemClock
 from bot.base.config import Settings, load_settings, with_database
@@ -133,7 +134,23 @@ async def _serve(desk: Desk, engine: Engine, workers: Workers) -> int:
 def load_config(path: Path, environ: dict[str, str] | None = None) -> Settings:
     """Load config.yaml; DATABASE_URL in the environment overrides database.url."""
     env = dict(os.environ) if environ is None else environ
-    return with_database(load_settings(path, env), env.get("DATABASE_URL"))
+    settings = with_database(load_settings(path, env), env.get("DATABASE_URL"))
+    keep_secret(settings)
+    return settings
+
+
+def keep_secret(settings: Settings) -> None:
+    """Register the settings' secrets with the log filter (bot.base.redact)."""
+    channels = settings.channels
+    for value in (
+        channels.slack.bot_token,
+        channels.slack.app_token,
+        channels.slack.signing_secret,
+        channels.telegram.token,
+        channels.telegram.webhook.secret_token,
+    ):
+        redact.add_secret(value)
+    redact.add_url_password(settings.database.url)
 
 
 def build_desk(
@@ -146,6 +163,7 @@ def build_desk(
     """Build the desk. Migrations run automatically for SQLite (the embedded default).
 
     `content`: what `load_content(settings)` returned before, to share it (it is immutable)."""
+    keep_secret(settings)  # engine processes get their settings without load_config
     content = content or build_content(settings)
     store = Store(settings.database.url, echo=settings.database.echo, base_dir=settings.base_dir)
     if migrate if migrate is not None else store.is_sqlite:

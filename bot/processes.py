@@ -23,6 +23,7 @@ from multiprocessing.process import BaseProcess
 from typing import Any
 
 from bot import known_errors
+from bot.base import redact
 from bot.base.channel import turn_origin
 from bot.base.config import Settings
 from bot.base.messages import Inbound, Outbound
@@ -235,6 +236,7 @@ def _child_main(settings: Settings, level: int, conn: Connection, build: BuildDe
     # The parent decides when to stop: Ctrl-C reaches the whole process group.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    redact.guard()
 
     engine = Engine(build(settings))
     desk = engine.desk

@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from bot.base import redact
 from bot.base.yamlfile import ProblemsError
 from bot.cli import admin, intents, kb, link, outbox, report, run
 
@@ -57,6 +58,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    redact.guard()  # no token or password in any log line, even with -v
     try:
         return int(args.func(args) or 0)
     except ProblemsError as exc:
