@@ -6,9 +6,10 @@ import argparse
 import asyncio
 
 from bot.adapters.console import run_console
-from bot.app import require_current_schema, run_service
+from bot.app import require_current_schema
 from bot.chat.engine import Engine
 from bot.cli.common import add_config, desk_from
+from bot.serve import run_service
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -1,10 +1,9 @@
 """The house rules, read from the code's own imports (docs/architecture.md, "Floors").
 
 A module imports only from its own floor or lower ones; the imports between modules form no
-circle; a project import never hides inside a function (except the Slack and Telegram
-adapters, which the composition root imports only for a configured platform), behind
-`TYPE_CHECKING`, or in a string given to `importlib`; adapters never import the store; and
-the core never imports a chat SDK.
+circle; a project import never hides inside a function, behind `TYPE_CHECKING`, or in a
+string given to `importlib`; adapters never import the store; and only the platform
+adapters and `bot.serve` (which runs them) import a chat SDK.
 """
 
 from __future__ import annotations
@@ -29,14 +28,13 @@ FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("notices and reports", ("notifications", "bot.insight")),
     ("chat", ("bot.chat",)),
     ("adapters", ("bot.adapters",)),
-    ("composition root", ("bot.app", "bot.processes")),
+    ("composition root", ("bot.app", "bot.processes", "bot.serve")),
     ("command line", ("bot.cli", "bot.__main__")),
 )
 # Floors whose packages stand side by side and never import each other.
 SIDE_BY_SIDE = {"content and store"}
-# Where an import inside a function is allowed: what one command or `serve` needs.
-# (only the chat SDKs, imported when their platform is configured)
-LAZY_ALLOWED = ("bot.app",)
+# Who may import a chat SDK: the platform adapters and what runs them.
+SDK_ALLOWED = ("bot.adapters", "bot.serve")
 SDKS = ("slack_bolt", "slack_sdk", "telegram")
 
 
@@ -153,9 +151,7 @@ def hidden(imports: Iterable[Import]) -> list[str]:
     for imp in imports:
         if imp.type_only:
             found.append(f"{imp.source}:{imp.line} imports {imp.target} only for type checking")
-        elif imp.lazy and not any(
-            imp.source == p or imp.source.startswith(p + ".") for p in LAZY_ALLOWED
-        ):
+        elif imp.lazy:
             found.append(f"{imp.source}:{imp.line} imports {imp.target} inside a function")
     return found
 
@@ -219,7 +215,7 @@ def sdk_imports(root: Path = ROOT) -> list[str]:
     found = []
     for path in project_files(root):
         name = module_name(path, root)
-        if name.startswith("bot.adapters"):
+        if name.startswith(SDK_ALLOWED):
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             names: list[str] = []
@@ -266,15 +262,17 @@ def test_core_packages_do_not_import_chat_sdks():
 
 
 def test_importing_the_core_loads_no_chat_sdk_and_changes_no_environment():
-    """Importing the core (engine, journeys, store...) must not drag in a chat SDK, and
-    importing any module (the adapters included) must not change the process's state."""
+    """Importing the core (engine, journeys, store, the desk an engine process builds...)
+    must not drag in a chat SDK, and importing any module (the adapters included) must not
+    change the process's state."""
     code = (
         "import os, sys; before = dict(os.environ); "
         "import bot.chat.engine, bot.chat.conversation, bot.chat.understanding, "
         "bot.approvals, bot.chat.verbs, journeys, intents, store.tickets, "
-        "notifications.dispatch, bot.adapters.memory, bot.adapters.console, bot.app, bot.cli; "
+        "notifications.dispatch, bot.adapters.memory, bot.adapters.console, bot.app, "
+        "bot.processes; "
         "bad=[m for m in sys.modules if m.split('.')[0] in ('slack_bolt','slack_sdk','telegram')]; "
-        "import bot.adapters.slack, bot.adapters.telegram; "
+        "import bot.adapters.slack, bot.adapters.telegram, bot.serve, bot.cli; "
         "changed = sorted(k for k in set(before) | set(os.environ) "
         "if before.get(k) != os.environ.get(k)); "
         "print(bad, changed); sys.exit(1 if bad or changed else 0)"

@@ -8,10 +8,10 @@ import ast
 import yaml
 
 from bot.adapters.telegram import TelegramChannel
-from bot.app import platform_channels
 from bot.base.texts import _flatten
 from bot.chat.engine import Engine
 from bot.desk import Desk
+from bot.serve import platform_channels
 from tests.conftest import ROOT
 
 PACKAGES = ("bot", "intents", "journeys", "store", "notifications")
