@@ -27,16 +27,8 @@ def hand_over_and_die(db_url: str, people: list[str]) -> None:
     async def main() -> None:
         workers = ProcessWorkers(settings, 1, engine_desk)
         await workers.start()
-        tasks = []
-        for person in people:
-            inbound = Inbound(
-                "slack",
-                f"D-{person}",
-                person,
-                text="I forgot my password",
-                event_id=f"Ev-orphan-{person}",
-            )
-            tasks.append(asyncio.create_task(workers.run(inbound)))
+        tasks = [asyncio.create_task(workers.run(_inbound(p, "orphan"))) for p in people]
+        assert tasks
         await asyncio.sleep(0)  # every task writes its request into the pipe
         os.kill(os.getpid(), signal.SIGKILL)
 

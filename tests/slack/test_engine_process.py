@@ -9,7 +9,7 @@ import os
 import shutil
 import signal
 import sqlite3
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import aiohttp
@@ -119,31 +119,13 @@ async def test_messages_handed_over_before_the_app_process_is_killed_are_not_los
     # The child still reads them from the pipe, handles them, and - with nobody to answer
     # to - queues the replies in the outbox for the next app process to send.
     people = ["alice", "bob", "wang.fang", "mark"]
-    context = multiprocessing.get_context("spawn")
-    app = context.Process(target=engine_parent.hand_over_and_die, args=(db_url, people))
-    app.start()
-    app.join(120)
-    assert app.exitcode == -signal.SIGKILL
-    store = Store(db_url)
-    try:
-        for _ in range(600):
-            with store.read() as session:
-                rows = session.exec(
-                    select(OutboxMessage).where(
-                        col(OutboxMessage.idem_key).startswith("reply:slack:Ev-orphan-")
-                    )
-                ).all()
-            if {r.conversation for r in rows} == {f"D-{p}" for p in people}:
-                break
-            await asyncio.sleep(0.1)
-        by_person: dict[str, list[str]] = {}
-        for row in rows:
-            by_person.setdefault(row.conversation, []).append(str(row.payload.get("text")))
-        assert set(by_person) == {f"D-{p}" for p in people}
-        assert all(any("Which account" in t for t in texts) for texts in by_person.values())
-        assert all(r.status == "pending" for r in rows), "waiting for the next app process"
-    finally:
-        store.dispose()
+    rows = await _replies_after_death(engine_parent.hand_over_and_die, db_url, people, "orphan")
+    by_person: dict[str, list[str]] = {}
+    for row in rows:
+        by_person.setdefault(row.conversation, []).append(str(row.payload.get("text")))
+    assert set(by_person) == {f"D-{p}" for p in people}
+    assert all(any("Which account" in t for t in texts) for texts in by_person.values())
+    assert all(r.status == "pending" for r in rows), "waiting for the next app process"
 
 
 async def test_replies_the_app_process_never_read_are_not_lost_when_it_is_killed(
@@ -152,8 +134,20 @@ async def test_replies_the_app_process_never_read_are_not_lost_when_it_is_killed
     # The child answered every message, but the app process died (-9) before reading the
     # replies from the pipe: the child queues them in the outbox instead of losing them.
     people = ["alice", "bob", "wang.fang"]
+    rows = await _replies_after_death(
+        engine_parent.hand_over_and_die_unread, db_url, people, "unread"
+    )
+    assert {r.conversation for r in rows} == {f"D-{p}" for p in people}
+    assert all(r.status == "pending" for r in rows), "waiting for the next app process"
+
+
+async def _replies_after_death(
+    app_main: Callable[[str, list[str]], None], db_url: str, people: list[str], tag: str
+) -> list[OutboxMessage]:
+    """Run `app_main` as an app process that is killed -9, then wait (up to a minute) for
+    its engine child to queue a reply for each person in the outbox."""
     context = multiprocessing.get_context("spawn")
-    app = context.Process(target=engine_parent.hand_over_and_die_unread, args=(db_url, people))
+    app = context.Process(target=app_main, args=(db_url, people))
     app.start()
     app.join(120)
     assert app.exitcode == -signal.SIGKILL
@@ -161,16 +155,17 @@ async def test_replies_the_app_process_never_read_are_not_lost_when_it_is_killed
     try:
         for _ in range(600):
             with store.read() as session:
-                rows = session.exec(
-                    select(OutboxMessage).where(
-                        col(OutboxMessage.idem_key).startswith("reply:slack:Ev-unread-")
-                    )
-                ).all()
+                rows = list(
+                    session.exec(
+                        select(OutboxMessage).where(
+                            col(OutboxMessage.idem_key).startswith(f"reply:slack:Ev-{tag}-")
+                        )
+                    ).all()
+                )
             if {r.conversation for r in rows} == {f"D-{p}" for p in people}:
                 break
             await asyncio.sleep(0.1)
-        assert {r.conversation for r in rows} == {f"D-{p}" for p in people}
-        assert all(r.status == "pending" for r in rows), "waiting for the next app process"
+        return rows
     finally:
         store.dispose()
 
