@@ -4,14 +4,42 @@ from __future__ import annotations
 
 from sqlmodel import Session, col, select
 
+from bot import linking
 from bot.base.messages import Address
 from bot.desk import Desk
 from bot.directory import Person
-from bot.linking import account
 from store.models import ConversationState
 
 # Direct-message conversations; threads and group chats are not a person's home.
 _PRIVATE_HINT = ":"
+
+
+def is_shared(conversation: str) -> bool:
+    """A Slack channel thread (`C1:1700.1`) or a Telegram group (`-100123:group`): a place
+    others read too."""
+    return _PRIVATE_HINT in conversation
+
+
+def private_address(
+    desk: Desk, session: Session, person: Person, channel: str, account: str | None = None
+) -> Address:
+    """Where only `person` reads, on `channel` when possible: the account they wrote from
+    (a Slack user id or Telegram user id is also their private chat with the bot), their last
+    private conversation there, the account the directory or a link gives, else their home."""
+    if account:
+        return Address(channel, account, person.id)
+    stmt = (
+        select(ConversationState)
+        .where(ConversationState.person_id == person.id, ConversationState.channel == channel)
+        .order_by(col(ConversationState.updated_at).desc())
+    )
+    for row in session.exec(stmt).all():
+        if not is_shared(row.conversation):
+            return Address(channel, row.conversation, person.id)
+    known = linking.account(desk, session=session, person=person, channel=channel)
+    if known:
+        return Address(channel, known, person.id)
+    return home_address(desk, session, person)
 
 
 def home_address(desk: Desk, session: Session, person: Person) -> Address:
@@ -26,13 +54,13 @@ def home_address(desk: Desk, session: Session, person: Person) -> Address:
         .order_by(col(ConversationState.updated_at).desc())
     )
     for row in session.exec(stmt).all():
-        if _PRIVATE_HINT not in row.conversation:
+        if not is_shared(row.conversation):
             return Address(row.channel, row.conversation, person.id)
     channels = desk.settings.channels
     if channels.slack.active and person.slack_id:
         return Address("slack", person.slack_id, person.id)
     if channels.telegram.active:
-        telegram_id = account(desk, session=session, person=person, channel="telegram")
+        telegram_id = linking.account(desk, session=session, person=person, channel="telegram")
         if telegram_id:
             return Address("telegram", telegram_id, person.id)
     return Address("console", person.id, person.id)

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
-from bot.addresses import home_address
+from bot.addresses import home_address, is_shared
 from bot.base.buttons import TICKET, button
 from bot.base.messages import Address, Choice, Message
 from bot.desk import Desk
@@ -25,7 +25,6 @@ from store.outbox import notify
 
 # Columns shown on the triage card: changing one of them updates the card in place.
 CARD_FIELDS = frozenset({"assignee_id", "priority", "queue", "resolution_due", "expected_at"})
-PRIVATE_HINT = ":"  # shared places (threads, group chats) have a ':' in their conversation key
 
 
 def change(
@@ -275,7 +274,7 @@ def waiting_ticket(turn: Turn) -> Ticket | None:
     # finds the candidate, and only a hit is loaded as a Ticket.
     turn.session.flush()  # what an ORM query would see: this turn's own changes
     rows = turn.session.connection().execute(_WAITING, {"requester_id": turn.person.id})
-    private = PRIVATE_HINT not in turn.inbound.conversation
+    private = not is_shared(turn.inbound.conversation)
     here = (turn.inbound.channel, turn.inbound.conversation)
     for ticket_id, channel, conversation in rows.all():
         if private or (channel, conversation) == here:

@@ -93,7 +93,11 @@ class Address:
 
 @dataclass(frozen=True, slots=True)
 class Inbound:
-    """One thing a person did: typed text or pressed a button."""
+    """One thing a person did: typed text or pressed a button.
+
+    `account` is the sender's own id on the platform (a Slack user id, a Telegram user id):
+    where to reach them privately when they wrote in a shared place.
+    """
 
     channel: str
     conversation: str
@@ -101,6 +105,7 @@ class Inbound:
     text: str = ""
     action: str | None = None
     event_id: str | None = None
+    account: str | None = None
 
     @property
     def address(self) -> Address:

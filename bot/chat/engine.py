@@ -25,6 +25,7 @@ from bot.chat import (
     surveys,
     understanding,
 )
+from bot.chat.places import Audience, confine
 from bot.chat.verbs import Verbs, approver, insight, linking, notify, requester, staff
 from bot.desk import Desk
 from bot.directory import Person
@@ -40,6 +41,7 @@ class Awaited:
 
     handler: ReplyHandler
     lapses: bool = True
+    audience: Audience = Audience.ANYONE  # who may read the replies (bot.chat.places)
 
 
 # Each feature's slash verbs, in the order `/help` lists them.
@@ -71,9 +73,17 @@ class Engine:
             buttons.INCIDENT: incidents.on_button,  # declare, dismiss, not mine
             buttons.TICKET: self.verbs.on_ticket_button,  # the verb of the same name
         }
+        # Who may read what a button shows, where it is not ANYONE; a ticket button's is
+        # its verb's.
+        self.audiences: dict[str, Audience] = {
+            buttons.APPROVAL: Audience.ASKER,
+            buttons.INCIDENT: Audience.INCIDENT,
+        }
         self.replies: dict[str, Awaited] = {
             # An approver's reason stands however late it comes: the approval waits for it.
-            buttons.REJECT_REASON: Awaited(approvals.on_reason, lapses=False),
+            buttons.REJECT_REASON: Awaited(
+                approvals.on_reason, lapses=False, audience=Audience.ASKER
+            ),
             buttons.SURVEY_COMMENT: Awaited(surveys.on_comment),
             buttons.ADD_INFO: Awaited(requester.add_information),
         }
@@ -163,9 +173,29 @@ class Engine:
             data: dict[str, Any] = dict(row.data) if row else {}
             language = detect(inbound.text) or (row.language if row else None) or person.language
             turn = Turn(desk, session, inbound, person, now, language, row, data)
+            audience, argument = self._audience(turn)
             self._route(turn)
+            confine(turn, 0, audience, argument)
             save_turn(turn)
             return turn.replies
+
+    def _audience(self, turn: Turn) -> tuple[Audience, str]:
+        """Who may read the replies to this message, and the argument that decides it (a
+        ticket number, a queue): by the verb or button, or what the desk was waiting for."""
+        inbound = turn.inbound
+        if inbound.action:
+            pressed = buttons.read_button(inbound.action)
+            if pressed.kind == buttons.TICKET:
+                verb, args = self.verbs.pressed(pressed.rest)
+                return (verb.audience if verb else Audience.ANYONE), args
+            return self.audiences.get(pressed.kind, Audience.ANYONE), pressed.rest
+        text = inbound.text.strip()
+        if text.startswith("/"):
+            _, verb, args = self.verbs.find(text)
+            return (verb.audience if verb else Audience.ANYONE), args
+        name, _ = buttons.read_awaiting(str(turn.data.get("awaiting") or ""))
+        awaited = self.replies.get(name)
+        return (awaited.audience if awaited else Audience.ANYONE), ""
 
     def _route(self, turn: Turn) -> None:
         inbound = turn.inbound

@@ -149,3 +149,20 @@ async def test_requester_cannot_approve_their_own_request(approvals: Driver):
     with slack.desk.store.read() as session:
         refused = [e for e in session.exec(select(TicketEvent)).all() if e.kind == "refused"]
     assert refused
+
+
+async def test_ticket_details_asked_for_by_mention_in_a_channel_go_to_a_dm(slack: Driver):
+    """Anyone in #general reads the thread of an @mention: the ticket, its notes and its
+    requester's words go to the technician's DM, and only a pointer stays in the thread."""
+    number = await open_password_ticket(slack)
+    await slack.dm("U0DANA", f"/note {number} her phone is +44 20 7946 0000")
+    general, ts = "C0GENERAL", "1795000300.000100"
+    assert await slack.mention("U0DANA", general, f"<@UBOT> /show {number}", ts=ts) == 200
+
+    [pointer] = slack.fake.posts(general)
+    assert pointer.params["thread_ts"] == ts
+    assert "private message" in pointer.block_text() and number not in pointer.block_text()
+    await slack.flush()
+    shown = slack.last("D0DANA")
+    assert number in shown.block_text() and "+44 20 7946 0000" in shown.block_text()
+    assert len(slack.fake.posts(general)) == 1

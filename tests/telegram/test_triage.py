@@ -187,3 +187,16 @@ async def test_the_move_is_followed_from_telegrams_notice_and_remembered(
         assert "IT-1000" in listed.text  # not "I only work in the triage groups"
     finally:
         await channel.stop()
+
+
+async def test_a_persons_own_requests_asked_for_in_the_triage_group_go_to_them_privately(
+    tg: Harness,
+):
+    """Everyone in the triage group would read Alice's list: she gets it in her private chat."""
+    fake = tg.fake
+    number = await open_ticket(tg, ALICE, "confidential: my payslip is wrong")
+    [pointer] = await tg.say(ALICE, "/status", chat_id=TRIAGE)
+    assert "private message" in pointer.text and "Your open requests" not in fake.texts(TRIAGE)
+    await tg.flush()
+    listed = fake.texts(ALICE).rpartition("Your open requests")[2]
+    assert number in listed

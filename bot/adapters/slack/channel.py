@@ -347,6 +347,7 @@ class SlackChannel:
                 text=incoming.text,
                 action=incoming.action,
                 event_id=incoming.event_id,
+                account=incoming.user,
             )
             try:
                 replies = await self.workers.run(inbound)

@@ -265,6 +265,7 @@ class Handlers:
             text=received.text,
             action=received.action,
             event_id=received.event_id,
+            account=received.user_id,
         )
 
     # -- in the worker thread --------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from bot.chat.places import Audience
 from bot.turn import Turn
 
 Handler = Callable[[Turn, str], None]
@@ -21,6 +22,7 @@ class Verb:
     handler: Handler
     staff: bool = False  # shown in help only to technicians and admins
     aliases: tuple[str, ...] = ()
+    audience: Audience = Audience.ANYONE  # who may read its replies (bot.chat.places)
 
 
 class Verbs:
@@ -33,22 +35,30 @@ class Verbs:
         for name in (verb.name, *verb.aliases):
             self.by_name[name] = verb
 
-    def dispatch(self, turn: Turn, text: str) -> None:
+    def find(self, text: str) -> tuple[str, Verb | None, str]:
+        """`/claim IT-1042` -> ("claim", its verb, "IT-1042"); the verb is None if unknown."""
         name, _, args = text.lstrip("/").partition(" ")
         name = name.split("@", 1)[0].lower()  # Telegram groups append @botname
         if name == "desk":  # Slack: /desk <verb> <args>
             name, _, args = args.strip().partition(" ")
             name = name.lower() or "help"
-        verb = self.by_name.get(name)
+        return name, self.by_name.get(name), args.strip()
+
+    def dispatch(self, turn: Turn, text: str) -> None:
+        name, verb, args = self.find(text)
         if verb is None:
             turn.say("verbs.unknown", verb=name)
             return
-        verb.handler(turn, args.strip())
+        verb.handler(turn, args)
+
+    def pressed(self, rest: str) -> tuple[Verb | None, str]:
+        """The verb of a ticket button (`claim:IT-1042`) and its arguments."""
+        name, _, args = rest.partition(":")
+        return self.by_name.get(name), args
 
     def on_ticket_button(self, turn: Turn, rest: str) -> None:
         """A ticket button (`t:claim:IT-1042`) runs the verb of the same name."""
-        name, _, args = rest.partition(":")
-        verb = self.by_name.get(name)
+        verb, args = self.pressed(rest)
         if verb is None:
             turn.say("errors.unknown_button")
         else:

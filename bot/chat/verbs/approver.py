@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot import approvals
 from bot.chat.approvals import decide
+from bot.chat.places import Audience
 from bot.chat.verbs import Verb, Verbs
 from bot.turn import Turn
 from store.sql import row_id
@@ -46,6 +47,6 @@ def pending_verb(turn: Turn, _args: str) -> None:
 
 
 def register(verbs: Verbs) -> None:
-    verbs.add(Verb("approvals", pending_verb))
-    verbs.add(Verb("approve", approve_verb))
-    verbs.add(Verb("reject", reject_verb))
+    verbs.add(Verb("approvals", pending_verb, audience=Audience.ASKER))
+    verbs.add(Verb("approve", approve_verb, audience=Audience.ASKER))
+    verbs.add(Verb("reject", reject_verb, audience=Audience.ASKER))

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from bot import permissions
 from bot.base.config import parse_duration
+from bot.chat.places import Audience
 from bot.chat.verbs import Verb, Verbs
 from bot.insight.delivery import may_see_reports
 from bot.known_errors import kb_verb
@@ -49,5 +50,5 @@ def report_verb(turn: Turn, args: str) -> None:
 
 
 def register(verbs: Verbs) -> None:
-    verbs.add(Verb("report", report_verb, aliases=("insight",)))
-    verbs.add(Verb("kb", kb_verb, staff=True, aliases=("knownerror",)))
+    verbs.add(Verb("report", report_verb, aliases=("insight",), audience=Audience.ASKER))
+    verbs.add(Verb("kb", kb_verb, staff=True, aliases=("knownerror",), audience=Audience.ASKER))

@@ -13,6 +13,7 @@ from bot.base.buttons import ADD_INFO, HANDOFF_TEXT, awaiting
 from bot.base.messages import Message
 from bot.base.timefmt import describe_time
 from bot.chat import conversation
+from bot.chat.places import Audience
 from bot.chat.verbs import Verb, Verbs
 from bot.insight.delivery import may_see_reports
 from bot.lookup import requester_ticket, split_number, visible_ticket
@@ -303,7 +304,7 @@ def human_verb(turn: Turn, args: str) -> None:
 def register(verbs: Verbs) -> None:
     verbs.add(Verb("help", help_verb, aliases=("?",)))
     verbs.add(Verb("start", start_verb))
-    verbs.add(Verb("status", my_tickets, aliases=("tickets", "my")))
+    verbs.add(Verb("status", my_tickets, aliases=("tickets", "my"), audience=Audience.ASKER))
     verbs.add(Verb("add", add_verb, aliases=("info",)))
     verbs.add(Verb("cancel", cancel_verb))
     verbs.add(Verb("fixed", fixed_verb))

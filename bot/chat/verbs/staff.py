@@ -15,6 +15,7 @@ from bot import approvals, incidents, permissions, workflow
 from bot.base.buttons import TICKET, button
 from bot.base.messages import Choice, Message
 from bot.base.timefmt import describe_time
+from bot.chat.places import Audience
 from bot.chat.verbs import Verb, Verbs
 from bot.chat.verbs.requester import show_ticket
 from bot.lookup import find_person, split_number, staff_only, workable_ticket
@@ -566,18 +567,22 @@ def _requester_name(turn: Turn, ticket: Ticket) -> str:
     return requester.first_name if requester else ticket.requester_id
 
 
+# Lists show the asker's queues; the rest show one ticket (bot.chat.places).
+QUEUES, ONE_TICKET = Audience.QUEUES, Audience.TICKET
+
+
 def register(verbs: Verbs) -> None:
-    verbs.add(Verb("queue", queue_verb, staff=True))
-    verbs.add(Verb("mine", mine_verb, staff=True))
-    verbs.add(Verb("show", show_verb, staff=True))
-    verbs.add(Verb("claim", claim_verb, staff=True, aliases=("take",)))
-    verbs.add(Verb("unclaim", unclaim_verb, staff=True, aliases=("release",)))
-    verbs.add(Verb("assign", assign_verb, staff=True))
-    verbs.add(Verb("reply", reply_verb, staff=True))
-    verbs.add(Verb("note", note_verb, staff=True))
-    verbs.add(Verb("ask", ask_verb, staff=True))
-    verbs.add(Verb("priority", priority_verb, staff=True))
-    verbs.add(Verb("set", set_verb, staff=True))
-    verbs.add(Verb("resolve", resolve_verb, staff=True))
-    verbs.add(Verb("reopen", reopen_verb, staff=True))
-    verbs.add(Verb("log", log_verb, staff=True))
+    verbs.add(Verb("queue", queue_verb, staff=True, audience=QUEUES))
+    verbs.add(Verb("mine", mine_verb, staff=True, audience=QUEUES))
+    verbs.add(Verb("show", show_verb, staff=True, audience=ONE_TICKET))
+    verbs.add(Verb("claim", claim_verb, staff=True, aliases=("take",), audience=ONE_TICKET))
+    verbs.add(Verb("unclaim", unclaim_verb, staff=True, aliases=("release",), audience=ONE_TICKET))
+    verbs.add(Verb("assign", assign_verb, staff=True, audience=ONE_TICKET))
+    verbs.add(Verb("reply", reply_verb, staff=True, audience=ONE_TICKET))
+    verbs.add(Verb("note", note_verb, staff=True, audience=ONE_TICKET))
+    verbs.add(Verb("ask", ask_verb, staff=True, audience=ONE_TICKET))
+    verbs.add(Verb("priority", priority_verb, staff=True, audience=ONE_TICKET))
+    verbs.add(Verb("set", set_verb, staff=True, audience=ONE_TICKET))
+    verbs.add(Verb("resolve", resolve_verb, staff=True, audience=ONE_TICKET))
+    verbs.add(Verb("reopen", reopen_verb, staff=True, audience=ONE_TICKET))
+    verbs.add(Verb("log", log_verb, staff=True, audience=ONE_TICKET))
