@@ -1,8 +1,8 @@
 """Major incidents: many reports of one failure, handled as one problem.
 
 1. **Detect** (the insight job, one replica per slot): when `major_incidents.threshold`
-   incident tickets for the same service, or tickets without a service reading alike
-   (rapidfuzz token_sort_ratio >= `similarity`), arrive within `window`, the queue is
+   different people report incidents of the same service, or without a service in words
+   reading alike (rapidfuzz token_sort_ratio >= `similarity`), within `window`, the queue is
    alerted ("possible major incident") with Declare / Not a major incident buttons.
 2. **Declare** (`mi:declare:<id>`, a technician of that queue): a problem ticket is opened
    and claimed, the reports are linked to it (audited on each ticket) and their requesters
@@ -97,6 +97,11 @@ def links_of(session: Session, incident_id: int) -> list[IncidentLink]:
     return list(session.exec(stmt).all())
 
 
+def reporters(session: Session, incident_id: int) -> int:
+    """How many different people reported the incident (linked tickets and "me too"s)."""
+    return len({link.person_id for link in links_of(session, incident_id)})
+
+
 def linked_tickets(session: Session, incident_id: int) -> list[Ticket]:
     ids = [link.ticket_id for link in links_of(session, incident_id) if link.ticket_id]
     if not ids:
@@ -169,7 +174,8 @@ def detect(desk: Desk, now: datetime) -> int:
         for incident in grown.values():
             post_alert(desk, session, incident, now)
         for key, service, sample, group in _clusters(desk, rest):
-            if len(group) >= rules.threshold:
+            # People, not tickets: one person reporting five times is not an outage.
+            if len({t.requester_id for t in group}) >= rules.threshold:
                 _open_incident(desk, session, key, service, sample, group, now)
                 linked += len(group)
         return linked
@@ -313,7 +319,7 @@ def _alert_message(desk: Desk, session: Session, incident: MajorIncident) -> Mes
     lang = desk.settings.language
     texts = desk.texts
     tickets = linked_tickets(session, incident.id or 0)
-    reports = len(links_of(session, incident.id or 0))
+    reports = reporters(session, incident.id or 0)
     journey = desk.catalog.get(incident.service_id) if incident.service_id else None
     service = journey.title.get(lang) if journey is not None else ""
     common: dict[str, Any] = {
@@ -360,7 +366,7 @@ def _alert_message(desk: Desk, session: Session, incident: MajorIncident) -> Mes
 def post_alert(desk: Desk, session: Session, incident: MajorIncident, now: datetime) -> None:
     """Post the alert, or edit it in place: same key per target, so it stays one message."""
     message = _alert_message(desk, session, incident)
-    reports = len(links_of(session, incident.id or 0))
+    reports = reporters(session, incident.id or 0)
     for address, person in alert_targets(desk, session, incident.queue):
         key = f"mi:{incident.id}" + (f":{person}" if person else "")
         notify(

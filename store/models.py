@@ -473,3 +473,14 @@ class ReportRequest(SQLModel, table=True):
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     started_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     finished_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+
+
+class Pace(SQLModel, table=True):
+    """How many messages a person sent in the current minute (flood control), and whether
+    they were told to slow down in it. One row per person, reused minute after minute."""
+
+    __tablename__ = "pace"
+    person_id: str = Field(primary_key=True, max_length=64)
+    window_start: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    messages: int = 0
+    warned: bool = False

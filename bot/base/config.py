@@ -455,6 +455,14 @@ class EngineSettings(Section):
     threads: int = Field(4, ge=1, le=64)  # run_in: thread, PostgreSQL; SQLite: 1
 
 
+class Limits(Section):
+    """Flood control per person (bot/flood.py): past a limit, one polite notice, an audit
+    event, nothing else; each limit lifts by itself when its window has passed."""
+
+    messages_per_minute: int = Field(30, ge=1)  # messages and button presses
+    requests_per_hour: int = Field(10, ge=1)  # new tickets a person opens themself
+
+
 class Settings(Section):
     """Everything deskbot needs to run, from config.yaml."""
 
@@ -479,6 +487,7 @@ class Settings(Section):
     conversation: ConversationSettings = ConversationSettings()
     notifications: Notifications = Notifications()
     insight: Insight = Insight()
+    limits: Limits = Limits()
 
     # Not from YAML: where the file lives, so relative paths resolve against it.
     base_dir: Path = Path(".")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from zoneinfo import ZoneInfo
 
-from bot import approvals, incidents
+from bot import approvals, flood, incidents
 from bot.base.buttons import JOURNEY, button
 from bot.base.messages import Choice, Message
 from bot.base.texts import trusted
@@ -137,6 +137,9 @@ def run(turn: Turn, journey: Journey, state: JourneyState | None, event: Input) 
 
 def apply_result(turn: Turn, journey: Journey, result: Result) -> None:
     for replies, effect in result.ordered():
+        if _opens_request(turn, effect) and not flood.may_open_request(turn):
+            turn.data.pop("journey", None)  # refused: the journey ends here, told why
+            return
         for message in replies:
             turn.reply(message)
         if effect is None:
@@ -172,6 +175,14 @@ def apply_result(turn: Turn, journey: Journey, result: Result) -> None:
         turn.data.pop("journey", None)
     else:
         turn.data["journey"] = result.state.to_dict()
+
+
+def _opens_request(turn: Turn, effect: object) -> bool:
+    """A new ticket, a hand-off to a person, or an approval asked before any ticket: what
+    `limits.requests_per_hour` counts (bot/flood.py)."""
+    if isinstance(effect, CreateTicket | Handoff):
+        return True
+    return isinstance(effect, RequestApproval) and not turn.tickets
 
 
 def _request_approval(
@@ -360,6 +371,8 @@ def on_journey_button(turn: Turn, rest: str) -> None:
 
 def handoff_without_journey(turn: Turn, text: str) -> None:
     """Pass a free-text request to a person (general ticket in the default queue)."""
+    if not flood.may_open_request(turn):
+        return
     _handoff(
         turn, None, Handoff(service_id="", step=None, answers={"request": text}, reason="asked")
     )

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from bot import expiry
+from bot import expiry, flood
 from bot.base import buttons
 from bot.base.language import detect
 from bot.base.messages import Inbound, Message, Outbound, clean_text
@@ -173,6 +173,8 @@ class Engine:
             data: dict[str, Any] = dict(row.data) if row else {}
             language = detect(inbound.text) or (row.language if row else None) or person.language
             turn = Turn(desk, session, inbound, person, now, language, row, data)
+            if flood.over_message_limit(turn):
+                return turn.replies  # told once a minute at most; nothing else happens
             audience, argument = self._audience(turn)
             self._route(turn)
             confine(turn, 0, audience, argument)

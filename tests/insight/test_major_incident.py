@@ -68,7 +68,7 @@ def test_declared_linked_and_resolved_end_to_end(ichat: MemoryChat, clock: Fixed
     # The job spots three VPN reports within 30 minutes and alerts the network queue.
     check(chat)
     [alert] = alerts(chat)
-    assert "Possible major incident: 3 reports of VPN problem" in to_plain(alert.text)
+    assert "Possible major incident: 3 people reported VPN problem" in to_plain(alert.text)
     assert "IT-1000, IT-1001, IT-1002" in to_plain(alert.text)
     found = incident(chat)
     assert (found.status, found.service_id, found.queue) == ("suspected", "vpn_issue", "network")
@@ -228,7 +228,7 @@ def test_reports_without_a_service_that_read_alike(ichat: MemoryChat, clock: Fix
         ichat.say(person, f"/human {text}")
     check(ichat)
     [alert] = alerts(ichat, DESK_TRIAGE)
-    assert "3 reports like “<!channel> the shared drive is down”" in to_plain(alert.text)
+    assert "3 people reported “<!channel> the shared drive is down”" in to_plain(alert.text)
     assert "&lt;!channel&gt;" in alert.text  # what people typed is escaped in the markup
     found = incident(ichat)
     assert found.service_id is None and found.queue == "service_desk"
@@ -240,3 +240,22 @@ def test_reports_without_a_service_that_read_alike(ichat: MemoryChat, clock: Fix
     # A request that only shares a few words is not taken for it.
     other = ichat.say("li.wei", "my printer is jammed")
     assert "We already know" not in to_plain(other[0].text)
+
+
+def test_one_person_reporting_many_times_is_not_a_major_incident(
+    ichat: MemoryChat, clock: FixedClock
+):
+    for _ in range(3):
+        report_vpn(ichat, "alice")
+        clock.advance(timedelta(minutes=2))
+    check(ichat)
+    assert alerts(ichat, NET_TRIAGE) == []
+    with ichat.desk.store.read() as session:
+        assert session.exec(select(MajorIncident)).all() == []
+
+    for person in ("bob", "wang.fang"):
+        report_vpn(ichat, person)
+        clock.advance(timedelta(minutes=2))  # the job's next slot
+    check(ichat)
+    [alert] = alerts(ichat, NET_TRIAGE)
+    assert "3 people reported" in to_plain(alert.text)
