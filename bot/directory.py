@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -10,7 +11,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.base.config import LANGUAGES, Settings
-from bot.base.yamlfile import Problem, ProblemsError
+from bot.base.yamlfile import TABLE_LIMIT, Problem, ProblemsError, read_text
 
 ROLES = ("employee", "technician", "approver", "admin")
 PEOPLE_COLUMNS = (
@@ -151,14 +152,11 @@ def _split(value: str) -> list[str]:
 def _rows(
     path: Path, expected: Iterable[str], required: Iterable[str]
 ) -> Iterator[tuple[int, dict[str, str]]]:
+    """Each row with its line number; the file is read within TABLE_LIMIT, as UTF-8 (with or
+    without the byte-order mark Excel writes)."""
+    reader = csv.DictReader(io.StringIO(read_text(path, TABLE_LIMIT), newline=""))
+    done = 0  # the last line of the last row read: a bad row starts on the next one
     try:
-        handle = path.open(encoding="utf-8", newline="")
-    except OSError as exc:
-        raise ProblemsError(
-            [Problem(str(path), None, "", f"cannot read file: {exc.strerror}")]
-        ) from exc
-    with handle:
-        reader = csv.DictReader(handle)
         header = reader.fieldnames or []
         unknown = [c for c in header if c not in expected]
         missing = [c for c in required if c not in header]
@@ -166,8 +164,13 @@ def _rows(
             msgs = [Problem(str(path), 1, c, "unknown column") for c in unknown]
             msgs += [Problem(str(path), 1, c, "required column is missing") for c in missing]
             raise ProblemsError(msgs)
+        done = reader.line_num
         for row in reader:
             yield reader.line_num, {k: (v or "").strip() for k, v in row.items() if k}
+            done = reader.line_num
+    except csv.Error as exc:  # a field over csv's size limit, say
+        message = f"not a valid CSV file: {exc}"
+        raise ProblemsError([Problem(str(path), done + 1, "", message)]) from exc
 
 
 def load_people(

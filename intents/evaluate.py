@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.base.language import detect
-from bot.base.yamlfile import Problem, ProblemsError
+from bot.base.yamlfile import TABLE_LIMIT, Problem, ProblemsError, read_text
 from intents.catalog import Intent, IntentCatalog
 from intents.matcher import Matcher, MatchResult
 
@@ -30,10 +30,7 @@ class Case:
 def _read_jsonl(path: Path, fields: tuple[str, str]) -> list[tuple[str, str]]:
     problems: list[Problem] = []
     rows: list[tuple[str, str]] = []
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise ProblemsError([Problem(str(path), None, "", f"cannot read: {exc}")]) from exc
+    lines = read_text(path, TABLE_LIMIT).splitlines()
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue

@@ -29,7 +29,14 @@ from markupsafe import escape
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from rapidfuzz import fuzz, utils
 
-from bot.base.yamlfile import Problem, ProblemsError, load_yaml, validation_problems
+from bot.base.yamlfile import (
+    YAML_LIMIT,
+    Problem,
+    ProblemsError,
+    load_yaml,
+    read_text,
+    validation_problems,
+)
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 ARTICLE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
@@ -278,9 +285,9 @@ def _shift(problems: list[Problem], path: Path, by: int) -> list[Problem]:
 def load_article(path: Path) -> tuple[Article | None, list[Problem]]:
     """Read one article; problems carry the file and the line in it."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        return None, [Problem(str(path), None, "", f"cannot read file: {exc.strerror}")]
+        text = read_text(path, YAML_LIMIT)
+    except ProblemsError as exc:
+        return None, exc.problems
     parts = _split_front_matter(text)
     if parts is None:
         return None, [
