@@ -314,15 +314,15 @@ def load_journey(
 
 
 def _reference_problems(
-    catalog: Catalog, sources: dict[str, Source], kb: KnowledgeBase, service_ids: set[str]
+    catalog: Catalog, sources: dict[str, Source], article_ids: set[str], service_ids: set[str]
 ) -> list[Problem]:
     """References between files: services offered instead, articles shown, article services.
 
-    `service_ids` holds every service id seen, including files with problems of their own,
-    so a broken file is reported once, not again by everything that refers to it.
+    `article_ids` and `service_ids` hold every article and service id seen, including files
+    with problems of their own, so a broken file is reported once, not again by everything
+    that refers to it.
     """
     problems: list[Problem] = []
-    article_ids = kb.ids()
     for journey in catalog:
         doc, positions = sources[journey.id].doc, sources[journey.id].positions
         for i, step in enumerate(journey.steps):
@@ -371,10 +371,15 @@ def load_catalog(settings: Settings, texts: Texts) -> Catalog:
         )
     problems: list[Problem] = []
     kb = KnowledgeBase()
+    knowledge = settings.resolve(settings.paths.knowledge)
+    broken_articles: set[str] = set()
     try:
-        kb = load_kb(settings.resolve(settings.paths.knowledge))
+        kb = load_kb(knowledge)
     except ProblemsError as exc:
         problems += exc.problems
+        # Articles in files with problems of their own are reported once, by their file,
+        # not again by every service that shows them.
+        broken_articles = {path.stem for path in knowledge.rglob("*.md")}
     catalog = Catalog(kb=kb)
     sources: dict[str, Source] = {}
     service_ids = {path.stem for path in folder.glob("*.yaml")}
@@ -395,7 +400,8 @@ def load_catalog(settings: Settings, texts: Texts) -> Catalog:
                 )
             catalog.journeys[journey.id] = journey
             catalog.sources[journey.id] = path
-    problems += _reference_problems(catalog, sources, catalog.kb, service_ids)
+    article_ids = catalog.kb.ids() | broken_articles
+    problems += _reference_problems(catalog, sources, article_ids, service_ids)
     if problems:
         raise ProblemsError(problems)
     return catalog

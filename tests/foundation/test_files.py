@@ -79,6 +79,16 @@ def test_a_file_that_is_not_utf8_is_one_error_naming_file_and_line(
     ]
 
 
+def test_an_article_that_is_not_utf8_is_one_error(tmp_path: Path):
+    config = own_copy(tmp_path)
+    article = tmp_path / "kb/en/guest-wifi.md"
+    article.write_bytes(article.read_bytes() + "\nCafé guests welcome.\n".encode("latin-1"))
+    result, errors = check(config)
+    assert result.returncode == 2
+    [error] = errors
+    assert error.startswith(f"{article}:") and "not UTF-8 text (byte 0xe9" in error
+
+
 BILLION_LAUGHS = "\n".join(
     ['lol0: &lol0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
     + [f"lol{i}: &lol{i} [{', '.join([f'*lol{i - 1}'] * 9)}]" for i in range(1, 10)]
