@@ -173,6 +173,25 @@ def _rows(
         raise ProblemsError([Problem(str(path), done + 1, "", message)]) from exc
 
 
+def is_email(value: str) -> bool:
+    """A pragmatic check, not RFC 5322: one @, something before it, a domain with a dot
+    and no empty part after it, and no spaces."""
+    local, _, domain = value.partition("@")
+    parts = domain.split(".")
+    return (
+        bool(local)
+        and "@" not in domain
+        and len(parts) >= 2
+        and all(parts)
+        and not any(c.isspace() for c in value)
+    )
+
+
+# Columns that name one person each: a value on two rows would let the later row take over
+# the earlier person's chat accounts (and so their roles). Emails compare without case.
+_UNIQUE = ("email", "slack_id", "telegram_id")
+
+
 def load_people(
     path: Path, queues: set[str] | None = None
 ) -> tuple[dict[str, Person], list[Problem]]:
@@ -183,6 +202,7 @@ def load_people(
         problems.append(Problem(str(path), line, column, message))
 
     lines: dict[str, int] = {}
+    owners: dict[tuple[str, str], str] = {}  # (column, value) -> the person whose it is
     for line, row in _rows(path, PEOPLE_COLUMNS, ("id", "name", "email", "role")):
         pid = row["id"]
         if not pid:
@@ -211,8 +231,18 @@ def load_people(
         except (ZoneInfoNotFoundError, ValueError):
             bad(line, "timezone", f"unknown timezone '{tz}'")
             tz = "UTC"
-        if "@" not in row.get("email", ""):
-            bad(line, "email", f"'{row.get('email', '')}' is not an email address")
+        if not is_email(row["email"]):
+            bad(line, "email", f"'{row['email']}' is not an email address like name@example.com")
+        for column in _UNIQUE:
+            value = row.get(column, "")
+            key = (column, value.lower() if column == "email" else value)
+            if not value:
+                continue  # nobody is known by an empty Slack or Telegram id
+            if key in owners:
+                first = owners[key]
+                bad(line, column, f"'{value}' is also on line {lines[first]} ({first})")
+            else:
+                owners[key] = pid
         lines[pid] = line
         people[pid] = Person(
             id=pid,
@@ -234,7 +264,37 @@ def load_people(
         for column, ref in (("manager", person.manager), ("delegate", person.delegate)):
             if ref and ref not in people:
                 bad(lines[pid], column, f"'{ref}' is not a person in this file")
+            elif ref == pid:
+                bad(lines[pid], column, f"'{ref}' is this person: nobody is their own {column}")
+    for cycle in manager_cycles(people):
+        first = min(cycle, key=lines.__getitem__)
+        at = cycle.index(first)
+        cycle = cycle[at:] + cycle[:at]  # told from the row that comes first in the file
+        steps = " -> ".join(f"{p} (line {lines[p]})" for p in cycle)
+        bad(lines[first], "manager", f"managers go round in a circle: {steps} -> {first}")
     return people, problems
+
+
+def manager_cycles(people: dict[str, Person]) -> list[list[str]]:
+    """Every circle of managers: two or more people whose chain of managers comes back to
+    where it started (someone who is their own manager is told on their own). Nobody is
+    walked twice, so this takes linear time."""
+    done: set[str] = set()
+    cycles: list[list[str]] = []
+    for start in people:
+        chain: list[str] = []
+        on_chain: set[str] = set()
+        pid: str | None = start
+        while pid is not None and pid in people and pid not in done and pid not in on_chain:
+            chain.append(pid)
+            on_chain.add(pid)
+            pid = people[pid].manager
+        if pid is not None and pid in on_chain:
+            cycle = chain[chain.index(pid) :]
+            if len(cycle) > 1:
+                cycles.append(cycle)
+        done |= on_chain
+    return cycles
 
 
 def load_assets(path: Path, people: dict[str, Person]) -> tuple[list[Asset], list[Problem]]:
