@@ -7,6 +7,7 @@ import re
 from bot import permissions
 from bot.desk import Desk
 from bot.directory import Person
+from bot.tickets import status_label
 from bot.turn import Turn
 from store import tickets as repo
 from store.models import Ticket
@@ -47,15 +48,17 @@ def staff_only(turn: Turn, action: str) -> bool:
     return False
 
 
-def workable_ticket(turn: Turn, raw: str, action: str) -> Ticket | None:
-    """The ticket if this person works its queue; refuses (audited) otherwise."""
-    if not staff_only(turn, action):
-        return None
+def workable_ticket(turn: Turn, raw: str, action: str, *, final_ok: bool = False) -> Ticket | None:
+    """The ticket if this person works its queue and it is not closed, cancelled or rejected
+    (`final_ok`: `/reopen` explains itself); refuses (audited, with the ticket) otherwise."""
     number = normalise_number(turn.desk, raw)
+    ticket = repo.get_ticket(session=turn.session, number=number) if number else None
+    if not permissions.is_staff(turn.person):
+        permissions.refuse(turn, action, ticket, key="perm.staff_only", verb=action)
+        return None
     if not number:
         turn.say("tickets.usage", verb=action)
         return None
-    ticket = repo.get_ticket(session=turn.session, number=number)
     if ticket is None:
         turn.say("verbs.no_such_ticket", number=number)
         return None
@@ -67,6 +70,16 @@ def workable_ticket(turn: Turn, raw: str, action: str) -> Ticket | None:
             key="perm.not_your_queue",
             number=ticket.number,
             queue=turn.desk.queue_name(ticket.queue, turn.language),
+        )
+        return None
+    if ticket.status in repo.FINAL and not final_ok:
+        permissions.refuse(
+            turn,
+            action,
+            ticket,
+            key="tickets.not_active",
+            number=ticket.number,
+            status=status_label(turn.desk, ticket.status, turn.language),
         )
         return None
     return ticket

@@ -15,6 +15,8 @@ from bot.turn import Turn
 from store import tickets as repo
 from store.models import Approval, Ticket
 
+ASKED_CHARS = 500  # of the refused command kept in the audit trail
+
 
 def is_staff(person: Person) -> bool:
     """Technicians (of any queue) and admins."""
@@ -87,6 +89,8 @@ def refuse(
         note=action,
         data={
             "action": action,
+            # What was typed or pressed, so the audit shows the arguments too.
+            "asked": (turn.inbound.text or turn.inbound.action or "")[:ASKED_CHARS],
             "channel": turn.inbound.channel,
             "roles": sorted(turn.person.roles),
             "queues": sorted(turn.person.queues),

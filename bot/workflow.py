@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
+from bot import permissions
 from bot.addresses import home_address, is_shared
 from bot.base.buttons import TICKET, button
 from bot.base.messages import Address, Choice, Message
@@ -71,11 +72,14 @@ def change(
 
 
 def say_invalid(turn: Turn, ticket: Ticket, to_status: str) -> None:
-    """Explain a refused status move: where the ticket is and where it could go."""
+    """Explain a refused status move (audited): where the ticket is and where it could go."""
     lang = turn.language
     nexts = sorted(lifecycle.TRANSITIONS.get(ticket.status, ()))
-    turn.say(
-        "tickets.invalid_transition",
+    permissions.refuse(
+        turn,
+        f"move to {to_status}",
+        ticket,
+        key="tickets.invalid_transition",
         number=ticket.number,
         status=status_label(turn.desk, ticket.status, lang),
         to=status_label(turn.desk, to_status, lang),

@@ -26,6 +26,8 @@ STATUSES = (
 )
 ACTIVE = ("new", "awaiting_approval", "open", "in_progress", "waiting_on_user", "reopened")
 DONE = ("resolved", "closed", "cancelled", "rejected")
+# No work happens on these any more (a resolved ticket can still be reopened).
+FINAL = ("closed", "cancelled", "rejected")
 
 
 _NEXT_NUMBER = (

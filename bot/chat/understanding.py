@@ -201,17 +201,22 @@ BUILTIN_HANDLERS = {
 def on_article_button(turn: Turn, rest: str) -> None:
     """`kb:y:<article>` it helped; `kb:n:<article>` still need help (go on to a service)."""
     verdict, _, article_id = rest.partition(":")
+    if verdict not in ("y", "n"):
+        turn.say("errors.unknown_button")
+        return
     asked = turn.data.pop("kb_question", None) or {}
+    if asked.get("article") != article_id:
+        # Answered already (or another article was offered since): a second press must not
+        # count twice in the self-service numbers.
+        turn.say("kb.glad" if verdict == "y" else "kb.tell_me")
+        return
     if verdict == "y":
         knowledge.record_outcome(turn, "kb_self_solved", article_id)
         turn.say("kb.glad")
         return
-    if verdict != "n":
-        turn.say("errors.unknown_button")
-        return
     knowledge.record_outcome(turn, "kb_not_helpful", article_id)
     question = str(asked.get("text") or "")
-    if not question or asked.get("article") != article_id:
+    if not question:
         turn.say("kb.tell_me")
         return
     turn.data["kb_declined"] = question

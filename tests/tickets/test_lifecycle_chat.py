@@ -161,6 +161,8 @@ def test_full_lifecycle_with_several_people(
         "info",
         "resolved",
         "confirmed_fixed",
+        "refused",  # Alice's /cancel of a closed ticket
+        "refused",  # Dana's /reopen of it
     ]
 
     # `deskbot audit IT-1001` prints the same timeline with who, from and to.
@@ -170,7 +172,7 @@ def test_full_lifecycle_with_several_people(
     lines = out.splitlines()
     assert lines[0].startswith(f"{alice_ticket}: Password reset") and "[closed]" in lines[0]
     rows = lines[2:]
-    assert len(rows) == 11
+    assert len(rows) == 13
     assert (
         "dana" in rows[1] and "claimed" in rows[1] and "new" in rows[1] and "in_progress" in rows[1]
     )

@@ -460,7 +460,7 @@ def resolve_verb(turn: Turn, args: str) -> None:
 def reopen_verb(turn: Turn, args: str) -> None:
     """`/reopen IT-1042 [reason]`: take a resolved ticket up again."""
     number, reason = split_number(args)
-    ticket = workable_ticket(turn, number, "reopen")
+    ticket = workable_ticket(turn, number, "reopen", final_ok=True)  # the lifecycle explains
     if ticket is None:
         return
     event = workflow.change(
