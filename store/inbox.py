@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
-from store.models import InboundUpdate
+from store.models import DeadMessage, InboundUpdate
 from store.sql import insert_ignore
 
 
@@ -42,3 +42,16 @@ def handled(session: Session, channel: str, event_ids: Sequence[str]) -> None:
                 col(InboundUpdate.channel) == channel, col(InboundUpdate.event_id).in_(event_ids)
             )
         )
+
+
+def set_aside(session: Session, message: DeadMessage) -> DeadMessage:
+    """Keep a message that could not be handled; returns it with its id."""
+    session.add(message)
+    session.flush()
+    return message
+
+
+def dead_messages(session: Session, limit: int = 200) -> list[DeadMessage]:
+    """The messages set aside, newest first."""
+    stmt = select(DeadMessage).order_by(col(DeadMessage.at).desc(), col(DeadMessage.id).desc())
+    return list(session.exec(stmt.limit(limit)).all())

@@ -484,3 +484,19 @@ class Pace(SQLModel, table=True):
     window_start: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     messages: int = 0
     warned: bool = False
+
+
+class DeadMessage(SQLModel, table=True):
+    """A message from a person that could not be handled (a bug, not an outage): set aside
+    so it blocks nobody, apologised for, reported to the admins, listed by `deskbot inbox`."""
+
+    __tablename__ = "dead_message"
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=32)
+    event_id: str | None = Field(default=None, max_length=128)
+    person_id: str = Field(max_length=64)
+    conversation: str = Field(max_length=200)
+    text: str = Field(default="", sa_column=Column(Text, nullable=False))
+    action: str | None = Field(default=None, max_length=256)
+    error: str = Field(default="", sa_column=Column(Text, nullable=False))
+    at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))

@@ -9,6 +9,7 @@ returned for the channel to deliver.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -20,6 +21,7 @@ from bot.base.messages import Inbound, Message, Outbound, clean_text
 from bot.chat import (
     approvals,
     conversation,
+    dead_letters,
     incidents,
     reception,
     surveys,
@@ -32,6 +34,8 @@ from bot.directory import Person
 from bot.turn import ActionHandler, ReplyHandler, Turn, save_turn
 from store import conversations
 from store.events import claim_event
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -146,12 +150,25 @@ class Engine:
     # ---- a turn ----------------------------------------------------------------------
 
     def handle(self, inbound: Inbound) -> list[Outbound]:
-        """Handle one message or button press and return the replies to its sender."""
+        """Handle one message or button press and return the replies to its sender.
+
+        A message that breaks its turn is set aside (bot/chat/dead_letters.py) so it never
+        blocks anyone; an outage (the database cannot be reached) is raised for a retry.
+        """
         inbound = replace(
             inbound,
             text=clean_text(inbound.text),
             action=clean_text(inbound.action) if inbound.action is not None else None,
         )
+        try:
+            return self._turn(inbound)
+        except dead_letters.OUTAGE:
+            raise
+        except Exception as exc:
+            log.exception("message %s could not be handled", inbound.event_id)
+            return dead_letters.set_aside(self.desk, inbound, exc)
+
+    def _turn(self, inbound: Inbound) -> list[Outbound]:
         desk = self.desk
         now = desk.clock.now()
         with desk.store.begin() as session:

@@ -10,6 +10,7 @@ from bot.adapters.telegram.polling import Poller
 from bot.chat.engine import Engine
 from bot.desk import Desk
 from store import inbox
+from tests.poison import PILL, poisoned
 from tests.telegram.conftest import NO_PACING, FakeTime, Harness, started
 from tests.telegram.fake_bot_api import FakeBotAPI
 
@@ -140,3 +141,24 @@ async def test_a_nul_character_does_not_stall_polling_for_everyone(tg: Harness, 
     fake.push(fake.message_update(ALICE, "zzq\x00 blorp"))
     fake.push(fake.message_update(BOB, "/start"))
     await fake.wait_for(lambda: fake.in_chat(ALICE) and "Hi Bob" in fake.texts(BOB))
+
+
+async def test_a_message_that_breaks_its_turn_does_not_stall_polling(
+    tg: Harness, tg_desk: Desk, fake: FakeBotAPI
+):
+    """Its batch used to be fetched again and again: now it is set aside with an apology."""
+    with poisoned(tg_desk):
+        bad = fake.push(fake.message_update(ALICE, f"/human {PILL} my printer"))
+        fake.push(fake.message_update(BOB, "/start"))
+        await fake.wait_for(lambda: fake.in_chat(ALICE) and "Hi Bob" in fake.texts(BOB))
+        assert "Sorry, something went wrong on our side" in fake.texts(ALICE)
+        await fake.wait_for(
+            lambda: any(
+                int(c.params.get("offset", 0)) > bad["update_id"] + 1
+                for c in fake.calls_of("getUpdates")
+            )
+        )
+    with tg_desk.store.read() as session:
+        [kept] = inbox.dead_messages(session)
+    assert kept.person_id == "alice" and PILL in kept.text
+    assert len([s for s in fake.in_chat(ALICE) if "Sorry" in s.text]) == 1
