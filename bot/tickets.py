@@ -77,6 +77,7 @@ def triage_message(desk: Desk, ticket: Ticket) -> Message:
         ),
         card=ticket_card(desk, ticket, lang, staff=True),
         choices=choices,
+        more=f"/show {ticket.number}",
     )
 
 

@@ -53,6 +53,9 @@ class Message:
     card: TicketCard | None = None
     image: str | None = None  # path of a PNG to attach (reports)
     select_label: str | None = None  # label of the select when choices are shown as a list
+    # Where the whole text can be read when a platform must cut this message (a command
+    # such as "/show IT-1042"); the adapter names it in the cut notice.
+    more: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -75,6 +78,7 @@ class Message:
             else None,
             image=data.get("image"),
             select_label=data.get("select_label"),
+            more=data.get("more"),
         )
 
 

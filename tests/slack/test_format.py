@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.adapters.slack import inbound
-from bot.adapters.slack.blocks import answered, render
+from bot.adapters.slack.blocks import answered, render, render_parts
 from bot.adapters.slack.mrkdwn import escape, from_markup, to_plain
 from bot.base.messages import CardField, Choice, Message, TicketCard
 from tests.slack.conftest import payload
@@ -96,8 +96,10 @@ def test_ticket_card_is_a_section_with_fields_and_a_progress_line():
 
 def test_long_text_is_split_into_sections_slack_accepts():
     long = "\n".join(f"line {i} " + "x" * 90 for i in range(100))
-    _, blocks = render(Message(text=long), select_placeholder="x")
-    assert len(blocks) > 1 and block_problems(blocks) == []
+    parts = render_parts(Message(text=long), select_placeholder="x")
+    blocks = [b for _text, part in parts for b in part]
+    assert len(parts) == 2 and len(blocks) > 2
+    assert all(block_problems(part) == [] for _text, part in parts)
     assert "\n".join(b["text"]["text"] for b in blocks) == long
 
 

@@ -16,6 +16,7 @@ Protocol duties, in order of arrival:
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import re
 from collections.abc import AsyncIterator, Coroutine
@@ -39,10 +40,11 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.adapters.slack import inbound as parse
-from bot.adapters.slack.blocks import ACTION_PREFIX, answered, render, section
+from bot.adapters.slack.blocks import ACTION_PREFIX, Part, answered, render_parts, section
 from bot.adapters.slack.home import home_view
 from bot.adapters.slack.identity import Identity, LookupFailed
 from bot.adapters.slack.mrkdwn import from_markup, to_plain
+from bot.base import fitting
 from bot.base.buttons import read_button
 from bot.base.channel import DeliveryError, turn_origin
 from bot.base.language import detect
@@ -172,6 +174,8 @@ class SlackChannel:
         self.app.action({"type": "block_actions", "action_id": ACTION_PREFIX_RE})(self._on_action)
         self._tasks: set[asyncio.Task[None]] = set()
         self._locks = KeyedLocks()
+        # Parts of a long message already posted (and the last one's ref), for a retry midway.
+        self._partial: dict[tuple[str, str], tuple[int, str]] = {}
         self._socket: AsyncSocketModeHandler | None = None
         self._runner: web.AppRunner | None = None
         self.url: str | None = None  # the HTTP endpoint once started (port 0 resolved)
@@ -410,13 +414,30 @@ class SlackChannel:
         person = self.desk.directory.get(out.to.person_id)
         return person.language if person else self.desk.settings.language
 
+    def parts(self, out: Outbound, *, most: int = fitting.MAX_PARTS) -> list[Part]:
+        """`out` as at most `most` messages within Slack's limits; a cut says where the
+        rest is, and choices that do not fit in a select are counted."""
+        texts, lang, message = self.desk.texts, self._language(out), out.message
+        if message.more:
+            pointer = texts.plain(lang, "limits.cut_see", where=message.more)
+        else:
+            pointer = texts.plain(lang, "limits.cut")
+        return render_parts(
+            message,
+            select_placeholder=texts.plain(lang, "button.select"),
+            pointer=pointer,
+            more=texts.plain(lang, "limits.more_choices", n="{n}"),
+            most=most,
+        )
+
     async def send(self, out: Outbound, *, edit: str | None = None) -> str:
-        """Post `out` (or replace message `edit`, a "channel:ts" ref); return its ref."""
-        placeholder = self.desk.texts.plain(self._language(out), "button.select")
-        text, blocks = render(out.message, select_placeholder=placeholder)
+        """Post `out` (or replace message `edit`, a "channel:ts" ref); return the ref of
+        the message with its buttons (the last, when a long one went out in parts)."""
         channel, thread_ts = parse.split_conversation(out.to.conversation)
         try:
             if edit:
+                # An edit replaces one message: the whole of it must fit in one.
+                [(text, blocks)] = self.parts(out, most=1) or [("", [])]
                 ref_channel, _, ts = edit.partition(":")
                 try:
                     done = await self.client.chat_update(
@@ -427,17 +448,36 @@ class SlackChannel:
                     if exc.response.get("error") not in EDIT_GONE:
                         raise
                     log.info("message %s is gone; posting a new one", edit)
-            extra: dict[str, Any] = {"thread_ts": thread_ts} if thread_ts else {}
-            posted = await self.client.chat_postMessage(
-                channel=channel, text=text, blocks=blocks, **extra
-            )
+            ref = await self._post_parts(out, channel, thread_ts)
             if out.message.image:
-                await self._upload(out.message.image, str(posted["channel"]), thread_ts)
-            return f"{posted['channel']}:{posted['ts']}"
+                posted_channel = ref.partition(":")[0] or channel
+                await self._upload(out.message.image, posted_channel, thread_ts)
+            return ref
         except SlackApiError as exc:
             raise delivery_error(exc) from exc
         except (SlackRequestError, aiohttp.ClientError, TimeoutError, OSError) as exc:
             raise DeliveryError(f"slack unreachable: {exc!r}") from exc
+
+    async def _post_parts(self, out: Outbound, channel: str, thread_ts: str | None) -> str:
+        """Post the parts in order. A retry after a failure midway (the outbox sends the
+        same message again) resumes after the parts already shown instead of repeating them."""
+        parts = self.parts(out)
+        if not parts:
+            log.warning("nothing to show for %s; not sent", out.to.conversation)
+            return ""
+        key = (out.to.conversation, hashlib.sha256(repr(parts).encode()).hexdigest())
+        done, ref = self._partial.get(key, (0, ""))
+        extra: dict[str, Any] = {"thread_ts": thread_ts} if thread_ts else {}
+        for i, (text, blocks) in enumerate(parts):
+            if i < done:
+                continue
+            posted = await self.client.chat_postMessage(
+                channel=channel, text=text, blocks=blocks, **extra
+            )
+            ref = f"{posted['channel']}:{posted['ts']}"
+            self._partial[key] = (i + 1, ref)
+        self._partial.pop(key, None)
+        return ref
 
     async def _upload(self, path: str, channel: str, thread_ts: str | None) -> None:
         """Attach a picture (a report chart) under the message, in the same conversation."""

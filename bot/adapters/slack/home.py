@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.adapters.slack.blocks import Block, button, context, plain_text, section
+from bot.adapters.slack.blocks import Block, button, context, header, section
 from bot.adapters.slack.mrkdwn import from_markup
 from bot.base.buttons import TICKET
 from bot.base.buttons import button as button_value
+from bot.base.fitting import shorten
 from bot.base.messages import Choice
 from bot.base.timefmt import describe_time
 from bot.desk import Desk
@@ -16,10 +17,12 @@ from bot.overview import NextStep, Overview, TicketLine, overview
 from bot.tickets import status_label
 
 MAX_LISTED = 15  # a view holds at most 100 blocks; each ticket takes two
+VIEW_BLOCKS = 100
+TITLE_LIMIT = 200  # a ticket's title in a list: its line must stay one readable section
 
 
 def _header(text: str) -> Block:
-    return {"type": "header", "text": plain_text(text, 150)}
+    return header(text)
 
 
 # The name each "what happens next" text gives to who has the ticket.
@@ -38,7 +41,7 @@ def _ticket_blocks(desk: Desk, ticket: TicketLine, person: Person, lang: str) ->
         lang,
         "slack.home.ticket",
         number=ticket.number,
-        title=ticket.title,
+        title=shorten(ticket.title, TITLE_LIMIT),
         status=status_label(desk, ticket.status, lang),
         next=next_step(desk, ticket.next, lang),
     )
@@ -54,7 +57,7 @@ def _queue_block(desk: Desk, ticket: TicketLine, lang: str, claim: bool) -> Bloc
         lang,
         "slack.home.queue_ticket",
         number=ticket.number,
-        title=ticket.title,
+        title=shorten(ticket.title, TITLE_LIMIT),
         priority=ticket.priority,
         queue=desk.queue_name(ticket.queue, lang),
     )
@@ -87,7 +90,7 @@ def home_view(desk: Desk, person: Person) -> dict[str, Any]:
     blocks += _more(desk, lang, seen.mine_total, "slack.home.more")
     if seen.staff:
         blocks += _queue_section(desk, seen, lang)
-    return {"type": "home", "blocks": blocks[:100]}
+    return {"type": "home", "blocks": blocks[:VIEW_BLOCKS]}
 
 
 def _queue_section(desk: Desk, seen: Overview, lang: str) -> list[Block]:

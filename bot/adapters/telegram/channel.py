@@ -46,6 +46,7 @@ from bot.adapters.telegram.pacing import Pacer, Pacing
 from bot.adapters.telegram.polling import Poller
 from bot.adapters.telegram.updates import ChatOrderedProcessor, chat_of
 from bot.adapters.telegram.webhook import WebhookServer
+from bot.base import fitting
 from bot.base.channel import DeliveryError
 from bot.base.messages import Choice, Message, Outbound
 from bot.chat.engine import Engine
@@ -280,7 +281,8 @@ class TelegramChannel:
         return lock
 
     def keyboard(self, choices: tuple[Choice, ...]) -> InlineKeyboardMarkup | None:
-        """Choices as inline buttons; a value Telegram cannot carry is left out, loudly."""
+        """Choices as inline buttons; a value Telegram cannot carry is left out, loudly
+        (values are short codes: `bot.base.buttons`)."""
         for choice in choices:
             if not render.fits_callback(choice.value):
                 log.error("telegram: button %r dropped: value over 64 bytes", choice.value)
@@ -297,10 +299,22 @@ class TelegramChannel:
             ]
         )
 
-    def _empty_text(self, out: Outbound) -> str:
+    def _language(self, out: Outbound) -> str:
         person = self.desk.directory.get(out.to.person_id)
-        lang = person.language if person else self.desk.settings.language
-        return self.desk.texts.plain(lang, "telegram.empty")
+        return person.language if person else self.desk.settings.language
+
+    def parts(self, out: Outbound, *, most: int = fitting.MAX_PARTS) -> list[list[render.Run]]:
+        """`out` as at most `most` texts within Telegram's limits; a cut says where the
+        rest is, and buttons that do not fit are counted in a note."""
+        texts, lang, message = self.desk.texts, self._language(out), out.message
+        if message.more:
+            pointer = texts.plain(lang, "limits.cut_see", where=message.more)
+        else:
+            pointer = texts.plain(lang, "limits.cut")
+        hidden = len(message.choices) - len(render.shown_choices(message.choices))
+        note = texts.plain(lang, "limits.more_choices", n=hidden) if hidden else None
+        empty = texts.plain(lang, "telegram.empty")
+        return render.parts(message, empty=empty, pointer=pointer, note=note, most=most)
 
     async def send(self, out: Outbound, *, edit: str | None = None) -> str | None:
         """Show `out`; with `edit` ("chat_id:message_id") replace that message in place.
@@ -309,12 +323,14 @@ class TelegramChannel:
         Raises DeliveryError when Telegram refuses or asks us to slow down.
         """
         chat = self.current(chat_of(out.to.conversation))
-        chunks = render.split(render.compose(out.message, empty=self._empty_text(out)))
+        chunks = self.parts(out)
         markup = self.keyboard(out.message.choices)
         try:
             async with self._lock(chat):
                 if edit is not None and chunks:
-                    edited = await self._edit(edit, chunks[0], markup)
+                    # An edit replaces one message: the whole of it must fit in one.
+                    [whole] = self.parts(out, most=1)
+                    edited = await self._edit(edit, whole, markup)
                     if edited is not None:
                         return edited
                 return await self._send_new(chat, out.message, chunks, markup)

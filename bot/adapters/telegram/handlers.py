@@ -26,6 +26,7 @@ from telegram.ext import (
 )
 
 from bot.adapters.telegram.polling import Poller
+from bot.adapters.telegram.render import utf16_len
 from bot.adapters.telegram.updates import chat_of, conversation_key, group_text, language_of
 from bot.base.channel import Channel, turn_origin
 from bot.base.markup import to_plain
@@ -322,7 +323,8 @@ def _toast(replies: list[Outbound]) -> str | None:
     if message.choices or message.card or message.image or message.progress:
         return None
     text = to_plain(message.text).strip()
-    return text if 0 < len(text) <= TOAST_LIMIT else None
+    # Telegram counts the toast's 200 characters in UTF-16 units, as it does texts.
+    return text if 0 < utf16_len(text) <= TOAST_LIMIT else None
 
 
 def _nothing_typed(received: Received) -> bool:
