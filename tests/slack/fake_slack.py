@@ -40,6 +40,14 @@ APP_TOKEN_METHODS = {"apps.connections.open"}
 ALSO_REQUIRED: dict[str, list[str]] = {"users.info": ["user"], "conversations.open": ["users"]}
 
 BLOCK_TYPES = {"section", "actions", "context", "header", "divider", "image", "rich_text"}
+# The top-level `text` of a message: Slack cuts it at 40,000 characters; `msg_too_long` is
+# the error the spec lists for chat.postMessage and chat.update.
+TEXT_LIMIT = 40_000
+# All the text in one message's blocks. Slack refuses more with `msg_blocks_too_long`; the
+# number is undocumented: a maintainer spoke of "12,000 text characters with a buffer for
+# block containers" (slackapi/bolt-js#2509) and a message of 11,341 was refused
+# (slackapi/bolt-js#2867), so the fake refuses anything over 11,000.
+BLOCKS_TEXT_LIMIT = 11_000
 
 
 @lru_cache(maxsize=1)
@@ -75,6 +83,18 @@ def _text_ok(obj: Any, limit: int, kinds: tuple[str, ...] = ("plain_text", "mrkd
         and isinstance(obj.get("text"), str)
         and 0 < len(obj["text"]) <= limit
     )
+
+
+def blocks_text(node: Any) -> int:
+    """Characters of text in every text object under `node` (mrkdwn and plain_text)."""
+    if isinstance(node, dict):
+        own = len(node["text"]) if node.get("type") in ("plain_text", "mrkdwn") else 0
+        return (own if isinstance(node.get("text"), str) else 0) + sum(
+            blocks_text(v) for v in node.values()
+        )
+    if isinstance(node, list):
+        return sum(blocks_text(v) for v in node)
+    return 0
 
 
 def block_problems(blocks: Any, *, limit: int = 50) -> list[str]:
@@ -339,6 +359,13 @@ class FakeSlack:
                 problems = block_problems(call.blocks, limit=limit)
                 if problems:
                     return self._reject("invalid_blocks", f"{call.method}: {problems}")
+                if blocks_text(call.blocks) > BLOCKS_TEXT_LIMIT:
+                    detail = f"{call.method}: {blocks_text(call.blocks)} characters in blocks"
+                    return self._reject("msg_blocks_too_long", detail)
+        if call.method in ("chat.postMessage", "chat.update"):
+            if len(str(call.params.get("text") or "")) > TEXT_LIMIT:
+                detail = f"{call.method}: text of {len(str(call.params['text']))} characters"
+                return self._reject("msg_too_long", detail)
         if "view" in call.params:
             view = call.params["view"]
             view = json.loads(view) if isinstance(view, str) else view

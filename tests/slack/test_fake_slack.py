@@ -53,3 +53,46 @@ async def test_fake_rate_limits_on_request(fake: FakeSlack):
     assert caught.value.response.headers["Retry-After"] == "12"
     posted = await bot.chat_postMessage(channel="D1", text="x")
     assert posted["ok"] is True
+
+
+def _sections(total: int) -> list[dict[str, object]]:
+    """Sections of at most 3,000 characters holding `total` characters of text."""
+    sizes = [3000] * (total // 3000) + ([total % 3000] if total % 3000 else [])
+    return [{"type": "section", "text": {"type": "mrkdwn", "text": "x" * n}} for n in sizes]
+
+
+async def test_fake_refuses_a_message_too_long_as_a_whole(fake: FakeSlack):
+    """Each block within its own limit, but too much text altogether (msg_blocks_too_long);
+    and a top-level text past 40,000 characters (msg_too_long)."""
+    bot = AsyncWebClient(token="xoxb-test", base_url=fake.api_url)
+    fine = await bot.chat_postMessage(channel="D1", text="x", blocks=_sections(11_000))
+    assert fine["ok"] is True
+    with pytest.raises(SlackApiError) as caught:
+        await bot.chat_postMessage(channel="D1", text="x", blocks=_sections(11_001))
+    assert caught.value.response["error"] == "msg_blocks_too_long"
+    with pytest.raises(SlackApiError) as caught:
+        await bot.chat_update(channel="D1", ts=fine["ts"], text="x", blocks=_sections(20_000))
+    assert caught.value.response["error"] == "msg_blocks_too_long"
+    # Buttons and select options count too.
+    options = [
+        {"text": {"type": "plain_text", "text": "o" * 75}, "value": str(i)} for i in range(100)
+    ]
+    select = {
+        "type": "static_select",
+        "action_id": "a",
+        "placeholder": {"type": "plain_text", "text": "Pick"},
+        "options": options,
+    }
+    with pytest.raises(SlackApiError) as caught:
+        await bot.chat_postMessage(
+            channel="D1",
+            text="x",
+            blocks=[*_sections(4000), {"type": "actions", "elements": [select]}],
+        )
+    assert caught.value.response["error"] == "msg_blocks_too_long"
+    assert (await bot.chat_postMessage(channel="D1", text="y" * 40_000))["ok"] is True
+    with pytest.raises(SlackApiError) as caught:
+        await bot.chat_postMessage(channel="D1", text="y" * 40_001)
+    assert caught.value.response["error"] == "msg_too_long"
+    assert len(fake.violations) == 4
+    fake.violations.clear()

@@ -25,6 +25,14 @@ from tests.telegram.spec import Upload, check_call, check_object
 from tests.telegram.tg_html import HtmlError, utf16_len, visible_text
 
 TOKEN = "123456:TEST-TOKEN"
+# Inline keyboards: at most 100 buttons, 8 to a row (python-telegram-bot's
+# InlineKeyboardMarkupLimit); Telegram also refuses a keyboard of about 10 kB of JSON
+# (tginfo/Telegram-Limits#187), all three with "reply markup is too long".
+MAX_BUTTONS = 100
+PER_ROW = 8
+MARKUP_BYTES = 10_000
+TOAST_LIMIT = 200  # answerCallbackQuery text: "0-200 characters" (the spec)
+CAPTION_LIMIT = 1024  # sendPhoto caption: "0-1024 characters after entities parsing"
 BOT = {"id": 999000, "is_bot": True, "first_name": "Desk", "username": "deskbot_test_bot"}
 
 
@@ -389,7 +397,15 @@ class FakeBotAPI:
         if "reply_markup" not in p:
             return None
         markup: dict[str, Any] = json.loads(p["reply_markup"])
-        for row in markup.get("inline_keyboard", []):
+        rows = markup.get("inline_keyboard", [])
+        buttons = sum(len(row) for row in rows)
+        size = len(json.dumps(markup, ensure_ascii=False, separators=(",", ":")).encode())
+        if buttons > MAX_BUTTONS or any(len(row) > PER_ROW for row in rows) or size > MARKUP_BYTES:
+            self.problems.append(
+                f"keyboard of {buttons} buttons, rows of {[len(r) for r in rows]}, {size} bytes"
+            )
+            raise ApiError(400, "Bad Request: reply markup is too long")
+        for row in rows:
             for button in row:
                 data = button.get("callback_data")
                 if data is not None and not 1 <= len(data.encode()) <= 64:
@@ -447,6 +463,11 @@ class FakeBotAPI:
         chat_id = self._chat_id(p)
         if not isinstance(p["photo"], Upload) or p["photo"].size == 0:
             raise ApiError(400, "Bad Request: photo must be an uploaded file here")
+        if "caption" in p:
+            caption = visible_text(p["caption"]) if p.get("parse_mode") == "HTML" else p["caption"]
+            if utf16_len(caption) > CAPTION_LIMIT:
+                self.problems.append(f"caption of {utf16_len(caption)} characters")
+                raise ApiError(400, "Bad Request: message caption is too long")
         shown = Shown(chat_id, next(self._message_ids[chat_id]), "", "", None, photo=True)
         self.shown.append(shown)
         return self._as_message(shown)
@@ -483,6 +504,10 @@ class FakeBotAPI:
                 400,
                 "Bad Request: query is too old and response timeout expired or query ID is invalid",
             )
+        text = p.get("text") or ""
+        if utf16_len(text) > TOAST_LIMIT:
+            self.problems.append(f"answerCallbackQuery text of {utf16_len(text)} characters")
+            raise ApiError(400, "Bad Request: MESSAGE_TOO_LONG")
         self._open_queries.discard(query_id)
         self.answers[query_id] = p.get("text")
         return True

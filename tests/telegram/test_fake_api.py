@@ -135,3 +135,62 @@ async def test_server_refuses_and_records_bad_calls():
         fake.problems.clear()
     finally:
         await fake.close()
+
+
+def _keyboard(rows: list[int], label: str = "B") -> str:
+    return json.dumps(
+        {
+            "inline_keyboard": [
+                [{"text": label, "callback_data": f"b:{r}:{i}"} for i in range(n)]
+                for r, n in enumerate(rows)
+            ]
+        }
+    )
+
+
+async def test_server_refuses_keyboards_toasts_and_captions_over_the_limits():
+    fake = await FakeBotAPI().start()
+    try:
+        async with httpx.AsyncClient(base_url=fake.api_url) as client:
+
+            async def send(**params: str) -> httpx.Response:
+                return await client.post(
+                    f"/bot{TOKEN}/sendMessage", data={"chat_id": "1", "text": "x", **params}
+                )
+
+            # 100 buttons, 8 to a row, is the most Telegram takes.
+            ok = await send(reply_markup=_keyboard([8] * 12 + [4]))
+            assert ok.status_code == 200
+            for refused in (
+                _keyboard([8] * 12 + [5]),  # 101 buttons
+                _keyboard([9]),  # 9 in a row
+                _keyboard([1] * 60, label="L" * 150),  # about 11 kB of JSON
+            ):
+                answer = await send(reply_markup=refused)
+                assert answer.status_code == 400
+                assert answer.json()["description"] == "Bad Request: reply markup is too long"
+
+            # A toast is 0-200 characters, counted in UTF-16 units like texts.
+            shown = fake.shown[-1]
+            for toast, status in (("😀" * 100, 200), ("😀" * 100 + "x", 400)):
+                press = fake.press_update(1, shown, "b:0:0")
+                query = press["callback_query"]["id"]
+                answer = await client.post(
+                    f"/bot{TOKEN}/answerCallbackQuery",
+                    data={"callback_query_id": query, "text": toast},
+                )
+                assert answer.status_code == status
+            assert fake.unanswered() == {query}
+
+            files = {"photo": ("chart.png", b"\x89PNG fake", "image/png")}
+            for caption, status in (("c" * 1024, 200), ("<b>" + "c" * 1025 + "</b>", 400)):
+                answer = await client.post(
+                    f"/bot{TOKEN}/sendPhoto",
+                    data={"chat_id": "1", "caption": caption, "parse_mode": "HTML"},
+                    files=files,
+                )
+                assert answer.status_code == status
+        assert len(fake.problems) == 5  # three keyboards, a toast and a caption
+        fake.problems.clear()
+    finally:
+        await fake.close()
