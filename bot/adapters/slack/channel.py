@@ -83,6 +83,7 @@ PERMANENT = frozenset(
         "invalid_blocks",
         "invalid_arguments",
         "msg_too_long",
+        "msg_blocks_too_long",
         "no_text",
         "restricted_action",
     }
