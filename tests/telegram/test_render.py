@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.adapters.telegram.handlers import _toast
 from bot.adapters.telegram.render import (
     Run,
     button_rows,
@@ -15,7 +16,7 @@ from bot.adapters.telegram.render import (
     utf16_len,
 )
 from bot.base.markup import escape
-from bot.base.messages import CardField, Choice, Message, TicketCard
+from bot.base.messages import Address, CardField, Choice, Message, Outbound, TicketCard
 from tests.telegram.tg_html import visible_text
 
 
@@ -126,3 +127,13 @@ def test_api_url_is_the_server_root(url: str):
 
     assert api_base(url) == ("http://127.0.0.1:8081/bot", "http://127.0.0.1:8081/file/bot")
     assert api_base(None) is None
+
+
+def test_a_toast_is_at_most_200_utf16_units():
+    """answerCallbackQuery takes 0-200 characters, counted like texts: an emoji is two."""
+
+    def reply(text: str) -> list[Outbound]:
+        return [Outbound(Address("telegram", "-100500"), Message(text=text))]
+
+    assert _toast(reply("😀" * 100)) == "😀" * 100
+    assert _toast(reply("😀" * 101)) is None  # 202 units: sent as a message instead
