@@ -8,7 +8,7 @@ from bot import linking
 from bot.base.messages import Address
 from bot.desk import Desk
 from bot.directory import Person
-from store.models import ConversationState
+from store.models import ConversationState, Ticket
 
 # Direct-message conversations; threads and group chats are not a person's home.
 _PRIVATE_HINT = ":"
@@ -64,3 +64,14 @@ def home_address(desk: Desk, session: Session, person: Person) -> Address:
         if telegram_id:
             return Address("telegram", telegram_id, person.id)
     return Address("console", person.id, person.id)
+
+
+def requester_address(desk: Desk, session: Session, ticket: Ticket, person: Person) -> Address:
+    """Where a requester hears about their ticket: the chat they raised it in when only they
+    read it; privately on the same platform when that was a channel thread or a group (a
+    technician's reply or question is for them, not for everyone there); else their home."""
+    if ticket.channel and ticket.conversation:
+        if not is_shared(ticket.conversation):
+            return Address(ticket.channel, ticket.conversation, person.id)
+        return private_address(desk, session, person, ticket.channel)
+    return home_address(desk, session, person)

@@ -12,9 +12,9 @@ from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
 from bot import permissions
-from bot.addresses import home_address, is_shared
+from bot.addresses import home_address, is_shared, requester_address
 from bot.base.buttons import TICKET, button
-from bot.base.messages import Address, Choice, Message
+from bot.base.messages import Choice, Message
 from bot.desk import Desk
 from bot.directory import Person
 from bot.tickets import post_triage, status_label, ticket_card, triage_addresses
@@ -97,16 +97,6 @@ def refresh_triage(
 # ---- telling people -----------------------------------------------------------------------
 
 
-def requester_address(desk: Desk, session: Session, ticket: Ticket) -> Address | None:
-    """Where the requester hears about their ticket: where they raised it, else their home."""
-    requester = desk.directory.get(ticket.requester_id)
-    if requester is None:
-        return None
-    if ticket.channel and ticket.conversation:
-        return Address(ticket.channel, ticket.conversation, requester.id)
-    return home_address(desk, session, requester)
-
-
 def tell_requester(
     desk: Desk,
     session: Session,
@@ -120,9 +110,10 @@ def tell_requester(
     **params: Any,
 ) -> None:
     """Queue a notice for the requester in the language they used for the ticket."""
-    to = requester_address(desk, session, ticket)
-    if to is None:
+    requester = desk.directory.get(ticket.requester_id)
+    if requester is None:
         return
+    to = requester_address(desk, session, ticket, requester)
     lang = ticket.language
     message = Message(
         text=desk.texts.render(lang, key, number=ticket.number, title=ticket.title, **params),

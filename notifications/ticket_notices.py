@@ -17,9 +17,9 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from bot.addresses import home_address
+from bot.addresses import home_address, requester_address
 from bot.base.buttons import SURVEY, button
-from bot.base.messages import Address, Choice, Message
+from bot.base.messages import Choice, Message
 from bot.base.texts import trusted
 from bot.base.timefmt import describe_time
 from bot.desk import Desk
@@ -100,13 +100,6 @@ class TicketJob:
             available_at=when,
         )
         return Fired("sent", {"delivered_at": when.isoformat()})
-
-
-def requester_address(desk: Desk, session: Session, ticket: Ticket, person: Person) -> Address:
-    """The conversation the ticket came from, else the person's usual private chat."""
-    if ticket.channel and ticket.conversation:
-        return Address(ticket.channel, ticket.conversation, person.id)
-    return home_address(desk, session, person)
 
 
 # Requester notices ------------------------------------------------------------------------

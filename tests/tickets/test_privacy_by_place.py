@@ -17,6 +17,7 @@ from tests.tickets.helpers import (
     NETWORK_TRIAGE,
     SLACK_TRIAGE,
     TELEGRAM_TRIAGE,
+    get,
     new_ticket,
     plain,
 )
@@ -154,3 +155,21 @@ def test_every_staff_and_approver_verb_keeps_its_replies_out_of_a_channel_thread
         text = plain(replies)
         assert SECRET not in text and NOTE not in text and number not in text, verb.name
         assert POINTER in text, verb.name
+
+
+def test_a_technicians_reply_to_a_ticket_raised_in_a_channel_thread_goes_to_the_requester_privately(
+    tchat: MemoryChat,
+) -> None:
+    tchat.say("alice", "/human my laptop was stolen", conversation=GENERAL, channel="slack")
+    number = "IT-1000"
+    tchat.say("dana", f"/reply {number} your temporary password is Tr0ub4dor&3")
+    tchat.say("dana", f"/ask {number} which floor are you on?")
+    tchat.flush()
+    thread = shown_in(tchat, "slack", GENERAL)
+    assert number in thread, "the request itself was answered where it was made"
+    assert "Tr0ub4dor" not in thread and "which floor" not in thread
+    private = shown_in(tchat, "slack", "U0ALICE")
+    assert "Tr0ub4dor" in private and "which floor" in private
+    # Her answer in the private chat reaches the ticket.
+    tchat.say("alice", "the third floor", conversation="U0ALICE", channel="slack")
+    assert "waiting" not in get(tchat.desk, number).status
