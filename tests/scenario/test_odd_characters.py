@@ -37,3 +37,8 @@ def test_odd_characters_never_reach_a_ticket_title_raw(chat: MemoryChat, desk: D
         titles = [t.title + t.description for t in session.exec(select(Ticket)).all()]
     assert titles, "a ticket was raised"
     assert not any(c in text for text in titles for c in (RLO, ZWSP, "\x00"))
+
+
+def test_an_unknown_command_of_any_length_is_repeated_back_short(chat: MemoryChat):
+    [reply] = chat.say("bob", "/" + "x" * 3000)
+    assert "/xxxx" in reply.text and "x" * 40 not in reply.text and len(reply.text) < 300

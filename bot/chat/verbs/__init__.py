@@ -14,6 +14,7 @@ from bot.chat.places import Audience
 from bot.turn import Turn
 
 Handler = Callable[[Turn, str], None]
+NAME_CHARS = 32  # of an unknown verb repeated back
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,9 @@ class Verbs:
     def dispatch(self, turn: Turn, text: str) -> None:
         name, verb, args = self.find(text)
         if verb is None:
-            turn.say("verbs.unknown", verb=name)
+            # Echo a short name only: "/xxxx…" of any length is not ours to repeat.
+            shown = name if len(name) <= NAME_CHARS else name[: NAME_CHARS - 1] + "…"
+            turn.say("verbs.unknown", verb=shown)
             return
         verb.handler(turn, args)
 
