@@ -88,10 +88,11 @@ def workers_for(desk: Desk, engine: Engine, *, platform_on: bool) -> Workers:
     usable = platform_on and not desk.store.in_memory and sys.platform != "win32"
     if settings.run_in == "process" and usable:
         count = 1 if desk.store.is_sqlite else settings.processes
-        return ProcessWorkers(desk.settings, count, engine_desk)
+        return ProcessWorkers(desk.settings, count, engine_desk, desk.content)
     return engine_threads(desk, engine)
 
 
-def engine_desk(settings: Settings) -> Desk:
-    """The desk an engine child process builds (the app process has migrated already)."""
-    return build_desk(settings, migrate=False)
+def engine_desk(settings: Settings, content: Content | None = None) -> Desk:
+    """The desk an engine child process builds (the app process has migrated already), on
+    the app process's content when it was given."""
+    return build_desk(settings, migrate=False, content=content)

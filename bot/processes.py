@@ -1,9 +1,10 @@
 """The engine in child processes (the default for `deskbot serve` with Slack or Telegram on).
 
-Each child builds its own desk from the same settings (spawn, not fork), shares only the
-database, and answers the app process over one pipe read by its event loop; see
-`bot.chat.workers` for the protocol every kind of worker meets, and docs/architecture.md
-("Performance: Slack throughput") for why.
+Each child builds its own desk from the same settings and the app process's content (spawn,
+not fork; the content is immutable and arrives pickled, so a child starts without reading
+the files or training the matcher again), shares only the database, and answers the app
+process over one pipe read by its event loop; see `bot.chat.workers` for the protocol every
+kind of worker meets, and docs/architecture.md ("Performance: Slack throughput") for why.
 """
 
 from __future__ import annotations
@@ -29,11 +30,11 @@ from bot.base.config import Settings
 from bot.base.messages import Inbound, Outbound
 from bot.chat.engine import Engine
 from bot.chat.workers import EngineFailed
-from bot.desk import Desk
+from bot.desk import Content, Desk
 from notifications.replies import keep_replies
 
 log = logging.getLogger(__name__)
-BuildDesk = Callable[[Settings], Desk]
+BuildDesk = Callable[[Settings, Content | None], Desk]
 MAX_TRIES = 2  # children a message may be with when they die, before it fails
 
 
@@ -66,10 +67,19 @@ class ProcessWorkers:
     the replies it had sent that this process had not yet said it read.
     """
 
-    def __init__(self, settings: Settings, processes: int, build: BuildDesk) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        processes: int,
+        build: BuildDesk,
+        content: Content | None = None,
+    ) -> None:
         self.settings = settings
         # How a child builds its desk: a module-level function (it is pickled by name).
         self.build = build
+        # The app process's content, so every process answers from the same catalog even
+        # if a file changes on disk while they run; None: each child loads the files.
+        self.content = content
         self.processes = processes
         self._children: list[_Child] = []
         self._waiting: dict[int, asyncio.Future[list[Outbound]]] = {}
@@ -108,7 +118,7 @@ class ProcessWorkers:
         level = logging.getLogger().getEffectiveLevel()
         process = context.Process(
             target=_child_main,
-            args=(self.settings, level, theirs, self.build),
+            args=(self.settings, level, theirs, self.build, self.content),
             name="deskbot-engine",
         )
         process.start()
@@ -232,13 +242,19 @@ class ProcessWorkers:
                 child.conn.close()
 
 
-def _child_main(settings: Settings, level: int, conn: Connection, build: BuildDesk) -> None:
+def _child_main(
+    settings: Settings,
+    level: int,
+    conn: Connection,
+    build: BuildDesk,
+    content: Content | None = None,
+) -> None:
     # The parent decides when to stop: Ctrl-C reaches the whole process group.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     redact.guard()
 
-    engine = Engine(build(settings))
+    engine = Engine(build(settings, content))
     desk = engine.desk
     every = desk.settings.insight.every.total_seconds()
     refreshed = time.monotonic()

@@ -28,7 +28,7 @@ from bot.processes import ProcessWorkers
 from store import tickets as repo
 from store.db import Store
 from store.models import OutboxMessage
-from tests.desks import build_desk
+from tests.desks import build_desk, shared_content
 from tests.slack import engine_parent
 from tests.slack.conftest import Driver, slack_settings
 from tests.slack.fake_slack import FakeSlack
@@ -178,7 +178,7 @@ async def test_a_message_with_every_child_that_dies_fails_after_two(
     path = tmp_path / "deskbot.db"
     shutil.copyfile(sqlite_template, path)
     settings = load_config(ROOT / "config.yaml", {"DATABASE_URL": f"sqlite:///{path}"})
-    workers = ProcessWorkers(settings, 1, engine_desk)
+    workers = ProcessWorkers(settings, 1, engine_desk, shared_content(settings))
     await workers.start()
     lock = sqlite3.connect(path, isolation_level=None)
     try:
@@ -227,6 +227,24 @@ async def test_an_engine_error_in_the_child_reaches_the_caller(
             conn.execute(text("ALTER TABLE processed_event_away RENAME TO processed_event"))
     replies = await workers.run(Inbound("slack", "D0BOB", "bob", text="hi", event_id="Ev-1"))
     assert replies, "the same child carries on, and the failed event was not recorded"
+
+
+async def test_children_answer_from_the_app_processs_content_not_the_files_again(
+    real_clock_desk: Desk, tmp_path: Path
+):
+    """The content arrives with the child: a people file gone from disk since the app
+    process loaded it does not stop a child from starting and answering."""
+    good = real_clock_desk.settings
+    gone = good.paths.model_copy(update={"people": str(tmp_path / "gone.csv")})
+    workers = ProcessWorkers(
+        good.model_copy(update={"paths": gone}), 1, engine_desk, real_clock_desk.content
+    )
+    await workers.start()
+    try:
+        hello = Inbound("slack", "D0BOB", "bob", text="hi", event_id="Ev-content")
+        assert await asyncio.wait_for(workers.run(hello), 60)
+    finally:
+        await workers.close()
 
 
 async def test_a_child_that_cannot_start_fails_its_messages_and_is_tried_again(
