@@ -93,6 +93,11 @@ class SlackChannel(Section):
     signing_secret: str = ""
     api_url: str | None = None
     http: SlackHttp = SlackHttp()
+    # Workspaces (T...) and Enterprise Grid organisations (E...) whose people may be matched
+    # to the directory by their profile email. Empty: only the bot token's own workspace.
+    allowed_teams: list[Annotated[str, Field(pattern=r"^[TE][A-Z0-9]{2,}$")]] = Field(
+        default_factory=list
+    )
 
     @property
     def active(self) -> bool:

@@ -5,25 +5,93 @@ from __future__ import annotations
 import json
 from urllib.parse import urlencode
 
+import aiohttp
+import pytest
+from pydantic import ValidationError
 from sqlmodel import select
 
+from bot.adapters.slack import SlackChannel
+from bot.base.config import SlackChannel as SlackSettings
+from bot.chat.engine import Engine
+from bot.desk import Desk
 from store import tickets as repo
 from store.models import ConversationState
 from tests.slack.conftest import Driver, payload, view_text
+from tests.slack.fake_slack import TEAM, FakeSlack
 from tests.slack.test_staff import open_password_ticket
+
+
+def member(uid: str, email: str, *, team: str = TEAM, **more: object) -> dict[str, object]:
+    """A users.info user as Slack answers it (team_id is always there)."""
+    return {"id": uid, "name": uid.lower(), "team_id": team, "profile": {"email": email}, **more}
 
 
 async def test_user_found_by_profile_email_when_slack_id_is_not_in_the_directory(slack: Driver):
     # Bob's directory row has another slack_id (say, an old workspace); his email matches.
-    slack.fake.users["U0BOBNEW"] = {"id": "U0BOBNEW", "profile": {"email": "Bob@Example.com"}}
+    slack.fake.users["U0BOBNEW"] = member("U0BOBNEW", "Bob@Example.com")
     await slack.dm("U0BOBNEW", "hello")
     await slack.dm("U0BOBNEW", "hello again")
     assert "Hi Bob" in slack.last("D0BOBNEW").block_text()
     assert len(slack.fake.called("users.info")) == 1  # remembered after the first lookup
 
 
+async def test_slack_connect_users_are_never_matched_by_email(slack: Driver):
+    # People of other organisations reach the bot through Slack Connect (a shared channel,
+    # a DM). Their profile email is whatever their organisation says: it proves nothing.
+    slack.fake.users["U0EVE"] = member("U0EVE", "priya@example.com", team="T0OTHERORG")
+    slack.fake.users["U0MALLORY"] = member("U0MALLORY", "priya@example.com", is_stranger=True)
+    grid = {"id": "W0GRID", "enterprise_id": "E0OTHER", "enterprise_name": "Other"}
+    slack.fake.users["U0GRID"] = member(
+        "U0GRID", "priya@example.com", team="T0ELSE", enterprise_user=grid
+    )
+    for user in ("U0EVE", "U0MALLORY", "U0GRID"):
+        await slack.dm(user, "/queue")
+        told = slack.last("D" + user[1:]).block_text()
+        assert "couldn't find you in the people directory" in told, user
+    with slack.desk.store.read() as session:
+        assert session.exec(select(ConversationState)).all() == []
+    # The Home tab does not take them for Priya (an admin) either.
+    assert "couldn't find you" in view_text(await slack.open_home("U0EVE"))
+
+
+async def test_allowed_teams_from_the_config_are_the_ones_matched_by_email(
+    slack_desk: Desk, fake: FakeSlack
+):
+    slack = slack_desk.settings.channels.slack.model_copy(
+        update={"allowed_teams": ["T0SISTER", "E0GROUP"]}
+    )
+    channels = slack_desk.settings.channels.model_copy(update={"slack": slack})
+    slack_desk.settings = slack_desk.settings.model_copy(update={"channels": channels})
+    fake.users["U0BOBSIS"] = member("U0BOBSIS", "bob@example.com", team="T0SISTER")
+    grid = {"id": "W0ALI", "enterprise_id": "E0GROUP", "enterprise_name": "Group"}
+    fake.users["U0ALIGRP"] = member(
+        "U0ALIGRP", "alice@example.com", team="T0BRANCH", enterprise_user=grid
+    )
+    # Listing workspaces replaces the default (the bot's own, T0DESK), so list it too.
+    fake.users["U0DANAHQ"] = member("U0DANAHQ", "dana@example.com", team=TEAM)
+    channel = SlackChannel(slack_desk, Engine(slack_desk))
+    await channel.start()
+    try:
+        async with aiohttp.ClientSession() as http:
+            driver = Driver(channel, fake, http)
+            for user in ("U0BOBSIS", "U0ALIGRP", "U0DANAHQ"):
+                await driver.dm(user, "hello")
+    finally:
+        await channel.stop()
+    assert "Hi Bob" in driver.last("D0BOBSIS").block_text()
+    assert "Hi Alice" in driver.last("D0ALIGRP").block_text()
+    assert "couldn't find you" in driver.last("D0DANAHQ").block_text()
+
+
+def test_allowed_teams_must_be_slack_team_ids():
+    slack = SlackSettings
+    assert slack.model_validate({"allowed_teams": ["T0SISTER"]}).allowed_teams == ["T0SISTER"]
+    with pytest.raises(ValidationError, match=r"allowed_teams.0\n  String should match"):
+        slack.model_validate({"allowed_teams": ["acme.slack.com"]})
+
+
 async def test_unknown_user_is_told_clearly_and_nothing_is_started(slack: Driver):
-    slack.fake.users["U0GUEST"] = {"id": "U0GUEST", "profile": {"email": "guest@elsewhere.org"}}
+    slack.fake.users["U0GUEST"] = member("U0GUEST", "guest@elsewhere.org")
     await slack.dm("U0GUEST", "I forgot my password")
     nobody = slack.dm_event("U0NOBODY", "I forgot my password")  # users.info: user_not_found
     await slack.event(nobody)
@@ -38,11 +106,7 @@ async def test_unknown_user_is_told_clearly_and_nothing_is_started(slack: Driver
 
 
 async def test_other_bots_are_not_people(slack: Driver):
-    slack.fake.users["U0OTHERBOT"] = {
-        "id": "U0OTHERBOT",
-        "is_bot": True,
-        "profile": {"email": "alice@example.com"},
-    }
+    slack.fake.users["U0OTHERBOT"] = member("U0OTHERBOT", "alice@example.com", is_bot=True)
     await slack.dm("U0OTHERBOT", "hello")
     assert "couldn't find you" in slack.last("D0OTHERBOT").block_text()
 
@@ -92,7 +156,7 @@ async def test_rate_limited_lookup_is_not_mistaken_for_an_unknown_user(slack: Dr
     told = slack.last("D0BOBNEW").block_text()
     assert "send that again" in told and "couldn't find you" not in told
     # Once Slack answers again, the same person is recognised by email.
-    slack.fake.users["U0BOBNEW"] = {"id": "U0BOBNEW", "profile": {"email": "bob@example.com"}}
+    slack.fake.users["U0BOBNEW"] = member("U0BOBNEW", "bob@example.com")
     await slack.dm("U0BOBNEW", "hello")
     assert "Hi Bob" in slack.last("D0BOBNEW").block_text()
 

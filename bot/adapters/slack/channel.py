@@ -184,9 +184,18 @@ class SlackChannel:
     # ---- lifecycle -------------------------------------------------------------------
 
     async def start(self) -> None:
+        """Learn the bot's workspace (auth.test), then listen (HTTP) or connect (Socket Mode)."""
         # One pooled HTTP session for every Web API call (slack_sdk opens one per call
         # otherwise); created here because aiohttp sessions belong to the running loop.
         self.client.session = self.lookups.session = aiohttp.ClientSession()
+        auth = await self.client.auth_test()
+        own = {str(auth.get(key) or "") for key in ("team_id", "enterprise_id")} - {""}
+        self.identity.teams = frozenset(self.settings.allowed_teams or own)
+        log.info(
+            "slack: connected as %s; people matched by email from %s",
+            auth.get("user_id"),
+            ", ".join(sorted(self.identity.teams)) or "no workspace",
+        )
         if self.settings.mode == "http":
             await self._start_http()
         else:

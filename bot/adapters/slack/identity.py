@@ -1,8 +1,18 @@
-"""Who a Slack user is in the directory: by slack_id, else by the email on their Slack profile."""
+"""Who a Slack user is in the directory: by slack_id, else by the email on their Slack profile.
+
+An email only counts for an account of our own organisation. Slack Connect brings people of
+other organisations into shared channels and DMs, and their profile email is whatever their
+own organisation says it is; so an account from another workspace (`team_id`), or one
+Slack calls a stranger (`is_stranger`), is never matched by email, only by a slack_id the
+directory names. Which workspaces are ours: `channels.slack.allowed_teams`, else the
+workspace of the bot token (auth.test, when the channel starts).
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
+from typing import Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
@@ -26,9 +36,14 @@ class Identity:
     outbox to wait in.
     """
 
-    def __init__(self, directory: Directory, client: AsyncWebClient) -> None:
+    def __init__(
+        self, directory: Directory, client: AsyncWebClient, teams: Iterable[str] = ()
+    ) -> None:
         self.directory = directory
         self.client = client
+        # Workspace (T...) or Enterprise Grid organisation (E...) ids whose accounts may be
+        # matched by email; empty until the channel knows its own workspace.
+        self.teams = frozenset(teams)
         self._known: dict[str, str] = {}  # slack user id -> person id
         self._dms: dict[str, str] = {}  # slack user id -> their DM channel with the bot
 
@@ -51,11 +66,26 @@ class Identity:
         user = response.get("user") or {}
         if user.get("is_bot") or user.get("deleted"):
             return None
+        if not self.ours(user):
+            log.info(
+                "slack user %s is from another organisation (team %s); not matched by email",
+                user_id,
+                user.get("team_id") or "unknown",
+            )
+            return None
         email = (user.get("profile") or {}).get("email")
         person = self.directory.by_email(email) if email else None
         if person is not None:
             self._known[user_id] = person.id
         return person
+
+    def ours(self, user: dict[str, Any]) -> bool:
+        """Whether a users.info account belongs to one of our workspaces (fails closed: an
+        account without a team is not ours)."""
+        if user.get("is_stranger"):
+            return False
+        enterprise = (user.get("enterprise_user") or {}).get("enterprise_id")
+        return bool({user.get("team_id"), enterprise} & self.teams)
 
     async def dm_channel(self, user_id: str) -> str:
         """The DM channel between the bot and `user_id` (conversations.open is idempotent)."""
