@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import io
 import itertools
 import json
 import time
@@ -40,10 +41,13 @@ def payload(name: str) -> dict[str, Any]:
     return data
 
 
-def sign(body: str, *, secret: str = SECRET, timestamp: int | None = None) -> dict[str, str]:
+def sign(
+    body: str | bytes, *, secret: str = SECRET, timestamp: int | None = None
+) -> dict[str, str]:
     """Slack's request signature, computed here independently of slack_sdk."""
     ts = str(int(time.time()) if timestamp is None else timestamp)
-    base = f"v0:{ts}:{body}".encode()
+    raw = body.encode() if isinstance(body, str) else body
+    base = f"v0:{ts}:".encode() + raw
     digest = hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
     return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": f"v0={digest}"}
 
@@ -93,7 +97,7 @@ class Driver:
 
     async def post(
         self,
-        body: str,
+        body: str | bytes,
         *,
         content_type: str = "application/json",
         headers: dict[str, str] | None = None,
@@ -105,7 +109,10 @@ class Driver:
         all_headers = {"Content-Type": content_type, **(headers or {})}
         if signed:
             all_headers.update(sign(body, secret=secret, timestamp=timestamp))
-        async with self.http.post(self.channel.url, data=body, headers=all_headers) as resp:
+        raw = body.encode() if isinstance(body, str) else body
+        # As a stream: aiohttp warns that a large raw body would block the loop.
+        data = io.BytesIO(raw)
+        async with self.http.post(self.channel.url, data=data, headers=all_headers) as resp:
             return resp.status, await resp.text()
 
     async def settle(self) -> None:

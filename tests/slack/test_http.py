@@ -105,3 +105,48 @@ def test_starting_with_the_token_in_the_environment_logs_no_warning(
     with caplog.at_level(logging.INFO):
         SlackChannel(slack_desk, Engine(slack_desk))
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+async def test_bodies_not_from_slack_are_refused_with_4xx_and_no_traceback(
+    slack: Driver, caplog: pytest.LogCaptureFixture
+):
+    hello = json.dumps(slack.dm_event("U0ALICE", "hello"))
+    big = json.dumps({"type": "event_callback", "padding": "x" * (2 * 1024 * 1024)})
+    # (what, body, how it is sent, the status Slack's endpoint must answer)
+    cases: list[tuple[str, str | bytes, dict[str, object], int]] = [
+        ("bad JSON, unsigned", "{not json", {"signed": False}, 401),
+        ("no signature headers", hello, {"signed": False}, 401),
+        ("wrong signature", hello, {"secret": "not-the-signing-secret"}, 401),
+        (
+            "a timestamp that is not a number",
+            hello,
+            {
+                "signed": False,
+                "headers": {"X-Slack-Request-Timestamp": "soon", "X-Slack-Signature": "v0=00"},
+            },
+            401,
+        ),
+        ("bad JSON, signed", "{not json", {}, 400),
+        ("a JSON list, signed", "[1, 2]", {}, 400),
+        ("a JSON string, signed", '"hello"', {}, 400),
+        (
+            "a form whose payload is not JSON, signed",
+            "payload=%7Bnope",
+            {"content_type": "application/x-www-form-urlencoded"},
+            400,
+        ),
+        ("not UTF-8", b'{"type": "\xff\xfe"}', {"signed": False}, 400),
+        ("2 MiB, unsigned", big, {"signed": False}, 413),
+        ("2 MiB, signed", big, {}, 413),
+    ]
+    with caplog.at_level(logging.DEBUG):
+        for what, body, how, status in cases:
+            got, _ = await slack.post(body, **how)  # type: ignore[arg-type]
+            assert got == status, what
+        await slack.settle()
+        # Slack's own requests still go through.
+        assert await slack.dm("U0ALICE", "hello") == 200
+    assert "Hi Alice" in slack.last("D0ALICE").block_text()
+    assert len(slack.fake.posts()) == 1
+    loud = [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+    assert loud == [], [r.getMessage() for r in loud]

@@ -26,17 +26,20 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.request.internals import parse_body
 from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
 )
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.adapters.slack import inbound as parse
@@ -91,6 +94,9 @@ PERMANENT = frozenset(
 # chat.update on a message that no longer exists: post a fresh one instead.
 EDIT_GONE = frozenset({"message_not_found", "cant_update_message", "edit_window_closed"})
 ACTION_PREFIX_RE = re.compile("^" + re.escape(ACTION_PREFIX))
+# Slack's own payloads are a few kilobytes (a block_actions payload carries the message it
+# came from, up to 50 blocks); anything far bigger is not from Slack.
+MAX_BODY = 1024 * 1024
 
 
 def delivery_error(exc: SlackApiError) -> DeliveryError:
@@ -159,6 +165,9 @@ class SlackChannel:
         )
         self.identity = Identity(desk.directory, self.lookups)
         http = self.settings.mode == "http"
+        # Checked before bolt reads the body: bolt parses first and verifies after, so an
+        # unsigned body it cannot parse became a 500 and a traceback.
+        self._verifier = SignatureVerifier(self.settings.signing_secret) if http else None
         self.app = AsyncApp(
             client=self.client,
             signing_secret=self.settings.signing_secret,
@@ -203,7 +212,7 @@ class SlackChannel:
             await self._socket.connect_async()  # type: ignore[no-untyped-call]
 
     async def _start_http(self) -> None:
-        web_app = web.Application()
+        web_app = web.Application(client_max_size=MAX_BODY)
         web_app.router.add_post(self.settings.http.path, self.handle_http)
         self._runner = web.AppRunner(web_app, access_log=None)
         await self._runner.setup()
@@ -214,9 +223,49 @@ class SlackChannel:
         log.info("slack events endpoint listening on %s", self.url)
 
     async def handle_http(self, request: web.Request) -> web.Response:
-        """Events API, interactivity and slash commands all arrive here, signed."""
-        response = await self.app.async_dispatch(await to_bolt_request(request))
-        return await to_aiohttp_response(response)
+        """Events API, interactivity and slash commands all arrive here, signed.
+
+        What is not from Slack is refused before bolt reads it: too big (413), not UTF-8
+        (400), without a valid signature (401), or signed but not a JSON object or a form
+        (400); one log line, no traceback."""
+        if (request.content_length or 0) > MAX_BODY:
+            return self._refuse(request, 413, "too big")
+        try:
+            raw = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            return self._refuse(request, 413, "too big")
+        try:
+            body = raw.decode("utf-8")
+        except UnicodeDecodeError:  # Slack sends UTF-8 (and signs the text)
+            return self._refuse(request, 400, "not UTF-8")
+        if not self._signed(body, request):
+            return self._refuse(request, 401, "not signed with our signing secret", info=True)
+        try:
+            readable = isinstance(parse_body(body, request.content_type), dict)
+        except ValueError:  # not JSON where JSON belongs
+            readable = False
+        if not readable:
+            return self._refuse(request, 400, "signed, but not a Slack payload")
+        bolt_request = AsyncBoltRequest(
+            body=body,
+            query=request.query_string,
+            headers=dict(request.headers),
+        )
+        return await to_aiohttp_response(await self.app.async_dispatch(bolt_request))
+
+    def _signed(self, body: str, request: web.Request) -> bool:
+        assert self._verifier is not None, "HTTP mode only"
+        try:
+            return self._verifier.is_valid_request(body, dict(request.headers))
+        except ValueError:  # a timestamp that is not a number
+            return False
+
+    @staticmethod
+    def _refuse(request: web.Request, status: int, why: str, *, info: bool = False) -> web.Response:
+        level = logging.INFO if info else logging.WARNING
+        log.log(level, "slack: refused a request from %s (%d): %s", request.remote, status, why)
+        error = {400: "bad request", 401: "invalid request", 413: "too big"}[status]
+        return web.json_response({"error": error}, status=status)
 
     async def stop(self) -> None:
         if self._socket is not None:
