@@ -14,6 +14,9 @@ from bot.base.config import LANGUAGES, Settings
 from bot.base.yamlfile import TABLE_LIMIT, Problem, ProblemsError, read_text
 
 ROLES = ("employee", "technician", "approver", "admin")
+# Domains reserved for examples (RFC 2606): nobody's real address. The demo directory's
+# people all have one, which is how `deskbot serve` recognises it.
+EXAMPLE_DOMAINS = ("example.com", "example.org", "example.net", "example")
 PEOPLE_COLUMNS = (
     "id",
     "name",
@@ -143,6 +146,16 @@ class Directory:
 
     def assets_of(self, person_id: str) -> list[Asset]:
         return [a for a in self.assets if a.owner == person_id]
+
+
+def example_people(directory: Directory) -> list[Person]:
+    """People whose email is at a domain reserved for examples: demo or placeholder rows."""
+    found = []
+    for person in directory:
+        domain = person.email.rpartition("@")[2].lower().rstrip(".")
+        if any(domain == d or domain.endswith("." + d) for d in EXAMPLE_DOMAINS):
+            found.append(person)
+    return found
 
 
 def _split(value: str) -> list[str]:

@@ -13,13 +13,17 @@ import sys
 from collections.abc import Callable
 from typing import Protocol
 
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
 from bot.adapters import slack, telegram
 from bot.adapters.console import ConsoleSession, run_interactive, run_piped
 from bot.app import require_current_schema, workers_for
 from bot.base.channel import Channel
+from bot.base.yamlfile import Problem, ProblemsError
 from bot.chat.engine import Engine
 from bot.chat.workers import Workers
 from bot.desk import Desk
+from bot.directory import example_people
 from notifications.scheduler import build_scheduler, stop_scheduler
 
 
@@ -52,8 +56,35 @@ def platform_channels(
     return channels
 
 
+def refuse_demo_directory(desk: Desk) -> None:
+    """The demo people must never meet real chat accounts: a real Telegram user whose id is
+    a demo row's telegram_id would act as that person, with that row's role. So with Slack
+    or Telegram on, a directory with example addresses stops `serve` before anything starts
+    (the console, with no tokens set, is where the demo is meant to be tried)."""
+    channels = desk.settings.channels
+    on = [name for name in ("slack", "telegram") if getattr(channels, name).active]
+    demo = example_people(desk.directory)
+    if not on or not demo:
+        return
+    path = desk.settings.resolve(desk.settings.paths.people)
+    admins = [p.id for p in demo if "admin" in p.roles]
+    shown = ", ".join(p.email for p in demo[:3]) + (", ..." if len(demo) > 3 else "")
+    tokens = {"slack": "SLACK_BOT_TOKEN", "telegram": "TELEGRAM_BOT_TOKEN"}
+    message = (
+        f"{len(demo)} of {len(desk.directory.people)} people have example addresses "
+        f"({shown}): this is the demo directory, and {' and '.join(on)} would let whoever "
+        "has a demo row's slack_id or telegram_id act as that person"
+        + (f" ({', '.join(admins)}: admin)" if admins else "")
+        + f". Put your own people in {desk.settings.paths.people} (or point paths.people "
+        "at your file), "
+        f"or unset {' and '.join(tokens[name] for name in on)} to try deskbot in the console."
+    )
+    raise ProblemsError([Problem(str(path), None, "email", message)])
+
+
 async def run_service(desk: Desk, engine: Engine) -> int:
     require_current_schema(desk)
+    refuse_demo_directory(desk)
     platform_on = desk.settings.channels.slack.active or desk.settings.channels.telegram.active
     workers = workers_for(desk, engine, platform_on=platform_on)
     # Engine processes start (and build their desks) before any channel takes a message.
@@ -67,12 +98,13 @@ async def run_service(desk: Desk, engine: Engine) -> int:
 
 async def _serve(desk: Desk, engine: Engine, workers: Workers) -> int:
     channels = platform_channels(desk, engine, workers)
-    # The outbox dispatcher (platform channels) and the sweep (timers, SLA clocks).
-    scheduler = build_scheduler(desk, channels)
-    for channel in channels.values():
-        await channel.start()
-    scheduler.start()
+    scheduler: AsyncIOScheduler | None = None
     try:
+        await _start(list(channels.values()))
+        # The outbox dispatcher (platform channels) and the sweep (timers, SLA clocks),
+        # built once the platforms answer: their first rounds are due at once.
+        scheduler = build_scheduler(desk, channels)
+        scheduler.start()
         if desk.settings.channels.console_active:
             person = desk.settings.channels.console.person or next(iter(desk.directory.people))
             fancy = sys.stdin.isatty() and sys.stdout.isatty()
@@ -85,6 +117,20 @@ async def _serve(desk: Desk, engine: Engine, workers: Workers) -> int:
         await stop.wait()
         return 0
     finally:
-        await stop_scheduler(scheduler)
+        if scheduler is not None:
+            await stop_scheduler(scheduler)
         for channel in channels.values():
             await channel.stop()
+
+
+async def _start(channels: list[PlatformChannel]) -> None:
+    """Start every platform at once, so one that cannot be reached yet (and is being tried
+    again) does not hold up the others; if one cannot start at all, the rest stop trying."""
+    starting = [asyncio.create_task(channel.start()) for channel in channels]
+    try:
+        await asyncio.gather(*starting)
+    except BaseException:
+        for task in starting:
+            task.cancel()
+        await asyncio.gather(*starting, return_exceptions=True)
+        raise

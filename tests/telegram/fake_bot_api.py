@@ -128,14 +128,15 @@ class FakeBotAPI:
     def api_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    async def start(self) -> FakeBotAPI:
+    async def start(self, port: int = 0) -> FakeBotAPI:
+        """Serve on 127.0.0.1 (`port` 0: any free one; a given one: Telegram coming up late)."""
         app = web.Application()
         app.router.add_route("*", "/bot{token}/{method}", self._route)
         self._runner = web.AppRunner(
             app, access_log=None, handler_cancellation=True, shutdown_timeout=0.5
         )
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", port)
         await site.start()
         self.port = int(self._runner.addresses[0][1])
         return self

@@ -52,6 +52,8 @@ from bot.base.buttons import read_button
 from bot.base.channel import DeliveryError, turn_origin
 from bot.base.language import detect
 from bot.base.messages import Address, Inbound, Message, Outbound, run_together
+from bot.base.outages import until_reachable
+from bot.base.yamlfile import ProblemsError
 from bot.chat.engine import Engine
 from bot.chat.workers import Workers, engine_threads
 from bot.desk import Desk
@@ -97,6 +99,15 @@ ACTION_PREFIX_RE = re.compile("^" + re.escape(ACTION_PREFIX))
 # Slack's own payloads are a few kilobytes (a block_actions payload carries the message it
 # came from, up to 50 blocks); anything far bigger is not from Slack.
 MAX_BODY = 1024 * 1024
+
+
+def transient(exc: BaseException) -> bool:
+    """Whether Slack may answer later: it could not be reached, or answered 5xx or 429
+    (a refused token, by contrast, stays refused)."""
+    if isinstance(exc, SlackApiError):
+        status = int(exc.response.status_code)
+        return status >= 500 or status == 429
+    return isinstance(exc, aiohttp.ClientError | TimeoutError | OSError | SlackRequestError)
 
 
 def delivery_error(exc: SlackApiError) -> DeliveryError:
@@ -193,11 +204,16 @@ class SlackChannel:
     # ---- lifecycle -------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Learn the bot's workspace (auth.test), then listen (HTTP) or connect (Socket Mode)."""
+        """Reach Slack (auth.test, tried again with backoff while Slack cannot be reached),
+        learn the bot's workspace, then listen (HTTP) or connect (Socket Mode)."""
         # One pooled HTTP session for every Web API call (slack_sdk opens one per call
         # otherwise); created here because aiohttp sessions belong to the running loop.
         self.client.session = self.lookups.session = aiohttp.ClientSession()
-        auth = await self.client.auth_test()
+        where = f"Slack ({self.settings.api_url or DEFAULT_API_URL})"
+        try:
+            auth = await until_reachable(self.client.auth_test, what=where, transient=transient)
+        except SlackApiError as exc:
+            raise self._refused("bot_token", exc) from exc
         own = {str(auth.get(key) or "") for key in ("team_id", "enterprise_id")} - {""}
         self.identity.teams = frozenset(self.settings.allowed_teams or own)
         log.info(
@@ -208,8 +224,31 @@ class SlackChannel:
         if self.settings.mode == "http":
             await self._start_http()
         else:
-            self._socket = AsyncSocketModeHandler(self.app, app_token=self.settings.app_token)
-            await self._socket.connect_async()  # type: ignore[no-untyped-call]
+            await self._connect_socket(where)
+
+    def _refused(self, field: str, exc: SlackApiError) -> ProblemsError:
+        """Slack refused a token for good: say which setting, without a traceback."""
+        error = exc.response.get("error") or f"HTTP {exc.response.status_code}"
+        return ProblemsError(
+            [
+                self.desk.settings.problem(
+                    ("channels", "slack", field), f"Slack refused this token ({error})"
+                )
+            ]
+        )
+
+    async def _connect_socket(self, where: str) -> None:
+        self._socket = AsyncSocketModeHandler(self.app, app_token=self.settings.app_token)
+        client = self._socket.client
+        # The WebSocket URL is fetched here, patiently: the Socket Mode client's own loop
+        # would retry a refused app token forever, logging a traceback each time.
+        try:
+            client.wss_uri = await until_reachable(
+                client.issue_new_wss_url, what=f"{where} Socket Mode", transient=transient
+            )
+        except SlackApiError as exc:
+            raise self._refused("app_token", exc) from exc
+        await self._socket.connect_async()  # type: ignore[no-untyped-call]
 
     async def _start_http(self) -> None:
         web_app = web.Application(client_max_size=MAX_BODY)

@@ -34,6 +34,7 @@ from telegram.error import (
     BadRequest,
     ChatMigrated,
     Forbidden,
+    InvalidToken,
     NetworkError,
     RetryAfter,
     TelegramError,
@@ -43,12 +44,14 @@ from telegram.ext import Application, ApplicationBuilder
 from bot.adapters.telegram import render
 from bot.adapters.telegram.handlers import Handlers
 from bot.adapters.telegram.pacing import Pacer, Pacing
-from bot.adapters.telegram.polling import Poller
+from bot.adapters.telegram.polling import Poller, transient
 from bot.adapters.telegram.updates import ChatOrderedProcessor, chat_of
 from bot.adapters.telegram.webhook import WebhookServer
 from bot.base import fitting
 from bot.base.channel import DeliveryError
 from bot.base.messages import Choice, Message, Outbound
+from bot.base.outages import until_reachable
+from bot.base.yamlfile import ProblemsError
 from bot.chat.engine import Engine
 from bot.chat.workers import Workers, engine_threads
 from bot.desk import Desk
@@ -56,6 +59,7 @@ from bot.desk import Desk
 log = logging.getLogger(__name__)
 
 ALLOWED_UPDATES = ["message", "callback_query"]
+DEFAULT_API_URL = "https://api.telegram.org"
 STYLES = {"primary": "primary", "danger": "danger"}  # Bot API button styles
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 Sleep = Callable[[float], Awaitable[None]]
@@ -149,8 +153,17 @@ class TelegramChannel:
     # -- lifecycle ------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Connect (getMe), announce the commands, then receive by polling or webhook."""
-        await self.app.initialize()
+        """Connect (getMe, tried again with backoff while Telegram cannot be reached),
+        announce the commands, then receive by polling or webhook."""
+        where = f"Telegram ({self.settings.api_url or DEFAULT_API_URL})"
+        try:
+            await until_reachable(self.app.initialize, what=where, transient=transient)
+        except (InvalidToken, Forbidden) as exc:
+            problem = self.desk.settings.problem(
+                ("channels", "telegram", "token"),
+                f"Telegram refused this token ({type(exc).__name__})",
+            )
+            raise ProblemsError([problem]) from exc
         self.moves = await self.blocking(self._load_moves)
         await self._announce_commands()
         await self.app.start()
@@ -160,8 +173,12 @@ class TelegramChannel:
                 self.app, secret=hook.secret_token, path=hook.path, process=self.process
             )
             await self.webhook.start(hook.listen, hook.port)
-            await self.app.bot.set_webhook(
-                url=hook.url, secret_token=hook.secret_token, allowed_updates=ALLOWED_UPDATES
+            await until_reachable(
+                lambda: self.app.bot.set_webhook(
+                    url=hook.url, secret_token=hook.secret_token, allowed_updates=ALLOWED_UPDATES
+                ),
+                what=where,
+                transient=transient,
             )
         else:
             self.poller = Poller(
@@ -185,6 +202,9 @@ class TelegramChannel:
         if self.app.running:
             await self.app.stop()
         await self.app.shutdown()
+        # A start refused at getMe left the bot's HTTP clients open, which app.shutdown
+        # skips (it was never initialised); this does nothing when that went well.
+        await self.app.bot.shutdown()
         self._workers.shutdown(wait=True)
         if self._own_workers:
             await self.workers.close()

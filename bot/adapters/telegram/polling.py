@@ -20,13 +20,23 @@ from datetime import timedelta
 from typing import Any, Protocol
 
 from telegram import Bot, Update
-from telegram.error import TelegramError
+from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
+
+from bot.base.outages import until_reachable
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "telegram"
 MAX_BACKOFF = 30.0  # seconds between attempts while Telegram cannot be reached
 Blocking = Callable[..., Awaitable[Any]]
+
+
+def transient(exc: BaseException) -> bool:
+    """Whether Telegram may answer later: unreachable, 5xx, or flood control (a refused
+    token or a bad request stays refused)."""
+    return isinstance(exc, RetryAfter) or (
+        isinstance(exc, NetworkError) and not isinstance(exc, BadRequest)
+    )
 
 
 class Ledger(Protocol):
@@ -74,7 +84,7 @@ class Poller:
     async def start(self) -> None:
         """Drop any webhook (Telegram refuses getUpdates while one is set), hand on what a
         previous process kept but did not handle, then poll."""
-        await self.bot.delete_webhook()
+        await until_reachable(self.bot.delete_webhook, what="Telegram", transient=transient)
         for payload in await self._blocking(self._waiting):
             update = Update.de_json(payload, self.bot)
             log.info("telegram: handling update %s kept from before a restart", update.update_id)

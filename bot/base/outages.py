@@ -1,0 +1,77 @@
+"""Waiting out an outage: a chat platform that cannot be reached just now.
+
+A chat platform unreachable at start is tried until it answers (`until_reachable`): nothing
+works without it, and a traceback at start helps nobody.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from typing import TypeVar
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+Sleep = Callable[[float], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Waits between tries: `first`, then twice as long each time, never more than `cap`."""
+
+    first: float = 0.5
+    cap: float = 10.0
+
+    def delays(self) -> Iterator[float]:
+        delay = self.first
+        while True:
+            yield delay
+            delay = min(delay * 2, self.cap)
+
+
+START = Backoff(first=1.0, cap=60.0)
+
+
+async def until_reachable(
+    connect: Callable[[], Awaitable[T]],
+    *,
+    what: str,
+    transient: Callable[[BaseException], bool],
+    backoff: Backoff = START,
+    sleep: Sleep = asyncio.sleep,
+) -> T:
+    """`connect()` until it succeeds, waiting longer after each failure that `transient`
+    accepts (anything else is raised at once). One warning line when the first try fails,
+    one info line when it finally answers; the tries between log at debug level only."""
+    tries = 0
+    for delay in backoff.delays():
+        tries += 1
+        try:
+            result = await connect()
+        except Exception as exc:
+            if not transient(exc):
+                raise
+            if tries == 1:
+                log.warning(
+                    "%s cannot be reached (%s); trying again with backoff, up to %.0f s "
+                    "between tries",
+                    what,
+                    _reason(exc),
+                    backoff.cap,
+                )
+            else:
+                log.debug("%s: try %d failed (%s)", what, tries, _reason(exc))
+            await sleep(delay)
+            continue
+        if tries > 1:
+            log.info("%s reached at try %d", what, tries)
+        return result
+    raise AssertionError("unreachable: the delays never end")
+
+
+def _reason(exc: BaseException) -> str:
+    """The error in one line, without a traceback."""
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
