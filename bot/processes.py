@@ -28,6 +28,7 @@ from bot.base import redact
 from bot.base.channel import turn_origin
 from bot.base.config import Settings
 from bot.base.messages import Inbound, Outbound
+from bot.base.outages import Unavailable
 from bot.chat.engine import Engine
 from bot.chat.workers import EngineFailed
 from bot.desk import Content, Desk
@@ -164,6 +165,8 @@ class ProcessWorkers:
                 if future is not None and not future.done():
                     if ok:
                         future.set_result(result)
+                    elif isinstance(result, Unavailable):  # the caller may try it again
+                        future.set_exception(result)
                     else:
                         future.set_exception(EngineFailed(result))
                 if ok:  # read: the child may forget these replies (see _child_main)
@@ -284,6 +287,11 @@ def _child_main(
             refreshed = time.monotonic()
         try:
             answer: tuple[int, bool, Any] = (request, True, engine.handle(inbound))
+        except Unavailable as exc:
+            # The database is down: the app process tries the message again (one line
+            # here, no traceback; it says what it does about it).
+            log.info("%s not handled now: %s", inbound.event_id, exc)
+            answer = (request, False, exc)
         except Exception:
             log.exception("handling %s failed", inbound.event_id)
             answer = (request, False, traceback.format_exc())

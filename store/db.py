@@ -9,21 +9,86 @@ use conditional UPDATEs, `FOR UPDATE` and transaction-scoped advisory locks.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
+import psycopg
 from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
+from bot.base.outages import Unavailable
 from store import migrate
 
 log = logging.getLogger(__name__)
+P = ParamSpec("P")
+R = TypeVar("R")
+
+# SQLite: the file cannot be opened or written, or another process kept it locked for longer
+# than the busy timeout below.
+SQLITE_OUTAGES = (
+    "database is locked",
+    "database table is locked",
+    "unable to open database file",
+    "disk i/o error",
+)
+# PostgreSQL SQLSTATE classes that say "not now" rather than "not this": connection
+# exceptions, insufficient resources, operator intervention (shutdown, restart,
+# cancelled), transaction rollback (serialization, deadlock), system errors.
+POSTGRES_OUTAGES = ("08", "53", "57", "40", "58")
+
+
+def is_outage(exc: BaseException) -> bool:
+    """Whether `exc` says the database could not be reached or stayed busy, so that the same
+    work may succeed later - as opposed to a mistake in the data, the schema or the
+    credentials, which trying again cannot fix."""
+    if isinstance(exc, sa_exc.TimeoutError):  # no pooled connection came free in time
+        return True
+    if isinstance(exc, sa_exc.DBAPIError):
+        if exc.connection_invalidated:  # the connection broke under the statement
+            return True
+        orig: BaseException | None = exc.orig
+    else:  # the driver's own (our BEGIN IMMEDIATE runs in an event SQLAlchemy does not wrap)
+        orig = exc
+    if isinstance(orig, sqlite3.OperationalError):
+        return str(orig).lower().startswith(SQLITE_OUTAGES)
+    if isinstance(orig, psycopg.OperationalError | psycopg.InterfaceError):
+        # No SQLSTATE: the client's own error (could not connect, the server closed the
+        # connection); else the server's, by class.
+        state = getattr(orig, "sqlstate", None)
+        return state is None or state[:2] in POSTGRES_OUTAGES
+    return False
+
+
+def reports_outages(work: Callable[P, R]) -> Callable[P, R]:
+    """`work`, with a database outage (`is_outage`) raised as `Unavailable`: the caller may
+    try the same work again later (its transaction rolled back whole)."""
+
+    @functools.wraps(work)
+    def checked(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return work(*args, **kwargs)
+        except Unavailable:
+            raise
+        except Exception as exc:
+            if is_outage(exc):
+                raise Unavailable(_first_line(exc)) from exc
+            raise
+
+    return checked
+
+
+def _first_line(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None) or exc
+    lines = str(orig).strip().splitlines()
+    return f"{type(orig).__name__}: {lines[0] if lines else ''}".rstrip(": ")
 
 
 def normalise_url(url: str, base_dir: Path | None = None) -> str:

@@ -458,6 +458,15 @@ class EngineSettings(Section):
     run_in: Literal["process", "thread"] = "process"
     processes: int = Field(2, ge=1, le=64)  # PostgreSQL; SQLite writes one at a time: 1
     threads: int = Field(4, ge=1, le=64)  # run_in: thread, PostgreSQL; SQLite: 1
+    # A message the platform was told arrived, that fails because the database cannot be
+    # reached, is tried again for this long before the person is told (0: not at all).
+    retry_for: Duration = timedelta(minutes=2)
+
+    @model_validator(mode="after")
+    def _not_negative(self) -> EngineSettings:
+        if self.retry_for < timedelta(0):
+            raise ValueError("retry_for must not be negative")
+        return self
 
 
 class Limits(Section):

@@ -1,13 +1,17 @@
-"""Waiting out an outage: a chat platform that cannot be reached just now.
+"""Waiting out an outage: the database, or a chat platform, that cannot be reached just now.
 
-A chat platform unreachable at start is tried until it answers (`until_reachable`): nothing
-works without it, and a traceback at start helps nobody.
+Two kinds of patience. A message that was acknowledged to its platform and then failed
+because the database was unreachable is tried again for a while (`patiently`): the platform
+will not send it again, so giving up at the first failure would drop it. A chat platform
+unreachable at start is tried until it answers (`until_reachable`): nothing works without
+it, and a traceback at start helps nobody.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
@@ -15,6 +19,11 @@ from typing import TypeVar
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 Sleep = Callable[[float], Awaitable[None]]
+
+
+class Unavailable(Exception):
+    """The database could not be reached, or stayed locked, just now: the work was rolled
+    back whole, so the same work may be tried again later."""
 
 
 @dataclass(frozen=True)
@@ -31,7 +40,45 @@ class Backoff:
             delay = min(delay * 2, self.cap)
 
 
+TURNS = Backoff(first=0.5, cap=10.0)
 START = Backoff(first=1.0, cap=60.0)
+
+
+async def patiently(
+    work: Callable[[], Awaitable[T]],
+    *,
+    what: str,
+    within: float,
+    backoff: Backoff = TURNS,
+    sleep: Sleep = asyncio.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> T:
+    """`work()`, tried again while it raises `Unavailable`, until `within` seconds have
+    passed since the first try; then the last `Unavailable` is raised. One warning when the
+    first try fails, one when a later try succeeds."""
+    started = clock()
+    tries = 0
+    for delay in backoff.delays():
+        tries += 1
+        try:
+            result = await work()
+        except Unavailable as exc:
+            left = within - (clock() - started)
+            if left <= 0:
+                raise
+            if tries == 1:
+                log.warning(
+                    "%s: the database is unavailable (%s); trying again for up to %.0f s",
+                    what,
+                    exc,
+                    within,
+                )
+            await sleep(min(delay, left))
+            continue
+        if tries > 1:
+            log.warning("%s: done at try %d, after %.0f s", what, tries, clock() - started)
+        return result
+    raise AssertionError("unreachable: the delays never end")
 
 
 async def until_reachable(

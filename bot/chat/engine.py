@@ -33,6 +33,7 @@ from bot.desk import Desk
 from bot.directory import Person
 from bot.turn import ActionHandler, ReplyHandler, Turn, save_turn
 from store import conversations
+from store.db import reports_outages
 from store.events import claim_event
 
 log = logging.getLogger(__name__)
@@ -60,7 +61,11 @@ def default_verbs() -> Verbs:
 
 
 class Engine:
-    """Routes each inbound message; adapters translate, the engine decides."""
+    """Routes each inbound message; adapters translate, the engine decides.
+
+    Everything an adapter calls raises `bot.base.outages.Unavailable` when the database
+    cannot be reached just now (its transaction rolled back), so adapters can tell "try
+    again later" from a failure without knowing the store."""
 
     def __init__(self, desk: Desk) -> None:
         self.desk = desk
@@ -94,21 +99,27 @@ class Engine:
 
     # ---- the front door: what adapters ask before (or instead of) a turn -------------
 
+    @reports_outages
     def seen(self, channel: str, event_id: str) -> bool:
         return reception.seen(self.desk, channel, event_id)
 
+    @reports_outages
     def first_time(self, channel: str, event_id: str) -> bool:
         return reception.first_time(self.desk, channel, event_id)
 
+    @reports_outages
     def answer_once(self, channel: str, event_id: str, replies: list[Outbound]) -> list[Outbound]:
         return reception.answer_once(self.desk, channel, event_id, replies)
 
+    @reports_outages
     def in_conversation(self, channel: str, person_id: str, conversation: str) -> bool:
         return reception.in_conversation(self.desk, channel, person_id, conversation)
 
+    @reports_outages
     def identify(self, channel: str, external_id: str) -> Person | None:
         return reception.identify(self.desk, channel, external_id)
 
+    @reports_outages
     def stranger(
         self,
         *,
@@ -133,22 +144,27 @@ class Engine:
             language=language,
         )
 
+    @reports_outages
     def keep_updates(
         self, channel: str, updates: Sequence[tuple[str, dict[str, Any]]], done: Sequence[str]
     ) -> None:
         reception.keep_updates(self.desk, channel, updates, done)
 
+    @reports_outages
     def waiting_updates(self, channel: str) -> list[dict[str, Any]]:
         return reception.waiting_updates(self.desk, channel)
 
+    @reports_outages
     def moved_chats(self, channel: str) -> dict[str, str]:
         return reception.moved_chats(self.desk, channel)
 
+    @reports_outages
     def record_move(self, channel: str, old: str, new: str) -> None:
         reception.record_move(self.desk, channel, old, new)
 
     # ---- a turn ----------------------------------------------------------------------
 
+    @reports_outages
     def handle(self, inbound: Inbound) -> list[Outbound]:
         """Handle one message or button press and return the replies to its sender.
 

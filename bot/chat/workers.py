@@ -32,7 +32,9 @@ class Workers(Protocol):
     async def start(self) -> None: ...
 
     async def run(self, inbound: Inbound) -> list[Outbound]:
-        """Handle from the event loop; the replies, or the engine's exception."""
+        """Handle from the event loop; the replies, or the engine's exception
+        (`bot.base.outages.Unavailable` when the database could not be reached: the same
+        message may be tried again)."""
         ...
 
     async def close(self) -> None:

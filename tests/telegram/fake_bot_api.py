@@ -121,6 +121,7 @@ class FakeBotAPI:
         self._closing = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self.port = 0
+        self._holds: dict[str, asyncio.Event] = {}
 
     # -- server --------------------------------------------------------------------
 
@@ -160,6 +161,9 @@ class FakeBotAPI:
         # poll that asks for a higher offset has confirmed the updates before its answer.
         async with self._changed:
             self._changed.notify_all()
+        held = self._holds.get(method)
+        if held is not None:
+            await held.wait()
         try:
             problems = check_call(method, params)
             if problems:
@@ -225,6 +229,11 @@ class FakeBotAPI:
             self._failures[method].append(
                 (after if i == 0 else 0, ApiError(code, description, retry_after))
             )
+
+    def hold(self, method: str) -> asyncio.Event:
+        """Answer calls of `method` only once the returned event is set (a slow Telegram)."""
+        held = self._holds[method] = asyncio.Event()
+        return held
 
     def user(self, uid: int, first_name: str = "Someone", language: str = "en") -> dict[str, Any]:
         return {"id": uid, "is_bot": False, "first_name": first_name, "language_code": language}

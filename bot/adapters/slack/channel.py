@@ -52,11 +52,12 @@ from bot.base.buttons import read_button
 from bot.base.channel import DeliveryError, turn_origin
 from bot.base.language import detect
 from bot.base.messages import Address, Inbound, Message, Outbound, run_together
-from bot.base.outages import until_reachable
+from bot.base.outages import Unavailable, patiently, until_reachable
 from bot.base.yamlfile import ProblemsError
 from bot.chat.engine import Engine
 from bot.chat.workers import Workers, engine_threads
 from bot.desk import Desk
+from bot.directory import Person
 from notifications.replies import deliver_replies
 
 log = logging.getLogger(__name__)
@@ -432,27 +433,22 @@ class SlackChannel:
                 if not incoming.thread_only:
                     await self._tell(incoming, "slack.try_again")
                 return
-            if person is None:
-                if not incoming.thread_only and await asyncio.to_thread(
-                    self.engine.first_time, self.name, incoming.event_id
-                ):
-                    await self._tell(incoming, "slack.unknown_user")
-                return
-            if incoming.thread_only and not await asyncio.to_thread(
-                self.engine.in_conversation, self.name, person.id, incoming.conversation
-            ):
-                return
-            inbound = Inbound(
-                self.name,
-                incoming.conversation,
-                person.id,
-                text=incoming.text,
-                action=incoming.action,
-                event_id=incoming.event_id,
-                account=incoming.user,
-            )
+            # Slack has had its ack and will not send the event again: while the database
+            # cannot be reached, the turn is tried again (the event id keeps it to once).
             try:
-                replies = await self.workers.run(inbound)
+                replies = await patiently(
+                    lambda: self._turn(incoming, person),
+                    what=f"slack event {incoming.event_id}",
+                    within=self.desk.settings.engine.retry_for.total_seconds(),
+                )
+            except Unavailable as exc:
+                log.error(
+                    "slack event %s not handled: the database stayed unavailable (%s)",
+                    incoming.event_id,
+                    exc,
+                )
+                await self._apologise(incoming)
+                return
             except Exception:
                 # Its transaction rolled back, so nothing happened: say so, don't go quiet.
                 log.exception("handling %s failed", incoming.event_id)
@@ -466,14 +462,40 @@ class SlackChannel:
                 origin=turn_origin(self.name, incoming.event_id),
             )
 
-    async def _tell(self, incoming: parse.Incoming, key: str) -> None:
-        """Answer someone the engine cannot serve (not in the directory, lookup failed)."""
+    async def _turn(self, incoming: parse.Incoming, person: Person | None) -> list[Outbound]:
+        """What the desk answers `incoming` (everything that needs the database)."""
+        if person is None:
+            if not incoming.thread_only and await asyncio.to_thread(
+                self.engine.first_time, self.name, incoming.event_id
+            ):
+                return [self._told(incoming, "slack.unknown_user")]
+            return []
+        if incoming.thread_only and not await asyncio.to_thread(
+            self.engine.in_conversation, self.name, person.id, incoming.conversation
+        ):
+            return []
+        inbound = Inbound(
+            self.name,
+            incoming.conversation,
+            person.id,
+            text=incoming.text,
+            action=incoming.action,
+            event_id=incoming.event_id,
+            account=incoming.user,
+        )
+        return await self.workers.run(inbound)
+
+    def _told(self, incoming: parse.Incoming, key: str) -> Outbound:
+        """The answer to someone the engine cannot serve (not in the directory, lookup
+        failed)."""
         lang = detect(incoming.text) or self.desk.settings.language
         text = self.desk.texts.render(lang, key)
-        out = Outbound(Address(self.name, incoming.conversation), Message(text=text))
+        return Outbound(Address(self.name, incoming.conversation), Message(text=text))
+
+    async def _tell(self, incoming: parse.Incoming, key: str) -> None:
         await deliver_replies(
             self,
-            [out],
+            [self._told(incoming, key)],
             store=self.desk.store,
             now=self.desk.clock.now(),
             origin=turn_origin(self.name, incoming.event_id),

@@ -8,7 +8,7 @@ so the event loop keeps polling, answering callback queries and sending meanwhil
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
@@ -31,6 +31,7 @@ from bot.adapters.telegram.updates import chat_of, conversation_key, group_text,
 from bot.base.channel import Channel, turn_origin
 from bot.base.markup import to_plain
 from bot.base.messages import Address, Inbound, Message, Outbound, run_together
+from bot.base.outages import Unavailable, patiently
 from bot.chat.engine import Engine
 from bot.chat.workers import Workers
 from bot.desk import Desk
@@ -116,7 +117,10 @@ class Handlers:
             raise ApplicationHandlerStop
         if update.callback_query is None:
             return
-        if await self.channel.blocking(self.engine.seen, "telegram", self.channel.event_id(update)):
+        event_id = self.channel.event_id(update)
+        if await self._patiently(
+            lambda: self.channel.blocking(self.engine.seen, "telegram", event_id), event_id
+        ):
             log.info("telegram: update %s already handled; skipped", update.update_id)
             raise ApplicationHandlerStop
 
@@ -151,7 +155,7 @@ class Handlers:
         if self.is_triage(chat.id):
             replies = await self._handle(received)
         else:
-            replies = await self.channel.blocking(self.outside_triage, received)
+            replies = await self._outside_triage(received)
         await self._deliver(replies, received)
 
     async def on_migrate(self, update: Update, _context: Context) -> None:
@@ -195,7 +199,7 @@ class Handlers:
             if private or self.is_triage(chat.id):
                 replies = await self._handle(received)
             else:
-                replies = await self.channel.blocking(self.outside_triage, received)
+                replies = await self._outside_triage(received)
             toast = None if private else _toast(replies)
             if toast is not None and await self._answer(query, toast):
                 answered = True
@@ -206,7 +210,16 @@ class Handlers:
                 await self._answer(query)
 
     async def on_error(self, update: object, context: Context) -> None:
-        log.error("telegram: update %r failed", update, exc_info=context.error)
+        if isinstance(context.error, Unavailable):
+            number = update.update_id if isinstance(update, Update) else update
+            log.error(
+                "telegram: update %s not handled: the database stayed unavailable (%s); %s",
+                number,
+                context.error,
+                "kept for the next start" if self.channel.poller else "Telegram sends it again",
+            )
+        else:
+            log.error("telegram: update %r failed", update, exc_info=context.error)
         if self.channel.poller is not None:
             self.channel.poller.failed(update)
         elif isinstance(update, Update):
@@ -241,7 +254,27 @@ class Handlers:
             origin=turn_origin("telegram", received.event_id),
         )
 
+    async def _patiently(self, work: Callable[[], Awaitable[T]], event_id: str) -> T:
+        """`work()`; when polling, tried again while the database cannot be reached (for
+        `engine.retry_for`): Telegram was told the update arrived. A webhook update fails
+        at once instead, and Telegram sends it again after our 500."""
+        if self.channel.poller is None:
+            return await work()
+        return await patiently(
+            work,
+            what=f"telegram update {event_id}",
+            within=self.desk.settings.engine.retry_for.total_seconds(),
+        )
+
+    async def _outside_triage(self, received: Received) -> list[Outbound]:
+        return await self._patiently(
+            lambda: self.channel.blocking(self.outside_triage, received), received.event_id
+        )
+
     async def _handle(self, received: Received) -> list[Outbound]:
+        return await self._patiently(lambda: self._turn(received), received.event_id)
+
+    async def _turn(self, received: Received) -> list[Outbound]:
         """Identify the sender and hand the message to the engine; strangers get linking.
 
         People in the directory are known without the store, so their messages go straight
