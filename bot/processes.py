@@ -211,7 +211,20 @@ class ProcessWorkers:
     def _replace(self, child: _Child) -> None:
         if self._closing or child not in self._children:
             return
-        fresh = self._spawn()
+        assert self._loop is not None
+        try:
+            fresh = self._spawn()
+        except Exception:
+            # Not even started (no process, or its arguments would not pickle): the
+            # messages it had fail now rather than wait for ever, and it is tried again.
+            log.exception("engine process not started; trying again in %s s", self.restart_delay)
+            for request in child.sent:
+                future = self._waiting.get(request)
+                if future is not None and not future.done():
+                    future.set_exception(EngineFailed("the engine process could not start"))
+            child.sent.clear()
+            self._loop.call_later(self.restart_delay, self._replace, child)
+            return
         self._children[self._children.index(child)] = fresh
         for request, inbound in child.sent.items():
             # A message that takes its child down every time (out of memory, say) must not

@@ -88,6 +88,23 @@ class Texts:
         self._plain_cache: dict[tuple[str | None, str], str] = {}
         self._render_cache: dict[tuple[str | None, str], str] = {}
 
+    # Engine processes receive the app process's content pickled: the messages travel, the
+    # compiled templates and environments do not (a compiled template holds functions that
+    # cannot be pickled) and are made again on arrival, as they were here, on first use.
+    _REBUILT = ("env", "plain_env", "_compiled", "_plain_compiled", "_plain_cache", "_render_cache")
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k not in self._REBUILT}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.env = make_environment()
+        self.plain_env = make_environment(autoescape=False)
+        self._compiled = {}
+        self._plain_compiled = {}
+        self._plain_cache = {}
+        self._render_cache = {}
+
     def _lang(self, lang: str | None) -> str:
         return lang if lang in self.catalogs else self.default_language
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 from jinja2 import meta
 
 from bot.base.markup import to_plain, tokens
@@ -50,3 +52,16 @@ def test_vocabularies_merge_language_and_english():
     texts = Texts()
     assert "是" in texts.words("zh", "vocab.yes") and "yes" in texts.words("zh", "vocab.yes")
     assert texts.list("zh", "weekdays")[0] == "周一"
+
+
+def test_texts_travel_to_an_engine_process_after_use():
+    """Content is pickled for each engine process, also after the app process has rendered
+    (compiled) templates: those stay behind, and the copy renders the same."""
+    texts = Texts()
+    first = texts.render("en", "builtin.greet", name="Bob")
+    texts.plain("zh", "builtin.greet", name="王芳")
+    copy = pickle.loads(pickle.dumps(texts))
+    assert copy.render("en", "builtin.greet", name="Bob") == first
+    assert copy.render("zh", "builtin.greet", name="<b>王芳</b>") == texts.render(
+        "zh", "builtin.greet", name="<b>王芳</b>"
+    )

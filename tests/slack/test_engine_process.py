@@ -10,6 +10,7 @@ import shutil
 import signal
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import aiohttp
@@ -245,6 +246,32 @@ async def test_children_answer_from_the_app_processs_content_not_the_files_again
         assert await asyncio.wait_for(workers.run(hello), 60)
     finally:
         await workers.close()
+
+
+async def test_a_child_that_cannot_even_be_spawned_fails_its_messages_instead_of_hanging(
+    workers: ProcessWorkers, real_clock_desk: Desk
+):
+    """Its arguments would not pickle (it happened: compiled templates in the content), so
+    no process starts at all: the message it had fails, and a later spawn is tried."""
+    content = workers.content
+    assert content is not None
+    workers.restart_delay = 0.5
+    workers.content = replace(content, known_errors=Unpicklable())  # type: ignore[arg-type]
+    before = workers.pids
+    for child in before:
+        os.kill(child, signal.SIGKILL)
+    while workers.ready:  # the death is noticed; its replacement cannot be spawned
+        await asyncio.sleep(0.05)
+    hello = Inbound("slack", "D0BOB", "bob", text="hi", event_id="Ev-spawn")
+    with pytest.raises(EngineFailed, match="could not start"):
+        await asyncio.wait_for(workers.run(hello), 60)
+    workers.content = content  # fixed: the next try starts a child that answers
+    assert await asyncio.wait_for(workers.run(hello), 60)
+
+
+class Unpicklable:
+    def __reduce__(self) -> str:
+        raise TypeError("cannot be pickled")
 
 
 async def test_a_child_that_cannot_start_fails_its_messages_and_is_tried_again(
