@@ -6,16 +6,14 @@ forever, a polling batch fetched again and again so nobody else's message is rea
 its event is claimed in a fresh transaction (redeliveries stop), the message is kept as a
 dead letter (`deskbot inbox`), the admins are told, and the sender gets an apology.
 
-An outage is different: while the database cannot be reached nothing can be set aside, and
-the message must be tried again later, so those errors are raised to the channel as before.
+An outage is different (`store.db.is_outage`): while the database cannot be reached
+nothing can be set aside, and the message must be tried again later, so the engine raises
+those to the channel instead.
 """
 
 from __future__ import annotations
 
 import logging
-
-from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from bot.addresses import home_address
 from bot.base.language import detect
@@ -28,8 +26,6 @@ from store.outbox import notify
 
 log = logging.getLogger(__name__)
 
-# The database (or the way to it) is down or busy: try the message again later.
-OUTAGE = (OperationalError, InterfaceError, DisconnectionError, PoolTimeout)
 ERROR_CHARS = 2000
 
 

@@ -33,7 +33,7 @@ from bot.desk import Desk
 from bot.directory import Person
 from bot.turn import ActionHandler, ReplyHandler, Turn, save_turn
 from store import conversations
-from store.db import reports_outages
+from store.db import is_outage, reports_outages
 from store.events import claim_event
 
 log = logging.getLogger(__name__)
@@ -178,9 +178,9 @@ class Engine:
         )
         try:
             return self._turn(inbound)
-        except dead_letters.OUTAGE:
-            raise
         except Exception as exc:
+            if is_outage(exc):
+                raise  # as Unavailable: the same message may be tried again later
             log.exception("message %s could not be handled", inbound.event_id)
             return dead_letters.set_aside(self.desk, inbound, exc)
 
