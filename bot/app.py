@@ -73,7 +73,12 @@ def build_desk(
     `content`: what `load_content(settings)` returned before, to share it (it is immutable)."""
     keep_secret(settings)  # engine processes get their settings without load_config
     content = content or build_content(settings)
-    store = Store(settings.database.url, echo=settings.database.echo, base_dir=settings.base_dir)
+    store = Store(
+        settings.database.url,
+        echo=settings.database.echo,
+        base_dir=settings.base_dir,
+        busy_timeout=settings.database.busy_timeout.total_seconds(),
+    )
     if migrate if migrate is not None else store.is_sqlite:
         store.upgrade()
     desk = Desk(settings=settings, store=store, content=content, clock=clock or SystemClock())

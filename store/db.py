@@ -110,19 +110,26 @@ def normalise_url(url: str, base_dir: Path | None = None) -> str:
 class Store:
     """Owns the SQLAlchemy engine and hands out sessions inside transactions."""
 
-    def __init__(self, url: str, *, echo: bool = False, base_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        echo: bool = False,
+        base_dir: Path | None = None,
+        busy_timeout: float = 30.0,
+    ) -> None:
         self.url = normalise_url(url, base_dir)
         self.is_sqlite = self.url.startswith("sqlite")
         # Only this process can see such a database (no child processes, no replicas).
         self.in_memory = self.is_sqlite and make_url(self.url).database in (None, "", ":memory:")
         kwargs: dict[str, Any] = {"echo": echo}
         if self.is_sqlite:
-            kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
+            kwargs["connect_args"] = {"timeout": busy_timeout, "check_same_thread": False}
         else:
             kwargs["pool_pre_ping"] = True
         self.engine: Engine = create_engine(self.url, **kwargs)
         if self.is_sqlite:
-            _configure_sqlite(self.engine)
+            _configure_sqlite(self.engine, int(busy_timeout * 1000))
 
     @property
     def dialect(self) -> str:
@@ -161,14 +168,14 @@ class Store:
         self.engine.dispose()
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, busy_ms: int) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: sqlite3.Connection, _record: object) -> None:
         # Let us issue BEGIN ourselves (pysqlite's implicit BEGIN is DEFERRED).
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute(f"PRAGMA busy_timeout={busy_ms}")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.close()

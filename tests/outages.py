@@ -2,8 +2,9 @@
 database goes away for a while.
 
 SQLite: another connection holds the database's write lock, as a long job in another
-process would. Writers wait out the store's busy timeout (30 s) and then fail with
-"database is locked", so the lock is held a little longer than that.
+process would. Writers wait out the store's busy timeout (`database.busy_timeout`, 30 s;
+`on_outage_db` sets a short one for tests) and then fail with "database is locked", so the
+lock is held a little longer than that.
 
 PostgreSQL: the store reaches the server through a TCP relay on 127.0.0.1 that the test can
 cut: every open connection is closed under the store's feet and new ones are closed as soon
@@ -16,12 +17,22 @@ import contextlib
 import socket
 import sqlite3
 import threading
+from datetime import timedelta
 from pathlib import Path
 from typing import Protocol
 
 from sqlalchemy.engine import make_url
 
-BUSY_TIMEOUT = 30.0  # store/db.py: how long SQLite writers wait for the lock
+from bot.base.config import Settings, with_database
+
+BUSY_TIMEOUT = 2.0  # seconds SQLite writers wait for the lock in these tests (30 s in use)
+
+
+def on_outage_db(settings: Settings, outage: Outage) -> Settings:
+    """`settings` on the database the outage can take away, with the short busy timeout."""
+    moved = with_database(settings, outage.url)
+    database = moved.database.model_copy(update={"busy_timeout": timedelta(seconds=BUSY_TIMEOUT)})
+    return moved.model_copy(update={"database": database})
 
 
 class Outage(Protocol):

@@ -171,6 +171,15 @@ class Channels(Section):
 class Database(Section):
     url: str = "sqlite:///var/deskbot.db"
     echo: bool = False
+    # SQLite: how long a writer waits for another's lock before the turn counts as an
+    # outage (tried again, docs/operations.md "Outages").
+    busy_timeout: Duration = timedelta(seconds=30)
+
+    @model_validator(mode="after")
+    def _positive(self) -> Database:
+        if self.busy_timeout <= timedelta(0):
+            raise ValueError("busy_timeout must be longer than zero")
+        return self
 
 
 class Paths(Section):
@@ -575,6 +584,8 @@ def with_database(settings: Settings, url: str | None) -> Settings:
     """Return settings pointing at another database URL (from DATABASE_URL or --database)."""
     if not url:
         return settings
-    copy = settings.model_copy(update={"database": Database(url=url, echo=settings.database.echo)})
+    copy = settings.model_copy(
+        update={"database": settings.database.model_copy(update={"url": url})}
+    )
     copy._lines = settings._lines
     return copy

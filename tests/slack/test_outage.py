@@ -14,18 +14,16 @@ from sqlmodel import col, select
 
 from bot.adapters.slack import SlackChannel
 from bot.app import workers_for
-from bot.base.config import Settings, with_database
+from bot.base.config import Settings
 from bot.chat.engine import Engine
 from bot.chat.workers import Workers
 from bot.desk import Desk
 from bot.processes import ProcessWorkers
 from store.models import ProcessedEvent
 from tests.desks import build_desk
-from tests.outages import Outage, outage_for
+from tests.outages import Outage, on_outage_db, outage_for
 from tests.slack.conftest import Driver, slack_settings
 from tests.slack.fake_slack import FakeSlack
-
-pytestmark = pytest.mark.slow  # on SQLite the lock must outlast the 30 s busy timeout
 
 
 @pytest.fixture
@@ -38,7 +36,7 @@ def outage(db_url: str) -> Iterator[Outage]:
 @pytest.fixture
 def outage_desk(settings: Settings, fake: FakeSlack, outage: Outage) -> Iterator[Desk]:
     # The system clock: an engine process keeps its own (no FixedClock there).
-    desk = build_desk(with_database(slack_settings(settings, fake.api_url), outage.url))
+    desk = build_desk(on_outage_db(slack_settings(settings, fake.api_url), outage))
     yield desk
     desk.store.dispose()
 

@@ -12,16 +12,15 @@ import pytest
 from sqlmodel import col, select
 
 from bot.adapters.telegram import TelegramChannel
-from bot.base.config import Settings, with_database
+from bot.base.config import Settings
 from bot.chat.engine import Engine
 from bot.desk import Desk
 from store.models import ProcessedEvent
 from tests.desks import build_desk
-from tests.outages import Outage, outage_for
+from tests.outages import Outage, on_outage_db, outage_for
 from tests.telegram.conftest import NO_PACING, telegram_settings
 from tests.telegram.fake_bot_api import FakeBotAPI
 
-pytestmark = pytest.mark.slow  # on SQLite the lock must outlast the 30 s busy timeout
 ALICE = 1001
 
 
@@ -34,7 +33,7 @@ def outage(db_url: str) -> Iterator[Outage]:
 
 @pytest.fixture
 def outage_desk(settings: Settings, fake: FakeBotAPI, outage: Outage) -> Iterator[Desk]:
-    desk = build_desk(with_database(telegram_settings(settings, fake.api_url), outage.url))
+    desk = build_desk(on_outage_db(telegram_settings(settings, fake.api_url), outage))
     yield desk
     desk.store.dispose()
 
