@@ -50,7 +50,7 @@ sys.path.insert(0, str(ROOT))  # the fake Slack lives with the tests
 
 from bot.adapters.slack import SlackChannel  # noqa: E402
 from bot.app import build_desk, load_config, workers_for  # noqa: E402
-from bot.base.config import Paths, SlackHttp  # noqa: E402
+from bot.base.config import Limits, Paths, SlackHttp  # noqa: E402
 from bot.base.config import SlackChannel as SlackSettings  # noqa: E402
 from bot.base.messages import Outbound  # noqa: E402
 from bot.chat.engine import Engine  # noqa: E402
@@ -58,6 +58,9 @@ from bot.chat.workers import Workers  # noqa: E402
 from tests.slack.fake_slack import Call, FakeSlack, dm_of  # noqa: E402
 
 SECRET = "bench-signing-secret"
+# Throughput, not flood control: the simulated people type as fast as the bot answers.
+UNLIMITED = Limits(messages_per_minute=1_000_000, requests_per_hour=1_000_000)
+
 # What a person types at each step, and a word the bot's answer to it contains.
 JOURNEY = (
     ("I forgot my password", "Which account"),
@@ -368,6 +371,8 @@ async def main_async(
                 update={
                     "channels": base.channels.model_copy(update={"slack": slack}),
                     "paths": paths,
+                    # Throughput, not flood control: these people type as fast as the bot answers.
+                    "limits": UNLIMITED,
                 }
             ),
             migrate=True,

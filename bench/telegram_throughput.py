@@ -39,7 +39,7 @@ from telegram.ext import Application, ContextTypes, MessageHandler, filters
 
 from bot.adapters.telegram import Pacing, TelegramChannel
 from bot.app import build_desk, load_config, workers_for
-from bot.base.config import Paths, Settings
+from bot.base.config import Limits, Paths, Settings
 from bot.base.config import TelegramChannel as TelegramConfig
 from bot.base.messages import Inbound
 from bot.chat.engine import Engine
@@ -51,6 +51,9 @@ FIRST_ID = 50_000
 JOURNEY = ("I forgot my password", "VPN", "no", "+44 20 7946 0000")
 NO_PACING = Pacing(per_chat_burst=10**6, per_group_per_minute=10**6, overall_per_second=10**6)
 CONCURRENCY = 8
+
+
+UNLIMITED = Limits(messages_per_minute=1_000_000, requests_per_hour=1_000_000)
 
 
 def people_csv(folder: Path, users: int) -> Path:
@@ -86,6 +89,8 @@ def bench_settings(folder: Path, users: int, api_url: str, database: str | None)
     return base.model_copy(
         update={
             "paths": paths,
+            # Throughput, not flood control: these people type as fast as the bot answers.
+            "limits": UNLIMITED,
             "channels": base.channels.model_copy(update={"telegram": telegram}),
             "database": base.database.model_copy(update={"url": url}),
         }
