@@ -260,7 +260,9 @@ async def test_a_child_that_cannot_even_be_spawned_fails_its_messages_instead_of
     before = workers.pids
     for child in before:
         os.kill(child, signal.SIGKILL)
-    while workers.ready:  # the death is noticed; its replacement cannot be spawned
+    for _ in range(1200):  # the death is noticed; its replacement cannot be spawned
+        if not workers.ready:
+            break
         await asyncio.sleep(0.05)
     hello = Inbound("slack", "D0BOB", "bob", text="hi", event_id="Ev-spawn")
     with pytest.raises(EngineFailed, match="could not start"):
