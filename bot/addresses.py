@@ -28,14 +28,9 @@ def private_address(
     private conversation there, the account the directory or a link gives, else their home."""
     if account:
         return Address(channel, account, person.id)
-    stmt = (
-        select(ConversationState)
-        .where(ConversationState.person_id == person.id, ConversationState.channel == channel)
-        .order_by(col(ConversationState.updated_at).desc())
-    )
-    for row in session.exec(stmt).all():
-        if not is_shared(row.conversation):
-            return Address(channel, row.conversation, person.id)
+    last = _last_private_chat(session, person, channel)
+    if last is not None:
+        return last
     known = linking.account(desk, session=session, person=person, channel=channel)
     if known:
         return Address(channel, known, person.id)
@@ -48,14 +43,9 @@ def home_address(desk: Desk, session: Session, person: Person) -> Address:
     Order of fallbacks: Slack DM (if Slack is on and they have a slack_id), Telegram
     private chat (telegram_id, or a linked Telegram account), then the console.
     """
-    stmt = (
-        select(ConversationState)
-        .where(ConversationState.person_id == person.id)
-        .order_by(col(ConversationState.updated_at).desc())
-    )
-    for row in session.exec(stmt).all():
-        if not is_shared(row.conversation):
-            return Address(row.channel, row.conversation, person.id)
+    last = _last_private_chat(session, person)
+    if last is not None:
+        return last
     channels = desk.settings.channels
     if channels.slack.active and person.slack_id:
         return Address("slack", person.slack_id, person.id)
@@ -75,3 +65,16 @@ def requester_address(desk: Desk, session: Session, ticket: Ticket, person: Pers
             return Address(ticket.channel, ticket.conversation, person.id)
         return private_address(desk, session, person, ticket.channel)
     return home_address(desk, session, person)
+
+
+def _last_private_chat(
+    session: Session, person: Person, channel: str | None = None
+) -> Address | None:
+    """The private conversation `person` last used with the bot (on `channel` if given)."""
+    stmt = select(ConversationState).where(ConversationState.person_id == person.id)
+    if channel is not None:
+        stmt = stmt.where(ConversationState.channel == channel)
+    for row in session.exec(stmt.order_by(col(ConversationState.updated_at).desc())).all():
+        if not is_shared(row.conversation):
+            return Address(row.channel, row.conversation, person.id)
+    return None

@@ -26,6 +26,7 @@ from bot.base.config import Settings
 from bot.desk import Desk
 from store.db import Store
 from tests.desks import build_desk
+from tests.outages import Outage, outage_for
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_URL = os.environ.get("DESKBOT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -146,3 +147,11 @@ def desk(settings: Settings, clock: FixedClock) -> Iterator[Desk]:
 @pytest.fixture
 def chat(desk: Desk) -> MemoryChat:
     return MemoryChat(desk)
+
+
+@pytest.fixture
+def outage(db_url: str) -> Iterator[Outage]:
+    """A real outage of the test database, begun and ended by the test (tests/outages.py)."""
+    made = outage_for(db_url)
+    yield made
+    made.close()

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from html import escape
 
 from bot.base.markup import tokens
+from bot.base.messages import Message
+from bot.base.texts import Texts
 
 # Platform messages one message may become. Telegram and Slack both ask for about one
 # message per second per chat and let a short burst through (Telegram's pacer allows 3):
@@ -196,3 +198,10 @@ def shorten(text: str, limit: int, length: Measure = one) -> str:
     space = text.rfind(" ", end * 3 // 4, end + 1)
     kept = text[:space] if space > 0 else text[:end]
     return kept.rstrip() + ELLIPSIS
+
+
+def cut_pointer(texts: Texts, lang: str, message: Message) -> str:
+    """What ends a cut message: where the rest is (`Message.more`), or that it did not fit."""
+    if message.more:
+        return texts.plain(lang, "limits.cut_see", where=message.more)
+    return texts.plain(lang, "limits.cut")

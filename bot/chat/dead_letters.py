@@ -46,7 +46,7 @@ def set_aside(desk: Desk, inbound: Inbound, error: Exception) -> list[Outbound]:
                 person_id=inbound.person_id,
                 conversation=inbound.conversation,
                 text=inbound.text,
-                action=(inbound.action or None) and (inbound.action or "")[:256],
+                action=inbound.action[:256] if inbound.action else None,
                 error=f"{type(error).__name__}: {error}"[:ERROR_CHARS],
                 at=now,
             ),

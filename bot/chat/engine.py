@@ -210,7 +210,7 @@ class Engine:
                 return turn.replies  # told once a minute at most; nothing else happens
             audience, argument = self._audience(turn)
             self._route(turn)
-            confine(turn, 0, audience, argument)
+            confine(turn, audience, argument)
             save_turn(turn)
             return turn.replies
 

@@ -41,13 +41,13 @@ def may_show_here(turn: Turn, audience: Audience, argument: str) -> bool:
     return bool(shown) and shown <= triaged_here(turn)
 
 
-def confine(turn: Turn, mark: int, audience: Audience, argument: str) -> None:
-    """Move the replies made since `mark` to the asker's private chat when they may not stay
-    in this place, and leave a pointer where they were asked for."""
-    moved = turn.replies[mark:]
+def confine(turn: Turn, audience: Audience, argument: str) -> None:
+    """Move the turn's replies to the asker's private chat when they may not stay in this
+    place, and leave a pointer where they were asked for."""
+    moved = turn.replies
     if not moved or may_show_here(turn, audience, argument):
         return
-    del turn.replies[mark:]
+    turn.replies = []
     inbound = turn.inbound
     to = private_address(turn.desk, turn.session, turn.person, inbound.channel, inbound.account)
     origin = inbound.event_id or f"{inbound.conversation}:{turn.now.isoformat()}"

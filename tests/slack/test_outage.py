@@ -21,16 +21,9 @@ from bot.desk import Desk
 from bot.processes import ProcessWorkers
 from store.models import ProcessedEvent
 from tests.desks import build_desk
-from tests.outages import Outage, on_outage_db, outage_for
+from tests.outages import Outage, on_outage_db
 from tests.slack.conftest import Driver, slack_settings
 from tests.slack.fake_slack import FakeSlack
-
-
-@pytest.fixture
-def outage(db_url: str) -> Iterator[Outage]:
-    made = outage_for(db_url)
-    yield made
-    made.close()
 
 
 @pytest.fixture

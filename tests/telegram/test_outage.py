@@ -17,18 +17,11 @@ from bot.chat.engine import Engine
 from bot.desk import Desk
 from store.models import ProcessedEvent
 from tests.desks import build_desk
-from tests.outages import Outage, on_outage_db, outage_for
+from tests.outages import Outage, on_outage_db
 from tests.telegram.conftest import NO_PACING, telegram_settings
 from tests.telegram.fake_bot_api import FakeBotAPI
 
 ALICE = 1001
-
-
-@pytest.fixture
-def outage(db_url: str) -> Iterator[Outage]:
-    made = outage_for(db_url)
-    yield made
-    made.close()
 
 
 @pytest.fixture

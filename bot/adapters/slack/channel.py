@@ -538,10 +538,7 @@ class SlackChannel:
         """`out` as at most `most` messages within Slack's limits; a cut says where the
         rest is, and choices that do not fit in a select are counted."""
         texts, lang, message = self.desk.texts, self._language(out), out.message
-        if message.more:
-            pointer = texts.plain(lang, "limits.cut_see", where=message.more)
-        else:
-            pointer = texts.plain(lang, "limits.cut")
+        pointer = fitting.cut_pointer(texts, lang, message)
         return render_parts(
             message,
             select_placeholder=texts.plain(lang, "button.select"),

@@ -327,10 +327,7 @@ class TelegramChannel:
         """`out` as at most `most` texts within Telegram's limits; a cut says where the
         rest is, and buttons that do not fit are counted in a note."""
         texts, lang, message = self.desk.texts, self._language(out), out.message
-        if message.more:
-            pointer = texts.plain(lang, "limits.cut_see", where=message.more)
-        else:
-            pointer = texts.plain(lang, "limits.cut")
+        pointer = fitting.cut_pointer(texts, lang, message)
         hidden = len(message.choices) - len(render.shown_choices(message.choices))
         note = texts.plain(lang, "limits.more_choices", n=hidden) if hidden else None
         empty = texts.plain(lang, "telegram.empty")
