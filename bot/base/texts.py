@@ -10,12 +10,14 @@ variable an error instead of an empty string.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from jinja2 import StrictUndefined, Template
+from jinja2.ext import Extension
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
@@ -24,6 +26,23 @@ from bot.base.markup import to_plain
 from bot.base.yamlfile import Problem, ProblemsError, load_yaml
 
 PACKAGE_LOCALE = Path(__file__).parents[1] / "locale"
+
+
+# A line holding nothing but block tags ("{% if x %}", "  {% endfor %}"), with its newline.
+_TAG_ONLY_LINE = re.compile(r"^(?:[ \t]*\{%(?:(?!%\}).)*%\})+[ \t]*\n", re.MULTILINE)
+
+
+class TagLines(Extension):
+    """Drop the line break of lines that hold only block tags, and no other.
+
+    jinja's `trim_blocks` drops the line break after *every* block tag, so a template line
+    that ends in one ("Account: {{ a }}{% if b %} ({{ b }}){% endif %}") ran into the next
+    line ("Account: emailLocked out now: yes"). People who write catalog templates expect a
+    tag on a line of its own to leave no blank line, and any other line to stay a line.
+    """
+
+    def preprocess(self, source: str, name: str | None, filename: str | None = None) -> str:
+        return _TAG_ONLY_LINE.sub(lambda m: m.group(0).rstrip("\n"), source)
 
 
 def make_environment(*, autoescape: bool = True) -> ImmutableSandboxedEnvironment:
@@ -35,9 +54,9 @@ def make_environment(*, autoescape: bool = True) -> ImmutableSandboxedEnvironmen
     env = ImmutableSandboxedEnvironment(
         autoescape=autoescape,
         undefined=StrictUndefined,
-        trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=False,
+        extensions=[TagLines],
     )
     return env
 

@@ -7,7 +7,7 @@ import pickle
 from jinja2 import meta
 
 from bot.base.markup import to_plain, tokens
-from bot.base.texts import Texts
+from bot.base.texts import Texts, make_environment
 
 # Date formats legitimately use different parts per language (month name vs number).
 FORMATS = {"datetime"}
@@ -65,3 +65,22 @@ def test_texts_travel_to_an_engine_process_after_use():
     assert copy.render("zh", "builtin.greet", name="<b>王芳</b>") == texts.render(
         "zh", "builtin.greet", name="<b>王芳</b>"
     )
+
+
+def test_a_line_ending_in_a_block_tag_stays_a_line_and_a_tag_line_leaves_none():
+    template = make_environment(autoescape=False).from_string(
+        "Account: {{ a }}{% if a == 'other' %} ({{ name }}){% endif %}\n"
+        "Locked out now: yes\n"
+        "  {% for p in phones %}\n"
+        "Phone: {{ p }}\n"
+        "  {% endfor %}\n"
+        "{% if a == 'other' %}{% endif %}\n"
+        "Owner: Ann"
+    )
+    assert template.render(a="email", name="", phones=["A", "B"]).splitlines() == [
+        "Account: email",
+        "Locked out now: yes",
+        "Phone: A",
+        "Phone: B",
+        "Owner: Ann",
+    ]
