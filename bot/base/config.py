@@ -364,7 +364,7 @@ class ApprovalTimers(Section):
 
 
 PausingStatus = Literal["waiting_on_user", "awaiting_approval", "new", "open", "in_progress"]
-_PAUSE_DEFAULT: tuple[PausingStatus, ...] = ("waiting_on_user",)
+_PAUSE_DEFAULT: tuple[PausingStatus, ...] = ("waiting_on_user", "awaiting_approval")
 
 
 class SlaAlerts(Section):

@@ -29,7 +29,10 @@ def test_repository_config_has_the_documented_defaults():
     notices = load_settings(ROOT / "config.yaml", {}).notifications
     assert notices.dispatch.every == timedelta(seconds=1)
     assert notices.sweep.every == timedelta(seconds=30)
-    assert notices.sla.warn_at == 0.75 and notices.sla.pause_on == ["waiting_on_user"]
+    assert notices.sla.warn_at == 0.75 and notices.sla.pause_on == [
+        "waiting_on_user",
+        "awaiting_approval",
+    ]
     assert notices.nudge.after == timedelta(days=3)
     assert notices.quiet_hours.start == "08:00"
 

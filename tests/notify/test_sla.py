@@ -11,6 +11,7 @@ from bot.base.config import BusinessHours
 from bot.desk import Desk
 from notifications.sla import SlaClock, status_spans, stops
 from store.models import TicketEvent
+from tests.journeys.talk import tickets
 
 from .conftest import kinds, move, new_ticket, plain, sweep_at, ticket
 
@@ -134,3 +135,29 @@ def test_waiting_on_the_requester_pauses_the_clock_and_moves_the_eta(
         "resolution target at Tue 24 Nov, 17:00"
         in plain(chat.seen_by("alex", channel="console"))[-1]
     )
+
+
+def test_the_clock_waits_while_a_request_waits_for_its_approval(
+    desk: Desk, chat: MemoryChat, clock: FixedClock
+):
+    # A new laptop (fulfilment P4: first response within 2 working days) needs Mark's approval.
+    chat.press("alice", "s:new_laptop")
+    for answer in ("lightweight", "ship", "1 Main Street, London E1 6AN"):
+        chat.say("alice", answer)
+    [number] = [t.number for t in tickets(chat)]
+    assert ticket(desk, number).status == "awaiting_approval"
+    # Mark takes his time: the lead is not paged about a request still with the manager.
+    for day in (24, 25, 26, 27):
+        sweep_at(desk, clock, utc(day, 16), chat)
+    assert chat.seen_by("dana", channel="console") == []
+    assert not [k for k in kinds(desk, number) if k.startswith("sla_")]
+    # Approved on Friday 27 at 16:00: the 2 working days run from there (Tue 1 Dec, 16:00).
+    ask = chat.seen_by("mark", channel="console")
+    approve = [c.value for o in ask for c in o.choices if c.value.endswith(":y")]
+    chat.press("mark", approve[-1], channel="console")
+    sweep_at(desk, clock, utc(30, 9), chat)
+    assert ticket(desk, number).first_response_due == utc(1, 16, month=12)
+    sweep_at(desk, clock, utc(1, 15, 59, month=12), chat)
+    assert "sla_breached" not in kinds(desk, number)
+    sweep_at(desk, clock, utc(1, 16, month=12), chat)
+    assert "missed its first response target" in plain(chat.seen_by("dana", channel="console"))[-1]
