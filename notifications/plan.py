@@ -190,7 +190,11 @@ def _resolved_plans(
     events: Sequence[TicketEvent],
     timers: Sequence[Timer],
     calendar: BusinessCalendar,
+    *,
+    warn: bool = True,
 ) -> list[Plan]:
+    """Warn the requester before a resolved ticket closes, then close it (`warn` False:
+    nobody to warn, close when the time is up)."""
     since = _since(events, "resolved")
     if since is None:
         return []
@@ -198,15 +202,14 @@ def _resolved_plans(
     prefix = f"resolved:t{ticket.id}:e{since.id}:"
     done = _done(timers, prefix)
     data = {"since": since.id}
-    if "warn" not in done:
-        at = calendar.add(since.at, rules.close_after - rules.warn_before)
-        return [Plan(prefix + "warn", "resolved_warn", at, data)]
     if "close" in done:
         return []
-    close_at = max(
-        calendar.add(since.at, rules.close_after),
-        calendar.add(delivered(done["warn"]), rules.warn_before),
-    )
+    close_at = calendar.add(since.at, rules.close_after)
+    if warn:
+        if "warn" not in done:
+            at = calendar.add(since.at, rules.close_after - rules.warn_before)
+            return [Plan(prefix + "warn", "resolved_warn", at, data)]
+        close_at = max(close_at, calendar.add(delivered(done["warn"]), rules.warn_before))
     return [Plan(prefix + "close", "resolved_close", close_at, data)]
 
 
@@ -224,10 +227,16 @@ def ticket_plans(
     calendar = desk.calendar_for(ticket.queue)
     state = state or sla_state(desk, ticket, events)
     plans = _sla_plans(ticket, state, timers, now)
+    # A major incident's problem record has no requester waiting on it: its "requester" is
+    # the technician who declared it, and the people affected hear through their own
+    # tickets. So no confirmation warning, nudge or survey goes to the declarer.
+    someone_waits = ticket.type != "problem"
     if ticket.status == "waiting_on_user":
         plans += _waiting_plans(desk, ticket, events, timers, calendar, now)
     elif ticket.status == "resolved":
-        plans += _resolved_plans(desk, ticket, events, timers, calendar)
+        plans += _resolved_plans(desk, ticket, events, timers, calendar, warn=someone_waits)
+    if not someone_waits:
+        return plans
     if notices.nudge.enabled and ticket.status in NUDGE_STATUSES:
         visible = [e for e in events if e.kind not in INTERNAL_EVENTS]
         if visible:

@@ -194,6 +194,8 @@ def _auto_close(job: TicketJob, from_status: str, notice: str) -> Fired:
         except (lifecycle.InvalidTransition, lifecycle.Conflict):
             return Fired("skipped:changed")
     post_triage(job.desk, job.session, ticket, job.now, "auto_closed")
+    if ticket.type == "problem":  # closed; its declarer is not a requester to thank
+        return Fired("skipped:problem_record")
     return job.tell_requester(notice, essential=True)
 
 

@@ -13,6 +13,7 @@ from bot.base.markup import to_plain
 from bot.base.messages import Outbound
 from bot.insight.job import InsightJob
 from bot.insight.metrics import build_report
+from notifications.sweep import Sweeper
 from store import tickets as repo
 from store.models import IncidentLink, MajorIncident, Ticket, TicketEvent
 from tests.insight.conftest import DESK_TRIAGE, NET_TRIAGE
@@ -149,6 +150,8 @@ def test_declared_linked_and_resolved_end_to_end(ichat: MemoryChat, clock: Fixed
         "alex", "/resolve IT-1003 Restarted the VPN gateway after a certificate expired."
     )
     assert any("told 4 affected people and resolved 3 linked requests" in t for t in texts(done))
+    # Alex declared it: he is not asked whether his own fix worked.
+    assert "confirm" not in " ".join(texts(done))
     for person, number in zip(("alice", "bob", "wang.fang"), numbers, strict=True):
         t = ticket(chat, number)
         assert t.status == "resolved" and t.resolved_at == clock.now()
@@ -187,6 +190,19 @@ def test_declared_linked_and_resolved_end_to_end(ichat: MemoryChat, clock: Fixed
         ).period
     assert (figures.incidents_declared, figures.incident_reports) == (1, 4)
     assert figures.by_kind["linked"] == 1  # Mark: a request answered without a ticket
+
+    # Days later the problem record closes by itself; Alex gets no "is it fixed?" warning,
+    # no "I've closed it" and no survey about his own record, in any chat.
+    def alex_heard() -> list[str]:
+        return texts(chat.seen_by("alex", channel="console") + chat.seen_by("alex"))
+
+    heard = alex_heard()
+    for days in (2, 4, 6, 8, 10):
+        clock.set(problem.created_at + timedelta(days=days))
+        Sweeper(chat.desk).sweep()
+        chat.flush()
+    assert ticket(chat, "IT-1003").status == "closed"
+    assert alex_heard() == heard
 
 
 def test_two_reports_or_reports_far_apart_are_no_major_incident(

@@ -443,6 +443,12 @@ def resolve_verb(turn: Turn, args: str) -> None:
     )
     if event is None:
         return
+    if ticket.type == "problem":
+        # A major incident's problem record: the people affected are told through their
+        # own reports; the technician who declared it is not asked whether it is fixed.
+        turn.say("tickets.resolved_problem", number=ticket.number)
+        incidents.on_problem_resolved(turn, ticket, note)
+        return
     turn.say("tickets.resolved", number=ticket.number, name=_requester_name(turn, ticket))
     workflow.requester_told(
         turn,
@@ -453,8 +459,6 @@ def resolve_verb(turn: Turn, args: str) -> None:
         name=turn.person.first_name,
         note=note,
     )
-    if ticket.type == "problem":  # a major incident's problem: its reports follow it
-        incidents.on_problem_resolved(turn, ticket, note)
 
 
 def reopen_verb(turn: Turn, args: str) -> None:
