@@ -51,6 +51,31 @@ def yes_no(texts: Texts, lang: str, text: str) -> bool | None:
     return None
 
 
+# The buttons of a yes/no step, by what pressing them means: typing a button's label
+# ("No, I still need help", "没有，还需要帮助") is the same answer as pressing it.
+YES_LABELS = ("button.yes", "suggest.fixed", "suggest.fixed_inline")
+NO_LABELS = ("button.no", "suggest.not_fixed")
+
+
+@lru_cache(maxsize=256)
+def labels(texts: Texts, keys: tuple[str, ...]) -> frozenset[str]:
+    """Button labels in every language, normalised once."""
+    return frozenset(normalise(texts.plain(lang, key)) for key in keys for lang in texts.catalogs)
+
+
+def yes_no_or_label(texts: Texts, lang: str, text: str) -> bool | None:
+    """A yes/no answer typed as a word ("yep", "不是") or as a yes/no button's label."""
+    said = yes_no(texts, lang, text)
+    if said is not None:
+        return said
+    typed = normalise(text)
+    if typed in labels(texts, YES_LABELS):
+        return True
+    if typed in labels(texts, NO_LABELS):
+        return False
+    return None
+
+
 @dataclass(frozen=True)
 class Invalid:
     """Why an answer was refused: a catalog message key and its parameters."""

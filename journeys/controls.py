@@ -153,7 +153,7 @@ def solved(event: Input, offered: SuggestStep, ctx: Context) -> bool:
         return event.step == offered.id and event.value == "yes"
     if isinstance(event, Text):
         said = ans.normalise(event.text)
-        return said in (
+        return said in ans.labels(ctx.texts, ("suggest.fixed_inline",)) or said in (
             ans.normalise(w) for w in ctx.texts.words(ctx.language, "suggest.solved_words")
         )
     return False

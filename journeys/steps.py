@@ -199,7 +199,7 @@ def receive(
         return ans.Invalid("invalid.stale_button", {})
     text = event.text
     if isinstance(step, ConfirmStep | SuggestStep):
-        said = ans.yes_no(ctx.texts, ctx.language, text)
+        said = ans.yes_no_or_label(ctx.texts, ctx.language, text)
         return ans.Invalid("invalid.yes_no", {}) if said is None else said
     if isinstance(step, ChooseStep):
         picked = ans.match_option(step.options, text, ctx.language)

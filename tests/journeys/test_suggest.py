@@ -116,3 +116,16 @@ def test_a_forged_more_button_is_a_stale_button_not_a_crash(chat: MemoryChat) ->
     assert "Repair Office apps" not in reply
     more = chat.press("alice", "j:self_help:more:1")
     assert "Repair Office apps" in plain(more)
+
+
+def test_typing_a_self_help_buttons_label_counts_as_pressing_it(chat: MemoryChat) -> None:
+    talk(chat, "alice", ["!s:email_issue", "can't send", "outlook on windows"])
+    after = chat.say("alice", "No, I still need help")
+    assert "outlook.office.com in a browser" in plain(after)  # the next question
+    talk(chat, "wang.fang", ["!s:guest_wifi"])
+    assert "太好了" in plain(chat.say("wang.fang", "解决了！"))
+    talk(chat, "bob", ["!s:guest_wifi"])
+    assert "glad that sorted it" in plain(chat.say("bob", "yes, that fixed it"))
+    chat.say("mark", "I forgot my password")  # the article shown with the first question
+    assert "glad that sorted it" in plain(chat.say("mark", "That fixed it, thanks!"))
+    assert outcomes(chat) == ["self_solved", "self_solved", "self_solved"]
