@@ -64,8 +64,9 @@ class Turn:
 
 def save_turn(turn: Turn) -> None:
     """Persist the conversation after every step, so a restart resumes at the same step."""
-    if turn.row is None and not turn.data:
-        return
+    if turn.row is None and not turn.data and turn.language == turn.person.language:
+        return  # nothing to remember (a language other than theirs is: a button pressed
+        # next carries no text to read it from, and must not switch languages)
     settings = turn.desk.settings
     active = bool(turn.data.get("journey")) or bool(turn.data.get("awaiting"))
     turn.row = conversations.save_conversation(

@@ -121,3 +121,13 @@ def test_controls_work_in_chinese(chat: MemoryChat) -> None:
     assert done.replies[-1].text == "哪里满了？"
     assert "已取消" in plain(chat.say("wang.fang", "取消"))
     assert outcomes(chat) == ["cancelled"]
+
+
+def test_a_button_pressed_after_an_english_message_keeps_english(chat: MemoryChat) -> None:
+    # Wang Fang's directory language is Chinese; she greets in English, then presses a button.
+    assert "Hi 王芳" in plain(chat.say("wang.fang", "hello there"))
+    pressed = plain(chat.press("wang.fang", "s:password_reset"))
+    assert "self-service reset" in pressed and "自助" not in pressed
+    # And back: Chinese typed by an English speaker is answered in Chinese after a press too.
+    chat.say("alice", "你好")
+    assert "自助" in plain(chat.press("alice", "s:password_reset"))
