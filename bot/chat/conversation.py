@@ -230,7 +230,8 @@ def _create_ticket(turn: Turn, journey: Journey, effect: CreateTicket) -> None:
 def _handoff(turn: Turn, journey: Journey | None, effect: Handoff) -> None:
     staff_lang = turn.desk.settings.language
     service = journey.title.get(staff_lang) if journey else ""
-    title = turn.desk.texts.plain(staff_lang, "ticket.handoff_title", service=service)
+    about = "" if journey else _about(str(effect.answers.get("request") or ""))
+    title = turn.desk.texts.plain(staff_lang, "ticket.handoff_title", service=service, about=about)
     lines = [f"{key}: {value}" for key, value in effect.answers.items()]
     ticket = open_ticket(
         turn.desk,
@@ -249,6 +250,15 @@ def _handoff(turn: Turn, journey: Journey | None, effect: Handoff) -> None:
         sla_policy=journey.sla if journey else "standard",
     )
     turn.say("journey.handoff", number=ticket.number)
+
+
+def _about(text: str, limit: int = 80) -> str:
+    """A title from what the person said: its first line, cut at a word near `limit`."""
+    line = " ".join(text.split())
+    if len(line) <= limit:
+        return line
+    cut = line[:limit].rsplit(" ", 1)[0] if " " in line[:limit] else line[:limit]
+    return cut.rstrip(" ,.;:，。") + "…"
 
 
 def default_queue(turn: Turn) -> str:
@@ -369,10 +379,10 @@ def on_journey_button(turn: Turn, rest: str) -> None:
     run(turn, journey, state, Press(step, value))
 
 
-def handoff_without_journey(turn: Turn, text: str) -> None:
-    """Pass a free-text request to a person (general ticket in the default queue)."""
+def handoff_without_journey(turn: Turn, text: str, *, earlier: str = "") -> None:
+    """Pass a free-text request to a person (general ticket in the default queue), titled
+    from what they said it is about; `earlier` is what they wrote before being asked."""
     if not flood.may_open_request(turn):
         return
-    _handoff(
-        turn, None, Handoff(service_id="", step=None, answers={"request": text}, reason="asked")
-    )
+    answers = {"request": text, **({"earlier": earlier} if earlier else {})}
+    _handoff(turn, None, Handoff(service_id="", step=None, answers=answers, reason="asked"))

@@ -20,7 +20,8 @@ def understand(turn: Turn, text: str) -> None:
     """Route a free-text message when no journey is active."""
     if turn.data.get("awaiting") == awaiting(HANDOFF_TEXT):
         turn.data.pop("awaiting", None)
-        conversation.handoff_without_journey(turn, text)
+        earlier = str(turn.data.pop("handoff_draft", "") or "")
+        conversation.handoff_without_journey(turn, text, earlier=earlier)
         return
     if incidents.absorb_text(turn, text):
         return  # reads like a declared major incident: told and linked
@@ -119,13 +120,32 @@ def on_menu_button(turn: Turn, choice: str) -> None:
     if choice in ("rephrase", "none"):
         turn.say("understand.rephrase")
     elif choice in ("human", "general"):
-        if pending:
-            conversation.handoff_without_journey(turn, pending)
+        ask_what_about(turn, str(pending or ""))
+    elif choice == "as_written":
+        draft = str(turn.data.pop("handoff_draft", "") or "")
+        if draft and turn.data.get("awaiting") == awaiting(HANDOFF_TEXT):
+            turn.data.pop("awaiting", None)
+            conversation.handoff_without_journey(turn, draft)
         else:
-            turn.data["awaiting"] = awaiting(HANDOFF_TEXT)
-            turn.say("understand.ask_for_text")
+            turn.say("journey.no_active")  # an old button: that question was dealt with
     else:
         turn.say("errors.unknown_button")
+
+
+def ask_what_about(turn: Turn, draft: str) -> None:
+    """Before a person gets a request with no service, ask what it is about (the ticket is
+    titled from the answer); what they wrote before may be sent as it is."""
+    turn.data["awaiting"] = awaiting(HANDOFF_TEXT)
+    if not draft:
+        turn.say("understand.ask_for_text")
+        return
+    turn.data["handoff_draft"] = draft
+    turn.reply(
+        Message(
+            text=turn.t("understand.ask_for_text_draft", draft=draft),
+            choices=(Choice(turn.plain("button.as_written"), button(MENU, "as_written")),),
+        )
+    )
 
 
 def _offered(turn: Turn, result: MatchResult) -> list[list[object]]:
@@ -180,12 +200,7 @@ def _status(turn: Turn) -> None:
 
 
 def _human(turn: Turn) -> None:
-    pending = turn.data.pop("pending_text", None)
-    if pending:
-        conversation.handoff_without_journey(turn, pending)
-    else:
-        turn.data["awaiting"] = awaiting(HANDOFF_TEXT)
-        turn.say("understand.ask_for_text")
+    ask_what_about(turn, str(turn.data.pop("pending_text", None) or ""))
 
 
 BUILTIN_HANDLERS = {

@@ -131,3 +131,36 @@ def test_a_button_pressed_after_an_english_message_keeps_english(chat: MemoryCha
     # And back: Chinese typed by an English speaker is answered in Chinese after a press too.
     chat.say("alice", "你好")
     assert "自助" in plain(chat.press("alice", "s:password_reset"))
+
+
+def test_a_general_request_asks_what_it_is_about_and_is_titled_from_the_answer(
+    chat: MemoryChat,
+) -> None:
+    unsure = chat.say("bob", "something is wrong with my computer")
+    assert [c.value for c in unsure[-1].choices][-1] == "m:general"
+    asked = chat.press("bob", "m:general")
+    assert tickets(chat) == []  # nothing filed before it says what it is about
+    assert "In a sentence, what do you need help with?" in plain(asked)
+    assert "something is wrong with my computer" in plain(asked)
+    chat.say("bob", "The docking station stops charging my laptop after lunch every day")
+    [ticket] = tickets(chat)
+    assert ticket.title == (
+        "Needs a person: The docking station stops charging my laptop after lunch every day"
+    )
+    assert ticket.answers == {
+        "request": "The docking station stops charging my laptop after lunch every day",
+        "earlier": "something is wrong with my computer",
+    }
+
+
+def test_a_general_request_may_go_as_first_written_in_chinese(chat: MemoryChat) -> None:
+    chat.say("wang.fang", "有个事情想问一下，不知道找谁")
+    asked = chat.press("wang.fang", "m:general")
+    assert "请用一句话说明" in plain(asked) and tickets(chat) == []
+    [send] = [c.value for o in asked for c in o.choices]
+    chat.press("wang.fang", send)
+    [ticket] = tickets(chat)
+    assert ticket.title == "Needs a person: 有个事情想问一下，不知道找谁"
+    # The button worked once; pressed again, nothing more is filed.
+    chat.press("wang.fang", send)
+    assert len(tickets(chat)) == 1
