@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import Session, col
 
+from store import search
 from store.models import Ticket, TicketEvent
 from store.tickets import STATUSES, add_event
 
@@ -38,6 +39,9 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 }
 assert set(TRANSITIONS) == set(STATUSES)
 assert all(targets <= set(STATUSES) for targets in TRANSITIONS.values())
+
+# Ticket columns whose words are in its search document.
+SEARCHED_COLUMNS = {"title", "description", "answers"}
 
 # Statuses in which a technician picking the ticket up moves it to in_progress.
 PICK_UP = ("new", "open", "reopened")
@@ -116,6 +120,8 @@ def transition(
     session.refresh(ticket)
     if won is None:
         raise Conflict(ticket)
+    if ticket.id is not None and changes.keys() & SEARCHED_COLUMNS:
+        search.reindex(session, ticket.id)
     facts = dict(data or {})
     if "assignee_id" in changes:
         facts.setdefault("assignee", changes["assignee_id"])

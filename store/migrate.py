@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
+
+from store import search
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -19,6 +21,15 @@ class Store(Protocol):
 
     @property
     def engine(self) -> Engine: ...
+
+
+def include_object(
+    obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
+) -> bool:
+    """For comparing the database with the models: leave out the objects only one dialect has
+    on purpose (the search index: FTS5 tables on SQLite, a tsvector column on PostgreSQL)."""
+    parent = getattr(getattr(obj, "table", None), "name", None)
+    return not (reflected and search.is_dialect_only(name, type_, parent))
 
 
 def alembic_config(store: Store) -> Config:

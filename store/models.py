@@ -139,6 +139,17 @@ class TicketEvent(SQLModel, table=True):
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
 
 
+class TicketSearch(SQLModel, table=True):
+    """A ticket's search document, as tokens (`store.search`): kept in the same transaction as
+    the ticket and its events. SQLite indexes it in an FTS5 table, PostgreSQL in a tsvector
+    column; both are made by the migration (they are not plain SQLModel columns)."""
+
+    __tablename__ = "ticket_search"
+    ticket_id: int = Field(foreign_key="ticket.id", primary_key=True)
+    title: str = Field(default="", sa_column=Column(Text, nullable=False))
+    body: str = Field(default="", sa_column=Column(Text, nullable=False))
+
+
 class Counter(SQLModel, table=True):
     """Named sequences (ticket numbers), bumped with one atomic UPDATE ... RETURNING."""
 

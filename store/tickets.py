@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from store import search
 from store.models import Counter, Ticket, TicketEvent
 from store.sql import insert_ignore, insert_row
 
@@ -52,6 +53,7 @@ def create_ticket(*, session: Session, number: str, now: datetime, **fields: Any
     ticket = Ticket(number=number, created_at=now, updated_at=now, **fields)
     session.add(ticket)
     session.flush()
+    search.index_new(session, ticket)
     return ticket
 
 
@@ -84,7 +86,10 @@ def add_event(
         "data": data or {},
     }
     session.flush()
-    return TicketEvent(id=insert_row(session, TicketEvent, values), **values)
+    event = TicketEvent(id=insert_row(session, TicketEvent, values), **values)
+    if ticket is not None and ticket.id is not None:
+        search.add_words(session, ticket.id, kind, note)  # people's words become searchable
+    return event
 
 
 def get_ticket(*, session: Session, number: str, for_update: bool = False) -> Ticket | None:
