@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 
+from sqlmodel import Session
+
+from bot import search as finder
 from bot.cli.common import add_config, add_format, desk_from, print_json, print_table, settings_from
 from bot.content import load_content
+from bot.desk import Desk
+from bot.lookup import find_person
 from store import tickets as repo
 from store.db import Store
 from store.migrate import current, head, upgrade
+from store.search import Filters
+
+SEARCH_LIMIT = 20  # results of `tickets --search` without --limit
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -31,6 +40,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add_config(p)
     add_format(p)
     p.add_argument("--status", action="append", help="only these statuses (repeatable)")
+    p.add_argument(
+        "--search",
+        metavar="TEXT",
+        help="only tickets with these words (title, description, answers, replies, notes; "
+        "English or Chinese), best match first",
+    )
+    p.add_argument("--queue", action="append", help="only these queues (repeatable)")
+    p.add_argument("--requester", metavar="PERSON", help="only tickets raised by this person")
+    p.add_argument(
+        "--since", metavar="WHEN", help="only tickets created since: 7d, 12h, 2w or 2026-11-01"
+    )
+    p.add_argument("--limit", type=int, default=None, help="at most this many (search: 20)")
     p.set_defaults(func=tickets)
 
     p = sub.add_parser("catalog", help="list the services in the catalog")
@@ -80,8 +101,29 @@ def people(args: argparse.Namespace) -> int:
 def tickets(args: argparse.Namespace) -> int:
     desk = desk_from(args)
     try:
+        try:
+            request = ticket_request(desk, args)
+        except finder.BadFilter as bad:
+            print(f"error: {desk.texts.plain('en', bad.key, **bad.params)}", file=sys.stderr)
+            return 2
+        if args.limit is not None and args.limit < 1:
+            print("error: --limit must be 1 or more", file=sys.stderr)
+            return 2
         with desk.store.read() as session:
-            found = repo.list_tickets(session=session, statuses=args.status)
+            if args.search is not None:
+                return print_found(desk, session, request, args)
+            filters = request.filters
+            found = [
+                t
+                for t in repo.list_tickets(
+                    session=session,
+                    statuses=filters.statuses,
+                    requester_id=filters.requester_id,
+                    limit=None if filters.queues or filters.since else args.limit,
+                )
+                if (filters.queues is None or t.queue in filters.queues)
+                and (filters.since is None or t.created_at >= filters.since)
+            ][: args.limit]
     finally:
         desk.store.dispose()
     rows = [
@@ -105,6 +147,60 @@ def tickets(args: argparse.Namespace) -> int:
         print_table(
             rows, ["number", "service", "requester", "status", "priority", "assignee", "title"]
         )
+    return 0
+
+
+def ticket_request(desk: Desk, args: argparse.Namespace) -> finder.Request:
+    """The --search words and the filters, checked as /find checks them."""
+    now = desk.clock.now()
+    filters = Filters(
+        statuses=[s for raw in args.status for s in finder.parse_statuses(raw)]
+        if args.status
+        else None,
+        queues=[finder.parse_queue(desk, q) for q in args.queue] if args.queue else None,
+        since=finder.parse_since(args.since, now) if args.since else None,
+    )
+    if args.requester:
+        person = find_person(desk, args.requester)
+        if person is None:
+            raise finder.BadFilter("search.unknown_person", who=args.requester)
+        filters = replace(filters, requester_id=person.id)
+    return finder.Request(args.search or "", filters)
+
+
+def print_found(
+    desk: Desk, session: Session, request: finder.Request, args: argparse.Namespace
+) -> int:
+    if request.empty:
+        print("error: --search needs a word to look for", file=sys.stderr)
+        return 2
+    found = finder.find(session, request, limit=args.limit or SEARCH_LIMIT)
+    rows = finder.rows(desk, session, found, "en")
+    if args.format == "json":
+        print_json(
+            {
+                "total": found.total,
+                "tickets": [
+                    finder.as_record(t, row, rank)
+                    for rank, (t, row) in enumerate(zip(found.tickets, rows, strict=True), 1)
+                ],
+            }
+        )
+        return 0
+    table = [
+        {
+            "number": t.number,
+            "status": t.status,
+            "queue": t.queue,
+            "requester": t.requester_id,
+            "title": t.title,
+            "snippet": finder.plain(row["snippet"]),
+        }
+        for t, row in zip(found.tickets, rows, strict=True)
+    ]
+    print_table(table, ["number", "status", "queue", "requester", "title", "snippet"])
+    if found.total > len(table):
+        print(f"({found.total - len(table)} more; raise --limit or add filters)")
     return 0
 
 
