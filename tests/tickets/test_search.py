@@ -85,6 +85,10 @@ def test_replies_notes_and_answers_are_searched_and_the_title_ranks_first(
     assert listed(find(tchat, "dana", "thinkpad")) == [in_answer]
     said = find(tchat, "dana", "docking")
     assert "Please restart the docking station" in said  # the snippet shows where
+    # A corrected answer replaces the old one in the index.
+    tchat.say("dana", f"/set {in_answer} model Dell Latitude")
+    assert listed(find(tchat, "dana", "latitude")) == [in_answer]
+    assert listed(find(tchat, "dana", "thinkpad")) == []
 
 
 def test_filters_narrow_the_results(tchat: MemoryChat, tdesk: Desk, clock: FixedClock) -> None:
