@@ -12,6 +12,7 @@ made by migration 0009 and are not in the SQLModel models (`is_dialect_only`).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -49,6 +50,7 @@ SQLITE_TABLES = ("ticket_search_fts",)  # and its FTS5 shadow tables, ticket_sea
 POSTGRESQL_COLUMNS = (("ticket_search", "tsv"),)
 POSTGRESQL_INDEXES = ("ix_ticket_search_tsv",)
 
+_PLAIN = re.compile(r"[^\W_]+")
 _FTS = table("ticket_search_fts", column("rowid"))
 _SEARCH = TicketSearch.__table__  # type: ignore[attr-defined]
 
@@ -156,12 +158,13 @@ def search(
     session: Session, words: str, filters: Filters, *, limit: int = 10, offset: int = 0
 ) -> Found:
     """Tickets whose document has every token of `words`, best ranked first (then newest)."""
-    tokens = query_tokens(words)
+    # Letters and digits only (search_text makes them so; this keeps quoting safe anyway).
+    tokens = [t for t in query_tokens(words) if _PLAIN.fullmatch(t)]
     if not tokens:
         return Found([], 0, [])
     params: dict[str, str] = {}
     if session.get_bind().dialect.name == "postgresql":
-        # Tokens are letters and digits only (search_text), so quoting cannot be escaped.
+        # Tokens are letters and digits only, so the quotes cannot be escaped from.
         query = func.to_tsquery(
             literal_column("'simple'::regconfig"),
             bindparam("q", " & ".join(f"'{t}'" for t in tokens)),
