@@ -148,6 +148,7 @@ def approval_escalate(
                     approval.language,
                     "notices.approval.escalated_requester",
                     approvers=names,
+                    count=len(before),
                     fallback=fallback.name,
                     number=ticket.number if ticket else "",
                 )

@@ -45,6 +45,22 @@ class TagLines(Extension):
         return _TAG_ONLY_LINE.sub(lambda m: m.group(0).rstrip("\n"), source)
 
 
+# What may end a sentence a person wrote: then ours can follow it directly.
+_SENTENCE_END = tuple(".!?…。！？；;:：\"'”’」』）)")
+
+
+def sentence(text: Any) -> Any:
+    """A person's words as a sentence that ours can follow: "Budget freeze until January"
+    gets its full stop ("。" after Chinese), so "... January. If you think..." reads right."""
+    words = text.rstrip() if isinstance(text, str) else text
+    if not isinstance(words, str) or not words or words.endswith(_SENTENCE_END):
+        return words
+    return words + ("。" if _CJK_CHAR.match(words[-1]) else ".")
+
+
+_CJK_CHAR = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+
 def make_environment(*, autoescape: bool = True) -> ImmutableSandboxedEnvironment:
     """The sandboxed jinja environment for user-facing text and journey expressions.
 
@@ -58,6 +74,7 @@ def make_environment(*, autoescape: bool = True) -> ImmutableSandboxedEnvironmen
         keep_trailing_newline=False,
         extensions=[TagLines],
     )
+    env.filters["sentence"] = sentence
     return env
 
 

@@ -84,3 +84,11 @@ def test_a_line_ending_in_a_block_tag_stays_a_line_and_a_tag_line_leaves_none():
         "Phone: B",
         "Owner: Ann",
     ]
+
+
+def test_a_persons_words_become_a_sentence_ours_can_follow():
+    render = make_environment(autoescape=False).from_string("{{ said | sentence }} Next.").render
+    assert render(said="Budget freeze until January") == "Budget freeze until January. Next."
+    assert render(said="Spare ones in stock!  ") == "Spare ones in stock! Next."
+    assert render(said="预算冻结到一月") == "预算冻结到一月。 Next."
+    assert render(said="预算冻结到一月。") == "预算冻结到一月。 Next."
