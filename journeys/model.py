@@ -251,6 +251,10 @@ class Journey(Strict):
         step = self.step(step_id)
         return step if isinstance(step, INTERACTIVE_STEPS) else None
 
+    @property
+    def step_ids(self) -> frozenset[str]:
+        return frozenset(step.id for step in self.steps)
+
     def index(self, step_id: str) -> int:
         for i, step in enumerate(self.steps):
             if step.id == step_id:

@@ -3,6 +3,10 @@ articles, help for a step, and what happens next after a ticket."""
 
 from __future__ import annotations
 
+import re
+
+from jinja2 import UndefinedError
+
 from bot.base.buttons import JOURNEY, button
 from bot.base.messages import Choice, Message
 from bot.base.texts import trusted
@@ -27,23 +31,74 @@ from journeys.state import (
 
 
 def progress(journey: Journey, state: JourneyState, ctx: Context) -> str:
-    """'Step 2 of 4 · usually done within 1 business day'."""
+    """'Step 2 of 4 · usually done within 1 business day'.
+
+    The total is the path this person is actually on, so it never jumps under them
+    ("Step 1 of 4", then "Step 2 of 3"): while a step ahead depends on a question not yet
+    answered, the total is a range ("Step 1 of 3-4") that narrows as they answer.
+    """
     done = sum(1 for sid in state.history if asks(journey.step(sid)))
-    remaining = 0
-    start = journey.index(state.step) if state.step else len(journey.steps)
-    for step in journey.steps[start:]:
-        if asks(step) and condition_or_unknown(ctx, state, step.when):
-            remaining += 1
-        if step.type == "ticket":
-            break
+    sure, maybe = _steps_ahead(journey, state, ctx)
     current = done + 1
+    total = max(current, done + sure)
     return ctx.texts.plain(
         ctx.language,
         "journey.progress",
         current=current,
-        total=max(current, done + remaining),
+        total=total,
+        most=max(total, done + sure + maybe),
         expected=ctx.expected_text,
     )
+
+
+def _steps_ahead(journey: Journey, state: JourneyState, ctx: Context) -> tuple[int, int]:
+    """The questions from the current one up to the ticket: those that will be asked, and
+    those that depend on an answer still to come."""
+    sure = maybe = 0
+    on_path = True  # False once a jump ahead depends on an answer still to come
+    step_id = state.step
+    seen: set[str] = set()
+    while step_id is not None and step_id not in seen:
+        seen.add(step_id)
+        step = journey.step(step_id)
+        decided = step.when is None or _decided(journey, state, step.when)
+        known = on_path and decided
+        if decided and not condition(ctx, state, step.when):
+            index = journey.index(step.id) + 1
+            step_id = journey.steps[index].id if index < len(journey.steps) else None
+            continue
+        if asks(step) and step.id != state.step and isinstance(step, SuggestStep):
+            try:
+                if not articles_for(journey, step, state, ctx):
+                    step_id = after(journey, step, state, ctx)
+                    continue
+            except UndefinedError:  # ranked by an answer still to come
+                known = False
+        if asks(step):
+            if known:
+                sure += 1
+            else:
+                maybe += 1
+        if step.type == "ticket":
+            break
+        rules = step.goto if isinstance(step.goto, list) else []
+        if any(r.when is not None and not _decided(journey, state, r.when) for r in rules):
+            # Where it goes next depends on an answer to come: the rest is uncertain.
+            on_path = False
+            index = journey.index(step.id) + 1
+            step_id = journey.steps[index].id if index < len(journey.steps) else None
+            continue
+        step_id = after(journey, step, state, ctx)
+    return sure, maybe
+
+
+def _decided(journey: Journey, state: JourneyState, expression: str) -> bool:
+    """Whether every question of this journey that `expression` reads is answered."""
+    named = set(_READS.findall(expression))
+    return all(n in state.answers or n not in journey.step_ids for n in named)
+
+
+_READS = re.compile(r"\b(?:answers|labels)\.(\w+)")
 
 
 def prompt(journey: Journey, step: Interactive, state: JourneyState, ctx: Context) -> Message:

@@ -334,6 +334,10 @@ def test_every_default_service_has_a_journey_and_a_script(desk: Desk) -> None:
     assert set(SCRIPTS) == DEFAULT_SERVICES
 
 
+_STEP = re.compile(
+    r"(?:Step |第 )(?P<at>\d+)(?: of |\s*步，共 )(?P<total>\d+)(?:-(?P<most>\d+))?(?: 步)? ·"
+)
+
 # "Account: email" - a label written at the start of a line of a description template.
 _LABEL = re.compile(r"^\s*([A-Z][\w ()/-]*):", re.MULTILINE)
 
@@ -357,10 +361,19 @@ def test_journey_end_to_end(chat: MemoryChat, service_id: str) -> None:
     script = SCRIPTS[service_id]
     done = talk(chat, script.person, [f"!s:{service_id}", *script.inputs])
 
-    # Every question showed where the person is ("Step 2 of 4 · usually ...").
+    # Every question showed where the person is ("Step 2 of 4 · usually ..."), and the
+    # total was the path they were on: never a number that later shrank or grew.
+    shown = []
     for turn in done.turns[:-1]:
         assert turn, f"no reply before the next input in {service_id}"
         assert turn[-1].message.progress, f"no progress line on: {plain(turn[-1:])}"
+        shown.append(turn[-1].message.progress)
+    steps = [_STEP.match(line) for line in shown]
+    assert all(steps), shown
+    last = max(int(m["at"]) for m in steps if m)
+    for m in steps:
+        assert m is not None
+        assert int(m["total"]) <= last <= int(m["most"] or m["total"]), (shown, last)
 
     [ticket] = tickets(chat)
     assert ticket.service_id == service_id
