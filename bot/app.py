@@ -67,9 +67,13 @@ def build_desk(
     clock: Clock | None = None,
     migrate: bool | None = None,
     content: Content | None = None,
+    needs_store: bool = True,
 ) -> Desk:
     """Build the desk. Migrations run automatically for SQLite (the embedded default).
 
+    A database whose schema is behind the code is refused here, with the one thing to do
+    about it (`ProblemsError`), before anything reads a table; `needs_store=False` is for
+    commands that only read the files (`deskbot people`).
     `content`: what `load_content(settings)` returned before, to share it (it is immutable)."""
     keep_secret(settings)  # engine processes get their settings without load_config
     content = content or build_content(settings)
@@ -82,7 +86,13 @@ def build_desk(
     if migrate if migrate is not None else store.is_sqlite:
         store.upgrade()
     desk = Desk(settings=settings, store=store, content=content, clock=clock or SystemClock())
-    known_errors.refresh(desk)  # articles made from resolutions (`/kb IT-1042`)
+    if needs_store:
+        try:
+            require_current_schema(desk)
+        except BaseException:
+            store.dispose()
+            raise
+        known_errors.refresh(desk)  # articles made from resolutions (`/kb IT-1042`)
     return desk
 
 

@@ -86,7 +86,7 @@ def db(args: argparse.Namespace) -> int:
 
 
 def people(args: argparse.Namespace) -> int:
-    desk = desk_from(args, migrate=False)
+    desk = desk_from(args, migrate=False, needs_store=False)
     rows = [p.as_dict() for p in desk.directory]
     if args.format == "json":
         print_json(rows)

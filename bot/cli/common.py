@@ -28,8 +28,10 @@ def settings_from(args: argparse.Namespace) -> Settings:
     return load_config(Path(args.config))
 
 
-def desk_from(args: argparse.Namespace, *, migrate: bool | None = None) -> Desk:
-    return build_desk(settings_from(args), migrate=migrate)
+def desk_from(
+    args: argparse.Namespace, *, migrate: bool | None = None, needs_store: bool = True
+) -> Desk:
+    return build_desk(settings_from(args), migrate=migrate, needs_store=needs_store)
 
 
 def with_desk(

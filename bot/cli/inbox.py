@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from bot.app import require_current_schema
 from bot.cli.common import add_config, add_format, desk_from, print_json, print_table
 from store import inbox as repo
 
@@ -20,7 +19,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def inbox(args: argparse.Namespace) -> int:
     desk = desk_from(args)
-    require_current_schema(desk)
     try:
         with desk.store.read() as session:
             rows = [

@@ -6,7 +6,6 @@ import argparse
 import asyncio
 
 from bot.adapters.console import run_console
-from bot.app import require_current_schema
 from bot.chat.engine import Engine
 from bot.cli.common import add_config, desk_from
 from bot.serve import run_service
@@ -30,7 +29,6 @@ def serve(args: argparse.Namespace) -> int:
 
 def chat(args: argparse.Namespace) -> int:
     desk = desk_from(args)
-    require_current_schema(desk)
     if desk.directory.get(args.person) is None:
         known = ", ".join(sorted(desk.directory.people))
         print(f"error: '{args.person}' is not in the people directory (known: {known})")

@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 import json
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
+
+import psycopg
+import pytest
+
+from tests.conftest import PG_URL, _postgres_reason
 
 from .helpers import deskbot
 from .test_console import PASSWORD, run_as
@@ -50,3 +57,41 @@ def test_db_upgrade_and_current(tmp_path: Path):
     assert after.returncode == 0
     revision = after.stdout.split("schema: ")[1].split()[0]
     assert revision != "empty" and f"(head: {revision})" in after.stdout
+
+
+@pytest.fixture
+def unmigrated_postgres() -> Iterator[str]:
+    """A PostgreSQL schema nobody has run `deskbot db upgrade` on."""
+    reason = _postgres_reason()
+    if reason:
+        pytest.skip(reason)
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(PG_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    yield f"{PG_URL}?options=-csearch_path%3D{schema}"
+    with psycopg.connect(PG_URL, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("tickets",),
+        ("report",),
+        ("chat", "--as", "alice"),
+        ("outbox",),
+        ("inbox",),
+        ("intents", "review"),
+        ("kb", "list"),
+        ("audit", "IT-1000"),
+    ],
+)
+def test_a_database_never_upgraded_gets_one_clear_instruction(
+    unmigrated_postgres: str, command: tuple[str, ...]
+):
+    ran = deskbot(*command, env={"DATABASE_URL": unmigrated_postgres}, stdin="/status\n")
+    assert ran.returncode != 0
+    assert "run `deskbot db upgrade`" in ran.stderr
+    # Only that: no SQL warning, no traceback before it.
+    assert "Traceback" not in ran.stderr + ran.stdout
+    assert "WARNING" not in ran.stderr and "does not exist" not in ran.stderr
