@@ -24,7 +24,7 @@ from multiprocessing.process import BaseProcess
 from typing import Any
 
 from bot import known_errors
-from bot.base import redact
+from bot.base import logcontext, logformat
 from bot.base.channel import turn_origin
 from bot.base.config import Settings
 from bot.base.messages import Inbound, Outbound
@@ -267,8 +267,9 @@ def _child_main(
 ) -> None:
     # The parent decides when to stop: Ctrl-C reaches the whole process group.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    redact.guard()
+    # Straight to the stderr this process shares with the app process, in the same format,
+    # so one stream holds both; each line says which process wrote it (JSON: `process`).
+    logformat.install(level, settings.logging.format)
 
     engine = Engine(build(settings, content))
     desk = engine.desk
@@ -298,16 +299,7 @@ def _child_main(
         if time.monotonic() - refreshed >= every:
             known_errors.refresh(desk)
             refreshed = time.monotonic()
-        try:
-            answer: tuple[int, bool, Any] = (request, True, engine.handle(inbound))
-        except Unavailable as exc:
-            # The database is down: the app process tries the message again (one line
-            # here, no traceback; it says what it does about it).
-            log.info("%s not handled now: %s", inbound.event_id, exc)
-            answer = (request, False, exc)
-        except Exception:
-            log.exception("handling %s failed", inbound.event_id)
-            answer = (request, False, traceback.format_exc())
+        answer = _answer(engine, request, inbound)
         if not parent_gone:
             try:
                 conn.send(answer)
@@ -319,14 +311,35 @@ def _child_main(
                 log.error("the app process is gone; replies go to the outbox")
                 _keep_unread(desk, unread)
         if answer[1]:
-            origin = turn_origin(inbound.channel, inbound.event_id)
-            keep_replies(desk.store, answer[2], origin=origin, now=desk.clock.now())
+            _keep(desk, inbound, answer[2])
+
+
+def _answer(engine: Engine, request: int, inbound: Inbound) -> tuple[int, bool, Any]:
+    """What goes back up the pipe for `request`: the replies, or why there are none."""
+    # The turn's correlation id came with the Inbound: this process logs under it too.
+    with logcontext.turn(inbound.correlation, person=inbound.person_id, event=inbound.event_id):
+        try:
+            return (request, True, engine.handle(inbound))
+        except Unavailable as exc:
+            # The database is down: the app process tries the message again (one line
+            # here, no traceback; it says what it does about it).
+            log.info("%s not handled now: %s", inbound.event_id, exc)
+            return (request, False, exc)
+        except Exception:
+            log.exception("handling %s failed", inbound.event_id)
+            return (request, False, traceback.format_exc())
 
 
 def _keep_unread(desk: Desk, unread: dict[int, tuple[Inbound, list[Outbound]]]) -> None:
     """Queue the replies the dead parent never read (the outbox keys are the turns' own, so
     a reply it did send before dying is queued at most once more, never twice)."""
     for inbound, replies in unread.values():
+        _keep(desk, inbound, replies)
+    unread.clear()
+
+
+def _keep(desk: Desk, inbound: Inbound, replies: list[Outbound]) -> None:
+    """Queue a turn's replies in the outbox, with the turn's correlation id."""
+    with logcontext.turn(inbound.correlation, person=inbound.person_id, event=inbound.event_id):
         origin = turn_origin(inbound.channel, inbound.event_id)
         keep_replies(desk.store, replies, origin=origin, now=desk.clock.now())
-    unread.clear()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 
 from sqlmodel import Session
@@ -15,6 +16,8 @@ from bot.directory import Person
 from store import tickets as repo
 from store.models import Ticket
 from store.outbox import notify
+
+log = logging.getLogger(__name__)
 
 
 def status_label(desk: Desk, status: str, lang: str, *, staff: bool = False) -> str:
@@ -188,6 +191,14 @@ def open_ticket(
         data={"source": source, "priority": priority, "queue": queue},
     )
     post_triage(desk, session, ticket, now, "created")
+    log.info(
+        "ticket %s opened for %s: %s, %s, queue %s",
+        number,
+        requester.id,
+        ticket_type,
+        priority,
+        queue,
+    )
     return ticket
 
 

@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from sqlmodel import Session
 
 from bot.addresses import home_address
+from bot.base import logcontext
 from bot.base.channel import Channel, DeliveryError
 from bot.base.clock import Clock
 from bot.base.config import DispatchSettings
@@ -190,21 +191,35 @@ class Dispatcher:
             if stop:
                 self._release(rows[i:])
                 return
-            try:
-                ref_id = await self.channels[row.channel].send(
-                    self._outbound(row), edit=self._edit_ref(row)
-                )
-            except DeliveryError as exc:
-                self._failed(row, exc)
-                self._release(rows[i + 1 :])
-                return
-            except Exception as exc:  # a bug in an adapter must not stall the others
-                log.exception("sending outbox message %s raised", row.id)
-                self._failed(row, DeliveryError(f"{type(exc).__name__}: {exc}"))
-                self._release(rows[i + 1 :])
-                return
-            self._sent(row, ref_id)
+            # Logged under the turn that queued it, whenever and wherever it is sent.
+            with logcontext.turn(row.correlation_id, person=row.person_id, ticket=row.ticket):
+                if not await self._send_one(row):
+                    self._release(rows[i + 1 :])
+                    return
             state.sent += 1
+
+    async def _send_one(self, row: OutboxMessage) -> bool:
+        """Send `row` and record how it went; False when it was not sent."""
+        try:
+            ref_id = await self.channels[row.channel].send(
+                self._outbound(row), edit=self._edit_ref(row)
+            )
+        except DeliveryError as exc:
+            self._failed(row, exc)
+            return False
+        except Exception as exc:  # a bug in an adapter must not stall the others
+            log.exception("sending outbox message %s raised", row.id)
+            self._failed(row, DeliveryError(f"{type(exc).__name__}: {exc}"))
+            return False
+        self._sent(row, ref_id)
+        log.info(
+            "outbox message %s sent to %s:%s (attempt %d)",
+            row.id,
+            row.channel,
+            row.conversation,
+            row.attempts,
+        )
+        return True
 
     @staticmethod
     def _outbound(row: OutboxMessage) -> Outbound:
@@ -282,11 +297,16 @@ class Dispatcher:
                     counted=False,
                 )
             else:
+                retry_at = now + policy.delay(row.attempts)
+                log.warning(
+                    "outbox message %s failed (attempt %d); trying again at %s: %s",
+                    row.id,
+                    row.attempts,
+                    retry_at.isoformat(timespec="seconds"),
+                    exc,
+                )
                 outbox.retry_later(
-                    session=session,
-                    message_id=row.id,
-                    error=str(exc),
-                    retry_at=now + policy.delay(row.attempts),
+                    session=session, message_id=row.id, error=str(exc), retry_at=retry_at
                 )
 
 

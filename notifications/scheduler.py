@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.base import logcontext
 from bot.base.channel import Channel
 from bot.desk import Desk
 from bot.insight.job import InsightJob
@@ -35,7 +36,10 @@ def _until_shutdown(
         if task is not None:
             _rounds.add(task)
         try:
-            await job()
+            # Each round logs under an id of its own (what a round sends from the outbox is
+            # logged under the id of the turn that queued it).
+            with logcontext.turn():
+                await job()
         except asyncio.CancelledError:
             log.info("%s interrupted by shutdown", name)
         finally:

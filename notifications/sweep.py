@@ -24,6 +24,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from bot.addresses import home_address
+from bot.base import logcontext
 from bot.base.messages import Message
 from bot.desk import Desk
 from bot.expiry import expire_idle
@@ -186,17 +187,20 @@ class Sweeper:
         with self.desk.store.read() as session:
             ids = timer_repo.due_ids(session=session, now=now, limit=self.batch)
         for timer_id in ids:
-            try:
-                with self.desk.store.begin() as session:
-                    timer = timer_repo.lock_due(session=session, timer_id=timer_id, now=now)
-                    if timer is None:
-                        continue  # another replica has it, or it was re-planned
-                    outcome = fire(self.desk, session, timer, now)
-                report.outcomes[outcome.partition(":")[0]] += 1
-            except Exception as exc:
-                log.exception("timer %s failed", timer_id)
-                report.outcomes["error"] += 1
-                self._failed(timer_id, exc, now)
+            # A timer firing is a turn of its own: one correlation id for its log lines and
+            # the notices it queues (with their ticket), as a person's message has.
+            with logcontext.turn():
+                try:
+                    with self.desk.store.begin() as session:
+                        timer = timer_repo.lock_due(session=session, timer_id=timer_id, now=now)
+                        if timer is None:
+                            continue  # another replica has it, or it was re-planned
+                        outcome = fire(self.desk, session, timer, now)
+                    report.outcomes[outcome.partition(":")[0]] += 1
+                except Exception as exc:
+                    log.exception("timer %s failed", timer_id)
+                    report.outcomes["error"] += 1
+                    self._failed(timer_id, exc, now)
 
     def _failed(self, timer_id: int, exc: Exception, now: datetime) -> None:
         """Retry a broken timer later; after a few tries stop it and tell the admins."""

@@ -194,6 +194,10 @@ class OutboxMessage(SQLModel, table=True):
     # When delivery was first tried: the age limit counts from here, not from queueing, so a
     # notice held back by quiet hours over a weekend is not given up on at its first failure.
     first_attempt_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    # The turn that queued it and the ticket it is about (bot/base/logcontext.py): the send,
+    # later and maybe in another process, is logged under the same correlation id.
+    correlation_id: str | None = Field(default=None, max_length=32)
+    ticket: str | None = Field(default=None, max_length=32)
 
 
 class MessageRef(SQLModel, table=True):

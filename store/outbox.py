@@ -17,6 +17,7 @@ from sqlalchemy import and_, func, or_, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
+from bot.base import logcontext
 from bot.base.messages import Address, Message
 from store.models import MessageRef, OutboxMessage
 from store.sql import insert_ignore, xact_lock
@@ -61,6 +62,9 @@ def enqueue(
             "created_at": now,
             "first_attempt_at": now if tried else None,
             "last_error": failed_with[:2000] if failed_with is not None else None,
+            # Whichever turn (or job) is queueing it, for the log lines of its sending.
+            "correlation_id": logcontext.correlation_id(),
+            "ticket": logcontext.ticket(),
         },
     )
 

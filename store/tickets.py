@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from bot.base import logcontext
 from store import search
 from store.models import Counter, Ticket, TicketEvent
 from store.sql import insert_ignore, insert_row
@@ -75,6 +76,8 @@ def add_event(
     flushed first, so the trail follows them as it did when the event was an ORM add.
     The returned event is a detached record of what was written.
     """
+    # From here the turn is about this ticket: its log lines and outbox rows say so.
+    logcontext.set_ticket(ticket.number if ticket else None)
     values: dict[str, Any] = {
         "ticket_id": ticket.id if ticket else None,
         "at": at,

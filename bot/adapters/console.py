@@ -10,18 +10,23 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TextIO
 
 from rich.console import Console
 from rich.text import Text
 
+from bot.base import logcontext
 from bot.base.markup import to_plain, tokens
 from bot.base.messages import Choice, Inbound, Outbound
 from bot.chat.engine import Engine
 from bot.desk import Desk
 from notifications.dispatch import Dispatcher
+
+log = logging.getLogger(__name__)
 
 STYLES = {
     "b": "bold",
@@ -135,10 +140,14 @@ class ConsoleSession:
     async def handle_line(self, line: str) -> None:
         if not line.strip():
             return
-        inbound = self.channel.to_inbound(self.person, line, self._event_id())
-        replies = await asyncio.to_thread(self.engine.handle, inbound)
-        for out in replies:
-            await self.channel.send(out)
+        event_id = self._event_id()
+        with logcontext.turn(person=self.person, event=event_id) as correlation:
+            log.info("console: line %s received", event_id)
+            inbound = self.channel.to_inbound(self.person, line, event_id)
+            inbound = replace(inbound, correlation=correlation)
+            replies = await asyncio.to_thread(self.engine.handle, inbound)
+            for out in replies:
+                await self.channel.send(out)
         await self.deliver()
 
     async def deliver(self) -> None:

@@ -486,6 +486,14 @@ class Limits(Section):
     requests_per_hour: int = Field(10, ge=1)  # new tickets a person opens themself
 
 
+class LoggingSettings(Section):
+    """How `deskbot serve` and `deskbot chat` log (bot/base/logformat.py); `-v` means debug,
+    `--log-format` overrides `format`."""
+
+    format: Literal["text", "json"] = "text"
+    level: Literal["debug", "info", "warning", "error"] = "warning"
+
+
 class Settings(Section):
     """Everything deskbot needs to run, from config.yaml."""
 
@@ -511,6 +519,7 @@ class Settings(Section):
     notifications: Notifications = Notifications()
     insight: Insight = Insight()
     limits: Limits = Limits()
+    logging: LoggingSettings = LoggingSettings()
 
     # Not from YAML: where the file lives, so relative paths resolve against it.
     base_dir: Path = Path(".")
@@ -586,6 +595,22 @@ def with_database(settings: Settings, url: str | None) -> Settings:
         return settings
     copy = settings.model_copy(
         update={"database": settings.database.model_copy(update={"url": url})}
+    )
+    copy._lines = settings._lines
+    return copy
+
+
+def with_log_format(settings: Settings, fmt: str | None) -> Settings:
+    """Return settings logging in `fmt` (from `--log-format`), so engine processes log in
+    the format the command line asked for too."""
+    if not fmt:
+        return settings
+    copy = settings.model_copy(
+        update={
+            "logging": LoggingSettings.model_validate(
+                {**settings.logging.model_dump(), "format": fmt}
+            )
+        }
     )
     copy._lines = settings._lines
     return copy

@@ -110,6 +110,9 @@ class Inbound:
     action: str | None = None
     event_id: str | None = None
     account: str | None = None
+    # The turn's correlation id (bot/base/logcontext.py), given by the adapter that received
+    # it, so the engine logs under it even in another process.
+    correlation: str | None = None
 
     @property
     def address(self) -> Address:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from bot import expiry, flood
-from bot.base import buttons
+from bot.base import buttons, logcontext
 from bot.base.language import detect
 from bot.base.messages import Inbound, Message, Outbound, clean_text
 from bot.chat import (
@@ -58,6 +58,10 @@ def default_verbs() -> Verbs:
     for module in VERB_MODULES:
         module.register(verbs)
     return verbs
+
+
+def _is_command(inbound: Inbound) -> bool:
+    return inbound.text.lstrip().startswith("/")
 
 
 class Engine:
@@ -175,14 +179,28 @@ class Engine:
             inbound,
             text=clean_text(inbound.text),
             action=clean_text(inbound.action) if inbound.action is not None else None,
+            # The adapter's id for this turn; one of our own when it gave none (tests).
+            correlation=inbound.correlation or logcontext.correlation_id(),
         )
-        try:
-            return self._turn(inbound)
-        except Exception as exc:
-            if is_outage(exc):
-                raise  # as Unavailable: the same message may be tried again later
-            log.exception("message %s could not be handled", inbound.event_id)
-            return dead_letters.set_aside(self.desk, inbound, exc)
+        with logcontext.turn(inbound.correlation, person=inbound.person_id, event=inbound.event_id):
+            try:
+                replies = self._turn(inbound)
+            except Exception as exc:
+                if is_outage(exc):
+                    raise  # as Unavailable: the same message may be tried again later
+                log.exception("message %s could not be handled", inbound.event_id)
+                return dead_letters.set_aside(self.desk, inbound, exc)
+            # What kind of message, never what it said (that stays out of INFO lines).
+            kind = "button" if inbound.action else "command" if _is_command(inbound) else "text"
+            log.info(
+                "%s %s %s handled: %d repl%s",
+                inbound.channel,
+                kind,
+                inbound.event_id,
+                len(replies),
+                "y" if len(replies) == 1 else "ies",
+            )
+            return replies
 
     def _turn(self, inbound: Inbound) -> list[Outbound]:
         desk = self.desk

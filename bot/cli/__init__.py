@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot.base import redact
+from bot.base import logformat
 from bot.base.yamlfile import ProblemsError
 from bot.cli import admin, inbox, intents, kb, link, outbox, report, run
 
@@ -54,11 +54,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     # A --config given after the subcommand lands in the subparser's namespace too.
     args.config = getattr(args, "config", None) or default_config()
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    redact.guard()  # no token or password in any log line, even with -v
+    # Text until a command reads its config (serve and chat switch to logging.format);
+    # no token or password in any log line, even with -v.
+    logformat.install(logging.DEBUG if args.verbose else logging.WARNING)
     try:
         return int(args.func(args) or 0)
     except ProblemsError as exc:

@@ -4,31 +4,57 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 
 from bot.adapters.console import run_console
+from bot.app import build_desk
+from bot.base import logformat
+from bot.base.config import with_log_format
 from bot.chat.engine import Engine
-from bot.cli.common import add_config, desk_from
+from bot.cli.common import add_config, settings_from
+from bot.desk import Desk
 from bot.serve import run_service
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("serve", help="run the bot on every configured channel")
     add_config(p)
+    add_log_format(p)
     p.set_defaults(func=serve)
 
     p = sub.add_parser("chat", help="talk to the bot in the terminal as a person")
     add_config(p)
     p.add_argument("--as", dest="person", required=True, help="person id from the directory")
+    add_log_format(p)
     p.set_defaults(func=chat)
 
 
+def add_log_format(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--log-format",
+        choices=logformat.FORMATS,
+        default=None,
+        help="log lines as text or json (default: logging.format in config.yaml)",
+    )
+
+
+def logged_desk(args: argparse.Namespace) -> Desk:
+    """The desk, with logging switched to config.yaml's format and level (or the command
+    line's) before it is built, so every line of the run, a child process's too, is alike."""
+    settings = with_log_format(settings_from(args), args.log_format)
+    verbose = getattr(args, "verbose", False)
+    level = None if verbose else logging.getLevelNamesMapping()[settings.logging.level.upper()]
+    logformat.use(settings.logging.format, level)
+    return build_desk(settings)
+
+
 def serve(args: argparse.Namespace) -> int:
-    desk = desk_from(args)
+    desk = logged_desk(args)
     return asyncio.run(run_service(desk, Engine(desk)))
 
 
 def chat(args: argparse.Namespace) -> int:
-    desk = desk_from(args)
+    desk = logged_desk(args)
     if desk.directory.get(args.person) is None:
         known = ", ".join(sorted(desk.directory.people))
         print(f"error: '{args.person}' is not in the people directory (known: {known})")

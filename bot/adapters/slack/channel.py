@@ -47,7 +47,7 @@ from bot.adapters.slack.blocks import ACTION_PREFIX, Part, answered, render_part
 from bot.adapters.slack.home import home_view
 from bot.adapters.slack.identity import Identity, LookupFailed
 from bot.adapters.slack.mrkdwn import from_markup, to_plain
-from bot.base import fitting
+from bot.base import fitting, logcontext
 from bot.base.buttons import read_button
 from bot.base.channel import DeliveryError, turn_origin
 from bot.base.language import detect
@@ -367,7 +367,10 @@ class SlackChannel:
             lang = person.language if person else self.desk.settings.language
             await ack(text=self.desk.texts.plain(lang, "slack.answered_in_dm"))
         text = to_plain(str(command.get("text") or ""), self._name).strip()
-        trigger = command.get("trigger_id") or f"{user}:{channel}:{text}"
+        # Without a trigger id (never seen), the command itself tells a redelivery apart:
+        # hashed, as an event id is logged and what people typed is not.
+        typed = hashlib.sha256(f"{user}:{channel}:{text}".encode()).hexdigest()[:24]
+        trigger = command.get("trigger_id") or typed
         self._spawn(self._command_in_dm(user, f"{COMMAND} {text}".strip(), f"cmd:{trigger}"))
 
     async def _on_action(self, ack: AsyncAck, body: dict[str, Any]) -> None:
@@ -387,7 +390,7 @@ class SlackChannel:
         try:
             channel = await self.identity.dm_channel(user)
         except LookupFailed as exc:
-            log.error("cannot open a DM with %s for %r: %s", user, text, exc)
+            log.error("cannot open a DM with %s for command %s: %s", user, event_id, exc)
             return
         await self._handle(parse.Incoming(user, channel, event_id, text=text))
 
@@ -425,6 +428,19 @@ class SlackChannel:
             log.info("could not mark the answer on %s: %s", message["ts"], exc)
 
     async def _handle(self, incoming: parse.Incoming) -> None:
+        # One turn from here: its correlation id goes with the Inbound to the engine and
+        # with every reply and outbox row it causes.
+        with logcontext.turn(event=incoming.event_id):
+            log.info(
+                "slack: %s %s from %s in %s received",
+                "button" if incoming.action else "message",
+                incoming.event_id,
+                incoming.user,
+                incoming.conversation,
+            )
+            await self._handle_turn(incoming)
+
+    async def _handle_turn(self, incoming: parse.Incoming) -> None:
         async with self._locks.hold(f"{incoming.conversation}|{incoming.user}"):
             try:
                 person = await self.identity.person(incoming.user)
@@ -433,6 +449,7 @@ class SlackChannel:
                 if not incoming.thread_only:
                     await self._tell(incoming, "slack.try_again")
                 return
+            logcontext.set_person(person.id if person else None)
             # Slack has had its ack and will not send the event again: while the database
             # cannot be reached, the turn is tried again (the event id keeps it to once).
             try:
@@ -482,6 +499,7 @@ class SlackChannel:
             action=incoming.action,
             event_id=incoming.event_id,
             account=incoming.user,
+            correlation=logcontext.correlation_id(),
         )
         return await self.workers.run(inbound)
 
@@ -560,12 +578,14 @@ class SlackChannel:
                     done = await self.client.chat_update(
                         channel=ref_channel, ts=ts, text=text, blocks=blocks
                     )
+                    log.info("slack: chat.update of %s:%s done", done["channel"], done["ts"])
                     return f"{done['channel']}:{done['ts']}"
                 except SlackApiError as exc:
                     if exc.response.get("error") not in EDIT_GONE:
                         raise
                     log.info("message %s is gone; posting a new one", edit)
             ref = await self._post_parts(out, channel, thread_ts)
+            log.info("slack: chat.postMessage to %s done: %s", out.to.conversation, ref)
             if out.message.image:
                 posted_channel = ref.partition(":")[0] or channel
                 await self._upload(out.message.image, posted_channel, thread_ts)

@@ -10,6 +10,7 @@ the outbox understands (429 -> retry_after, blocked/unknown chat -> permanent).
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import hashlib
 import logging
 import os
@@ -211,7 +212,11 @@ class TelegramChannel:
 
     async def blocking(self, work: Callable[..., T], *args: Any) -> T:
         """Run store or engine work off the event loop."""
-        return await asyncio.get_running_loop().run_in_executor(self._workers, work, *args)
+        # In a copy of this task's context: what it logs and queues keeps the turn's id.
+        context = contextvars.copy_context()
+        return await asyncio.get_running_loop().run_in_executor(
+            self._workers, context.run, work, *args
+        )
 
     async def process(self, update: Update) -> bool:
         """Handle one update now (webhook mode), keeping per-chat order; False if it failed."""
@@ -349,17 +354,22 @@ class TelegramChannel:
                     [whole] = self.parts(out, most=1)
                     edited = await self._edit(edit, whole, markup)
                     if edited is not None:
+                        log.info("telegram: editMessageText of %s done", edited)
                         return edited
-                return await self._send_new(chat, out.message, chunks, markup)
+                ref = await self._send_new(chat, out.message, chunks, markup)
+                log.info("telegram: sendMessage to %s done: %s", chat, ref)
+                return ref
         except _Moved as moved:
             new_chat = moved.new_chat
         await self.follow(chat, new_chat)
         # Message ids do not move with the chat, so the message is sent anew there.
         async with self._lock(new_chat):
             try:
-                return await self._send_new(new_chat, out.message, chunks, markup)
+                ref = await self._send_new(new_chat, out.message, chunks, markup)
             except _Moved as again:
                 raise DeliveryError(f"chat {chat} moved twice ({again.new_chat})") from again
+        log.info("telegram: sendMessage to %s (moved from %s) done: %s", new_chat, chat, ref)
+        return ref
 
     async def _send_new(
         self,

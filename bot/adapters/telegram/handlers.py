@@ -8,7 +8,8 @@ so the event loop keeps polling, answering callback queries and sending meanwhil
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
@@ -28,6 +29,7 @@ from telegram.ext import (
 from bot.adapters.telegram.polling import Poller
 from bot.adapters.telegram.render import utf16_len
 from bot.adapters.telegram.updates import chat_of, conversation_key, group_text, language_of
+from bot.base import logcontext
 from bot.base.channel import Channel, turn_origin
 from bot.base.markup import to_plain
 from bot.base.messages import Address, Inbound, Message, Outbound, run_together
@@ -135,7 +137,8 @@ class Handlers:
             private=True,
             text=message.text or message.caption or "",
         )
-        await self._deliver(await self._handle(received), received)
+        with _turn(received):
+            await self._deliver(await self._handle(received), received)
 
     async def on_group(self, update: Update, _context: Context) -> None:
         message, user, chat = update.effective_message, update.effective_user, update.effective_chat
@@ -152,11 +155,12 @@ class Handlers:
             private=False,
             text=text,
         )
-        if self.is_triage(chat.id):
-            replies = await self._handle(received)
-        else:
-            replies = await self._outside_triage(received)
-        await self._deliver(replies, received)
+        with _turn(received):
+            if self.is_triage(chat.id):
+                replies = await self._handle(received)
+            else:
+                replies = await self._outside_triage(received)
+            await self._deliver(replies, received)
 
     async def on_migrate(self, update: Update, _context: Context) -> None:
         """A group became a supergroup: both chats announce it; either is enough."""
@@ -179,7 +183,19 @@ class Handlers:
         """
         query, user, chat = update.callback_query, update.effective_user, update.effective_chat
         assert query is not None and user is not None and chat is not None
-        private = chat.type == Chat.PRIVATE
+        pressed = Received(
+            event_id=self.channel.event_id(update),
+            user_id=str(user.id),
+            language_code=user.language_code,
+            conversation=conversation_key(chat),
+            private=chat.type == Chat.PRIVATE,
+            action=query.data,
+        )
+        with _turn(pressed):
+            await self._on_button(query, chat, pressed)
+
+    async def _on_button(self, query: CallbackQuery, chat: Chat, received: Received) -> None:
+        private = received.private
         answered = False
         try:
             if not query.data:
@@ -188,14 +204,6 @@ class Handlers:
                 answered = True
                 await self._answer(query)
                 await self._clear_keyboard(query)
-            received = Received(
-                event_id=self.channel.event_id(update),
-                user_id=str(user.id),
-                language_code=user.language_code,
-                conversation=conversation_key(chat),
-                private=private,
-                action=query.data,
-            )
             if private or self.is_triage(chat.id):
                 replies = await self._handle(received)
             else:
@@ -219,7 +227,9 @@ class Handlers:
                 "kept for the next start" if self.channel.poller else "Telegram sends it again",
             )
         else:
-            log.error("telegram: update %r failed", update, exc_info=context.error)
+            # The update's number, not the update: it holds what the person wrote.
+            number = update.update_id if isinstance(update, Update) else type(update).__name__
+            log.error("telegram: update %s failed", number, exc_info=context.error)
         if self.channel.poller is not None:
             self.channel.poller.failed(update)
         elif isinstance(update, Update):
@@ -282,6 +292,7 @@ class Handlers:
         work on the worker thread.
         """
         person = self.desk.directory.by_telegram(received.user_id)
+        logcontext.set_person(person.id if person else None)
         if person is None or _nothing_typed(received):
             ready = await self.channel.blocking(self.receive, received)
         else:
@@ -300,6 +311,7 @@ class Handlers:
             action=received.action,
             event_id=received.event_id,
             account=received.user_id,
+            correlation=logcontext.correlation_id(),
         )
 
     # -- in the worker thread --------------------------------------------------------
@@ -346,6 +358,21 @@ class Handlers:
             pressed=received.action is not None,
             language=language_of(received.language_code, self.desk.settings.language),
         )
+
+
+@contextmanager
+def _turn(received: Received) -> Iterator[None]:
+    """One turn from here, with its own correlation id; its receipt is logged (what was
+    pressed or typed is not)."""
+    with logcontext.turn(event=received.event_id):
+        log.info(
+            "telegram: %s %s from %s in %s received",
+            "button" if received.action is not None else "message",
+            received.event_id,
+            received.user_id,
+            received.conversation,
+        )
+        yield
 
 
 def _toast(replies: list[Outbound]) -> str | None:
