@@ -40,13 +40,26 @@ def outbox(args: argparse.Namespace) -> int:
                     "channel": r.channel,
                     "conversation": r.conversation,
                     "person": r.person_id,
+                    "ticket": r.ticket,
+                    # The turn that queued it: `grep` the logs for it (docs/operations.md).
+                    "correlation": r.correlation_id,
                     "attempts": r.attempts,
                     "created": r.created_at.isoformat(timespec="seconds"),
                     "error": (r.last_error or "")[:80],
                 }
                 for r in repo.dead_letters(session=session)
             ]
-            columns = ["id", "channel", "conversation", "person", "attempts", "created", "error"]
+            columns = [
+                "id",
+                "channel",
+                "conversation",
+                "person",
+                "ticket",
+                "correlation",
+                "attempts",
+                "created",
+                "error",
+            ]
         else:
             stats = repo.stats(session=session)
             runs = timer_repo.last_runs(session=session, limit=1)

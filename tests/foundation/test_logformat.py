@@ -7,13 +7,18 @@ import io
 import json
 import logging
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlmodel import select
 
 from bot.base import logcontext, logformat, redact
+from bot.base.messages import Address, Message
+from store import outbox
+from store.db import Store
+from store.models import OutboxMessage
 
 from .helpers import ROOT, config_copy, deskbot
 
@@ -21,6 +26,7 @@ from .helpers import ROOT, config_copy, deskbot
 PHONE = "+44 20 7946 0000"
 LINES = f"I forgot my password\n1\nyes\n{PHONE}\n"
 SECRET = "zq-secret-value-for-the-log-test"
+NOW = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)
 
 
 def with_logging(tmp_path: Path, section: str) -> Path:
@@ -87,6 +93,29 @@ def test_a_log_format_that_does_not_exist_is_refused_by_name(tmp_path: Path):
     refused = deskbot("chat", "--as", "alice", "--log-format", "xml")
     assert refused.returncode == 2
     assert "--log-format: invalid choice: 'xml'" in refused.stderr
+
+
+def test_a_dead_letter_names_the_turn_that_queued_it(db_url: str):
+    """`deskbot outbox dead` shows the correlation id to look for in the logs."""
+    store = Store(db_url)
+    try:
+        with logcontext.turn("d" * 16, person="alice", ticket="IT-1042"), store.begin() as s:
+            to = Address("telegram", "1001", "alice")
+            outbox.notify(session=s, to=to, message=Message("hi"), idem_key="k1", now=NOW)
+        with store.begin() as s:  # queued outside any turn: nothing to name
+            to = Address("telegram", "1002", "bob")
+            outbox.notify(session=s, to=to, message=Message("hi"), idem_key="k2", now=NOW)
+        with store.begin() as s:
+            for row in s.exec(select(OutboxMessage)).all():
+                assert row.id is not None
+                outbox.mark_dead(session=s, message_id=row.id, error="chat not found")
+    finally:
+        store.dispose()
+    result = deskbot("outbox", "dead", "--format", "json", env={"DATABASE_URL": db_url})
+    assert result.returncode == 0, result.stderr
+    rows = {row["person"]: row for row in json.loads(result.stdout)}
+    assert (rows["alice"]["correlation"], rows["alice"]["ticket"]) == ("d" * 16, "IT-1042")
+    assert (rows["bob"]["correlation"], rows["bob"]["ticket"]) == (None, None)
 
 
 @pytest.fixture
