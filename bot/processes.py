@@ -231,11 +231,12 @@ class ProcessWorkers:
             # take every new child down with it: after MAX_TRIES it fails instead.
             self._tries[request] = tries = self._tries.get(request, 1) + 1
             if tries > MAX_TRIES:
-                log.error(
-                    "%s was with %d engine processes that died; given up",
-                    inbound.event_id,
-                    tries - 1,
-                )
+                with logcontext.turn(inbound.correlation, person=inbound.person_id):
+                    log.error(
+                        "%s was with %d engine processes that died; given up",
+                        inbound.event_id,
+                        tries - 1,
+                    )
                 future = self._waiting.get(request)
                 if future is not None and not future.done():
                     future.set_exception(EngineFailed("engine processes died handling it"))
