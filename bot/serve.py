@@ -17,8 +17,12 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.adapters import slack, telegram
 from bot.adapters.console import ConsoleSession, run_interactive, run_piped
+from bot.adapters.slack import probe as slack_probe
+from bot.adapters.telegram import probe as telegram_probe
 from bot.app import require_current_schema, workers_for
 from bot.base.channel import Channel
+from bot.base.config import Settings
+from bot.base.findings import Finding
 from bot.base.yamlfile import Problem, ProblemsError
 from bot.chat.engine import Engine
 from bot.chat.workers import Workers
@@ -54,6 +58,12 @@ def platform_channels(
             continue
         channels[name] = ADAPTERS[name](desk, engine, workers)
     return channels
+
+
+async def probe_platforms(settings: Settings) -> list[Finding]:
+    """`deskbot doctor`: ask each configured platform whether its tokens work and the bot is
+    in every triage place (read-only calls; nothing is posted)."""
+    return [*await slack_probe.probe(settings), *await telegram_probe.probe(settings)]
 
 
 def refuse_demo_directory(desk: Desk) -> None:

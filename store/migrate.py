@@ -51,3 +51,12 @@ def current(store: Store) -> str | None:
 
 def head(store: Store) -> str | None:
     return ScriptDirectory.from_config(alembic_config(store)).get_current_head()
+
+
+def known(store: Store, revision: str) -> bool:
+    """Whether `revision` is one of this release's migrations (not one from a newer one)."""
+    scripts = ScriptDirectory.from_config(alembic_config(store))
+    try:
+        return scripts.get_revision(revision) is not None
+    except Exception:  # alembic raises its own ResolutionError / CommandError kinds
+        return False

@@ -228,6 +228,10 @@ class FakeSlack:
     acks: list[dict[str, Any]] = field(default_factory=list)
     # Called with every answered call (the benchmark uses it to time replies).
     observers: list[Callable[[Call], None]] = field(default_factory=list)
+    # Tokens Slack no longer accepts (revoked, or from an uninstalled app): invalid_auth.
+    refused_tokens: set[str] = field(default_factory=set)
+    # Channels that exist: id -> {"name": ..., "members": {user ids}, "private": bool}.
+    channels: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._failures: dict[str, list[Failure]] = {}
@@ -349,6 +353,8 @@ class FakeSlack:
         required = required_params()
         if call.method not in required:
             return self._reject("unknown_method", f"{call.method}: not a Slack Web API method")
+        if call.token in self.refused_tokens:
+            return web.json_response({"ok": False, "error": "invalid_auth"})
         want = "xapp-" if call.method in APP_TOKEN_METHODS else "xoxb-"
         if not call.token.startswith(want):
             return self._reject("not_authed", f"{call.method}: needs a {want} token")
@@ -408,6 +414,23 @@ class FakeSlack:
             return {"ok": False, "error": "message_not_found"}
         self._messages[key].update(text=p.get("text", ""), blocks=p.get("blocks"))
         return {"channel": key[0], "ts": key[1], "text": p.get("text", "")}
+
+    def _conversations_info(self, p: dict[str, Any]) -> dict[str, Any]:
+        """A channel the bot cannot see (absent, or private without the bot) is
+        channel_not_found, as Slack answers it."""
+        channel = self.channels.get(str(p["channel"]))
+        if channel is None or (channel.get("private") and BOT_USER not in channel["members"]):
+            return {"ok": False, "error": "channel_not_found"}
+        return {
+            "channel": {
+                "id": str(p["channel"]),
+                "name": channel["name"],
+                "is_channel": not channel.get("private"),
+                "is_private": bool(channel.get("private")),
+                "is_member": BOT_USER in channel["members"],
+                "created": 1700000000,
+            }
+        }
 
     def _conversations_open(self, p: dict[str, Any]) -> dict[str, Any]:
         return {"channel": {"id": dm_of(str(p["users"]).split(",")[0])}}

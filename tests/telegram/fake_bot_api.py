@@ -107,6 +107,8 @@ class FakeBotAPI:
     migrated: dict[int, int] = field(default_factory=dict)  # group id -> its supergroup's
     webhook: dict[str, Any] | None = None
     answers: dict[str, str | None] = field(default_factory=dict)  # query id -> toast text
+    # Groups that exist: chat id -> {"title": ..., "members": {user ids}, "public": bool}.
+    groups: dict[int, dict[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._queue: list[dict[str, Any]] = []
@@ -352,6 +354,43 @@ class FakeBotAPI:
     async def _m_setWebhook(self, p: dict[str, Any]) -> bool:
         self.webhook = dict(p)
         return True
+
+    def _group(self, p: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        chat_id = self._chat_id(p)
+        group = self.groups.get(chat_id)
+        if group is None:
+            raise ApiError(400, "Bad Request: chat not found")
+        return chat_id, group
+
+    async def _m_getChat(self, p: dict[str, Any]) -> dict[str, Any]:
+        chat_id, group = self._group(p)
+        if BOT["id"] not in group["members"] and not group.get("public"):
+            # A bot outside a private group cannot look it up (Telegram says the same).
+            raise ApiError(400, "Bad Request: chat not found")
+        return {
+            "id": chat_id,
+            "type": "supergroup",
+            "title": group["title"],
+            "accent_color_id": 0,
+            "max_reaction_count": 11,
+            "accepted_gift_types": dict.fromkeys(
+                (
+                    "unlimited_gifts",
+                    "limited_gifts",
+                    "unique_gifts",
+                    "premium_subscription",
+                    "gifts_from_channels",
+                ),
+                False,
+            ),
+        }
+
+    async def _m_getChatMember(self, p: dict[str, Any]) -> dict[str, Any]:
+        _chat_id, group = self._group(p)
+        user_id = int(p["user_id"])
+        user = BOT if user_id == BOT["id"] else self.user(user_id)
+        status = "member" if user_id in group["members"] else "left"
+        return {"status": status, "user": user}
 
     async def _m_setMyCommands(self, _p: dict[str, Any]) -> bool:
         return True
