@@ -2,7 +2,8 @@
 with the engine on the workers `bot.app` chooses.
 
 The only module that imports the Slack and Telegram adapters (and with them the chat
-SDKs): the desk, the engine and its child processes never load them.
+SDKs): the desk, the engine and its child processes never load them. `deskbot doctor`
+asks the platforms through it too (`probe_platforms`).
 """
 
 from __future__ import annotations

@@ -283,3 +283,17 @@ def test_cli_backs_up_and_restores(
     missing = tmp_path / "missing.jsonl.gz"
     assert main(["restore", str(missing), "--config", str(config)]) == 1
     assert "cannot read it" in capsys.readouterr().err
+
+
+def test_cli_with_the_database_away_says_so_plainly(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+):
+    config = Path(__file__).resolve().parents[2] / "config.yaml"
+    monkeypatch.setenv("DATABASE_URL", "postgresql://deskbot:secret-pw@127.0.0.1:9/deskbot")
+    path = tmp_path / "b.jsonl.gz"
+    assert main(["backup", str(path), "--config", str(config)]) == 1
+    said = capsys.readouterr().err
+    assert (
+        said.startswith("error: the database cannot be reached") and "nothing was backed up" in said
+    )
+    assert "secret-pw" not in said and not path.exists()
