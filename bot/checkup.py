@@ -45,8 +45,16 @@ def _first_line(exc: BaseException) -> str:
 
 def database(settings: Settings) -> list[Finding]:
     """Can the database be reached, and is its schema the one this release needs?"""
+    url = settings.database.url
+    if not url.startswith("sqlite") and "connect_timeout" not in url:
+        # A server that drops packets would otherwise keep the doctor waiting for minutes.
+        url = (
+            make_url(url)
+            .update_query_dict({"connect_timeout": "5"})
+            .render_as_string(hide_password=False)
+        )
     store = Store(
-        settings.database.url,
+        url,
         base_dir=settings.base_dir,
         busy_timeout=settings.database.busy_timeout.total_seconds(),
     )

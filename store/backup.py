@@ -117,7 +117,9 @@ def backup(store: Store, path: Path) -> Summary:
         counts = {
             t.name: conn.execute(select(func.count()).select_from(t)).scalar_one() for t in tables()
         }
-        with gzip.open(part, "wt", encoding="utf-8") as out:
+        # Readable by its owner only: a backup holds people's messages and tickets.
+        raw = os.fdopen(os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb")
+        with raw, gzip.open(raw, "wt", encoding="utf-8") as out:
             header = {
                 "format": FORMAT,
                 "version": VERSION,

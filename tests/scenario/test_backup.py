@@ -274,6 +274,8 @@ def test_cli_backs_up_and_restores(
     assert main(["backup", str(path), "--config", str(config), "--format", "json"]) == 0
     told = json.loads(capsys.readouterr().out)
     assert told["tables"]["ticket"] == 4 and told["revision"] == migrate.head(desk.store)
+    assert path.stat().st_mode & 0o077 == 0  # the owner's alone
+    assert not path.with_name(path.name + ".part").exists()
 
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
     assert main(["restore", str(path), "--config", str(config)]) == 0
