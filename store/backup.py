@@ -17,6 +17,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import sqlite3
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -104,12 +105,26 @@ def _snapshot(store: Store) -> Connection:
     return conn
 
 
+SQLITE_FILES = (".db", ".sqlite", ".sqlite3")
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
 def backup(store: Store, path: Path) -> Summary:
-    """Write every table to `path` (replaced only once the whole backup is written)."""
+    """Write every table to `path` (replaced only once the whole backup is written).
+
+    A `path` ending in .db (.sqlite, .sqlite3) on SQLite is a raw copy of the database file
+    made by SQLite's online backup API instead; it restores only as a SQLite file."""
     revision = migrate.current(store)
     if revision is None:
         raise BackupError("the database has no deskbot schema; there is nothing to back up")
     part = path.with_name(path.name + ".part")
+    if path.suffix in SQLITE_FILES:
+        if not store.is_sqlite:
+            raise BackupError(
+                f"{path}: a {path.suffix} file is a raw SQLite copy, and this database is "
+                f"{store.dialect}; name the backup FILE.jsonl.gz"
+            )
+        return _sqlite_copy(store, path, part)
     conn = _snapshot(store)
     try:
         # The revision again, inside the snapshot: a `db upgrade` may have run meanwhile.
@@ -172,6 +187,12 @@ class _Lines:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.number = 0
+        with path.open("rb") as peek:
+            if peek.read(len(SQLITE_MAGIC)) == SQLITE_MAGIC:
+                raise BackupError(
+                    f"{path}: a raw SQLite copy, not a portable backup: stop deskbot and put "
+                    "it in place of the database file, or point database.url at it"
+                )
         self._file = gzip.open(path, "rt", encoding="utf-8")
 
     def __enter__(self) -> Iterator[str]:
@@ -194,6 +215,32 @@ class _Lines:
                 f"{self.path}: the file ends early (after line {self.number}); "
                 "it is truncated - take the backup again"
             ) from exc
+
+
+def _sqlite_copy(store: Store, path: Path, part: Path) -> Summary:
+    """SQLite's online backup API: pages copied while writers go on; a page written
+    meanwhile restarts the copy from that page, so the file is one consistent moment."""
+    os.close(os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
+    source = store.engine.raw_connection()
+    try:
+        target = sqlite3.connect(part)
+        try:
+            source.driver_connection.backup(target)  # type: ignore[union-attr]
+            target.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
+            revision = target.execute("SELECT version_num FROM alembic_version").fetchone()[0]
+            counts = {
+                t.name: target.execute(f'SELECT COUNT(*) FROM "{t.name}"').fetchone()[0]  # noqa: S608
+                for t in tables()
+            }
+        finally:
+            target.close()
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+    finally:
+        source.close()
+    os.replace(part, path)
+    return Summary(str(revision), counts)
 
 
 def _header(path: Path, line: str | None) -> Summary:

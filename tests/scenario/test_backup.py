@@ -299,3 +299,52 @@ def test_cli_with_the_database_away_says_so_plainly(
         said.startswith("error: the database cannot be reached") and "nothing was backed up" in said
     )
     assert "secret-pw" not in said and not path.exists()
+
+
+def test_sqlite_raw_copy_under_load(desk: Desk, chat: MemoryChat, tmp_path: Path):
+    """On SQLite, FILE.db is a copy made by SQLite's online backup API: one consistent
+    moment while another thread writes, a database file deskbot can run on as it is."""
+    if not desk.store.is_sqlite:
+        with pytest.raises(dump.BackupError, match=r"raw SQLite copy, and this database is pos"):
+            dump.backup(desk.store, tmp_path / "copy.db")
+        return
+    fill(chat)
+    loader = MemoryChat(desk)
+    stop = threading.Event()
+    failures: list[BaseException] = []
+
+    def keep_writing() -> None:
+        n = 0
+        try:
+            while not stop.is_set():
+                reset_password(loader, "olivia", f"raw-{n}")
+                n += 1
+        except BaseException as exc:
+            failures.append(exc)
+
+    writer = threading.Thread(target=keep_writing)
+    writer.start()
+    try:
+        copy = tmp_path / "copy.db"
+        summary = dump.backup(desk.store, copy)
+    finally:
+        stop.set()
+        writer.join(60)
+    assert failures == []
+    assert copy.stat().st_mode & 0o077 == 0
+    copied = Store(f"sqlite:///{copy}")
+    try:
+        rows = rows_of(copied)
+        assert {name: len(r) for name, r in rows.items()} == summary.tables
+        assert migrate.current(copied) == migrate.head(copied)
+        tickets = {t["id"] for t in rows["ticket"]}
+        assert tickets and {e["ticket_id"] for e in rows["ticket_event"]} - {None} <= tickets
+    finally:
+        copied.dispose()
+    # Given to `restore`, it is named for what it is.
+    target = Store(f"sqlite:///{tmp_path / 'new.db'}")
+    try:
+        with pytest.raises(dump.BackupError, match="a raw SQLite copy, not a portable backup"):
+            dump.restore(target, copy)
+    finally:
+        target.dispose()
