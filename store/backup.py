@@ -133,6 +133,7 @@ def backup(store: Store, path: Path) -> Summary:
             t.name: conn.execute(select(func.count()).select_from(t)).scalar_one() for t in tables()
         }
         # Readable by its owner only: a backup holds people's messages and tickets.
+        part.unlink(missing_ok=True)  # a leftover would keep its own mode
         raw = os.fdopen(os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb")
         with raw, gzip.open(raw, "wt", encoding="utf-8") as out:
             header = {
@@ -166,12 +167,6 @@ def backup(store: Store, path: Path) -> Summary:
 
 
 # ---- reading a backup -----------------------------------------------------------------------
-
-
-def read_header(path: Path) -> Summary:
-    """What a backup file holds, from its header line (the rows are not read)."""
-    with _open(path) as lines:
-        return _header(path, next(lines, None))
 
 
 def _open(path: Path) -> Any:
@@ -220,6 +215,7 @@ class _Lines:
 def _sqlite_copy(store: Store, path: Path, part: Path) -> Summary:
     """SQLite's online backup API: pages copied while writers go on; a page written
     meanwhile restarts the copy from that page, so the file is one consistent moment."""
+    part.unlink(missing_ok=True)
     os.close(os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
     source = store.engine.raw_connection()
     try:

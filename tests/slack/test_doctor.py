@@ -74,8 +74,8 @@ async def test_good_tokens_and_triage_channels_with_the_bot(
     assert details == [
         "bot token: @deskbot in team T0DESK",
         "app token: Socket Mode may connect",
+        "triage channel #it-desk (C0DESK): the bot is in it",  # in config.yaml's queue order
         "triage channel #it-network (C0NET): the bot is in it",
-        "triage channel #it-desk (C0DESK): the bot is in it",
     ]
     asked = [(c.method, c.token) for c in fake.calls]
     assert ("auth.test", "xoxb-good") in asked and ("apps.connections.open", "xapp-good") in asked
@@ -108,7 +108,7 @@ async def test_missing_triage_channel_and_bot_not_in_channel(
     found = await doctor(fake, tmp_path, database)
     problems = [f for f in found if not f.ok]
     assert [f.check for f in problems] == ["slack", "slack"]
-    not_in, missing = problems
+    missing, not_in = problems
     assert not_in.detail.startswith("triage channel #it-network (C0NET): the bot is not in it")
     assert not_in.fix == "invite the bot to #it-network: /invite @deskbot"
     assert missing.detail == (

@@ -54,8 +54,8 @@ async def test_good_token_and_groups_with_the_bot(fake: FakeBotAPI, tmp_path: Pa
     found = await doctor(fake, tmp_path, database)
     assert [f.detail for f in found] == [
         "token: @deskbot_test_bot",
+        "triage group 'IT triage' (-100500): the bot is in it",  # in config.yaml's queue order
         "triage group 'Network' (-100600:group): the bot is in it",
-        "triage group 'IT triage' (-100500): the bot is in it",
     ]
     assert all(f.ok for f in found)
     assert fake.calls_of("sendMessage") == []
@@ -74,7 +74,7 @@ async def test_missing_group_and_bot_not_in_group(fake: FakeBotAPI, tmp_path: Pa
     # The desk's group is public, so the bot can see it is not a member; the network group
     # does not exist (or is private without the bot: Telegram answers the same).
     fake.groups = {DESK: {"title": "IT triage", "members": {1006}, "public": True}}
-    token, missing, not_in = await doctor(fake, tmp_path, database)
+    token, not_in, missing = await doctor(fake, tmp_path, database)
     assert token.ok
     assert not not_in.ok and not_in.detail == (
         "triage group 'IT triage' (-100500): the bot is not in it "
