@@ -45,7 +45,9 @@ def upgrade(store: Store, revision: str = "head") -> None:
 
 
 def current(store: Store) -> str | None:
-    with store.engine.connect() as conn:
+    # Read-only: on SQLite a write transaction (BEGIN IMMEDIATE) would wait for any writer,
+    # and every desk asks this as it starts.
+    with store.engine.execution_options(deskbot_readonly=True).connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
 
 

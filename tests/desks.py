@@ -46,6 +46,16 @@ def shared_content(settings: Settings) -> Content:
 
 
 def build_desk(
-    settings: Settings, *, clock: Clock | None = None, migrate: bool | None = None
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    migrate: bool | None = None,
+    needs_store: bool = True,
 ) -> Desk:
-    return app.build_desk(settings, clock=clock, migrate=migrate, content=shared_content(settings))
+    return app.build_desk(
+        settings,
+        clock=clock,
+        migrate=migrate,
+        content=shared_content(settings),
+        needs_store=needs_store,
+    )
