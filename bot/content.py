@@ -3,9 +3,12 @@ and the intent matcher trained on them (`Content`)."""
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from bot.base.config import Settings
 from bot.base.texts import Texts
 from bot.base.yamlfile import Problem, ProblemsError
+from bot.canned import CannedReply, load_replies
 from bot.desk import Content
 from bot.directory import Directory, load_directory
 from intents.catalog import Intent, IntentCatalog, load_builtins
@@ -53,8 +56,17 @@ def build_matcher(settings: Settings, intents: IntentCatalog) -> LexicalMatcher:
         raise ProblemsError([Problem(str(exc.path), None, "", message)]) from exc
 
 
-def load_content(settings: Settings) -> tuple[Directory, Texts, Catalog, IntentCatalog]:
-    """Load people, texts, services and intents, collecting problems from all of them."""
+class Loaded(NamedTuple):
+    directory: Directory
+    texts: Texts
+    catalog: Catalog
+    intents: IntentCatalog
+    replies: dict[str, CannedReply]
+
+
+def load_content(settings: Settings) -> Loaded:
+    """Load people, texts, services, intents and canned replies, collecting problems from
+    all of them."""
     problems: list[Problem] = []
     directory = texts = catalog = None
     builtins: list[Intent] = []
@@ -83,14 +95,19 @@ def load_content(settings: Settings) -> tuple[Directory, Texts, Catalog, IntentC
             learned = load_learned(settings.resolve(settings.paths.learned), known)
         except ProblemsError as exc:
             problems += exc.problems
+    replies: dict[str, CannedReply] = {}
+    try:
+        replies = load_replies(settings.resolve(settings.paths.replies))
+    except ProblemsError as exc:
+        problems += exc.problems
     if problems or directory is None or texts is None or catalog is None:
         raise ProblemsError(problems)
-    return directory, texts, catalog, build_intents(catalog, builtins, learned)
+    return Loaded(directory, texts, catalog, build_intents(catalog, builtins, learned), replies)
 
 
 def build_content(settings: Settings) -> Content:
     """Everything the files say, with the matcher trained on it."""
-    directory, texts, catalog, intents = load_content(settings)
+    directory, texts, catalog, intents, replies = load_content(settings)
     return Content(
         directory=directory,
         texts=texts,
@@ -98,4 +115,5 @@ def build_content(settings: Settings) -> Content:
         intents=intents,
         matcher=build_matcher(settings, intents),
         file_intents=intents,
+        replies=replies,
     )

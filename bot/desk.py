@@ -8,7 +8,7 @@ never half of each, and content built once can be shared by many desks (the test
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
@@ -16,6 +16,7 @@ from bot.base.calendar import BusinessCalendar
 from bot.base.clock import Clock
 from bot.base.config import Settings
 from bot.base.texts import Texts
+from bot.canned import CannedReply
 from bot.directory import Directory
 from intents.catalog import IntentCatalog
 from intents.matcher import Matcher
@@ -38,6 +39,8 @@ class Content:
     file_intents: IntentCatalog
     # Knowledge articles made in chat that this view holds (their signature in the store).
     known_errors: str = ""
+    # Canned replies technicians send with `/reply IT-1042 #name` (content/replies).
+    replies: Mapping[str, CannedReply] = field(default_factory=dict)
 
 
 @dataclass

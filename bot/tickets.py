@@ -61,7 +61,8 @@ def ticket_card(desk: Desk, ticket: Ticket, lang: str, *, staff: bool = False) -
 
 def triage_message(desk: Desk, ticket: Ticket) -> Message:
     """The card in a queue's triage channel, kept current as the ticket moves: Claim and
-    Assign while nobody has it, Assign (to hand it over) while someone works it."""
+    Assign while nobody has it, Assign (to hand it over) while someone works it, and Canned
+    reply while it is open (when there are canned replies)."""
     lang = desk.settings.language
     texts = desk.texts
     choices: tuple[Choice, ...] = ()
@@ -74,6 +75,9 @@ def triage_message(desk: Desk, ticket: Ticket) -> Message:
             choices = (claim, assign)
         else:
             choices = (assign,)
+        if desk.content.replies:
+            canned = button(TICKET, "reply", ticket.number)  # the picker of canned replies
+            choices = (*choices, Choice(texts.plain(lang, "button.canned_reply"), canned))
     return Message(
         text=texts.render(
             lang, "triage.card", number=ticket.number, title=ticket.title, state=ticket.status

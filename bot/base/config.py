@@ -189,6 +189,7 @@ class Paths(Section):
     builtins: str = "catalog/builtins.yaml"
     learned: str = "catalog/learned.yaml"  # phrasings accepted with `deskbot intents accept`
     knowledge: str = "content/kb"
+    replies: str = "content/replies"  # canned replies: /reply IT-1042 #name
     people: str = "directory/people.csv"
     assets: str = "directory/assets.csv"
     locale: str = ""

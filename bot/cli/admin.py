@@ -22,7 +22,9 @@ SEARCH_LIMIT = 20  # results of `tickets --search` without --limit
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("check", help="validate config.yaml, people, catalog and texts")
+    p = sub.add_parser(
+        "check", help="validate config.yaml, people, catalog, texts and canned replies"
+    )
     add_config(p)
     p.set_defaults(func=check)
 
@@ -68,10 +70,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def check(args: argparse.Namespace) -> int:
     settings = settings_from(args)
-    directory, _texts, services, intents = load_content(settings)
+    directory, _texts, services, intents, replies = load_content(settings)
     print(
         f"ok: {settings.source}: {len(directory.people)} people, {len(services)} services, "
-        f"{len(intents)} intents, {len(settings.queues)} queues"
+        f"{len(intents)} intents, {len(settings.queues)} queues, {len(replies)} canned replies"
     )
     return 0
 
@@ -206,7 +208,7 @@ def print_found(
 
 def catalog(args: argparse.Namespace) -> int:
     settings = settings_from(args)
-    _directory, _texts, services, _intents = load_content(settings)
+    services = load_content(settings).catalog
     rows = [
         {
             "id": j.id,

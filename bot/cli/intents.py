@@ -65,7 +65,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _content_matcher(settings: Settings) -> LexicalMatcher:
-    _directory, _texts, _catalog, intents = load_content(settings)
+    intents = load_content(settings).intents
     return build_matcher(settings, intents)
 
 

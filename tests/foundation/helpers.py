@@ -25,6 +25,7 @@ def config_copy(tmp_path: Path, text: str | None = None) -> Path:
         "catalog/services",
         "catalog/builtins.yaml",
         "content/kb",
+        "content/replies",
         "directory/people.csv",
         "directory/assets.csv",
     ):

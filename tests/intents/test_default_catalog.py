@@ -29,7 +29,7 @@ def test_default_catalog_meets_the_targets_on_held_out_phrasing():
 
 
 def test_small_talk_is_never_offered_as_a_choice(settings: Settings):
-    _directory, _texts, _services, intents = load_content(settings)
+    intents = load_content(settings).intents
     matcher = build_matcher(settings, intents)
     # A greeting in front of something IT does not do: not "Greeting? MFA reset?" buttons.
     for text in ["hi, can you order pizza", "hi, my visa got refused at the airport"]:
@@ -46,7 +46,7 @@ def test_small_talk_is_never_offered_as_a_choice(settings: Settings):
 
 
 def test_word_vectors_can_be_switched_off_in_config(settings: Settings):
-    _directory, _texts, _services, intents = load_content(settings)
+    intents = load_content(settings).intents
     with_vectors = build_matcher(settings, intents)
     off = settings.model_copy(
         update={"matcher": settings.matcher.model_copy(update={"word_vectors": False})}

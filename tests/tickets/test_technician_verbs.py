@@ -91,7 +91,7 @@ def test_log_records_a_bypass_assigned_to_whoever_logged_it(tchat: MemoryChat, t
 def test_wrong_input_gets_a_clear_answer(tchat: MemoryChat, tdesk: Desk) -> None:
     number = new_ticket(tdesk, "alice", "Phone broken", answers={"model": "X200"})
     assert "can't find a ticket IT-9999" in plain(tchat.say("dana", "/claim IT-9999"))
-    assert "/reply IT-1042 your message" in plain(tchat.say("dana", f"/reply {number}"))
+    assert "/ask IT-1042 your question" in plain(tchat.say("dana", f"/ask {number}"))
     assert "/resolve IT-1042 what fixed it" in plain(tchat.say("dana", f"/resolve {number}"))
     assert "no answer called colour" in plain(tchat.say("dana", f"/set {number} colour red"))
     assert "Changed model" in plain(tchat.say("dana", f"/set {number} model X300"))

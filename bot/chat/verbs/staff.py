@@ -17,6 +17,7 @@ from bot.base.messages import Choice, Message
 from bot.base.timefmt import describe_time
 from bot.chat.places import Audience
 from bot.chat.verbs import Verb, Verbs
+from bot.chat.verbs.replies import reply_verb, requester_name, to_requester
 from bot.chat.verbs.requester import show_ticket
 from bot.lookup import find_person, split_number, staff_only, workable_ticket
 from bot.tickets import open_ticket, sla_due, status_label, ticket_card
@@ -267,44 +268,15 @@ def _offer_colleagues(turn: Turn, ticket: Ticket) -> None:
     )
 
 
-def _to_requester(turn: Turn, args: str, verb: str, kind: str, told: str, said: str) -> None:
-    """Reply and ask: record the message on the ticket, relay it to the requester's chat
-    (with an "add information" button), and confirm to the technician."""
-    number, text = split_number(args)
-    ticket = workable_ticket(turn, number, verb)
-    if ticket is None or not need_text(turn, verb, text):
-        return
-    waits = kind == "asked" and ticket.status != "waiting_on_user"
-    event = workflow.change(
-        turn,
-        ticket,
-        kind,
-        to="waiting_on_user" if waits else None,
-        note=text,
-        values={"first_response_at": ticket.first_response_at or turn.now},
-    )
-    if event is None:
-        return
-    workflow.requester_told(
-        turn,
-        ticket,
-        event,
-        told,
-        choices=(workflow.add_button(turn.desk, ticket),),
-        name=turn.person.first_name,
-        text=text,
-    )
-    turn.say(said, number=ticket.number, name=_requester_name(turn, ticket))
-
-
-def reply_verb(turn: Turn, args: str) -> None:
-    """`/reply IT-1042 text`: a message to the requester, in their chat."""
-    _to_requester(turn, args, "reply", "reply", "tickets.told_reply", "tickets.reply_sent")
-
-
 def ask_verb(turn: Turn, args: str) -> None:
     """`/ask IT-1042 question`: ask the requester; the ticket waits for their answer."""
-    _to_requester(turn, args, "ask", "asked", "tickets.told_question", "tickets.asked")
+    number, text = split_number(args)
+    ticket = workable_ticket(turn, number, "ask")
+    if ticket is None or not need_text(turn, "ask", text):
+        return
+    to_requester(
+        turn, ticket, text, kind="asked", told="tickets.told_question", said="tickets.asked"
+    )
 
 
 def note_verb(turn: Turn, args: str) -> None:
@@ -449,7 +421,7 @@ def resolve_verb(turn: Turn, args: str) -> None:
         turn.say("tickets.resolved_problem", number=ticket.number)
         incidents.on_problem_resolved(turn, ticket, note)
         return
-    turn.say("tickets.resolved", number=ticket.number, name=_requester_name(turn, ticket))
+    turn.say("tickets.resolved", number=ticket.number, name=requester_name(turn, ticket))
     workflow.requester_told(
         turn,
         ticket,
@@ -564,11 +536,6 @@ def log_verb(turn: Turn, args: str) -> None:
         card=True,
         name=turn.person.first_name,
     )
-
-
-def _requester_name(turn: Turn, ticket: Ticket) -> str:
-    requester = turn.desk.directory.get(ticket.requester_id)
-    return requester.first_name if requester else ticket.requester_id
 
 
 # Lists show the asker's queues; the rest show one ticket (bot.chat.places).
