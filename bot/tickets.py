@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlmodel import Session
@@ -13,6 +14,7 @@ from bot.base.texts import trusted
 from bot.base.timefmt import describe_time
 from bot.desk import Desk
 from bot.directory import Person
+from store import attachments as files_repo
 from store import tickets as repo
 from store.models import Ticket
 from store.outbox import notify
@@ -28,8 +30,11 @@ def status_label(desk: Desk, status: str, lang: str, *, staff: bool = False) -> 
     return desk.texts.plain(lang, f"status.{status}")
 
 
-def ticket_card(desk: Desk, ticket: Ticket, lang: str, *, staff: bool = False) -> TicketCard:
-    """The ticket as a card: status, priority, queue, who has it, when it is due."""
+def ticket_card(
+    desk: Desk, ticket: Ticket, lang: str, *, staff: bool = False, files: Sequence[str] = ()
+) -> TicketCard:
+    """The ticket as a card: status, priority, queue, who has it, when it is due, and the
+    names of its files when there are any."""
     texts = desk.texts
     status = status_label(desk, ticket.status, lang, staff=staff)
     assignee = desk.directory.get(ticket.assignee_id)
@@ -51,6 +56,8 @@ def ticket_card(desk: Desk, ticket: Ticket, lang: str, *, staff: bool = False) -
     eta = ticket.expected_at or ticket.resolution_due
     if eta is not None and ticket.status not in repo.DONE:
         fields.append(CardField(texts.plain(lang, "card.due"), describe_time(texts, lang, eta, tz)))
+    if files:
+        fields.append(CardField(texts.plain(lang, "card.files"), ", ".join(files)))
     return TicketCard(
         number=ticket.number,
         title=ticket.title,
@@ -59,7 +66,12 @@ def ticket_card(desk: Desk, ticket: Ticket, lang: str, *, staff: bool = False) -
     )
 
 
-def triage_message(desk: Desk, ticket: Ticket) -> Message:
+def file_names(session: Session, ticket: Ticket) -> list[str]:
+    assert ticket.id is not None
+    return [f.name for f in files_repo.attachments_of(session=session, ticket_id=ticket.id)]
+
+
+def triage_message(desk: Desk, ticket: Ticket, files: Sequence[str] = ()) -> Message:
     """The card in a queue's triage channel, kept current as the ticket moves: Claim and
     Assign while nobody has it, Assign (to hand it over) while someone works it, and Canned
     reply while it is open (when there are canned replies)."""
@@ -78,11 +90,14 @@ def triage_message(desk: Desk, ticket: Ticket) -> Message:
         if desk.content.replies:
             canned = button(TICKET, "reply", ticket.number)  # the picker of canned replies
             choices = (*choices, Choice(texts.plain(lang, "button.canned_reply"), canned))
+    if files:  # to the presser's private chat, whatever the ticket's state
+        get = Choice(texts.plain(lang, "button.get_files"), button(TICKET, "file", ticket.number))
+        choices = (*choices, get)
     return Message(
         text=texts.render(
             lang, "triage.card", number=ticket.number, title=ticket.title, state=ticket.status
         ),
-        card=ticket_card(desk, ticket, lang, staff=True),
+        card=ticket_card(desk, ticket, lang, staff=True, files=files),
         choices=choices,
         more=f"/show {ticket.number}",
     )
@@ -108,7 +123,7 @@ def post_triage(desk: Desk, session: Session, ticket: Ticket, now: datetime, rea
     addresses = triage_addresses(desk, ticket.queue)
     if not addresses:
         return  # a queue without a triage channel: no card to build
-    message = triage_message(desk, ticket)
+    message = triage_message(desk, ticket, file_names(session, ticket))
     for address in addresses:
         notify(
             session=session,

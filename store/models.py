@@ -515,3 +515,20 @@ class DeadMessage(SQLModel, table=True):
     action: str | None = Field(default=None, max_length=256)
     error: str = Field(default="", sa_column=Column(Text, nullable=False))
     at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
+
+
+class Attachment(SQLModel, table=True):
+    """A file someone sent for a ticket (a screenshot, a log), kept in the attachment store
+    (`attachments.folder`) under its SHA-256; `path` is relative to that folder."""
+
+    __tablename__ = "attachment"
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    name: str = Field(max_length=255)
+    mime: str = Field(max_length=127)
+    size: int
+    path: str = Field(max_length=255)
+    sha256: str = Field(max_length=64)
+    channel: str = Field(max_length=32)  # where it was sent from
+    added_by: str = Field(max_length=64)
+    added_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

@@ -31,7 +31,7 @@ def _files(path: Path) -> list[str]:
 
 
 def fingerprint(settings: Settings) -> str:
-    parts = [settings.model_dump_json(exclude={"database"})]
+    parts = [settings.model_dump_json(exclude={"database", "attachments"})]  # not content
     for relative in settings.paths.model_dump().values():
         if relative:
             parts += _files(settings.resolve(str(relative)))

@@ -495,6 +495,60 @@ class LoggingSettings(Section):
     level: Literal["debug", "info", "warning", "error"] = "warning"
 
 
+MIB = 1024 * 1024
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(B|KB|MB|GB)?\s*$", re.IGNORECASE)
+_MIME = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/(\*|[a-z0-9][a-z0-9!#$&^_.+-]*\*?)$")
+
+
+def parse_size(value: Any) -> int:
+    """`20MB`, `512KB`, `1GB` or a number of bytes -> bytes (KB = 1024 bytes)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    match = _SIZE.match(str(value)) if isinstance(value, str) else None
+    if not match:
+        raise ValueError(f"'{value}' is not a size; use a number and KB, MB or GB (e.g. 20MB)")
+    unit = (match.group(2) or "B").upper()
+    return int(float(match.group(1)) * {"B": 1, "KB": 1024, "MB": MIB, "GB": 1024 * MIB}[unit])
+
+
+Size = Annotated[int, BeforeValidator(parse_size)]
+DEFAULT_TYPES = (
+    "image/*",
+    "application/pdf",
+    "text/plain",
+    "text/csv",
+    "application/json",
+    "application/zip",
+    "message/rfc822",
+    "application/vnd.openxmlformats-officedocument.*",
+    "application/msword",
+    "application/vnd.ms-excel",
+    "application/vnd.ms-powerpoint",
+)
+
+
+class Attachments(Section):
+    """Files people send for tickets (bot/attachments.py): kept in a folder, within limits."""
+
+    folder: str = "var/attachments"  # relative to config.yaml; shared by replicas
+    max_size: Size = 20 * MIB  # Telegram bots cannot download more than 20 MB anyway
+    allowed_types: list[str] = Field(default_factory=lambda: list(DEFAULT_TYPES))
+    download_timeout: Duration = timedelta(seconds=30)
+
+    @model_validator(mode="after")
+    def _sane(self) -> Attachments:
+        if not 0 < self.max_size <= 1024 * MIB:
+            raise ValueError("max_size must be more than 0 and at most 1GB")
+        for pattern in self.allowed_types:
+            if not _MIME.match(pattern):
+                raise ValueError(
+                    f"allowed_types: '{pattern}' is not a media type such as image/png or image/*"
+                )
+        if self.download_timeout <= timedelta(0):
+            raise ValueError("download_timeout must be longer than zero")
+        return self
+
+
 class Settings(Section):
     """Everything deskbot needs to run, from config.yaml."""
 
@@ -521,6 +575,7 @@ class Settings(Section):
     insight: Insight = Insight()
     limits: Limits = Limits()
     logging: LoggingSettings = LoggingSettings()
+    attachments: Attachments = Attachments()
 
     # Not from YAML: where the file lives, so relative paths resolve against it.
     base_dir: Path = Path(".")

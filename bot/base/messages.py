@@ -44,6 +44,15 @@ class TicketCard:
 
 
 @dataclass(frozen=True, slots=True)
+class SharedFile:
+    """A file to upload with a message (an attachment re-shared to a technician): where it
+    is on disk and the name people see."""
+
+    path: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
 class Message:
     """What to show: markup text, optional buttons, progress line, ticket card, image."""
 
@@ -56,6 +65,7 @@ class Message:
     # Where the whole text can be read when a platform must cut this message (a command
     # such as "/show IT-1042"); the adapter names it in the cut notice.
     more: str | None = None
+    files: tuple[SharedFile, ...] = ()  # uploaded after the text, in order
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -79,6 +89,7 @@ class Message:
             image=data.get("image"),
             select_label=data.get("select_label"),
             more=data.get("more"),
+            files=tuple(SharedFile(**f) for f in data.get("files", ())),
         )
 
 
@@ -96,8 +107,23 @@ class Address:
 
 
 @dataclass(frozen=True, slots=True)
+class InboundFile:
+    """A file that came with a message. The adapter downloads it into the attachment store
+    before the engine sees it (`path`, `sha256`), or says why it did not (`problem`:
+    `too_big`, `wrong_type` or `failed`); the engine only records and routes it."""
+
+    name: str
+    mime: str
+    size: int
+    platform_id: str = ""  # the platform's own id of the file (Slack F..., Telegram file_id)
+    path: str = ""  # in the attachment store, relative to its folder
+    sha256: str = ""
+    problem: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Inbound:
-    """One thing a person did: typed text or pressed a button.
+    """One thing a person did: typed text (with files, perhaps) or pressed a button.
 
     `account` is the sender's own id on the platform (a Slack user id, a Telegram user id):
     where to reach them privately when they wrote in a shared place.
@@ -113,6 +139,7 @@ class Inbound:
     # The turn's correlation id (bot/base/logcontext.py), given by the adapter that received
     # it, so the engine logs under it even in another process.
     correlation: str | None = None
+    files: tuple[InboundFile, ...] = ()
 
     @property
     def address(self) -> Address:
@@ -157,6 +184,7 @@ def run_together(replies: list[Outbound]) -> list[Outbound]:
             and after.key is None
             and out.message == Message(text=out.message.text)
             and not after.message.image
+            and not after.message.files
         )
         if foldable:
             pending.append(out.message.text)

@@ -10,6 +10,7 @@ from bot.base.buttons import JOURNEY, button
 from bot.base.messages import Choice, Message
 from bot.base.texts import trusted
 from bot.base.timefmt import describe_duration
+from bot.chat import files
 from bot.expiry import active_journey
 from bot.tickets import created_message, open_ticket
 from bot.turn import Turn
@@ -219,6 +220,7 @@ def _create_ticket(turn: Turn, journey: Journey, effect: CreateTicket) -> None:
         expected=journey.expected,
     )
     turn.tickets.append(ticket)
+    files.attach_pending(turn, ticket)
     expected = describe_duration(turn.desk.texts, turn.language, journey.expected)
     turn.reply(
         created_message(
@@ -249,6 +251,7 @@ def _handoff(turn: Turn, journey: Journey | None, effect: Handoff) -> None:
         now=turn.now,
         sla_policy=journey.sla if journey else "standard",
     )
+    files.attach_pending(turn, ticket)
     turn.say("journey.handoff", number=ticket.number)
 
 

@@ -22,6 +22,7 @@ from bot.chat import (
     approvals,
     conversation,
     dead_letters,
+    files,
     incidents,
     reception,
     surveys,
@@ -265,6 +266,8 @@ class Engine:
                 handler(turn, pressed.rest)
             return
         text = inbound.text.strip()
+        if inbound.files and files.receive(turn, self.verbs):
+            return  # only files, or only the `/add IT-1042` that carried them
         if not text:
             return
         name, arg = buttons.read_awaiting(str(turn.data.get("awaiting") or ""))

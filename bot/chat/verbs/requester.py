@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot import approvals, expiry, permissions, workflow
-from bot.base.buttons import ADD_INFO, HANDOFF_TEXT, awaiting
-from bot.base.messages import Message
+from bot import approvals, attachments, expiry, permissions, workflow
+from bot.base.buttons import ADD_INFO, HANDOFF_TEXT, TICKET, awaiting, button
+from bot.base.messages import Choice, Message
 from bot.base.timefmt import describe_time
 from bot.chat import conversation
 from bot.chat.places import Audience
@@ -35,6 +35,7 @@ PUBLIC_EVENTS = frozenset(
         "asked",
         "answered",
         "info",
+        "attached",
         "approval_requested",
         "reapproval_requested",
         "approved",
@@ -103,8 +104,14 @@ def show_ticket(turn: Turn, number: str, action: str) -> None:
         for e in repo.events_of(session=turn.session, ticket_id=ticket.id)
         if staff or e.kind in PUBLIC_EVENTS
     ]
+    files = attachments.files_of(turn, ticket)
+    listed = turn.t(
+        "files.list", files=attachments.rows(turn.desk, files), number=ticket.number, staff=staff
+    )
+    get = button(TICKET, "file", ticket.number)
     turn.reply(
         Message(
+            choices=(Choice(turn.plain("button.get_files"), get),) if files and staff else (),
             text=turn.t(
                 "tickets.show",
                 number=ticket.number,
@@ -113,8 +120,11 @@ def show_ticket(turn: Turn, number: str, action: str) -> None:
                 answers=[{"field": k, "value": str(v)} for k, v in ticket.answers.items()],
                 source=ticket.source,
                 events=[_event_row(turn, e, staff) for e in events[-TIMELINE:]],
+            )
+            + ("\n" + listed if files else ""),
+            card=ticket_card(
+                turn.desk, ticket, turn.language, staff=staff, files=[f.name for f in files]
             ),
-            card=ticket_card(turn.desk, ticket, turn.language, staff=staff),
         )
     )
 

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from bot import approvals, incidents, permissions, workflow
+from bot import approvals, attachments, incidents, permissions, workflow
 from bot.base.buttons import TICKET, button
 from bot.base.messages import Choice, Message
 from bot.base.timefmt import describe_time
@@ -462,6 +462,26 @@ def show_verb(turn: Turn, args: str) -> None:
     show_ticket(turn, number, "show")
 
 
+def file_verb(turn: Turn, args: str) -> None:
+    """`/file IT-1042 [n]`: the ticket's files (or its n-th), uploaded to my private chat."""
+    number, which = split_number(args)
+    ticket = workable_ticket(turn, number, "file", final_ok=True)
+    if ticket is None:
+        return
+    files = attachments.files_of(turn, ticket)
+    if not files:
+        turn.say("files.none", number=ticket.number)
+        return
+    chosen = files
+    if which:
+        place = int(which) if which.isdigit() else 0
+        if not 1 <= place <= len(files):
+            turn.say("files.no_such_file", number=ticket.number, count=len(files))
+            return
+        chosen = [files[place - 1]]
+    attachments.share(turn, ticket, chosen)
+
+
 def log_verb(turn: Turn, args: str) -> None:
     """`/log alice [queue] [P1-P4] what they asked for`: record a request that reached IT
     outside the desk (a call, a private message). It counts as a bypass in the metrics and
@@ -557,3 +577,4 @@ def register(verbs: Verbs) -> None:
     verbs.add(Verb("resolve", resolve_verb, staff=True, audience=ONE_TICKET))
     verbs.add(Verb("reopen", reopen_verb, staff=True, audience=ONE_TICKET))
     verbs.add(Verb("log", log_verb, staff=True, audience=ONE_TICKET))
+    verbs.add(Verb("file", file_verb, staff=True, aliases=("files",), audience=ONE_TICKET))
