@@ -132,9 +132,12 @@ def clock() -> FixedClock:
 
 
 @pytest.fixture
-def settings(db_url: str) -> Settings:
-    """The repository's own config.yaml, pointed at the test database."""
-    return load_config(ROOT / "config.yaml", {"DATABASE_URL": db_url})
+def settings(db_url: str, tmp_path: Path) -> Settings:
+    """The repository's own config.yaml, pointed at the test database (and files kept in
+    the test's own folder)."""
+    settings = load_config(ROOT / "config.yaml", {"DATABASE_URL": db_url})
+    files = settings.attachments.model_copy(update={"folder": str(tmp_path / "attachments")})
+    return settings.model_copy(update={"attachments": files})
 
 
 @pytest.fixture

@@ -121,6 +121,10 @@ class Engine:
         return reception.in_conversation(self.desk, channel, person_id, conversation)
 
     @reports_outages
+    def ticket_thread(self, channel: str, conversation: str) -> bool:
+        return reception.ticket_thread(self.desk, channel, conversation)
+
+    @reports_outages
     def identify(self, channel: str, external_id: str) -> Person | None:
         return reception.identify(self.desk, channel, external_id)
 

@@ -17,7 +17,7 @@ from bot import linking
 from bot.base.messages import Address, Message, Outbound
 from bot.desk import Desk
 from bot.directory import Person
-from store import chat_moves, conversations, inbox
+from store import attachments, chat_moves, conversations, inbox
 from store.events import claim_event, was_claimed
 
 log = logging.getLogger(__name__)
@@ -51,6 +51,16 @@ def in_conversation(desk: Desk, channel: str, person_id: str, conversation: str)
             session=session, channel=channel, person_id=person_id, conversation=conversation
         )
     return row is not None and bool(row.data.get("journey") or row.data.get("awaiting"))
+
+
+def ticket_thread(desk: Desk, channel: str, conversation: str) -> bool:
+    """Whether a shared thread is a ticket's (raised there, or its triage card heads it):
+    files sent there without a mention are for that ticket."""
+    with desk.store.read() as session:
+        found = attachments.ticket_of_thread(
+            session=session, channel=channel, conversation=conversation
+        )
+    return found is not None
 
 
 def identify(desk: Desk, channel: str, external_id: str) -> Person | None:

@@ -239,6 +239,10 @@ class FakeSlack:
         self._ts = itertools.count(1)
         self._file_ids = itertools.count(1)
         self.uploads: dict[str, bytes] = {}  # file id -> bytes received at its upload URL
+        self._upload_names: dict[str, tuple[str, int]] = {}  # file id -> (filename, length)
+        # Files people "shared" in Slack, served at url_private_download to the bot token.
+        self.hosted: dict[str, tuple[str, bytes]] = {}  # file id -> (mimetype, bytes)
+        self.downloads: list[tuple[str, str]] = []  # (file id, token) of each download
         self.files: list[dict[str, Any]] = []  # completed uploads, with channel and thread
         self._changed = asyncio.Condition()
         self._outgoing: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
@@ -255,6 +259,7 @@ class FakeSlack:
         app.router.add_get("/api/{method}", self._api)
         app.router.add_get("/link", self._socket)
         app.router.add_post("/upload/{file_id}", self._upload)
+        app.router.add_get("/files-pri/{team_file}/download/{name}", self._download)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", port)
@@ -286,6 +291,26 @@ class FakeSlack:
     def delete_message(self, channel: str, ts: str) -> None:
         """Someone deleted a message the bot posted."""
         del self._messages[(channel, ts)]
+
+    def host_file(
+        self, name: str, data: bytes, mimetype: str, *, size: int | None = None
+    ) -> dict[str, Any]:
+        """A file someone shares: the file object of the `files` list on their message event
+        (as Slack sends it; `size` may claim other than the bytes, as a lie would)."""
+        file_id = f"F{next(self._file_ids):07d}"
+        self.hosted[file_id] = (mimetype, data)
+        url = f"{self.url}/files-pri/{TEAM}-{file_id}/download/{name}"
+        return {
+            "id": file_id,
+            "name": name,
+            "title": name,
+            "mimetype": mimetype,
+            "filetype": name.rpartition(".")[2],
+            "size": len(data) if size is None else size,
+            "mode": "hosted",
+            "url_private": url.replace("/download/", "/"),
+            "url_private_download": url,
+        }
 
     def called(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
@@ -441,11 +466,36 @@ class FakeSlack:
 
     def _files_getUploadURLExternal(self, p: dict[str, Any]) -> dict[str, Any]:
         file_id = f"F{next(self._file_ids):07d}"
+        self._upload_names[file_id] = (str(p["filename"]), int(p["length"]))
         return {"file_id": file_id, "upload_url": f"{self.url}/upload/{file_id}"}
 
     async def _upload(self, request: web.Request) -> web.Response:
-        self.uploads[request.match_info["file_id"]] = await request.read()
-        return web.Response(text="OK - 1")
+        file_id = request.match_info["file_id"]
+        if file_id not in self._upload_names:
+            self.violations.append(f"upload to {file_id}: no such upload URL")
+            return web.Response(status=404)
+        data = await request.read()
+        _name, length = self._upload_names[file_id]
+        if len(data) != length:
+            self.violations.append(f"upload {file_id}: {len(data)} bytes, {length} announced")
+            return web.Response(status=400, text="length mismatch")
+        self.uploads[file_id] = data
+        return web.Response(text=f"OK - {len(data)}")
+
+    async def _download(self, request: web.Request) -> web.StreamResponse:
+        """url_private_download: only with the bot token (Slack shows its sign-in page to
+        anyone else)."""
+        file_id = request.match_info["team_file"].rpartition("-")[2]
+        auth = request.headers.get("Authorization", "")
+        token = auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else ""
+        if not token.startswith("xoxb-"):
+            self.violations.append(f"download of {file_id} without the bot token")
+            return web.Response(text="<html>Sign in to Slack</html>", content_type="text/html")
+        if file_id not in self.hosted:
+            return web.Response(status=404)
+        self.downloads.append((file_id, token))
+        mimetype, data = self.hosted[file_id]
+        return web.Response(body=data, content_type=mimetype)
 
     def _files_completeUploadExternal(self, p: dict[str, Any]) -> dict[str, Any]:
         files = json.loads(p["files"]) if isinstance(p["files"], str) else p["files"]
@@ -454,8 +504,15 @@ class FakeSlack:
             self.violations.append(f"files.completeUploadExternal: never uploaded {missing}")
             return {"ok": False, "error": "invalid_arguments"}
         for f in files:
+            name, _length = self._upload_names.get(f["id"], ("", 0))
             self.files.append(
-                {**f, "channel": p.get("channel_id"), "thread_ts": p.get("thread_ts")}
+                {
+                    **f,
+                    "filename": name,
+                    "data": self.uploads[f["id"]],
+                    "channel": p.get("channel_id"),
+                    "thread_ts": p.get("thread_ts"),
+                }
             )
         return {"files": files}
 

@@ -124,6 +124,10 @@ class FakeBotAPI:
         self._runner: web.AppRunner | None = None
         self.port = 0
         self._holds: dict[str, asyncio.Event] = {}
+        # Files people sent, by file_id: what getFile describes and /file/bot<token>/ serves.
+        self.hosted: dict[str, tuple[str, bytes]] = {}  # file_id -> (file_path, bytes)
+        self.downloads: list[str] = []  # file_ids downloaded (with the right token)
+        self.documents: list[tuple[int, str, bytes]] = []  # sendDocument: chat, name, bytes
 
     # -- server --------------------------------------------------------------------
 
@@ -135,6 +139,7 @@ class FakeBotAPI:
         """Serve on 127.0.0.1 (`port` 0: any free one; a given one: Telegram coming up late)."""
         app = web.Application()
         app.router.add_route("*", "/bot{token}/{method}", self._route)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._file)
         self._runner = web.AppRunner(
             app, access_log=None, handler_cancellation=True, shutdown_timeout=0.5
         )
@@ -204,12 +209,69 @@ class FakeBotAPI:
             if isinstance(value, str):
                 params[key] = value
             elif isinstance(value, web.FileField):  # an uploaded file part
-                params[key] = Upload(value.filename, len(value.file.read()))
+                data = value.file.read()
+                params[key] = Upload(value.filename, len(data), data)
             else:
                 params[key] = bytes(value).decode()
         return params
 
+    async def _file(self, request: web.Request) -> web.Response:
+        """A file's bytes at https://api.telegram.org/file/bot<token>/<file_path>."""
+        if request.match_info["token"] != self.token:
+            self.problems.append("file download without the bot's token")
+            return web.json_response(
+                {"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401
+            )
+        path = request.match_info["path"]
+        for file_id, (file_path, data) in self.hosted.items():
+            if file_path == path:
+                self.downloads.append(file_id)
+                return web.Response(body=data, content_type="application/octet-stream")
+        return web.json_response(
+            {"ok": False, "error_code": 404, "description": "Not Found"}, status=404
+        )
+
     # -- driving it from tests -------------------------------------------------------
+
+    def host_file(self, data: bytes, kind: str = "documents", ext: str = "bin") -> str:
+        """A file someone sent: its file_id, for a `photo` or `document` in an update."""
+        n = len(self.hosted) + 1
+        file_id = f"AgAD{n:04d}file"
+        self.hosted[file_id] = (f"{kind}/file_{n}.{ext}", data)
+        return file_id
+
+    def photo(self, data: bytes) -> list[dict[str, Any]]:
+        """A `photo` as Telegram sends it: sizes from small to large (the last is this one)."""
+        thumb = self.host_file(data[:64], "photos", "jpg")
+        full = self.host_file(data, "photos", "jpg")
+        return [
+            {
+                "file_id": thumb,
+                "file_unique_id": "t" + thumb,
+                "width": 90,
+                "height": 60,
+                "file_size": 64,
+            },
+            {
+                "file_id": full,
+                "file_unique_id": "u" + full,
+                "width": 1280,
+                "height": 800,
+                "file_size": len(data),
+            },
+        ]
+
+    def document(
+        self, data: bytes, name: str, mime: str, *, size: int | None = None
+    ) -> dict[str, Any]:
+        file_id = self.host_file(data, "documents", name.rpartition(".")[2] or "bin")
+        return {
+            "file_id": file_id,
+            "file_unique_id": "u" + file_id,
+            "file_name": name,
+            "mime_type": mime,
+            "file_size": len(data) if size is None else size,
+        }
 
     def fail(
         self,
@@ -277,6 +339,8 @@ class FakeBotAPI:
         reply_to: Shown | None = None,
         photo: bool = False,
         sender: dict[str, Any] | None = None,
+        caption: str | None = None,
+        attached: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         chat = chat_id if chat_id is not None else uid
         message: dict[str, Any] = {
@@ -294,6 +358,14 @@ class FakeBotAPI:
             message["photo"] = [
                 {"file_id": "ph1", "file_unique_id": "u1", "width": 10, "height": 10}
             ]
+        if caption is not None:
+            message["caption"] = caption
+            if caption.startswith("/"):
+                length = len(caption.split(" ", 1)[0])
+                message["caption_entities"] = [
+                    {"type": "bot_command", "offset": 0, "length": length}
+                ]
+        message.update(attached or {})  # {"photo": [...]} or {"document": {...}}
         if reply_to is not None:
             message["reply_to_message"] = self._as_message(reply_to)
         return {"update_id": next(self._update_ids), "message": message}
@@ -520,6 +592,36 @@ class FakeBotAPI:
         shown = Shown(chat_id, next(self._message_ids[chat_id]), "", "", None, photo=True)
         self.shown.append(shown)
         return self._as_message(shown)
+
+    async def _m_getFile(self, p: dict[str, Any]) -> dict[str, Any]:
+        file_id = p["file_id"]
+        if file_id not in self.hosted:
+            raise ApiError(400, "Bad Request: invalid file_id")
+        file_path, data = self.hosted[file_id]
+        return {
+            "file_id": file_id,
+            "file_unique_id": "u" + file_id,
+            "file_size": len(data),
+            "file_path": file_path,
+        }
+
+    async def _m_sendDocument(self, p: dict[str, Any]) -> dict[str, Any]:
+        chat_id = self._chat_id(p)
+        document = p["document"]
+        if not isinstance(document, Upload) or document.size == 0:
+            raise ApiError(400, "Bad Request: document must be an uploaded file here")
+        self.documents.append((chat_id, document.name, document.data))
+        shown = Shown(chat_id, next(self._message_ids[chat_id]), "", "", None)
+        self.shown.append(shown)
+        message = self._as_message(shown)
+        message.pop("text", None)
+        message["document"] = {
+            "file_id": f"doc{shown.message_id}",
+            "file_unique_id": f"udoc{shown.message_id}",
+            "file_name": document.name,
+            "file_size": document.size,
+        }
+        return message
 
     async def _m_editMessageText(self, p: dict[str, Any]) -> dict[str, Any]:
         shown = self._find(p)

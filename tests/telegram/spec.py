@@ -28,9 +28,10 @@ def spec() -> dict[str, Any]:
 class Upload:
     """A file part of a multipart request (what the spec calls InputFile)."""
 
-    def __init__(self, name: str, size: int) -> None:
+    def __init__(self, name: str, size: int, data: bytes = b"") -> None:
         self.name = name
         self.size = size
+        self.data = data
 
 
 def check_call(method: str, params: dict[str, Any]) -> list[str]:

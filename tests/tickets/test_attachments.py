@@ -39,9 +39,9 @@ _events = count(1)
 
 
 @pytest.fixture
-def fdesk(settings: Settings, clock: FixedClock, tmp_path: Path) -> Iterator[Desk]:
-    policy = settings.attachments.model_copy(update={"folder": str(tmp_path / "files")})
-    desk = build_desk(with_triage(settings).model_copy(update={"attachments": policy}), clock=clock)
+def fdesk(settings: Settings, clock: FixedClock) -> Iterator[Desk]:
+    """Files are kept in the test's own folder (tests/conftest.py `settings`)."""
+    desk = build_desk(with_triage(settings), clock=clock)
     yield desk
     desk.store.dispose()
 

@@ -16,6 +16,7 @@ Protocol duties, in order of arrival:
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import logging
 import re
@@ -23,6 +24,7 @@ from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 from aiohttp import web
@@ -42,6 +44,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.adapters import downloads
 from bot.adapters.slack import inbound as parse
 from bot.adapters.slack.blocks import ACTION_PREFIX, Part, answered, render_parts, section
 from bot.adapters.slack.home import home_view
@@ -51,7 +54,7 @@ from bot.base import fitting, logcontext
 from bot.base.buttons import read_button
 from bot.base.channel import DeliveryError, turn_origin
 from bot.base.language import detect
-from bot.base.messages import Address, Inbound, Message, Outbound, run_together
+from bot.base.messages import Address, Inbound, InboundFile, Message, Outbound, run_together
 from bot.base.outages import Unavailable, patiently, until_reachable
 from bot.base.yamlfile import ProblemsError
 from bot.chat.engine import Engine
@@ -487,9 +490,7 @@ class SlackChannel:
             ):
                 return [self._told(incoming, "slack.unknown_user")]
             return []
-        if incoming.thread_only and not await asyncio.to_thread(
-            self.engine.in_conversation, self.name, person.id, incoming.conversation
-        ):
+        if incoming.thread_only and not await self._for_us(incoming, person):
             return []
         inbound = Inbound(
             self.name,
@@ -500,8 +501,58 @@ class SlackChannel:
             event_id=incoming.event_id,
             account=incoming.user,
             correlation=logcontext.correlation_id(),
+
+            files=await self._download(incoming.files),
         )
         return await self.workers.run(inbound)
+
+    async def _for_us(self, incoming: parse.Incoming, person: Person) -> bool:
+        """A thread reply without a mention: ours while a journey or question runs there,
+        and, when it carries files, in a ticket's thread."""
+        if await asyncio.to_thread(
+            self.engine.in_conversation, self.name, person.id, incoming.conversation
+        ):
+            return True
+        return bool(incoming.files) and await asyncio.to_thread(
+            self.engine.ticket_thread, self.name, incoming.conversation
+        )
+
+    async def _download(self, files: tuple[parse.SharedFile, ...]) -> tuple[InboundFile, ...]:
+        """Keep the message's files (bot/adapters/downloads.py): within the limits, with the
+        bot token, only from Slack's own hosts."""
+        return tuple(
+            await asyncio.gather(
+                *(
+                    downloads.keep(
+                        self.desk.settings,
+                        name=f.name,
+                        mime=f.mime,
+                        size=f.size,
+                        platform_id=f.id,
+                        fetch=functools.partial(self._fetch, f.url),
+                    )
+                    for f in files
+                )
+            )
+        )
+
+    async def _fetch(self, url: str, limit: int) -> bytes:
+        """A file's bytes (at most `limit` + 1 of them) from url_private_download."""
+        if not _slack_host(url, self.settings.api_url or DEFAULT_API_URL):
+            raise ValueError("not a Slack file URL")  # the token goes to Slack only
+        session = self.client.session
+        assert session is not None, "started"
+        headers = {"Authorization": f"Bearer {self.settings.bot_token}"}
+        async with session.get(url, headers=headers) as response:
+            response.raise_for_status()
+            if response.content_type == "text/html":
+                raise ValueError("Slack answered with a page, not the file")  # not signed in
+            data = bytearray()
+            async for chunk in response.content.iter_chunked(64 * 1024):
+                data += chunk
+                if len(data) > limit:
+                    break
+            return bytes(data)
 
     def _told(self, incoming: parse.Incoming, key: str) -> Outbound:
         """The answer to someone the engine cannot serve (not in the directory, lookup
@@ -586,9 +637,11 @@ class SlackChannel:
                     log.info("message %s is gone; posting a new one", edit)
             ref = await self._post_parts(out, channel, thread_ts)
             log.info("slack: chat.postMessage to %s done: %s", out.to.conversation, ref)
+            posted_channel = ref.partition(":")[0] or channel
             if out.message.image:
-                posted_channel = ref.partition(":")[0] or channel
                 await self._upload(out.message.image, posted_channel, thread_ts)
+            for shared in out.message.files:
+                await self._upload(shared.path, posted_channel, thread_ts, name=shared.name)
             return ref
         except SlackApiError as exc:
             raise delivery_error(exc) from exc
@@ -616,17 +669,32 @@ class SlackChannel:
         self._partial.pop(key, None)
         return ref
 
-    async def _upload(self, path: str, channel: str, thread_ts: str | None) -> None:
-        """Attach a picture (a report chart) under the message, in the same conversation."""
+    async def _upload(
+        self, path: str, channel: str, thread_ts: str | None, *, name: str | None = None
+    ) -> None:
+        """Attach a file (a report chart, a ticket's attachment) under the message, in the
+        same conversation (files.upload v2: an upload URL, the bytes, then completion)."""
         try:
             data = await asyncio.to_thread(Path(path).read_bytes)
         except OSError as exc:
             # The file is gone: retrying cannot bring it back; the text was delivered.
-            log.error("image %s for %s cannot be read: %s", path, channel, exc)
+            log.error("file %s for %s cannot be read: %s", path, channel, exc)
             return
         await self.client.files_upload_v2(
-            channel=channel, file=data, filename=Path(path).name, thread_ts=thread_ts
+            channel=channel, file=data, filename=name or Path(path).name, thread_ts=thread_ts
         )
+
+
+def _slack_host(url: str, api_url: str) -> bool:
+    """Whether `url` is on the host of the Web API we talk to (slack.com: files.slack.com)
+    and as secure: the bot token is sent with the download."""
+    target, api = urlsplit(url), urlsplit(api_url)
+    if not target.hostname or not api.hostname:
+        return False
+    if target.scheme != "https" and target.scheme != api.scheme:
+        return False
+    host, own = target.hostname.lower(), api.hostname.lower()
+    return host == own or host.endswith("." + own)
 
 
 def build(desk: Desk, engine: Engine, workers: Workers | None = None) -> SlackChannel:

@@ -23,6 +23,17 @@ START = "/start"  # what a bare @mention means: say hello
 
 
 @dataclass(frozen=True, slots=True)
+class SharedFile:
+    """A file on a message event, as Slack describes it (downloaded with the bot token)."""
+
+    id: str
+    name: str
+    mime: str
+    size: int
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
 class Incoming:
     """One request from a Slack user, before we know who they are in the directory."""
 
@@ -31,8 +42,10 @@ class Incoming:
     event_id: str
     text: str = ""
     action: str | None = None
-    # A reply in a channel thread without an @mention: only ours if a journey runs there.
+    # A reply in a channel thread without an @mention: only ours if a journey runs there
+    # (or, with files, if the thread is a ticket's).
     thread_only: bool = False
+    files: tuple[SharedFile, ...] = ()
 
 
 def split_conversation(conversation: str) -> tuple[str, str | None]:
@@ -54,6 +67,30 @@ def _by_person(event: dict[str, Any]) -> bool:
     )
 
 
+def files_of(event: dict[str, Any]) -> tuple[SharedFile, ...]:
+    """The files shared on a message that can be downloaded (not ones hidden by the
+    workspace's plan, deleted ones or external links)."""
+    found = []
+    for f in event.get("files") or ():
+        if not isinstance(f, dict):
+            continue
+        url = f.get("url_private_download") or f.get("url_private")
+        if not url or f.get("mode") in ("tombstone", "hidden_by_limit", "external"):
+            continue
+        name = str(f.get("name") or f.get("title") or f.get("id") or "file")
+        size = f.get("size")
+        found.append(
+            SharedFile(
+                id=str(f.get("id") or ""),
+                name=name,
+                mime=str(f.get("mimetype") or ""),
+                size=size if isinstance(size, int) else 0,
+                url=str(url),
+            )
+        )
+    return tuple(found)
+
+
 def from_message(
     body: dict[str, Any], bot_user: str | None, names: Callable[[str], str | None]
 ) -> Incoming | None:
@@ -64,8 +101,10 @@ def from_message(
     channel = str(event.get("channel") or "")
     text = str(event.get("text") or "")
     event_id = str(body.get("event_id") or f"msg:{channel}:{event.get('ts')}")
+    files = files_of(event)
     if event.get("channel_type") == "im" or is_dm(channel):
-        return Incoming(str(event["user"]), channel, event_id, text=to_plain(text, names))
+        plain = to_plain(text, names)
+        return Incoming(str(event["user"]), channel, event_id, text=plain, files=files)
     thread_ts = event.get("thread_ts")
     if not thread_ts or (bot_user and f"<@{bot_user}" in text):
         return None  # channel chatter, or an @mention that app_mention delivers
@@ -75,6 +114,7 @@ def from_message(
         event_id,
         text=to_plain(text, names),
         thread_only=True,
+        files=files,
     )
 
 
@@ -88,11 +128,13 @@ def from_mention(
     text = str(event.get("text") or "")
     if bot_user:
         text = text.replace(f"<@{bot_user}>", " ")
-    plain = " ".join(to_plain(text, names).split()) or START
+    files = files_of(event)
+    plain = " ".join(to_plain(text, names).split()) or ("" if files else START)
     thread = event.get("thread_ts") or event.get("ts")
     channel = str(event.get("channel") or "")
     event_id = str(body.get("event_id") or f"mention:{channel}:{event.get('ts')}")
-    return Incoming(str(event["user"]), f"{channel}:{thread}", event_id, text=plain)
+    conversation = f"{channel}:{thread}"
+    return Incoming(str(event["user"]), conversation, event_id, text=plain, files=files)
 
 
 def pressed(action: dict[str, Any]) -> tuple[str, str] | None:

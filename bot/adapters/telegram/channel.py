@@ -50,7 +50,7 @@ from bot.adapters.telegram.updates import ChatOrderedProcessor, chat_of
 from bot.adapters.telegram.webhook import WebhookServer
 from bot.base import fitting
 from bot.base.channel import DeliveryError
-from bot.base.messages import Choice, Message, Outbound
+from bot.base.messages import Choice, Message, Outbound, SharedFile
 from bot.base.outages import until_reachable
 from bot.base.yamlfile import ProblemsError
 from bot.chat.engine import Engine
@@ -391,6 +391,8 @@ class TelegramChannel:
                     self._partial[key] = (i + 1, ref)
             if message.image:
                 await self._send_image(chat, message.image)
+            for shared in message.files:
+                await self._send_document(chat, shared)
         except DeliveryError as exc:
             if exc.permanent:
                 self._partial.pop(key, None)
@@ -430,6 +432,16 @@ class TelegramChannel:
             log.error("telegram: image %s not sent: %s", path, exc)
             return
         await self._call(chat, lambda: self.app.bot.send_photo(chat, data))
+
+    async def _send_document(self, chat: int | str, shared: SharedFile) -> None:
+        """A ticket's file, re-shared (sendDocument, uploaded under its own name)."""
+        try:
+            data = await self.blocking(Path(shared.path).read_bytes)
+        except OSError as exc:
+            log.error("telegram: file %s not sent: %s", shared.name, exc)
+            return
+        bot = self.app.bot
+        await self._call(chat, lambda: bot.send_document(chat, data, filename=shared.name))
 
     async def _edit(
         self, ref: str, chunk: list[render.Run], markup: InlineKeyboardMarkup | None

@@ -7,10 +7,12 @@ so the event loop keeps polling, answering callback queries and sending meanwhil
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol, TypeVar
 
 from telegram import CallbackQuery, Chat, Update
@@ -26,13 +28,14 @@ from telegram.ext import (
     filters,
 )
 
+from bot.adapters import downloads
 from bot.adapters.telegram.polling import Poller
 from bot.adapters.telegram.render import utf16_len
 from bot.adapters.telegram.updates import chat_of, conversation_key, group_text, language_of
 from bot.base import logcontext
 from bot.base.channel import Channel, turn_origin
 from bot.base.markup import to_plain
-from bot.base.messages import Address, Inbound, Message, Outbound, run_together
+from bot.base.messages import Address, Inbound, InboundFile, Message, Outbound, run_together
 from bot.base.outages import Unavailable, patiently
 from bot.chat.engine import Engine
 from bot.chat.workers import Workers
@@ -48,6 +51,30 @@ Context = ContextTypes.DEFAULT_TYPE
 
 
 @dataclass(frozen=True)
+class SentFile:
+    """A photo or document on a message, as Telegram describes it (fetched with getFile)."""
+
+    file_id: str
+    name: str
+    mime: str
+    size: int
+
+
+def files_of(message: TgMessage) -> tuple[SentFile, ...]:
+    """The photo (its largest size) or document of a message."""
+    if message.photo:
+        largest = message.photo[-1]
+        name = f"photo-{largest.file_unique_id}.jpg"
+        return (SentFile(largest.file_id, name, "image/jpeg", largest.file_size or 0),)
+    document = message.document
+    if document is not None:
+        name = document.file_name or f"file-{document.file_unique_id}"
+        mime = document.mime_type or ""
+        return (SentFile(document.file_id, name, mime, document.file_size or 0),)
+    return ()
+
+
+@dataclass(frozen=True)
 class Received:
     """What the worker thread needs from an update (no telegram objects cross over)."""
 
@@ -58,6 +85,7 @@ class Received:
     private: bool
     text: str = ""
     action: str | None = None
+    files: tuple[SentFile, ...] = ()
 
 
 class Host(Channel, Protocol):
@@ -136,6 +164,7 @@ class Handlers:
             conversation=conversation_key(chat),
             private=True,
             text=message.text or message.caption or "",
+            files=files_of(message),
         )
         with _turn(received):
             await self._deliver(await self._handle(received), received)
@@ -298,8 +327,35 @@ class Handlers:
         else:
             ready = self._inbound(received, person)
         if isinstance(ready, Inbound):
+            if received.files:
+                ready = replace(ready, files=await self._download(received.files))
             return await self.channel.workers.run(ready)
         return ready
+
+    async def _download(self, files: tuple[SentFile, ...]) -> tuple[InboundFile, ...]:
+        """Keep the message's files (bot/adapters/downloads.py): getFile, then the file's
+        URL, which carries the bot token (so it is never logged)."""
+        return tuple(
+            await asyncio.gather(
+                *(
+                    downloads.keep(
+                        self.desk.settings,
+                        name=f.name,
+                        mime=f.mime,
+                        size=f.size,
+                        platform_id=f.file_id,
+                        fetch=functools.partial(self._fetch, f.file_id),
+                    )
+                    for f in files
+                )
+            )
+        )
+
+    async def _fetch(self, file_id: str, limit: int) -> bytes:
+        found = await self.channel.app.bot.get_file(file_id)
+        if found.file_size and found.file_size > limit:
+            raise downloads.TooBig
+        return bytes(await found.download_as_bytearray())
 
     @staticmethod
     def _inbound(received: Received, person: Person) -> Inbound:
@@ -388,5 +444,5 @@ def _toast(replies: list[Outbound]) -> str | None:
 
 
 def _nothing_typed(received: Received) -> bool:
-    """A sticker, photo without caption...: no text and no button."""
-    return received.action is None and not received.text.strip()
+    """A sticker, a voice message...: no text, no file we keep and no button."""
+    return received.action is None and not received.text.strip() and not received.files

@@ -1,0 +1,93 @@
+"""Files on Slack, through slack-bolt and slack_sdk against the fake Slack: a file shared in
+the DM or a ticket's thread is downloaded with the bot token and kept with the ticket; a
+technician gets it back in their DM by the files.upload v2 flow."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from store import attachments as files_repo
+from store import tickets as repo
+from tests.slack.conftest import TRIAGE, Driver
+from tests.slack.test_staff import open_password_ticket
+
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 16
+LOG = b"09:00 vpn handshake failed\n" * 100
+
+
+def with_files(body: dict[str, Any], *files: dict[str, Any]) -> dict[str, Any]:
+    body["event"].update(subtype="file_share", files=list(files))
+    return body
+
+
+def kept(slack: Driver, number: str) -> list[tuple[str, str, str]]:
+    with slack.desk.store.read() as session:
+        ticket = repo.get_ticket(session=session, number=number)
+        assert ticket is not None and ticket.id is not None
+        rows = files_repo.attachments_of(session=session, ticket_id=ticket.id)
+        return [(r.name, r.sha256, r.added_by) for r in rows]
+
+
+async def test_a_file_in_the_dm_is_downloaded_with_the_bot_token_and_kept(slack: Driver) -> None:
+    number = await open_password_ticket(slack)
+    shot = slack.fake.host_file("error.png", PNG, "image/png")
+    await slack.event(with_files(slack.dm_event("U0ALICE", f"/add {number}"), shot))
+    assert f"Added error.png to *{number}*" in slack.last("D0ALICE").block_text()
+    assert slack.fake.downloads == [(shot["id"], "xoxb-test-token")]
+    assert kept(slack, number) == [("error.png", hashlib.sha256(PNG).hexdigest(), "alice")]
+
+
+async def test_too_big_or_the_wrong_type_is_refused_without_downloading(slack: Driver) -> None:
+    number = await open_password_ticket(slack)
+    huge = slack.fake.host_file("huge.png", PNG, "image/png", size=30 * 1024 * 1024)
+    exe = slack.fake.host_file("fix.exe", b"MZ" * 100, "application/x-msdownload")
+    log = slack.fake.host_file("vpn.log", LOG, "text/plain")
+    body = with_files(slack.dm_event("U0ALICE", f"/add {number} it fails every morning"), huge)
+    body["event"]["files"] += [exe, log]
+    await slack.event(body)
+    said = "\n".join(c.block_text() for c in slack.fake.posts("D0ALICE")[-2:])
+    assert "couldn't keep *huge.png*: it is 30.0 MB, and the limit is 20.0 MB" in said
+    assert "couldn't keep *fix.exe*: files of that type (application/x-msdownload)" in said
+    assert f"Added vpn.log to *{number}*" in said
+    assert [d[0] for d in slack.fake.downloads] == [log["id"]]  # nothing else was fetched
+    assert [k[0] for k in kept(slack, number)] == ["vpn.log"]
+
+
+async def test_a_file_in_the_cards_thread_goes_to_the_ticket_and_back_privately(
+    slack: Driver,
+) -> None:
+    number = await open_password_ticket(slack)
+    card = slack.last(TRIAGE)
+    thread = card.result["ts"]
+    log = slack.fake.host_file("router.log", LOG, "text/plain")
+    body = slack.dm_event("U0DANA", "from the router, see line 40")
+    body["event"].update(channel=TRIAGE, channel_type="channel", thread_ts=thread)
+    await slack.event(with_files(body, log))  # no @mention: a ticket's thread, with a file
+    said = slack.last(TRIAGE)
+    assert said.params["thread_ts"] == thread and f"Added router.log to *{number}*" in (
+        said.block_text()
+    )
+    assert [k[0] for k in kept(slack, number)] == ["router.log"]
+
+    await slack.flush()
+    updates = [c for c in slack.fake.called("chat.update") if c.params["ts"] == thread]
+    assert "router.log" in updates[-1].block_text()
+    await slack.press("U0ALEX", updates[-1], "Get files")
+    assert "sent the files" in slack.last(TRIAGE).block_text()
+    await slack.flush()
+    [uploaded] = slack.fake.files
+    assert uploaded["filename"] == "router.log" and uploaded["data"] == LOG
+    assert uploaded["channel"] == "D0ALEX"  # Alex's DM, never the triage channel
+    assert slack.fake.called("files.getUploadURLExternal")[-1].params["length"] in (
+        len(LOG),
+        str(len(LOG)),
+    )
+
+
+async def test_chatter_without_files_in_a_cards_thread_is_still_ignored(slack: Driver) -> None:
+    await open_password_ticket(slack)
+    card = slack.last(TRIAGE)
+    before = len(slack.fake.posts(TRIAGE))
+    await slack.thread_reply("U0DANA", TRIAGE, card.result["ts"], "looking at it now")
+    assert len(slack.fake.posts(TRIAGE)) == before
