@@ -54,6 +54,7 @@ def render_plain(out: Outbound) -> str:
         lines.append(f"  {i}) {choice.label}")
     if msg.image:
         lines.append(f"[image: {msg.image}]")
+    lines += [f"[file: {f.name} at {f.path}]" for f in msg.files]
     return "\n".join(lines)
 
 

@@ -150,3 +150,27 @@ def test_people_csv_problems_name_the_row(tmp_path: Path):
         assert any(
             line_.startswith(f"{tmp_path / 'people.csv'}:{row}: {column}:") for line_ in lines
         ), column
+
+
+def test_attachment_limits_are_validated_with_their_key_and_line(tmp_path: Path):
+    text = (ROOT / "config.yaml").read_text(encoding="utf-8")
+    text = text.replace("  max_size: 20MB ", "  max_size: lots ").replace(
+        "    - text/csv\n", "    - csv\n"
+    )
+    lines = problems_for(config_copy(tmp_path, text))
+    assert any(
+        "attachments.max_size: 'lots' is not a size; use a number and KB, MB or GB" in line
+        for line in lines
+    ), lines
+    good = load_settings(config_copy(tmp_path), {})
+    assert (
+        good.attachments.max_size == 20 * 1024 * 1024
+        and "image/*" in good.attachments.allowed_types
+    )
+    text = (
+        (ROOT / "config.yaml")
+        .read_text(encoding="utf-8")
+        .replace("    - text/csv\n", "    - csv\n")
+    )
+    [line] = problems_for(config_copy(tmp_path, text))
+    assert "attachments: allowed_types: 'csv' is not a media type such as image/png" in line

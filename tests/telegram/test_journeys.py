@@ -59,7 +59,7 @@ async def test_password_reset_with_buttons_and_typed_answers(tg: Harness, tg_des
     assert await tg.flush() == 1
     [triage] = fake.in_chat(TRIAGE)
     assert "IT-1000" in triage.text
-    assert [label for label, _ in triage.buttons] == ["Claim", "Assign"]
+    assert [label for label, _ in triage.buttons] == ["Claim", "Assign", "Canned reply"]
 
 
 async def test_user_text_is_escaped_for_telegram_html(tg: Harness, tg_desk: Desk):
@@ -113,8 +113,19 @@ async def test_chinese_speaker_is_answered_in_chinese(tg: Harness):
 
 
 async def test_non_text_message_gets_a_friendly_answer(tg: Harness):
+    # A sticker: neither text nor a file kept for tickets (photos and documents are:
+    # tests/telegram/test_attachments.py).
     before = len(tg.fake.in_chat(BOB))
-    await tg.deliver(tg.fake.message_update(BOB, None, photo=True))
+    sticker = {
+        "file_id": "st1",
+        "file_unique_id": "ust1",
+        "type": "regular",
+        "width": 512,
+        "height": 512,
+        "is_animated": False,
+        "is_video": False,
+    }
+    await tg.deliver(tg.fake.message_update(BOB, None, attached={"sticker": sticker}))
     [reply] = tg.fake.in_chat(BOB)[before:]
     assert reply.text == "I can only read text. Please describe what you need in words."
 
