@@ -243,6 +243,7 @@ class FakeSlack:
         # Files people "shared" in Slack, served at url_private_download to the bot token.
         self.hosted: dict[str, tuple[str, bytes]] = {}  # file id -> (mimetype, bytes)
         self.downloads: list[tuple[str, str]] = []  # (file id, token) of each download
+        self.download_gate: asyncio.Event | None = None  # set: downloads wait until it is
         self.files: list[dict[str, Any]] = []  # completed uploads, with channel and thread
         self._changed = asyncio.Condition()
         self._outgoing: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
@@ -493,6 +494,8 @@ class FakeSlack:
             return web.Response(text="<html>Sign in to Slack</html>", content_type="text/html")
         if file_id not in self.hosted:
             return web.Response(status=404)
+        if self.download_gate is not None:  # a slow file server
+            await self.download_gate.wait()
         self.downloads.append((file_id, token))
         mimetype, data = self.hosted[file_id]
         return web.Response(body=data, content_type=mimetype)

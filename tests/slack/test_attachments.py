@@ -4,12 +4,23 @@ technician gets it back in their DM by the files.upload v2 flow."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import json
+from datetime import timedelta
 from typing import Any
 
+import aiohttp
+
+from bot.adapters.slack import SlackChannel
+from bot.base.clock import FixedClock
+from bot.base.config import Settings
+from bot.chat.engine import Engine
 from store import attachments as files_repo
 from store import tickets as repo
-from tests.slack.conftest import TRIAGE, Driver
+from tests.desks import build_desk
+from tests.slack.conftest import TRIAGE, Driver, slack_settings
+from tests.slack.fake_slack import FakeSlack
 from tests.slack.test_staff import open_password_ticket
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 16
@@ -91,3 +102,52 @@ async def test_chatter_without_files_in_a_cards_thread_is_still_ignored(slack: D
     before = len(slack.fake.posts(TRIAGE))
     await slack.thread_reply("U0DANA", TRIAGE, card.result["ts"], "looking at it now")
     assert len(slack.fake.posts(TRIAGE)) == before
+
+
+async def test_a_slow_download_holds_up_nobody_else(slack: Driver) -> None:
+    number = await open_password_ticket(slack)
+    slack.fake.download_gate = gate = asyncio.Event()
+    shot = slack.fake.host_file("error.png", PNG, "image/png")
+    alice = with_files(slack.dm_event("U0ALICE", f"/add {number}"), shot)
+    assert (await slack.post(json.dumps(alice)))[0] == 200  # acked while the file waits
+    # Bob is answered while Alice's file is still coming (no settling: that would wait for
+    # Alice's message too).
+    assert (await slack.post(json.dumps(slack.dm_event("U0BOB", "/help"))))[0] == 200
+    await slack.fake.wait_until(lambda: bool(slack.fake.posts("D0BOB")))
+    assert "/status" in slack.last("D0BOB").block_text()
+    assert slack.fake.downloads == [] and kept(slack, number) == []
+    gate.set()
+    await slack.settle()
+    assert f"Added error.png to *{number}*" in slack.last("D0ALICE").block_text()
+
+
+async def test_a_download_that_takes_too_long_is_given_up_and_the_words_kept(
+    settings: Settings, clock: FixedClock, fake: FakeSlack
+) -> None:
+    quick = settings.attachments.model_copy(update={"download_timeout": timedelta(seconds=0.2)})
+    desk = build_desk(
+        slack_settings(settings.model_copy(update={"attachments": quick}), fake.api_url),
+        clock=clock,
+    )
+    channel = SlackChannel(desk, Engine(desk))
+    await channel.start()
+    try:
+        async with aiohttp.ClientSession() as http:
+            slack = Driver(channel, fake, http)
+            number = await open_password_ticket(slack)
+            fake.download_gate = asyncio.Event()  # never opened
+            shot = fake.host_file("error.png", PNG, "image/png")
+            body = with_files(slack.dm_event("U0ALICE", f"/add {number} it says error 809"), shot)
+            await slack.event(body)
+            said = "\n".join(c.block_text() for c in fake.posts("D0ALICE")[-2:])
+            assert "couldn't download *error.png* just now. Please send it again." in said
+            assert kept(slack, number) == []
+            with desk.store.read() as session:
+                ticket = repo.get_ticket(session=session, number=number)
+                assert ticket is not None and ticket.id is not None
+                notes = [e.note for e in repo.events_of(session=session, ticket_id=ticket.id)]
+            assert "it says error 809" in notes  # the rest of the message was not lost
+            fake.download_gate.set()
+    finally:
+        await channel.stop()
+        desk.store.dispose()
