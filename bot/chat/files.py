@@ -81,10 +81,12 @@ def receive(turn: Turn, verbs: Verbs) -> bool:
     if waiting is not None:
         _attach(turn, waiting, kept)
         return not text  # the words are the answer to the question, as usual
-    tickets = ticket_repo.list_tickets(
-        session=turn.session, requester_id=turn.person.id, statuses=ticket_repo.ACTIVE
-    )
-    rows = [{"number": t.number, "title": t.title} for t in tickets[-5:]]
+    rows = []
+    if not is_shared(inbound.conversation):  # titles are for the person alone
+        tickets = ticket_repo.list_tickets(
+            session=turn.session, requester_id=turn.person.id, statuses=ticket_repo.ACTIVE
+        )
+        rows = [{"number": t.number, "title": t.title} for t in tickets[-5:]]
     turn.say("files.where", names=names, tickets=rows)
     return not text
 

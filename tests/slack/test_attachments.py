@@ -151,3 +151,17 @@ async def test_a_download_that_takes_too_long_is_given_up_and_the_words_kept(
     finally:
         await channel.stop()
         desk.store.dispose()
+
+
+async def test_a_file_with_no_ticket_in_a_channel_is_asked_about_without_titles(
+    slack: Driver,
+) -> None:
+    await open_password_ticket(slack)  # Alice has an open request, "Password reset..."
+    shot = slack.fake.host_file("error.png", PNG, "image/png")
+    body = slack.dm_event("U0ALICE", "<@UBOT> here")
+    body["event"].update(type="app_mention", channel="C0GENERAL", channel_type="channel")
+    body["event"].pop("channel_type")
+    await slack.event(with_files(body, shot))
+    said = slack.last("C0GENERAL").block_text()
+    assert "Which request is error.png for?" in said and "/add IT-1042" in said
+    assert "IT-1000" not in said  # her requests are not listed where others read
