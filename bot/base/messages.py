@@ -140,6 +140,9 @@ class Inbound:
     # it, so the engine logs under it even in another process.
     correlation: str | None = None
     files: tuple[InboundFile, ...] = ()
+    # The ticket number in the bot's message this one replies to (a Telegram reply to a
+    # notice about IT-1042): where its files go.
+    about: str | None = None
 
     @property
     def address(self) -> Address:

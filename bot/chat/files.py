@@ -3,7 +3,7 @@
 The adapter has already kept each file (or said why not: too big, a type not allowed, the
 download failed). Here, in order, a file goes to:
 
-1. the ticket named by `/add IT-1042` in its caption;
+1. the ticket named by `/add IT-1042` in its caption, or by the bot's message it replies to;
 2. the ticket the desk is waiting on information for (after `/add IT-1042` or "Reply");
 3. the request being made in an active journey (attached when its ticket is created);
 4. the ticket a shared thread is about (raised there, or its triage card heads it);
@@ -55,6 +55,10 @@ def receive(turn: Turn, verbs: Verbs) -> bool:
             _attach(turn, _ticket(turn, number), kept)
             return not rest  # `/add IT-1042 more words`: the words are added as usual
         return False
+    if inbound.about and not text.startswith("/"):
+        ticket = _ticket(turn, inbound.about)
+        _attach(turn, ticket, kept, note=text)
+        return ticket is not None  # the words describe the files (or go on as usual)
     awaited, arg = read_awaiting(str(turn.data.get("awaiting") or ""))
     if awaited == ADD_INFO and not text.startswith("/"):
         _attach(turn, _ticket(turn, arg), kept)

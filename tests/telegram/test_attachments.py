@@ -74,3 +74,22 @@ async def test_a_technician_gets_the_files_by_send_document(tg: Harness, tg_desk
     await tg.flush()
     assert fake.documents == [(DANA, "expenses.pdf", PDF)]
     assert f"of {number}: expenses.pdf" in fake.texts(DANA)
+
+
+async def test_a_file_sent_as_a_reply_to_a_notice_goes_to_its_ticket(
+    tg: Harness, tg_desk: Desk
+) -> None:
+    fake = tg.fake
+    first = await open_ticket(tg, BOB, "expense report upload fails")
+    second = await open_ticket(tg, BOB, "monitor flickers")
+    await tg.say(DANA, f"/reply {first} Which browser do you use?")
+    await tg.flush()
+    notice = next(s for s in reversed(fake.in_chat(BOB)) if first in s.text)
+    doc = fake.document(PDF, "browser.pdf", "application/pdf")
+    update = fake.message_update(
+        BOB, None, caption="this one", attached={"document": doc}, reply_to=notice
+    )
+    await tg.deliver(update)
+    assert f"Added browser.pdf to {first}." in fake.texts(BOB)
+    assert [k[0] for k in kept(tg_desk, first)] == ["browser.pdf"]
+    assert kept(tg_desk, second) == []

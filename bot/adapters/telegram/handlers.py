@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import re
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -86,6 +87,7 @@ class Received:
     text: str = ""
     action: str | None = None
     files: tuple[SentFile, ...] = ()
+    about: str | None = None  # the ticket of the bot's message this replies to
 
 
 class Host(Channel, Protocol):
@@ -165,6 +167,7 @@ class Handlers:
             private=True,
             text=message.text or message.caption or "",
             files=files_of(message),
+            about=self._replied_ticket(message),
         )
         with _turn(received):
             await self._deliver(await self._handle(received), received)
@@ -199,6 +202,16 @@ class Handlers:
             await self.channel.follow(chat.id, message.migrate_to_chat_id)
         elif message.migrate_from_chat_id:
             await self.channel.follow(message.migrate_from_chat_id, chat.id)
+
+    def _replied_ticket(self, message: TgMessage) -> str | None:
+        """The ticket number in the bot's message that `message` replies to (files sent as
+        a reply to "Dana from IT about IT-1042: ..." are for IT-1042)."""
+        replied = message.reply_to_message
+        if replied is None or replied.from_user is None or not replied.from_user.is_bot:
+            return None
+        pattern = rf"\b{re.escape(self.desk.settings.ticket_prefix)}-\d+\b"
+        found = re.search(pattern, replied.text or replied.caption or "")
+        return found.group(0) if found else None
 
     def is_triage(self, chat: int) -> bool:
         return self.channel.original(chat) in self.triage_chats
@@ -368,6 +381,7 @@ class Handlers:
             event_id=received.event_id,
             account=received.user_id,
             correlation=logcontext.correlation_id(),
+            about=received.about,
         )
 
     # -- in the worker thread --------------------------------------------------------
