@@ -43,8 +43,8 @@ async def keep(
         if len(data) > policy.max_size:
             raise TooBig
         kept = await asyncio.to_thread(FileStore.for_settings(settings).put, data)
-    except TooBig:
-        return _refused(InboundFile(name, mime, policy.max_size + 1, platform_id), TOO_BIG)
+    except TooBig:  # bigger than the platform said: its real size is unknown (size 0)
+        return _refused(InboundFile(name, mime, 0, platform_id), TOO_BIG)
     except Exception as exc:  # the platform, the network or the disk: the message goes on
         log.warning("file %s not downloaded: %s", platform_id, type(exc).__name__)
         return _refused(found, FAILED)

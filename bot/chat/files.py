@@ -153,7 +153,7 @@ def _say_refused(turn: Turn, refused: list[InboundFile]) -> None:
             "name": f.name,
             "mime": f.mime or "?",
             "problem": f.problem,
-            "size": attachments.human_size(f.size) if f.problem == TOO_BIG else "",
+            "size": attachments.human_size(f.size) if f.problem == TOO_BIG and f.size else "",
         }
         for f in refused
     ]

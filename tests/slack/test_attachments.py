@@ -7,7 +7,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -121,36 +124,61 @@ async def test_a_slow_download_holds_up_nobody_else(slack: Driver) -> None:
     assert f"Added error.png to *{number}*" in slack.last("D0ALICE").block_text()
 
 
-async def test_a_download_that_takes_too_long_is_given_up_and_the_words_kept(
-    settings: Settings, clock: FixedClock, fake: FakeSlack
-) -> None:
-    quick = settings.attachments.model_copy(update={"download_timeout": timedelta(seconds=0.2)})
+def stored_files(folder: Path) -> list[Path]:
+    return [p for p in folder.rglob("*") if p.is_file()]
+
+
+@asynccontextmanager
+async def slack_with(
+    settings: Settings, clock: FixedClock, fake: FakeSlack, **policy: Any
+) -> AsyncIterator[Driver]:
+    """A started Slack channel whose `attachments:` settings differ (`policy`)."""
+    changed = settings.attachments.model_copy(update=policy)
     desk = build_desk(
-        slack_settings(settings.model_copy(update={"attachments": quick}), fake.api_url),
+        slack_settings(settings.model_copy(update={"attachments": changed}), fake.api_url),
         clock=clock,
     )
     channel = SlackChannel(desk, Engine(desk))
     await channel.start()
     try:
         async with aiohttp.ClientSession() as http:
-            slack = Driver(channel, fake, http)
-            number = await open_password_ticket(slack)
-            fake.download_gate = asyncio.Event()  # never opened
-            shot = fake.host_file("error.png", PNG, "image/png")
-            body = with_files(slack.dm_event("U0ALICE", f"/add {number} it says error 809"), shot)
-            await slack.event(body)
-            said = "\n".join(c.block_text() for c in fake.posts("D0ALICE")[-2:])
-            assert "couldn't download *error.png* just now. Please send it again." in said
-            assert kept(slack, number) == []
-            with desk.store.read() as session:
-                ticket = repo.get_ticket(session=session, number=number)
-                assert ticket is not None and ticket.id is not None
-                notes = [e.note for e in repo.events_of(session=session, ticket_id=ticket.id)]
-            assert "it says error 809" in notes  # the rest of the message was not lost
-            fake.download_gate.set()
+            yield Driver(channel, fake, http)
     finally:
         await channel.stop()
         desk.store.dispose()
+
+
+async def test_a_download_that_takes_too_long_is_given_up_and_the_words_kept(
+    settings: Settings, clock: FixedClock, fake: FakeSlack
+) -> None:
+    async with slack_with(settings, clock, fake, download_timeout=timedelta(seconds=0.2)) as slack:
+        number = await open_password_ticket(slack)
+        fake.download_gate = asyncio.Event()  # never opened
+        shot = fake.host_file("error.png", PNG, "image/png")
+        body = with_files(slack.dm_event("U0ALICE", f"/add {number} it says error 809"), shot)
+        await slack.event(body)
+        said = "\n".join(c.block_text() for c in fake.posts("D0ALICE")[-2:])
+        assert "couldn't download *error.png* just now. Please send it again." in said
+        assert kept(slack, number) == []
+        with slack.desk.store.read() as session:
+            ticket = repo.get_ticket(session=session, number=number)
+            assert ticket is not None and ticket.id is not None
+            notes = [e.note for e in repo.events_of(session=session, ticket_id=ticket.id)]
+        assert "it says error 809" in notes  # the rest of the message was not lost
+        fake.download_gate.set()
+
+
+async def test_a_file_bigger_than_it_said_is_cut_off_and_refused(
+    settings: Settings, clock: FixedClock, fake: FakeSlack
+) -> None:
+    async with slack_with(settings, clock, fake, max_size=1024) as slack:
+        number = await open_password_ticket(slack)
+        liar = fake.host_file("small.png", PNG, "image/png", size=100)  # PNG is 4 KB
+        await slack.event(with_files(slack.dm_event("U0ALICE", f"/add {number}"), liar))
+        said = slack.last("D0ALICE").block_text()
+        assert "couldn't keep *small.png*: it is larger than the limit of 1 KB" in said
+        assert kept(slack, number) == []
+        assert not await asyncio.to_thread(stored_files, Path(settings.attachments.folder))
 
 
 async def test_a_file_with_no_ticket_in_a_channel_is_asked_about_without_titles(
