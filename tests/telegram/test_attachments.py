@@ -93,3 +93,24 @@ async def test_a_file_sent_as_a_reply_to_a_notice_goes_to_its_ticket(
     assert f"Added browser.pdf to {first}." in fake.texts(BOB)
     assert [k[0] for k in kept(tg_desk, first)] == ["browser.pdf"]
     assert kept(tg_desk, second) == []
+
+
+async def test_in_the_triage_group_a_photo_replying_to_a_card_goes_to_its_ticket(
+    tg: Harness, tg_desk: Desk
+) -> None:
+    fake = tg.fake
+    number = await open_ticket(tg, ALICE, "printer on floor 3 is jammed")
+    card = fake.in_chat(TRIAGE)[0]
+    chatter = fake.photo(JPEG)  # a photo for the group, not for us: left alone
+    await tg.deliver(fake.message_update(DANA, None, chat_id=TRIAGE, attached={"photo": chatter}))
+    assert fake.calls_of("getFile") == [] and len(fake.in_chat(TRIAGE)) == 1
+    photo = fake.photo(JPEG)
+    update = fake.message_update(
+        DANA, None, chat_id=TRIAGE, attached={"photo": photo}, reply_to=card
+    )
+    await tg.deliver(update)
+    assert f"Added photo-u{photo[-1]['file_id']}.jpg to {number}." in fake.texts(TRIAGE)
+    [(name, _sha, who)] = kept(tg_desk, number)
+    assert who == "dana" and name.endswith(".jpg")
+    await tg.flush()
+    assert "Files: photo-" in card.text  # the card, edited in place

@@ -126,7 +126,8 @@ class Handlers:
         app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, self.on_migrate))
         app.add_handler(CallbackQueryHandler(self.on_button))
         app.add_handler(MessageHandler(filters.ChatType.PRIVATE, self.on_private))
-        app.add_handler(MessageHandler(filters.ChatType.GROUPS & filters.TEXT, self.on_group))
+        said = filters.TEXT | filters.CAPTION | filters.PHOTO | filters.Document.ALL
+        app.add_handler(MessageHandler(filters.ChatType.GROUPS & said, self.on_group))
         app.add_error_handler(self.on_error)
 
     # -- handlers -------------------------------------------------------------------
@@ -186,6 +187,8 @@ class Handlers:
             conversation=conversation_key(chat),
             private=False,
             text=text,
+            files=files_of(message),
+            about=self._replied_ticket(message),
         )
         with _turn(received):
             if self.is_triage(chat.id):

@@ -29,10 +29,15 @@ def group_text(message: Message, bot_username: str, bot_id: int) -> str | None:
     """What a group message says to us, or None when it is not for us.
 
     Groups are noisy, so we only take commands (without another bot's @name), messages
-    that mention us and replies to our own messages; the mention itself is removed.
+    that mention us and replies to our own messages; the mention itself is removed. A photo
+    or document says it in its caption; one without a caption counts when it replies to us.
     """
-    text = (message.text or "").strip()
+    text = (message.text or message.caption or "").strip()
     if not text:
+        replied = message.reply_to_message
+        sender = replied.from_user if replied is not None else None
+        if sender is not None and sender.id == bot_id and (message.photo or message.document):
+            return ""
         return None
     mention = f"@{bot_username}".lower()
     if text.startswith("/"):
