@@ -45,6 +45,8 @@ def test_every_event_has_its_scope_and_the_command_is_ours():
         needed = topic.get("subscribe", {}).get("x-scopes-required", [])
         assert set(needed) <= scopes, f"{event} needs {needed}"
     assert {"chat:write", "commands", "users:read.email", "im:write"} <= scopes
+    # Files people share are downloaded, and a ticket's files uploaded again.
+    assert {"files:read", "files:write"} <= scopes
     assert [c["command"] for c in data["features"]["slash_commands"]] == [COMMAND]
     assert data["features"]["app_home"]["home_tab_enabled"] is True
     assert data["features"]["app_home"]["messages_tab_enabled"] is True
