@@ -62,18 +62,19 @@ def diagnose(path: Path, environ: dict[str, str], today: date) -> list[Finding]:
     found = [good("config", f"{settings.source} is valid")]
     people: list[Person] = []
     try:
-        directory, _texts, services, intents = load_content(settings)
+        loaded = load_content(settings)
     except ProblemsError as exc:
         found += [
             problem("content", str(p), "fix that line, then run `deskbot check`")
             for p in exc.problems
         ]
     else:
-        people = list(directory)
+        people = list(loaded.directory)
         found.append(
             good(
                 "content",
-                f"{len(people)} people, {len(services)} services, {len(intents)} intents",
+                f"{len(people)} people, {len(loaded.catalog)} services, "
+                f"{len(loaded.intents)} intents, {len(loaded.replies)} canned replies",
             )
         )
     found += checkup.database(settings)

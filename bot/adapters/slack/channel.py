@@ -501,7 +501,6 @@ class SlackChannel:
             event_id=incoming.event_id,
             account=incoming.user,
             correlation=logcontext.correlation_id(),
-
             files=await self._download(incoming.files),
         )
         return await self.workers.run(inbound)

@@ -1,7 +1,7 @@
 """files sent for tickets (attachments)
 
-Revision ID: 0010
-Revises: 0008
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-05 05:00:00
 """
 from __future__ import annotations
@@ -12,8 +12,8 @@ from alembic import op
 
 import store.models
 
-revision = '0010'
-down_revision = '0008'
+revision = '0011'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 
