@@ -15,6 +15,7 @@ from bot.base.timefmt import describe_time
 from bot.desk import Desk
 from bot.directory import Person
 from store import attachments as files_repo
+from store import outbox
 from store import tickets as repo
 from store.models import Ticket
 from store.outbox import notify
@@ -87,6 +88,8 @@ def triage_message(desk: Desk, ticket: Ticket, files: Sequence[str] = ()) -> Mes
             choices = (claim, assign)
         else:
             choices = (assign,)
+        transfer = button(TICKET, "transfer", ticket.number)  # the picker of queues
+        choices = (*choices, Choice(texts.plain(lang, "transfer.button"), transfer))
         if desk.content.replies:
             canned = button(TICKET, "reply", ticket.number)  # the picker of canned replies
             choices = (*choices, Choice(texts.plain(lang, "button.canned_reply"), canned))
@@ -131,6 +134,45 @@ def post_triage(desk: Desk, session: Session, ticket: Ticket, now: datetime, rea
             message=message,
             key=f"card:{ticket.number}",
             idem_key=f"triage:{ticket.number}:{address.channel}:{reason}:{now.isoformat()}",
+            now=now,
+        )
+
+
+def post_moved(
+    desk: Desk,
+    session: Session,
+    ticket: Ticket,
+    old_queue: str,
+    now: datetime,
+    mover: str,
+    reason: str,
+) -> None:
+    """The card in the old queue's triage channels, updated in place (not deleted): where
+    the ticket went and who moved it, with no buttons left to press."""
+    lang = desk.settings.language
+    message = Message(
+        text=desk.texts.render(
+            lang,
+            "transfer.card",
+            number=ticket.number,
+            title=ticket.title,
+            queue=desk.queue_name(ticket.queue, lang),
+            name=mover,
+            reason=reason,
+        ),
+        card=ticket_card(desk, ticket, lang, staff=True),
+    )
+    for address in triage_addresses(desk, old_queue):
+        # The old card keeps a key of its own: the new queue's card on the same platform
+        # takes `card:<number>`, and must not edit this one (nor this one that).
+        kept = f"card:{ticket.number}:moved:{old_queue}:{now:%Y%m%d%H%M%S%f}"
+        outbox.rekey(session=session, to=address, key=f"card:{ticket.number}", new_key=kept)
+        notify(
+            session=session,
+            to=address,
+            message=message,
+            key=kept,
+            idem_key=f"triage:{ticket.number}:{address.channel}:moved:{now.isoformat()}",
             now=now,
         )
 

@@ -286,3 +286,29 @@ def remember_ref(
 
 def find_ref(*, session: Session, channel: str, key: str) -> MessageRef | None:
     return session.get(MessageRef, (channel, key))
+
+
+def rekey(*, session: Session, to: Address, key: str, new_key: str) -> None:
+    """Give the message kept under `key` in `to`'s conversation a key of its own, sent or
+    still waiting: after this, a message under `key` elsewhere on that channel (a moved
+    ticket's card in its new queue) cannot take its place, and one under `new_key` edits it.
+    """
+    session.execute(
+        update(MessageRef)
+        .where(
+            col(MessageRef.channel) == to.channel,
+            col(MessageRef.key) == key,
+            col(MessageRef.conversation) == to.conversation,
+        )
+        .values(key=new_key)
+    )
+    session.execute(
+        update(OutboxMessage)
+        .where(
+            col(OutboxMessage.channel) == to.channel,
+            col(OutboxMessage.conversation) == to.conversation,
+            col(OutboxMessage.ref_key) == key,
+            col(OutboxMessage.status) == "pending",
+        )
+        .values(ref_key=new_key)
+    )

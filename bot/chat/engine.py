@@ -29,7 +29,17 @@ from bot.chat import (
     understanding,
 )
 from bot.chat.places import Audience, confine
-from bot.chat.verbs import Verbs, approver, find, insight, linking, notify, requester, staff
+from bot.chat.verbs import (
+    Verbs,
+    approver,
+    find,
+    insight,
+    linking,
+    notify,
+    requester,
+    staff,
+    transfer,
+)
 from bot.desk import Desk
 from bot.directory import Person
 from bot.turn import ActionHandler, ReplyHandler, Turn, save_turn
@@ -51,7 +61,7 @@ class Awaited:
 
 
 # Each feature's slash verbs, in the order `/help` lists them.
-VERB_MODULES = (requester, staff, find, approver, linking, notify, insight)
+VERB_MODULES = (requester, staff, transfer, find, approver, linking, notify, insight)
 
 
 def default_verbs() -> Verbs:

@@ -59,7 +59,7 @@ async def test_password_reset_with_buttons_and_typed_answers(tg: Harness, tg_des
     assert await tg.flush() == 1
     [triage] = fake.in_chat(TRIAGE)
     assert "IT-1000" in triage.text
-    assert [label for label, _ in triage.buttons] == ["Claim", "Assign", "Canned reply"]
+    assert [label for label, _ in triage.buttons] == ["Claim", "Assign", "Transfer", "Canned reply"]
 
 
 async def test_user_text_is_escaped_for_telegram_html(tg: Harness, tg_desk: Desk):

@@ -21,25 +21,41 @@ from tests.tickets.helpers import (
 def test_card_follows_the_ticket_in_place(tchat: MemoryChat, tdesk: Desk) -> None:
     number = new_ticket(tdesk, "bob", "Monitor flickers")
     reply = f"t:reply:{number}"  # the picker of canned replies, while the ticket is open
+    transfer = f"t:transfer:{number}"  # the picker of other teams
     tchat.flush()
     for channel, conversation in (("slack", SLACK_TRIAGE), ("telegram", TELEGRAM_TRIAGE)):
         shown = card(tchat, number, channel, conversation)
-        assert buttons(shown.out) == [f"t:claim:{number}", f"t:assign:{number}", reply]
-        assert [c.label for c in shown.out.choices] == ["Claim", "Assign", "Canned reply"]
+        assert buttons(shown.out) == [f"t:claim:{number}", f"t:assign:{number}", transfer, reply]
+        assert [c.label for c in shown.out.choices] == [
+            "Claim",
+            "Assign",
+            "Transfer",
+            "Canned reply",
+        ]
         assert field(shown, "Status") == "New" and field(shown, "Assigned to") == "Not yet assigned"
 
     steps = [
-        ("dana", f"/claim {number}", "In progress", [f"t:assign:{number}", reply]),
+        ("dana", f"/claim {number}", "In progress", [f"t:assign:{number}", transfer, reply]),
         (
             "dana",
             f"/ask {number} Which monitor?",
             "Waiting on the requester",
-            [f"t:assign:{number}", reply],
+            [f"t:assign:{number}", transfer, reply],
         ),
-        ("bob", "The left one", "In progress", [f"t:assign:{number}", reply]),
-        ("dana", f"/unclaim {number}", "Open", [f"t:claim:{number}", f"t:assign:{number}", reply]),
+        ("bob", "The left one", "In progress", [f"t:assign:{number}", transfer, reply]),
+        (
+            "dana",
+            f"/unclaim {number}",
+            "Open",
+            [f"t:claim:{number}", f"t:assign:{number}", transfer, reply],
+        ),
         ("alex", f"/resolve {number} Replaced the cable", "Resolved", []),
-        ("bob", f"/notfixed {number} still flickers", "Reopened", [f"t:assign:{number}", reply]),
+        (
+            "bob",
+            f"/notfixed {number} still flickers",
+            "Reopened",
+            [f"t:assign:{number}", transfer, reply],
+        ),
         ("bob", f"/cancel {number}", "Cancelled", []),
     ]
     for edits, (who, text, status, expected) in enumerate(steps, start=1):
