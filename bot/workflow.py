@@ -19,7 +19,7 @@ from bot.desk import Desk
 from bot.directory import Person
 from bot.tickets import post_triage, status_label, ticket_card, triage_addresses
 from bot.turn import Turn
-from store import lifecycle
+from store import lifecycle, ticket_links
 from store import tickets as repo
 from store.models import Ticket, TicketEvent
 from store.outbox import notify
@@ -127,6 +127,38 @@ def tell_requester(
         idem_key=f"{key}:{event.id}:{to.person_id}",
         now=now,
     )
+    _tell_followers(desk, session, ticket, event, key, requester.id, now=now, **params)
+
+
+def _tell_followers(
+    desk: Desk,
+    session: Session,
+    ticket: Ticket,
+    event: TicketEvent,
+    key: str,
+    told: str,
+    *,
+    now: datetime,
+    **params: Any,
+) -> None:
+    """The same notice for the requesters of tickets merged into this one (`/merge`), in
+    their own language, without buttons: those act on a ticket that is not theirs."""
+    assert ticket.id is not None
+    seen = {told}
+    for merged in ticket_links.merged_into(session=session, ticket_id=ticket.id):
+        person = desk.directory.get(merged.requester_id)
+        if person is None or person.id in seen:
+            continue
+        seen.add(person.id)
+        lang = merged.language
+        text = desk.texts.render(lang, key, number=ticket.number, title=ticket.title, **params)
+        notify(
+            session=session,
+            to=requester_address(desk, session, merged, person),
+            message=Message(text=text),
+            idem_key=f"{key}:{event.id}:{person.id}",
+            now=now,
+        )
 
 
 def tell_person(

@@ -532,3 +532,18 @@ class Attachment(SQLModel, table=True):
     channel: str = Field(max_length=32)  # where it was sent from
     added_by: str = Field(max_length=64)
     added_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class TicketLink(SQLModel, table=True):
+    """Two tickets tied by a technician: `related` (`/link`, shown on both) or `merged`
+    (`/merge`: `ticket_id` was closed into `other_id`, whose notices its requester follows).
+    """
+
+    __tablename__ = "ticket_link"
+    __table_args__ = (UniqueConstraint("ticket_id", "other_id", name="uq_ticket_link_pair"),)
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    other_id: int = Field(foreign_key="ticket.id", index=True)
+    kind: str = Field(max_length=16)  # related | merged
+    actor_id: str = Field(max_length=64)
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

@@ -36,6 +36,7 @@ from bot.chat.verbs import (
     insight,
     linking,
     notify,
+    related,
     requester,
     staff,
     transfer,
@@ -61,7 +62,7 @@ class Awaited:
 
 
 # Each feature's slash verbs, in the order `/help` lists them.
-VERB_MODULES = (requester, staff, transfer, find, approver, linking, notify, insight)
+VERB_MODULES = (requester, staff, transfer, related, find, approver, linking, notify, insight)
 
 
 def default_verbs() -> Verbs:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot import linking
-from bot.chat.verbs import Verb, Verbs
+from bot.chat.verbs import Verb, Verbs, related
 from bot.turn import Turn
 
 _NAMES = {"telegram": "Telegram"}
@@ -15,7 +15,11 @@ def _active(turn: Turn, channel: str) -> bool:
 
 
 def link_verb(turn: Turn, args: str) -> None:
-    """Issue a code for the named channel (Telegram when none is named)."""
+    """Issue a code for the named channel (Telegram when none is named); `/link IT-1043
+    IT-1042` ties two tickets instead (`bot.chat.verbs.related`)."""
+    if args.split() and related.looks_like_ticket(args.split()[0]):
+        related.link_tickets(turn, args)
+        return
     target = (args.split() or ["telegram"])[0].lower()
     if target not in linking.LINKABLE:
         if turn.inbound.channel in linking.LINKABLE and linking.looks_like_code(args):

@@ -21,6 +21,7 @@ from bot.tickets import status_label, ticket_card
 from bot.turn import Turn
 from bot.workflow import waiting_ticket
 from journeys.state import Press
+from store import ticket_links
 from store import tickets as repo
 from store.models import Ticket, TicketEvent
 
@@ -46,6 +47,8 @@ PUBLIC_EVENTS = frozenset(
         "confirmed_fixed",
         "closed",
         "cancelled",
+        "transferred",
+        "merged",
     }
 )
 TIMELINE = 12  # events shown by /show
@@ -120,6 +123,8 @@ def show_ticket(turn: Turn, number: str, action: str) -> None:
                 answers=[{"field": k, "value": str(v)} for k, v in ticket.answers.items()],
                 source=ticket.source,
                 events=[_event_row(turn, e, staff) for e in events[-TIMELINE:]],
+                links=_links(turn, ticket, staff),
+                links_heading=turn.plain("related.heading"),
             )
             + ("\n" + listed if files else ""),
             card=ticket_card(
@@ -127,6 +132,16 @@ def show_ticket(turn: Turn, number: str, action: str) -> None:
             ),
         )
     )
+
+
+def _links(turn: Turn, ticket: Ticket, staff: bool) -> list[dict[str, str]]:
+    """Tied tickets: all of them for staff; for the requester only where theirs went."""
+    assert ticket.id is not None
+    return [
+        {"how": turn.plain(f"related.{kind}"), "number": other.number, "title": other.title}
+        for kind, other in ticket_links.links_of(session=turn.session, ticket_id=ticket.id)
+        if staff or kind == "merged_into"
+    ]
 
 
 def _event_row(turn: Turn, event: TicketEvent, staff: bool) -> dict[str, Any]:
