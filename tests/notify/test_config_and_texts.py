@@ -111,6 +111,7 @@ def test_every_notice_renders_in_both_languages_and_escapes_user_text():
         "waited": "1 day",
         "request": "r",
         "approvers": "a",
+        "count": 1,
         "fallback": "f",
         "priority": "P1",
         "target": "t",
