@@ -49,6 +49,9 @@ class MatchResult:
     candidates: tuple[Candidate, ...] = field(default_factory=tuple)
     out_of_scope: bool = False  # recognised as something the desk does not handle
     corrections: tuple[tuple[str, str], ...] = ()  # (typed, understood as)
+    # A topic of catalog/referrals.yaml (non-IT: facilities, payroll...) the request is about;
+    # only with out_of_scope, and the desk answers with where to go instead.
+    referral: str | None = None
 
     @property
     def top(self) -> Candidate | None:

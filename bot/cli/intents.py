@@ -36,9 +36,26 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("eval-intents", help="measure the matcher on labelled requests")
     add_config(p)
     add_format(p)
-    p.add_argument("test", type=Path, help='JSONL: {"text": ..., "expected": "<id>|none"}')
+    p.add_argument(
+        "test",
+        type=Path,
+        help='JSONL: {"text": ..., "expected": "<id>|none|referral:<topic>", ...}',
+    )
     p.add_argument(
         "--train", type=Path, help='JSONL {"text": ..., "intent": ...}: use instead of the catalog'
+    )
+    p.add_argument(
+        "--by",
+        action="append",
+        default=[],
+        metavar="FIELD",
+        help="also give the figures per value of this field of the test lines (e.g. lang)",
+    )
+    p.add_argument(
+        "--details",
+        type=Path,
+        metavar="FILE",
+        help="write one JSON line per test line: text, expected, predicted, tier, top 3",
     )
     p.set_defaults(func=eval_intents)
 
@@ -120,16 +137,39 @@ def eval_intents(args: argparse.Namespace) -> int:
         matcher = LexicalMatcher(load_training(args.train), thresholds, settings=model)
     else:
         matcher = _content_matcher(settings_from(args))
-    report = evaluate(matcher, cases)
+    report = evaluate(matcher, cases, by=args.by, details=args.details)
     if args.format == "json":
         print_json(report)
         return 0
-    for key in ("n", "top1", "top3", "accuracy", "oos_recall", "false_reject", "p50_ms", "p99_ms"):
+    for key in FIGURES:
         value = report[key]
-        print(f"{key:13s} {'-' if value is None else value}")
-    print("most confused (expected -> predicted):")
+        print(f"{key:16s} {'-' if value is None else value}")
+    for name, slices in report.get("by", {}).items():
+        print(f"\nby {name}:")
+        rows = [{name: value, **{k: _cell(f[k]) for k in FIGURES}} for value, f in slices.items()]
+        print_table(rows, [name, *FIGURES])
+    print("\nmost confused (expected -> predicted):")
     print_table(report["confused"], ["expected", "predicted", "count"])
     return 0
+
+
+FIGURES = (
+    "n",
+    "top1",
+    "top3",
+    "accuracy",
+    "oos_recall",
+    "false_reject",
+    "high_precision",
+    "medium_contains",
+    "referral_recall",
+    "p50_ms",
+    "p99_ms",
+)
+
+
+def _cell(value: object) -> str:
+    return "-" if value is None else str(value)
 
 
 def _optional_settings(args: argparse.Namespace) -> Settings | None:

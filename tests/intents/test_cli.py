@@ -112,6 +112,45 @@ def test_eval_intents_on_the_catalog_counts_out_of_scope(tmp_path: Path, config:
     assert (data["top1"], data["oos_recall"], data["false_reject"]) == (1.0, 1.0, 0.0)
 
 
+def test_eval_intents_slices_by_field_and_writes_details(tmp_path: Path, config: Path, capsys):
+    test = tmp_path / "test.jsonl"
+    lines = [
+        {"text": "I forgot my password", "expected": "password_reset", "lang": "en"},
+        {"text": "密码忘了", "expected": "password_reset", "lang": "zh"},
+        # Labelled wrongly on purpose: answered at high confidence, so high_precision < 1.
+        {"text": "the vpn keeps dropping", "expected": "printer_issue", "lang": "en"},
+        {"text": "book me a flight to rome", "expected": "none", "lang": "en"},
+    ]
+    test.write_text("\n".join(json.dumps(x) for x in lines), encoding="utf-8")
+    details = tmp_path / "details.jsonl"
+    data = run_json(
+        capsys,
+        *("eval-intents", str(test), "--format", "json", "--config", str(config)),
+        *("--by", "lang", "--details", str(details)),
+    )
+    assert isinstance(data, dict)
+    assert data["high_precision"] == pytest.approx(2 / 3, abs=1e-3)
+    assert data["referral_recall"] is None  # no line expects a referral
+    by_lang = data["by"]["lang"]
+    assert set(by_lang) == {"en", "zh"}
+    assert (by_lang["zh"]["n"], by_lang["zh"]["top1"]) == (1, 1.0)
+    assert (by_lang["en"]["n"], by_lang["en"]["top1"]) == (3, 0.5)
+    rows = [json.loads(line) for line in details.read_text(encoding="utf-8").splitlines()]
+    assert [r["text"] for r in rows] == [x["text"] for x in lines]
+    vpn = rows[2]
+    assert (vpn["expected"], vpn["predicted"], vpn["tier"]) == (
+        "printer_issue",
+        "vpn_issue",
+        "high",
+    )
+    assert vpn["top3"][0][0] == "vpn_issue" and len(vpn["top3"]) <= 3 and vpn["lang"] == "en"
+    assert rows[3]["predicted"] == "none" and rows[3]["right"] is True
+
+    assert main(["eval-intents", str(test), "--config", str(config), "--by", "lang"]) == 0
+    out = capsys.readouterr().out
+    assert "by lang:" in out and "high_precision" in out
+
+
 def test_eval_intents_names_the_bad_line(tmp_path: Path, config: Path, capsys):
     test = tmp_path / "test.jsonl"
     test.write_text('{"text": "ok", "expected": "none"}\n{"text": 3}\n', encoding="utf-8")
