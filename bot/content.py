@@ -11,7 +11,7 @@ from bot.base.yamlfile import Problem, ProblemsError
 from bot.canned import CannedReply, load_replies
 from bot.desk import Content
 from bot.directory import Directory, load_directory
-from intents.catalog import Intent, IntentCatalog, load_builtins
+from intents.catalog import Intent, IntentCatalog, Referral, load_builtins, load_referrals
 from intents.distributional import VectorsError
 from intents.learned import Learned, load_learned
 from intents.matcher import LexicalMatcher, Thresholds
@@ -20,9 +20,13 @@ from journeys.loader import Catalog, load_catalog
 
 
 def build_intents(
-    catalog: Catalog, builtins: list[Intent], learned: Learned | None = None
+    catalog: Catalog,
+    builtins: list[Intent],
+    learned: Learned | None = None,
+    referrals: list[Referral] | None = None,
 ) -> IntentCatalog:
-    """Services and built-ins, with accepted phrasings (learned.yaml) added to their examples."""
+    """Services, built-ins and referral topics, with accepted phrasings (learned.yaml) added
+    to their examples."""
     intents = IntentCatalog()
     for journey in catalog:
         intents.add(
@@ -36,6 +40,8 @@ def build_intents(
         )
     for intent in builtins:
         intents.add(intent)
+    for referral in referrals or ():
+        intents.add_referral(referral)
     for intent_id, by_lang in (learned or {}).items():
         intents.add_examples(intent_id, by_lang)
     return intents
@@ -88,9 +94,15 @@ def load_content(settings: Settings) -> Loaded:
         builtins = load_builtins(settings.resolve(settings.paths.builtins))
     except ProblemsError as exc:
         problems += exc.problems
+    referrals: list[Referral] = []
+    try:
+        referrals = load_referrals(settings.resolve(settings.paths.referrals))
+    except ProblemsError as exc:
+        problems += exc.problems
     learned: Learned = {}
     if catalog is not None:
         known = {j.id for j in catalog} | {b.id for b in builtins}
+        known |= {r.intent().id for r in referrals}
         try:
             learned = load_learned(settings.resolve(settings.paths.learned), known)
         except ProblemsError as exc:
@@ -102,7 +114,9 @@ def load_content(settings: Settings) -> Loaded:
         problems += exc.problems
     if problems or directory is None or texts is None or catalog is None:
         raise ProblemsError(problems)
-    return Loaded(directory, texts, catalog, build_intents(catalog, builtins, learned), replies)
+    return Loaded(
+        directory, texts, catalog, build_intents(catalog, builtins, learned, referrals), replies
+    )
 
 
 def build_content(settings: Settings) -> Content:

@@ -17,6 +17,14 @@ BUILTINS = ("ticket_status", "human_handoff", "greet", "help", "cancel", "thanks
 OUT_OF_SCOPE = "out_of_scope"
 # Social intents: a reply of their own when they are the message, never a choice to offer.
 SMALL_TALK = ("greet", "thanks")
+# Topics the IT desk does not handle but can point elsewhere (catalog/referrals.yaml): the
+# matcher learns each as an intent "referral:<topic>", never offered as a service.
+REFERRAL = "referral:"
+
+
+def is_outside(intent_id: str) -> bool:
+    """Out of scope or a referral: learned, recognised, never offered as something IT does."""
+    return intent_id == OUT_OF_SCOPE or intent_id.startswith(REFERRAL)
 
 
 @dataclass(frozen=True)
@@ -24,7 +32,7 @@ class Intent:
     """One thing a person may want, with the phrases that express it."""
 
     id: str
-    kind: Literal["service", "builtin"]
+    kind: Literal["service", "builtin", "referral"]
     titles: dict[str, str]
     examples: dict[str, tuple[str, ...]] = field(default_factory=dict)
     keywords: dict[str, tuple[str, ...]] = field(default_factory=dict)
@@ -44,6 +52,7 @@ class Intent:
 @dataclass
 class IntentCatalog:
     intents: dict[str, Intent] = field(default_factory=dict)
+    referrals: dict[str, Referral] = field(default_factory=dict)  # by topic
 
     def __iter__(self) -> Iterator[Intent]:
         return iter(self.intents.values())
@@ -56,6 +65,11 @@ class IntentCatalog:
 
     def add(self, intent: Intent) -> None:
         self.intents[intent.id] = intent
+
+    def add_referral(self, referral: Referral) -> None:
+        """A topic IT does not handle: recognised like an intent, answered with a pointer."""
+        self.referrals[referral.topic] = referral
+        self.add(referral.intent())
 
     def add_examples(self, intent_id: str, by_lang: dict[str, list[str]]) -> None:
         """Extend an intent's examples (accepted phrasings); unknown intents are ignored."""
@@ -111,3 +125,60 @@ def load_builtins(path: Path) -> list[Intent]:
     if problems:
         raise ProblemsError(problems)
     return intents
+
+
+@dataclass(frozen=True)
+class Referral:
+    """A topic IT does not handle, and where to go instead (catalog/referrals.yaml)."""
+
+    topic: str
+    titles: dict[str, str]
+    where: dict[str, str]  # markup, per language
+    examples: dict[str, tuple[str, ...]]
+
+    def intent(self) -> Intent:
+        return Intent(REFERRAL + self.topic, "referral", self.titles, self.examples)
+
+
+class _Referral(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    title: dict[Literal["en", "zh"], str]
+    where: dict[Literal["en", "zh"], str]
+    examples: dict[Literal["en", "zh"], list[str]] = Field(default_factory=dict)
+
+
+def load_referrals(path: Path) -> list[Referral]:
+    """Read the referral topics (a missing file: none). Errors name the file, line and field."""
+    if not path.exists():
+        return []
+    doc = load_yaml(path)
+    if doc.data is None:
+        return []
+    if not isinstance(doc.data, dict):
+        raise ProblemsError([Problem(str(path), 1, "", "expected a mapping of topics")])
+    problems: list[Problem] = []
+    out: list[Referral] = []
+    for name, raw in doc.data.items():
+        topic = str(name)
+        if not topic.replace("_", "").isalnum() or not topic.isascii():
+            problems.append(doc.problem((name,), "a topic is letters, digits and _ only"))
+            continue
+        try:
+            spec = _Referral.model_validate(raw)
+        except ValidationError as exc:
+            problems += validation_problems(doc, exc, prefix=(name,))
+            continue
+        if not any(spec.examples.values()):
+            problems.append(doc.problem((name,), "a topic needs at least one example"))
+            continue
+        out.append(
+            Referral(
+                topic=topic,
+                titles={str(k): v for k, v in spec.title.items()},
+                where={str(k): v for k, v in spec.where.items()},
+                examples={str(k): tuple(v) for k, v in spec.examples.items()},
+            )
+        )
+    if problems:
+        raise ProblemsError(problems)
+    return out

@@ -170,6 +170,9 @@ def _figures(
     high_right = sum(1 for c, r in high if c.in_scope and r.top and r.top.intent == c.expected)
     shown = sum(1 for c, r in medium if c.expected in ranked(r))
     referred = sum(1 for c, r in referrals if predicted(r) == c.expected)
+    # Lines with two requests name the second in "also": is it seen as the second request?
+    doubles = [(c, r) for c, r in pairs_all if c.fields.get("also")]
+    seconds = sum(1 for c, r in doubles if r.second == c.fields["also"])
     mistakes = Counter(
         (c.expected, predicted(r)) for c, r in pairs_all if not _right(c, predicted(r))
     )
@@ -194,6 +197,7 @@ def _figures(
         # Of the in-scope lines answered with buttons, the share whose buttons hold the answer.
         "medium_contains": share(shown, len(medium)),
         "referral_recall": share(referred, len(referrals)),
+        "second_recall": share(seconds, len(doubles)),
         "tiers": {t: tiers.get(t, 0) for t in ("high", "medium", "low")},
         "p50_ms": round(_quantile(ordered, 0.50), 3),
         "p99_ms": round(_quantile(ordered, 0.99), 3),
@@ -215,6 +219,8 @@ def _write_details(path: Path, cases: list[Case], results: list[MatchResult]) ->
                 "predicted": predicted(result),
                 "right": _right(case, predicted(result)),
                 "tier": result.tier,
+                "second": result.second,
+                "clause": result.clause,
                 "top3": [[c.intent, round(c.score, 4)] for c in result.candidates[:3]],
                 **case.fields,
             }

@@ -14,12 +14,13 @@ pushed it up and the catalog phrase closest to the request.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal, Protocol
 
 import numpy as np
 
-from intents.catalog import OUT_OF_SCOPE, SMALL_TALK, IntentCatalog
+from intents.catalog import BUILTINS, REFERRAL, SMALL_TALK, IntentCatalog, is_outside
+from intents.clauses import clauses
 from intents.explain import dense_shares, evidence, nearest_example
 from intents.text import Analysis, Lexicon
 from intents.training import (
@@ -32,6 +33,13 @@ from intents.training import (
 )
 
 Tier = Literal["high", "medium", "low"]
+# Lexicon words (intents/lexicon.yaml) the matcher itself acts on.
+ASK_PERSON = "askperson"  # "转人工", "is there a number I can ring": a person, whatever else
+URGENT = "urgent"  # "more urgently", "更急的是": this clause's request comes first
+HANDOFF = "human_handoff"
+_RANK = {"low": 0, "medium": 1, "high": 2}
+# Said around a request rather than being one, when the message has more in it.
+COURTESY = ("greet", "thanks", "help")
 
 
 @dataclass(frozen=True)
@@ -52,6 +60,13 @@ class MatchResult:
     # A topic of catalog/referrals.yaml (non-IT: facilities, payroll...) the request is about;
     # only with out_of_scope, and the desk answers with where to go instead.
     referral: str | None = None
+    # Another request seen in a different clause of the same message ("...and also the
+    # printer is jammed"): the desk starts `top` and offers this one afterwards.
+    second: str | None = None
+    # The clause that decided, when one clause carried the request rather than the whole
+    # message (courtesy around it, or two requests); empty when the whole message decided.
+    clause: str = ""
+    asked_for_person: bool = False  # an explicit ask for a person, which wins over the rest
 
     @property
     def top(self) -> Candidate | None:
@@ -61,9 +76,12 @@ class MatchResult:
 @dataclass(frozen=True)
 class Thresholds:
     high: float = 0.6
-    low: float = 0.35
+    low: float = 0.25
     margin: float = 0.08
     max_choices: int = 4
+    # A clause read apart from the rest of its message has less context: it counts as a
+    # request of its own (two requests; a request amid courtesy) only this sure.
+    clause: float = 0.8
 
 
 class Matcher(Protocol):
@@ -114,6 +132,104 @@ class LexicalMatcher:
         return self._t.analyzer.analyse(text)
 
     def match(self, text: str) -> MatchResult:
+        """The whole message, then each clause of it (`intents.clauses`).
+
+        An explicit ask for a person wins. Two clauses that each name a different service
+        with confidence are two requests: the urgent one, else the first, leads and the
+        other is kept in `second`. A message the whole reading is unsure of, with one
+        clause that is clearly a service request, is that request (courtesy and narrative
+        around a request no longer spread its probability).
+        """
+        whole, analysis = self._read(text)
+        if any(tok.text == ASK_PERSON for tok in analysis.tokens) and HANDOFF in self._t.intents:
+            return self._handoff(whole)
+        parts = clauses(text)
+        if len(parts) < 2:
+            return whole
+        # Confident service clauses, in order: (reading, urgent, marked as a matter apart).
+        found: list[tuple[MatchResult, bool, bool]] = []
+        matter: list[str] = []  # clauses that are not courtesy ("hi there", "could you help")
+        for part in parts:
+            result, part_analysis = self._read(part.text)
+            top = result.top
+            if top is None or top.intent not in COURTESY or top.score < self.thresholds.low:
+                matter.append(part.text)
+            if (
+                result.tier == "high"
+                and top is not None
+                and top.score >= self.thresholds.clause
+                and top.intent not in BUILTINS
+            ):
+                urgent = any(tok.text == URGENT for tok in part_analysis.tokens)
+                found.append((replace(result, clause=part.text), urgent, part.separate))
+        services = list(dict.fromkeys(r.top.intent for r, _u, _s in found if r.top))
+        if len(services) >= 2:
+            second = self._two_requests(whole, found)
+            if second is not None:
+                return second
+        elif len(services) == 1 and whole.tier != "high":
+            return replace(found[0][0], text=whole.text, corrections=whole.corrections)
+        whole_top = whole.top.intent if whole.top else ""
+        if matter and len(matter) < len(parts) and (whole.tier != "high" or whole_top in COURTESY):
+            # Courtesy spread the probability ("hi, sorry to bother you, ... any chance you
+            # can help?"): the request is what remains without it.
+            rest, _analysis = self._read(", ".join(matter))
+            better = _RANK[rest.tier] > _RANK[whole.tier]
+            if better or rest.out_of_scope or whole_top in COURTESY:
+                return replace(
+                    rest, text=whole.text, corrections=whole.corrections, clause=rest.text
+                )
+        return whole
+
+    def _two_requests(
+        self, whole: MatchResult, found: list[tuple[MatchResult, bool, bool]]
+    ) -> MatchResult | None:
+        """Two matters in one message, or None when the clauses read as one going on.
+
+        The later one must be marked as a matter apart ("also", a new sentence, "另外",
+        "more urgently") and be among the whole message's candidates; the urgent one leads,
+        else the first.
+        """
+        first = found[0][0].top
+        assert first is not None
+        plausible = {c.intent for c in whole.candidates}
+        later = next(
+            (
+                (r, urgent)
+                for r, urgent, apart in found
+                if r.top and r.top.intent != first.intent and (apart or urgent)
+            ),
+            None,
+        )
+        if later is None or later[0].top is None or later[0].top.intent not in plausible:
+            return None
+        urgent_first = found[0][1]
+        lead, other = (
+            (later[0], found[0][0])
+            if later[1] and not urgent_first
+            else (
+                found[0][0],
+                later[0],
+            )
+        )
+        assert other.top is not None
+        return replace(
+            lead, text=whole.text, corrections=whole.corrections, second=other.top.intent
+        )
+
+    def _handoff(self, whole: MatchResult) -> MatchResult:
+        """A person was asked for: that is the answer, with full confidence."""
+        return replace(
+            whole,
+            tier="high",
+            candidates=(Candidate(HANDOFF, 1.0, (ASK_PERSON,)), *whole.candidates),
+            out_of_scope=False,
+            referral=None,
+            asked_for_person=True,
+        )
+
+    def _read(self, text: str) -> tuple[MatchResult, Analysis]:
+        """One reading of `text` as a single request."""
         t = self._t
         analysis = t.analyzer.analyse(text)
         cols, vals = vectorise(
@@ -122,7 +238,7 @@ class LexicalMatcher:
         corrections = tuple(analysis.corrections)
         dense = dense_features(analysis, t)
         if (len(cols) == 0 and dense is None) or not t.intents:
-            return MatchResult(text, "low", (), corrections=corrections)  # nothing to go on
+            return MatchResult(text, "low", (), corrections=corrections), analysis  # nothing
         logits = vals @ t.model.weights[cols] + t.model.bias
         if dense is not None and t.model.dense is not None:
             # Words the catalog never uses still count: their vectors sit near related words.
@@ -137,11 +253,15 @@ class LexicalMatcher:
             probs = probs * 0.0
             probs[exact] = 1.0
         limit = self.thresholds.max_choices + 1
-        inside = [i for i in order if t.intents[i] != OUT_OF_SCOPE]
+        inside = [i for i in order if not is_outside(t.intents[i])]
         p_out = float(probs.sum() - probs[inside].sum())
         # Out of scope only when that beats the two best services together: "not connecting"
         # split between VPN and network is a question to ask, not a request to refuse.
-        oos = bool(inside) and order[0] not in inside and p_out >= probs[inside[:2]].sum()
+        # With several outside classes (out of scope, each referral topic), the best one of
+        # them must beat the two best services: "密码忘了" leaning a little to every
+        # personal-account topic at once is still the desk's own password reset.
+        best_out = float(probs[order[0]])
+        oos = bool(inside) and order[0] not in inside and best_out >= probs[inside[:2]].sum()
         # Tiers compare services among themselves: probabilities given "it is in scope".
         probs = probs / max(1.0 - p_out, 1e-9) if not oos else probs
         shown = inside[:limit]
@@ -163,4 +283,7 @@ class LexicalMatcher:
             # remains, and if nothing plausible remains the desk says it is not sure.
             candidates = [c for c in candidates if c.intent not in SMALL_TALK]
             tier = tier_for(candidates, self.thresholds)
-        return MatchResult(text, tier, tuple(candidates), oos, corrections)
+        referral = None
+        if oos and t.intents[order[0]].startswith(REFERRAL):
+            referral = t.intents[order[0]].removeprefix(REFERRAL)
+        return MatchResult(text, tier, tuple(candidates), oos, corrections, referral), analysis

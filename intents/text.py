@@ -12,6 +12,9 @@ The pipeline is deliberately simple and has no word segmenter or model:
 5. Light suffix stripping (``printing``, ``printers`` -> ``print``).
 6. Features: word unigrams and bigrams, character 2-5-grams inside each word (typos and word
    forms still share most of them), and character 1-3-grams of Chinese runs (no segmenter).
+
+Before all this, a message typed in pinyin is read back into the catalog's Chinese
+(`intents.pinyin`): "mima wangle" is matched as 密码忘了.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from pathlib import Path
 from rapidfuzz import fuzz, process, utils
 
 from bot.base.yamlfile import Problem, ProblemsError, load_yaml
+from intents import pinyin as py
 
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _PIECES = re.compile(rf"[{_CJK}]+|[^\W_{_CJK}]+")
@@ -54,6 +58,7 @@ class Analysis:
     tokens: list[Token]
     counts: list[dict[str, int]] = field(default_factory=lambda: [{} for _ in range(VIEWS)])
     pieces: dict[str, str] = field(default_factory=dict)
+    converted: list[tuple[str, str]] = field(default_factory=list)  # (pinyin typed, Chinese)
 
     def add(self, view: int, feature: str, piece: str) -> None:
         counts = self.counts[view]
@@ -62,7 +67,7 @@ class Analysis:
 
     @property
     def corrections(self) -> list[tuple[str, str]]:
-        return [(t.surface, t.text) for t in self.tokens if t.corrected]
+        return [*self.converted, *((t.surface, t.text) for t in self.tokens if t.corrected)]
 
 
 class Lexicon:
@@ -153,9 +158,12 @@ def stem(word: str) -> str:
 class Analyzer:
     """Text -> features. Built once per catalog (its vocabulary drives typo correction)."""
 
-    def __init__(self, lexicon: Lexicon, *, typo_cutoff: float = 82.0) -> None:
+    def __init__(
+        self, lexicon: Lexicon, *, typo_cutoff: float = 82.0, pinyin: bool = False
+    ) -> None:
         self.lexicon = lexicon
         self.typo_cutoff = typo_cutoff
+        self.hanzi = py.Hanzi() if pinyin else None  # typed pinyin -> the catalog's Chinese
         self.vocabulary: set[str] = set()
         self._vocab_list: list[str] = []
         self._known: set[str] = set()  # words of in-domain text: never "corrected"
@@ -165,9 +173,13 @@ class Analyzer:
     def learn_vocabulary(self, texts: Iterable[str]) -> None:
         """Remember the catalog's Latin words: the targets for typo correction."""
         for text in texts:
-            for raw in self._tokens(text, correct=False):
+            for raw in self._tokens(text, correct=False)[0]:
                 if not raw.token.cjk:
                     self.vocabulary.add(raw.surface_key)
+            if self.hanzi is not None:
+                for piece in _PIECES.findall(fold(text)):
+                    if _IS_CJK.match(piece):
+                        self.hanzi.learn(piece)
         self._vocab_list = sorted(w for w in self.vocabulary if len(w) >= 3 and w.isalpha())
         self._fixes.clear()
 
@@ -189,11 +201,12 @@ class Analyzer:
 
     def tokens(self, text: str, *, correct: bool = True) -> list[Token]:
         """The text's tokens only, without features (cheaper than `analyse`)."""
-        return [t.token for t in self._tokens(text, correct=correct)]
+        return [t.token for t in self._tokens(text, correct=correct)[0]]
 
     def analyse(self, text: str, *, correct: bool = True) -> Analysis:
-        tokens = [t.token for t in self._tokens(text, correct=correct)]
-        result = Analysis(tokens)
+        raw, converted = self._tokens(text, correct=correct)
+        tokens = [t.token for t in raw]
+        result = Analysis(tokens, converted=converted)
         previous: Token | None = None
         for token in tokens:
             if token.cjk:
@@ -213,10 +226,52 @@ class Analyzer:
             previous = token
         return result
 
-    def _tokens(self, text: str, *, correct: bool) -> list[_Raw]:
+    def _english(self, word: str) -> bool:
+        return word in self.vocabulary or word in self._known or stem(word) in self._known_stems
+
+    def _from_pinyin(self, pieces: list[str]) -> tuple[list[str], list[tuple[str, str]]]:
+        """Runs of pinyin words rewritten as the catalog's Chinese, when the message reads
+        as pinyin; with (typed, written) for each run rewritten."""
+        hanzi = self.hanzi
+        if hanzi is None:
+            return pieces, []
+        latin = [p for p in pieces if not _IS_CJK.match(p)]
+        if not py.looks_like_pinyin(latin, _English(self)):
+            return pieces, []
+        out: list[str] = []
+        converted: list[tuple[str, str]] = []
+        run: list[str] = []
+
+        def flush() -> None:
+            if run:
+                written = (
+                    self.hanzi.write([s for w in run for s in py.split(w)]) if self.hanzi else ""
+                )
+                if written:
+                    out.append(written)
+                    converted.append((" ".join(run), written))
+                else:
+                    out.extend(run)
+                run.clear()
+
+        for piece in pieces:
+            if (
+                not _IS_CJK.match(piece)
+                and py.split(piece)
+                and not self.lexicon.latin.get((piece,))
+            ):
+                run.append(piece)
+            else:
+                flush()
+                out.append(piece)
+        flush()
+        return out, converted
+
+    def _tokens(self, text: str, *, correct: bool) -> tuple[list[_Raw], list[tuple[str, str]]]:
         folded = fold(text)
         raw: list[_Raw] = []
-        for piece in _PIECES.findall(folded):
+        pieces, converted = self._from_pinyin(_PIECES.findall(folded))
+        for piece in pieces:
             if _IS_CJK.match(piece):
                 for part, canonical in self.lexicon.split_cjk(piece):
                     if canonical:
@@ -226,7 +281,7 @@ class Analyzer:
                         raw.append(_Raw(Token(part, part, cjk=True), part))
             else:
                 raw.append(_Raw(Token(piece, piece), piece))
-        return self._apply_lexicon(raw, correct=correct)
+        return self._apply_lexicon(raw, correct=correct), converted
 
     def _apply_lexicon(self, raw: list[_Raw], *, correct: bool) -> list[_Raw]:
         out: list[_Raw] = []
@@ -290,6 +345,16 @@ class _Raw:
 
     token: Token
     surface_key: str
+
+
+class _English:
+    """The words an analyzer takes for English (catalog, corpus, word-vector stems)."""
+
+    def __init__(self, analyzer: Analyzer) -> None:
+        self._analyzer = analyzer
+
+    def __contains__(self, word: object) -> bool:
+        return isinstance(word, str) and self._analyzer._english(word)
 
 
 def _cjk_features(result: Analysis, run: str) -> None:

@@ -62,6 +62,8 @@ class ModelSettings:
     general_weight: float = 0.7  # weight of that view against the n-gram views
     general_sif: float = 3e-4  # SIF: a word weighs a / (a + its frequency in English)
     general_path: Path = GENERAL_VECTORS  # the table (tests point it at a damaged copy)
+    # A message typed in pinyin is read back into the catalog's Chinese (intents.pinyin).
+    pinyin: bool = True
 
 
 @dataclass
@@ -149,7 +151,7 @@ def _train(
     keywords: set[tuple[str, str]],
     corpus: Sequence[str],
 ) -> Trained:
-    analyzer = Analyzer(lexicon, typo_cutoff=settings.typo_cutoff)
+    analyzer = Analyzer(lexicon, typo_cutoff=settings.typo_cutoff, pinyin=settings.pinyin)
     analyzer.learn_vocabulary(phrase for _intent, phrase in pairs)
     intents = sorted({intent for intent, _ in pairs})
     index = {name: i for i, name in enumerate(intents)}

@@ -188,6 +188,7 @@ class Paths(Section):
     services: str = "catalog/services"
     builtins: str = "catalog/builtins.yaml"
     learned: str = "catalog/learned.yaml"  # phrasings accepted with `deskbot intents accept`
+    referrals: str = "catalog/referrals.yaml"  # non-IT topics and where to go instead
     knowledge: str = "content/kb"
     replies: str = "content/replies"  # canned replies: /reply IT-1042 #name
     people: str = "directory/people.csv"
@@ -239,7 +240,7 @@ class Matcher(Section):
     """Confidence thresholds (0-1) that turn a match into start / offer choices / say unsure."""
 
     high: float = Field(0.6, ge=0, le=1)
-    low: float = Field(0.35, ge=0, le=1)
+    low: float = Field(0.25, ge=0, le=1)
     margin: float = Field(0.08, ge=0, le=1)
     max_choices: int = Field(4, ge=2, le=5)
     # The English word vectors shipped in intents/data (docs/intents.md, step 6). Off: the

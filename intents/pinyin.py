@@ -1,0 +1,117 @@
+"""Pinyin: people type Chinese as toneless pinyin ("dayinji buneng yong", "mima wangle").
+
+Typed pinyin is read back into the catalog's own Chinese words: the catalog's Chinese
+character runs, 1-4 characters long, are indexed by their toneless syllables (`Hanzi`), and
+a run of pinyin words is cut into syllables and rewritten, longest known word first
+("dayinji buneng yong" -> 打印机 不能 用). The matcher then reads Chinese as usual, and
+`deskbot explain` shows the rewriting like a typo fix. A Latin word is taken for pinyin only
+when it splits whole into syllables and the message reads as pinyin (`looks_like_pinyin`),
+so English words that happen to split ("change" -> chan ge) stay English.
+
+The character readings come from the `pypinyin` package (MIT licence), read once per
+process; only each character's first (most common) reading is used.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Container, Sequence
+from functools import lru_cache
+
+
+@lru_cache(maxsize=1)
+def readings() -> dict[str, str]:
+    """Character -> its most common reading, toneless ("绿" -> "lv")."""
+    from pypinyin.pinyin_dict import pinyin_dict
+
+    out: dict[str, str] = {}
+    for codepoint, value in pinyin_dict.items():
+        first = value.split(",")[0]
+        out[chr(codepoint)] = _toneless(first)
+    return out
+
+
+@lru_cache(maxsize=1)
+def syllables() -> frozenset[str]:
+    return frozenset(readings().values())
+
+
+def _toneless(reading: str) -> str:
+    text = reading.replace("ü", "v")
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def of_text(text: str) -> list[str]:
+    """The syllables of the Chinese characters in `text`, in order (others skipped)."""
+    table = readings()
+    return [table[ch] for ch in text if ch in table]
+
+
+@lru_cache(maxsize=65536)
+def split(word: str) -> tuple[str, ...]:
+    """A Latin word cut into pinyin syllables, fewest pieces first; () if it does not cut."""
+    known = syllables()
+    if not word.isascii() or not word.isalpha() or len(word) > 30:
+        return ()
+    best: list[tuple[str, ...] | None] = [None] * (len(word) + 1)
+    best[0] = ()
+    for end in range(1, len(word) + 1):
+        for start in range(max(0, end - 6), end):
+            head = best[start]
+            piece = word[start:end]
+            if head is not None and piece in known:
+                candidate = (*head, piece)
+                current = best[end]
+                if current is None or len(candidate) < len(current):
+                    best[end] = candidate
+    return best[len(word)] or ()
+
+
+def looks_like_pinyin(words: Sequence[str], english: Container[str]) -> bool:
+    """Half the Latin words split into syllables, and one of them is no English word."""
+    if not words:
+        return False
+    splits = [w for w in words if split(w)]
+    foreign = [w for w in splits if w not in english]
+    return bool(foreign) and 2 * len(splits) >= len(words)
+
+
+class Hanzi:
+    """Toneless syllables -> the catalog's most frequent Chinese word that reads so."""
+
+    LONGEST = 4  # characters in the longest word indexed
+
+    def __init__(self) -> None:
+        self._counts: dict[tuple[str, ...], dict[str, int]] = {}
+        self._best: dict[tuple[str, ...], str] = {}
+
+    def learn(self, run: str) -> None:
+        """Index every 1-4 character piece of a run of Chinese characters."""
+        table = readings()
+        if not all(ch in table for ch in run):
+            return
+        sounds = [table[ch] for ch in run]
+        for n in range(1, self.LONGEST + 1):
+            for i in range(len(run) - n + 1):
+                key = tuple(sounds[i : i + n])
+                counts = self._counts.setdefault(key, {})
+                counts[run[i : i + n]] = counts.get(run[i : i + n], 0) + 1
+        self._best.clear()
+
+    def write(self, sounds: Sequence[str]) -> str:
+        """The syllables as the catalog's Chinese, longest word first; unknown ones dropped."""
+        if not self._best and self._counts:
+            self._best = {k: max(v, key=lambda w: (v[w], w)) for k, v in self._counts.items()}
+        out: list[str] = []
+        i = 0
+        while i < len(sounds):
+            for n in range(min(self.LONGEST, len(sounds) - i), 0, -1):
+                word = self._best.get(tuple(sounds[i : i + n]))
+                if word is not None:
+                    out.append(word)
+                    i += n
+                    break
+            else:
+                i += 1
+        return "".join(out)
