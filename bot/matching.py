@@ -18,7 +18,10 @@ PENDING_KEY = "match_row"
 def record(turn: Turn, result: MatchResult) -> None:
     """Keep the tier and the immediate outcome of one message the matcher decided."""
     top = result.top
-    if result.tier == "high":
+    intent_id = top.intent if top is not None and result.tier == "high" else None
+    if result.referral is not None:
+        outcome, intent_id = "referred", result.referral  # the topic, counted by the report
+    elif result.tier == "high":
         outcome = "understood"
     elif result.tier == "medium":
         outcome = "offered"
@@ -34,7 +37,7 @@ def record(turn: Turn, result: MatchResult) -> None:
             "language": turn.language,
             "tier": result.tier,
             "outcome": outcome,
-            "intent_id": top.intent if top is not None and result.tier == "high" else None,
+            "intent_id": intent_id,
         },
     )
     if outcome == "offered":

@@ -10,7 +10,7 @@ from bot.base.buttons import JOURNEY, button
 from bot.base.messages import Choice, Message
 from bot.base.texts import trusted
 from bot.base.timefmt import describe_duration
-from bot.chat import files
+from bot.chat import files, followup
 from bot.expiry import active_journey
 from bot.tickets import created_message, open_ticket
 from bot.turn import Turn
@@ -174,6 +174,7 @@ def apply_result(turn: Turn, journey: Journey, result: Result) -> None:
     if result.state.finished or result.state.status == "waiting":
         # A waiting journey is parked on its approval, leaving the conversation free.
         turn.data.pop("journey", None)
+        followup.offer(turn, journey.id)  # a second request from the same message, if any
     else:
         turn.data["journey"] = result.state.to_dict()
 

@@ -8,7 +8,8 @@ import re
 from bot import incidents, matching
 from bot.base.buttons import HANDOFF_TEXT, MENU, SERVICE, awaiting, button
 from bot.base.messages import Choice, Message
-from bot.chat import conversation, knowledge
+from bot.base.texts import trusted
+from bot.chat import conversation, followup, knowledge
 from bot.chat.verbs.requester import my_tickets
 from bot.turn import Turn
 from intents.matcher import MatchResult
@@ -34,8 +35,22 @@ def understand(turn: Turn, text: str) -> None:
     result = turn.desk.matcher.match(text)
     matching.record(turn, result)  # insight: how the matcher fared (docs/insight.md)
     top = result.top
-    if result.tier == "high" and top is not None:
+    if result.asked_for_person:
+        _asked_for_person(turn, text, result)
+    elif result.referral is not None and result.referral in turn.desk.intents.referrals:
+        turn.data["pending_text"] = text
+        turn.data.pop("offered", None)
+        _record(turn, "out_of_scope", text, candidates=_offered(turn, result))
+        refer(turn, result.referral)
+    elif result.tier == "high" and top is not None:
         turn.data.pop("pending_text", None)
+        if result.second is not None and turn.desk.catalog.get(result.second) is not None:
+            turn.say(
+                "intents.two_requests",
+                first=_label(turn, top.intent),
+                second=_label(turn, result.second),
+            )
+            followup.keep(turn, result.second)
         act_on(turn, top.intent, understood=True, request=as_understood(text, result))
     elif result.tier == "medium":
         turn.data["pending_text"] = text
@@ -84,6 +99,40 @@ def offer_candidates(turn: Turn, result: MatchResult) -> None:
     turn.reply(Message(text=turn.t("understand.which"), choices=tuple(choices)))
 
 
+def _asked_for_person(turn: Turn, text: str, result: MatchResult) -> None:
+    """An explicit ask for a person wins. When the message also says what it is about
+    ("转人工 outlook 又挂了"), that goes to the person at once; else they are asked."""
+    low = turn.desk.settings.matcher.low
+    about = any(
+        turn.desk.catalog.get(c.intent) is not None and c.score >= low
+        for c in result.candidates[1:]
+    )
+    if about:
+        turn.data["pending_text"] = text
+    act_on(turn, "human_handoff", understood=True)
+
+
+def refer(turn: Turn, topic: str) -> None:
+    """Not for IT: say where to go instead (catalog/referrals.yaml), in their language."""
+    referral = turn.desk.intents.referrals[topic]
+    where = referral.where.get(turn.language) or referral.where.get("en") or ""
+    title = referral.titles.get(turn.language) or referral.titles.get("en") or topic
+    turn.reply(
+        Message(
+            text=turn.t(
+                "intents.referral",
+                topic=title,
+                where=trusted(turn.desk.texts.compile(where).render()),
+            ),
+            choices=(
+                Choice(turn.plain("button.rephrase"), button(MENU, "rephrase")),
+                Choice(turn.plain("button.human"), button(MENU, "human")),
+                Choice(turn.plain("button.general_ticket"), button(MENU, "general")),
+            ),
+        )
+    )
+
+
 def not_understood(turn: Turn, *, out_of_scope: bool = False) -> None:
     turn.reply(
         Message(
@@ -117,7 +166,9 @@ def on_menu_button(turn: Turn, choice: str) -> None:
     if choice == "none" and pending and offered:
         _record(turn, "none_of_these", pending, candidates=offered)
         matching.settle(turn, None)
-    if choice in ("rephrase", "none"):
+    if choice == followup.SKIP:
+        followup.drop(turn)
+    elif choice in ("rephrase", "none"):
         turn.say("understand.rephrase")
     elif choice in ("human", "general"):
         ask_what_about(turn, str(pending or ""))

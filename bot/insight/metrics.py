@@ -105,6 +105,7 @@ class SurveyFact:
 class MatchFact:
     at: datetime
     outcome: str
+    topic: str | None = None  # referred: the referral topic (catalog/referrals.yaml)
 
 
 @dataclass
@@ -188,6 +189,8 @@ class Figures:
     matcher_disambiguated: Rate
     matcher_not_understood: Rate
     matcher_unanswered: Rate
+    matcher_referred: Rate  # pointed elsewhere: not for IT (catalog/referrals.yaml)
+    referrals: list[tuple[str, int]]  # (topic, messages), most first
     incidents_declared: int
     incident_reports: int
 
@@ -220,6 +223,8 @@ class Figures:
                 "after_disambiguation": self.matcher_disambiguated.as_dict(),
                 "not_understood": self.matcher_not_understood.as_dict(),
                 "unanswered": self.matcher_unanswered.as_dict(),
+                "referred": self.matcher_referred.as_dict(),
+                "referrals": [{"topic": t, "messages": n} for t, n in self.referrals],
             },
             "major_incidents": {
                 "declared": self.incidents_declared,
@@ -310,7 +315,9 @@ def figures(facts: Facts, lo: datetime, hi: datetime) -> Figures:
     surveys = _within(facts.surveys, lambda s: s.sent, lo, hi)
     scores = [s.score for s in surveys if s.score is not None]
     approvals = _within(facts.approvals, lambda m: m.at, lo, hi)
-    matches = Counter(m.outcome for m in _within(facts.matches, lambda m: m.at, lo, hi))
+    matched = _within(facts.matches, lambda m: m.at, lo, hi)
+    matches = Counter(m.outcome for m in matched)
+    topics = Counter(m.topic or "" for m in matched if m.outcome == "referred")
     decided = sum(matches.values())
     not_understood = matches["not_understood"] + matches["out_of_scope"] + matches["rejected"]
     return Figures(
@@ -341,6 +348,8 @@ def figures(facts: Facts, lo: datetime, hi: datetime) -> Figures:
         matcher_disambiguated=Rate(matches["picked"], decided),
         matcher_not_understood=Rate(not_understood, decided),
         matcher_unanswered=Rate(matches["offered"], decided),
+        matcher_referred=Rate(matches["referred"], decided),
+        referrals=sorted(topics.items(), key=lambda kv: (-kv[1], kv[0])),
         incidents_declared=len(_within(facts.incidents, lambda t: t, lo, hi)),
         incident_reports=len(_within(facts.incident_reports, lambda t: t, lo, hi)),
     )
@@ -456,7 +465,7 @@ def load_facts(desk: Desk, session: Session, start: datetime, end: datetime) -> 
     _survey_facts(session, facts)
     _approval_facts(desk, session, facts)
     facts.matches = [
-        MatchFact(row.at, row.outcome)
+        MatchFact(row.at, row.outcome, row.intent_id if row.outcome == "referred" else None)
         for row in session.exec(
             select(MatchOutcome).where(col(MatchOutcome.at) >= start, col(MatchOutcome.at) < end)
         ).all()

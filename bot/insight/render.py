@@ -98,6 +98,12 @@ class Formatter:
         journey = self.desk.catalog.get(service)
         return journey.title.get(self.lang) if journey is not None else service
 
+    def topic(self, topic: str) -> str:
+        referral = self.desk.intents.referrals.get(topic)
+        if referral is None:
+            return topic  # a topic since taken out of catalog/referrals.yaml
+        return referral.titles.get(self.lang) or referral.titles.get("en") or topic
+
     def date(self, when: datetime, tz: str) -> str:
         local = when.astimezone(ZoneInfo(tz))
         return self.t(
@@ -154,6 +160,8 @@ class Formatter:
             row("matcher_disambiguated", self.rate(f.matcher_disambiguated)),
             row("matcher_not_understood", self.rate(f.matcher_not_understood)),
             row("matcher_unanswered", self.rate(f.matcher_unanswered)),
+            row("matcher_referred", self.rate(f.matcher_referred)),
+            *(Row(self.t("referral", topic=self.topic(t)), str(n)) for t, n in f.referrals),
         )
         incidents = (
             row("incidents_declared", str(f.incidents_declared)),
