@@ -68,13 +68,25 @@ def split(word: str) -> tuple[str, ...]:
     return best[len(word)] or ()
 
 
-def looks_like_pinyin(words: Sequence[str], english: Container[str]) -> bool:
-    """Half the Latin words split into syllables, and one of them is no English word."""
+def looks_like_pinyin(
+    words: Sequence[str], english: Container[str], catalog: Container[str] = ()
+) -> bool:
+    """Does a message's Latin words read as pinyin?
+
+    Yes when half of them split into syllables and one of those is no English word
+    ("mima wangle"), or when two thirds split, at least two, and one is not a word of the
+    catalog ("vpn lian bu shang": each syllable is also some English word or name).
+    """
     if not words:
         return False
     splits = [w for w in words if split(w)]
-    foreign = [w for w in splits if w not in english]
-    return bool(foreign) and 2 * len(splits) >= len(words)
+    if any(w not in english for w in splits) and 2 * len(splits) >= len(words):
+        return True
+    return (
+        len(splits) >= 2
+        and 3 * len(splits) >= 2 * len(words)
+        and any(w not in catalog for w in splits)
+    )
 
 
 class Hanzi:

@@ -170,17 +170,28 @@ class Analyzer:
         self._known_stems: Container[str] = ()  # stems of real words: never "corrected" either
         self._fixes: dict[str, str | None] = {}
 
-    def learn_vocabulary(self, texts: Iterable[str]) -> None:
-        """Remember the catalog's Latin words: the targets for typo correction."""
+    def learn_vocabulary(self, texts: Iterable[str], *, steering: Iterable[str] = ()) -> None:
+        """Remember the catalog's Latin words: the targets for typo correction.
+
+        Words found only in `steering` phrases (cancel, greetings: "never mind", "stop") are
+        known but never the target of a correction: an unknown word ("mindo", an app's
+        name) read as "mind" would cancel what the person came for.
+        """
+        targets: set[str] = set()
         for text in texts:
             for raw in self._tokens(text, correct=False)[0]:
                 if not raw.token.cjk:
                     self.vocabulary.add(raw.surface_key)
+                    targets.add(raw.surface_key)
             if self.hanzi is not None:
                 for piece in _PIECES.findall(fold(text)):
                     if _IS_CJK.match(piece):
                         self.hanzi.learn(piece)
-        self._vocab_list = sorted(w for w in self.vocabulary if len(w) >= 3 and w.isalpha())
+        for text in steering:
+            for raw in self._tokens(text, correct=False)[0]:
+                if not raw.token.cjk:
+                    self.vocabulary.add(raw.surface_key)
+        self._vocab_list = sorted(w for w in targets if len(w) >= 3 and w.isalpha())
         self._fixes.clear()
 
     def learn_known_words(self, words: Iterable[str]) -> None:
@@ -236,7 +247,7 @@ class Analyzer:
         if hanzi is None:
             return pieces, []
         latin = [p for p in pieces if not _IS_CJK.match(p)]
-        if not py.looks_like_pinyin(latin, _English(self)):
+        if not py.looks_like_pinyin(latin, _English(self), self.vocabulary):
             return pieces, []
         out: list[str] = []
         converted: list[tuple[str, str]] = []
@@ -281,9 +292,11 @@ class Analyzer:
                         raw.append(_Raw(Token(part, part, cjk=True), part))
             else:
                 raw.append(_Raw(Token(piece, piece), piece))
-        return self._apply_lexicon(raw, correct=correct), converted
+        return self._apply_lexicon(raw, correct=correct, names=names(text)), converted
 
-    def _apply_lexicon(self, raw: list[_Raw], *, correct: bool) -> list[_Raw]:
+    def _apply_lexicon(
+        self, raw: list[_Raw], *, correct: bool, names: Container[str] = ()
+    ) -> list[_Raw]:
         out: list[_Raw] = []
         i = 0
         latin = self.lexicon.latin
@@ -310,7 +323,7 @@ class Analyzer:
                 out.append(item)  # Chinese, or already canonical from the lexicon
                 continue
             word = item.surface_key
-            fixed = self._fix(word) if correct else None
+            fixed = self._fix(word) if correct and word not in names else None
             if fixed is not None and fixed != word:
                 target = latin.get((fixed,), fixed)
                 out.append(_Raw(Token(stem(target), word, corrected=True), fixed))
@@ -345,6 +358,30 @@ class _Raw:
 
     token: Token
     surface_key: str
+
+
+_WORD = re.compile(r"[^\W_]+")
+_SENTENCE_END = re.compile(r"[.!?。！？]\s*$")
+
+
+def names(text: str) -> set[str]:
+    """Words typed as names: "SharePoint", "iPhone", or "Miro" capitalised mid-sentence.
+
+    A name is never taken for a misspelt catalog word ("my Mindy app crashes" is not "mind"
+    as in "never mind"). A capitalised first word of a sentence is no sign of a name.
+    """
+    normal = unicodedata.normalize("NFKC", text)
+    found: set[str] = set()
+    for match in _WORD.finditer(normal):
+        word = match.group(0)
+        if not word.isascii() or not word.isalpha() or word.isupper() or word.islower():
+            continue
+        inner_capital = any(ch.isupper() for ch in word[1:])
+        before = normal[: match.start()]
+        starts_sentence = not before.strip() or bool(_SENTENCE_END.search(before))
+        if inner_capital or (word[0].isupper() and not starts_sentence):
+            found.add(fold(word))
+    return found
 
 
 class _English:

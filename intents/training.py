@@ -32,6 +32,10 @@ from intents.distributional import (
 from intents.linear import Floats, Ints, LinearModel, Sparse, train_softmax
 from intents.text import VIEWS, WORD_VIEW, Analysis, Analyzer, Lexicon, Token, load_lexicon
 
+# Built-in intents that steer the conversation: their words are never typo-correction
+# targets (intents.text.Analyzer.learn_vocabulary).
+STEERING = ("cancel", "greet", "thanks", "help")
+
 
 @dataclass(frozen=True)
 class ModelSettings:
@@ -152,7 +156,10 @@ def _train(
     corpus: Sequence[str],
 ) -> Trained:
     analyzer = Analyzer(lexicon, typo_cutoff=settings.typo_cutoff, pinyin=settings.pinyin)
-    analyzer.learn_vocabulary(phrase for _intent, phrase in pairs)
+    analyzer.learn_vocabulary(
+        (phrase for intent, phrase in pairs if intent not in STEERING),
+        steering=(phrase for intent, phrase in pairs if intent in STEERING),
+    )
     intents = sorted({intent for intent, _ in pairs})
     index = {name: i for i, name in enumerate(intents)}
     analysed: list[tuple[int, str, Analysis]] = []
