@@ -261,7 +261,8 @@ class LexicalMatcher:
         # them must beat the two best services: "密码忘了" leaning a little to every
         # personal-account topic at once is still the desk's own password reset.
         best_out = float(probs[order[0]])
-        oos = bool(inside) and order[0] not in inside and best_out >= probs[inside[:2]].sum()
+        # (bool(): numpy's bool would reach `deskbot explain --format json` as "True")
+        oos = bool(inside and order[0] not in inside and best_out >= probs[inside[:2]].sum())
         # Tiers compare services among themselves: probabilities given "it is in scope".
         probs = probs / max(1.0 - p_out, 1e-9) if not oos else probs
         shown = inside[:limit]

@@ -91,6 +91,10 @@ def explanation(result: MatchResult) -> dict[str, Any]:
         "text": result.text,
         "tier": result.tier,
         "out_of_scope": result.out_of_scope,
+        "referral": result.referral,
+        "asked_for_person": result.asked_for_person,
+        "decided_by_clause": result.clause or None,
+        "second_request": result.second,
         "corrections": [{"typed": a, "read_as": b} for a, b in result.corrections],
         "candidates": [
             {
@@ -111,9 +115,17 @@ def explain(args: argparse.Namespace) -> int:
         print_json(data)
         return 0
     verdict = "out of scope" if result.out_of_scope else f"{result.tier} confidence"
+    if result.referral:
+        verdict += f" (referral: {result.referral})"
     print(f"{result.text!r}: {verdict}")
     if result.corrections:
         print("read as: " + ", ".join(f"{a} -> {b}" for a, b in result.corrections))
+    if result.asked_for_person:
+        print("asked for a person: that wins over everything else in the message")
+    if result.clause:
+        print(f"decided by the clause: {result.clause!r}")
+    if result.second:
+        print(f"a second request, offered when the first is done: {result.second}")
     rows = [
         {
             "intent": c["intent"],

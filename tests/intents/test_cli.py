@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def config(tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A config.yaml of the test's own: repo content, the test services, a private learned file."""
     text = (ROOT / "config.yaml").read_text(encoding="utf-8")
-    for name in ("builtins", "knowledge", "people", "assets"):
+    for name in ("builtins", "knowledge", "people", "assets", "referrals"):
         text = text.replace(f"  {name}: ", f"  {name}: {ROOT}/", 1)
     text = text.replace("  services: catalog/services", f"  services: {SERVICES}", 1)
     text = text.replace("  learned: catalog/learned.yaml", f"  learned: {tmp_path}/learned.yaml", 1)
@@ -53,6 +53,24 @@ def test_explain_shows_candidates_scores_and_evidence(config: Path, capsys):
     assert main(["explain", "--config", str(config), "pasword expired"]) == 0
     out = capsys.readouterr().out
     assert "pasword -> password" in out and "password_reset" in out
+
+
+def test_explain_shows_referrals_clauses_second_requests_and_pinyin(config: Path, capsys):
+    data = run_json(capsys, "explain", "--config", str(config), "--format", "json", "年假还剩几天")
+    assert isinstance(data, dict)
+    assert (data["out_of_scope"], data["referral"]) == (True, "hr_payroll")
+    data = run_json(
+        capsys,
+        *("explain", "--config", str(config), "--format", "json"),
+        "the vpn keeps dropping. also, I forgot my password",
+    )
+    assert isinstance(data, dict)
+    assert data["candidates"][0]["intent"] == "vpn_issue"
+    assert data["second_request"] == "password_reset"
+    assert data["decided_by_clause"] == "the vpn keeps dropping"
+    assert main(["explain", "--config", str(config), "mima wangle"]) == 0
+    out = capsys.readouterr().out
+    assert "mima wangle -> 密码忘了" in out and "password_reset" in out
 
 
 def test_eval_intents_reports_the_issue_metrics(tmp_path: Path, config: Path, capsys):
@@ -144,7 +162,8 @@ def test_eval_intents_slices_by_field_and_writes_details(tmp_path: Path, config:
         "high",
     )
     assert vpn["top3"][0][0] == "vpn_issue" and len(vpn["top3"]) <= 3 and vpn["lang"] == "en"
-    assert rows[3]["predicted"] == "none" and rows[3]["right"] is True
+    # A trip to book is pointed to the travel desk: right for a line expecting "none".
+    assert rows[3]["predicted"] == "referral:travel_expenses" and rows[3]["right"] is True
 
     assert main(["eval-intents", str(test), "--config", str(config), "--by", "lang"]) == 0
     out = capsys.readouterr().out
