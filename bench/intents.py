@@ -53,14 +53,23 @@ from pathlib import Path
 import numpy as np
 
 from bench.fuzzy import FuzzyMatcher
-from intents.catalog import OUT_OF_SCOPE, Intent, IntentCatalog
-from intents.matcher import LexicalMatcher, Thresholds
+from intents.catalog import OUT_OF_SCOPE, Intent, IntentCatalog, is_outside
+from intents.evaluate import evaluate, load_cases
+from intents.matcher import (
+    Candidate,
+    LexicalMatcher,
+    Matcher,
+    MatchResult,
+    Thresholds,
+    tier_for,
+)
 from intents.training import ModelSettings
 
 Pair = tuple[str, str]
 Scorer = Callable[[str], tuple[str, float]]  # text -> (top intent, top score)
 DEFAULT_DATA = Path(__file__).resolve().parent / "data"
-NEEDED = {
+NEEDED: dict[str, tuple[str, ...]] = {
+    "realistic": (),  # the sets in tests/intents and the default catalog: always there
     "clinc": ("clinc150/data_full.json",),
     "banking": ("banking77/train.csv", "banking77/test.csv"),
     "latency": ("clinc150/data_full.json",),
@@ -296,6 +305,122 @@ def latency(data: Path, sizes: Sequence[int], quick: bool) -> list[dict]:
     return rows
 
 
+# ---- realistic requests on the default catalog -------------------------------------------
+
+TESTS = Path(__file__).resolve().parents[1] / "tests" / "intents"
+REALISTIC = {
+    "dev": TESTS / "realistic_dev.jsonl",  # tuned on
+    "heldout": TESTS / "realistic_heldout.jsonl",  # never tuned on
+    "heldout_2025": TESTS / "heldout.jsonl",  # the first held-out set (closer to the catalog)
+}
+FIGURES = (
+    "top1",
+    "accuracy",
+    "oos_recall",
+    "false_reject",
+    "high_precision",
+    "medium_contains",
+    "referral_recall",
+    "second_recall",
+)
+
+
+def default_intents() -> IntentCatalog:
+    from bot.app import load_config
+    from bot.content import load_content
+
+    settings = load_config(Path(__file__).resolve().parents[1] / "config.yaml")
+    return load_content(settings)[3]
+
+
+class _TopOnly:
+    """A baseline that only ranks (no tiers): wrapped as a matcher for `evaluate`."""
+
+    def __init__(self, scorer: Scorer, thresholds: Thresholds) -> None:
+        self._scorer = scorer
+        self._thresholds = thresholds
+
+    def match(self, text: str) -> MatchResult:
+        intent, score = self._scorer(text)
+        if is_outside(intent):
+            return MatchResult(text, "low", (), out_of_scope=True)
+        candidate = Candidate(intent, score)
+        return MatchResult(text, tier_for([candidate], self._thresholds), (candidate,))
+
+
+def realistic_methods(intents: IntentCatalog) -> dict[str, Callable[[], Matcher]]:
+    """The default matcher, the same reading whole messages only (no clauses, no pinyin),
+    and two baselines trained on the same catalog phrases."""
+    thresholds = Thresholds()
+    pairs = [(phrase, i.id) for i in intents for _lang, phrase in i.phrases()]
+    return {
+        "lexical": lambda: LexicalMatcher(intents, thresholds),
+        "lexical-whole": lambda: LexicalMatcher(
+            intents, thresholds, settings=ModelSettings(clauses=False, pinyin=False)
+        ),
+        "tfidf_lr": lambda: _TopOnly(tfidf_lr(pairs), thresholds),
+        "fuzzy": lambda: FuzzyMatcher(intents, thresholds),
+    }
+
+
+def realistic() -> list[dict]:
+    """Every realistic set with every method; slices by language and style for the matcher."""
+    intents = default_intents()
+    rows = []
+    for name, build in realistic_methods(intents).items():
+        try:
+            matcher = build()
+        except ImportError as exc:  # scikit-learn is in the [bench] extra only
+            print(f"realistic {name}: skipped ({exc})", flush=True)
+            continue
+        for label, path in REALISTIC.items():
+            cases = load_cases(path)
+            for case in cases[:20]:
+                matcher.match(case.text)  # warm caches (pinyin readings, typo fixes)
+            report = evaluate(matcher, cases, by=("lang", "style") if name == "lexical" else ())
+            rows.append({"set": label, "method": name, **report})
+            print(
+                f"realistic {label:12s} {name:14s} "
+                + " ".join(f"{k} {_fig(report.get(k))}" for k in FIGURES)
+                + f" p50 {report['p50_ms']} ms p99 {report['p99_ms']} ms",
+                flush=True,
+            )
+    return rows
+
+
+def _fig(value: object) -> str:
+    return "-" if value is None else f"{100 * float(str(value)):.1f}"
+
+
+def realistic_report(rows: list[dict]) -> str:
+    columns = ["set", "method", *FIGURES, "zh_top1", "p50_ms", "p99_ms"]
+    table_rows = []
+    slices = []
+    for row in rows:
+        zh = row.get("by", {}).get("lang", {}).get("zh") or {}
+        cells = {k: _fig(row.get(k)) for k in FIGURES}
+        cells.update(set=row["set"], method=row["method"], p50_ms=row["p50_ms"])
+        cells.update(p99_ms=row["p99_ms"], zh_top1=_fig(zh.get("top1")) if zh else "")
+        table_rows.append(cells)
+        for field, values in row.get("by", {}).items():
+            for value, figures in values.items():
+                slices.append(
+                    {
+                        "set": row["set"],
+                        "slice": f"{field}={value}",
+                        "n": figures["n"],
+                        **{k: _fig(figures.get(k)) for k in ("top1", "accuracy", "false_reject")},
+                        "high_precision": _fig(figures.get("high_precision")),
+                    }
+                )
+    out = "Realistic requests, default catalog (percent)\n" + table(table_rows, columns)
+    if slices:
+        out += "\n\nSlices of the default matcher\n" + table(
+            slices, ["set", "slice", "n", "top1", "accuracy", "false_reject", "high_precision"]
+        )
+    return out
+
+
 def _mean_sd(values: list[float]) -> str:
     sd = statistics.stdev(values) if len(values) > 1 else 0.0
     return f"{100 * statistics.mean(values):.1f} ± {100 * sd:.1f}"
@@ -323,7 +448,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--datasets", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--quick", action="store_true", help="1 seed, a tenth of the test data")
-    parser.add_argument("--skip", nargs="*", default=[], choices=["clinc", "banking", "latency"])
+    parser.add_argument(
+        "--skip", nargs="*", default=[], choices=["realistic", "clinc", "banking", "latency"]
+    )
     parser.add_argument(
         "--methods", nargs="*", default=[*METHODS, "lexical+oos"], help="CLINC150 methods to run"
     )
@@ -336,6 +463,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         )
     seeds = (0,) if args.quick else (0, 1, 2)
     out: list[str] = []
+    if "realistic" not in args.skip:
+        out.append(realistic_report(realistic()))
     if "clinc" not in args.skip:
         rows = clinc(args.datasets, (10, 30), seeds, args.quick, args.methods)
         out.append(

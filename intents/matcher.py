@@ -143,14 +143,19 @@ class LexicalMatcher:
         whole, analysis = self._read(text)
         if any(tok.text == ASK_PERSON for tok in analysis.tokens) and HANDOFF in self._t.intents:
             return self._handoff(whole)
-        parts = clauses(text)
+        parts = clauses(text) if self.settings.clauses else []
         if len(parts) < 2:
             return whole
+        whole_top = whole.top.intent if whole.top else ""
+        settled = whole.tier == "high" and whole_top not in COURTESY
+        if settled and not any(p.separate for p in parts[1:]):
+            if not any(tok.text == URGENT for tok in analysis.tokens):
+                return whole  # one clear request, nothing marked as another: no more to read
         # Confident service clauses, in order: (reading, urgent, marked as a matter apart).
         found: list[tuple[MatchResult, bool, bool]] = []
         matter: list[str] = []  # clauses that are not courtesy ("hi there", "could you help")
         for part in parts:
-            result, part_analysis = self._read(part.text)
+            result, part_analysis = self._read(part.text, explain=False)
             top = result.top
             if top is None or top.intent not in COURTESY or top.score < self.thresholds.low:
                 matter.append(part.text)
@@ -166,20 +171,25 @@ class LexicalMatcher:
         if len(services) >= 2:
             second = self._two_requests(whole, found)
             if second is not None:
-                return second
+                return self._explained(second)
         elif len(services) == 1 and whole.tier != "high":
-            return replace(found[0][0], text=whole.text, corrections=whole.corrections)
-        whole_top = whole.top.intent if whole.top else ""
+            lead = replace(found[0][0], text=whole.text, corrections=whole.corrections)
+            return self._explained(lead)
         if matter and len(matter) < len(parts) and (whole.tier != "high" or whole_top in COURTESY):
             # Courtesy spread the probability ("hi, sorry to bother you, ... any chance you
             # can help?"): the request is what remains without it.
-            rest, _analysis = self._read(", ".join(matter))
+            rest, _analysis = self._read(", ".join(matter), explain=False)
             better = _RANK[rest.tier] > _RANK[whole.tier]
             if better or rest.out_of_scope or whole_top in COURTESY:
-                return replace(
-                    rest, text=whole.text, corrections=whole.corrections, clause=rest.text
+                return self._explained(
+                    replace(rest, text=whole.text, corrections=whole.corrections, clause=rest.text)
                 )
         return whole
+
+    def _explained(self, result: MatchResult) -> MatchResult:
+        """A clause's reading with its evidence: clauses are first read for scores only."""
+        full, _analysis = self._read(result.clause)
+        return replace(result, candidates=full.candidates)
 
     def _two_requests(
         self, whole: MatchResult, found: list[tuple[MatchResult, bool, bool]]
@@ -204,14 +214,8 @@ class LexicalMatcher:
         if later is None or later[0].top is None or later[0].top.intent not in plausible:
             return None
         urgent_first = found[0][1]
-        lead, other = (
-            (later[0], found[0][0])
-            if later[1] and not urgent_first
-            else (
-                found[0][0],
-                later[0],
-            )
-        )
+        urgent_later = later[1] and not urgent_first
+        lead, other = (later[0], found[0][0]) if urgent_later else (found[0][0], later[0])
         assert other.top is not None
         return replace(
             lead, text=whole.text, corrections=whole.corrections, second=other.top.intent
@@ -228,8 +232,9 @@ class LexicalMatcher:
             asked_for_person=True,
         )
 
-    def _read(self, text: str) -> tuple[MatchResult, Analysis]:
-        """One reading of `text` as a single request."""
+    def _read(self, text: str, *, explain: bool = True) -> tuple[MatchResult, Analysis]:
+        """One reading of `text` as a single request; without `explain`, the candidates
+        carry no evidence or closest example (a clause read only to compare scores)."""
         t = self._t
         analysis = t.analyzer.analyse(text)
         cols, vals = vectorise(
@@ -266,18 +271,21 @@ class LexicalMatcher:
         # Tiers compare services among themselves: probabilities given "it is in scope".
         probs = probs / max(1.0 - p_out, 1e-9) if not oos else probs
         shown = inside[:limit]
-        shares = dense_shares(analysis, t) if dense is not None else []
-        dense_query = np.zeros(len(t.columns))
-        dense_query[cols] = vals
-        candidates = [
-            Candidate(
-                t.intents[i],
-                min(1.0, float(probs[i])),
-                evidence(analysis, t, cols, vals, i, shares),
-                nearest_example(t, dense_query, i),
-            )
-            for i in shown
-        ]
+        if explain:
+            shares = dense_shares(analysis, t) if dense is not None else []
+            dense_query = np.zeros(len(t.columns))
+            dense_query[cols] = vals
+            candidates = [
+                Candidate(
+                    t.intents[i],
+                    min(1.0, float(probs[i])),
+                    evidence(analysis, t, cols, vals, i, shares),
+                    nearest_example(t, dense_query, i),
+                )
+                for i in shown
+            ]
+        else:
+            candidates = [Candidate(t.intents[i], min(1.0, float(probs[i]))) for i in shown]
         tier: Tier = "low" if oos else tier_for(candidates, self.thresholds)
         if tier == "medium":
             # "Greeting?" is no answer to "hi, can you order pizza": the choices are what

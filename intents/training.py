@@ -68,6 +68,9 @@ class ModelSettings:
     general_path: Path = GENERAL_VECTORS  # the table (tests point it at a damaged copy)
     # A message typed in pinyin is read back into the catalog's Chinese (intents.pinyin).
     pinyin: bool = True
+    # Read each clause of a message too (intents.clauses; LexicalMatcher.match): courtesy
+    # around a request, two requests in one message. Off only to measure what it brings.
+    clauses: bool = True
 
 
 @dataclass
