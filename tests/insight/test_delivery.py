@@ -163,7 +163,8 @@ def test_matcher_outcomes_are_recorded_as_people_talk(make_desk: MakeDesk, setti
     chat.say("mark", "wifi or vpn not working")
     chat.press("mark", "m:none")  # none of these
     chat.say("wang.fang", "wifi or vpn not working")  # offered, never answered
-    chat.say("li.wei", "book me a flight to Paris")  # out of scope
+    chat.say("li.wei", "book me a flight to Paris")  # a referral topic: travel
+    chat.say("dana", "tell me something funny")  # out of scope, nowhere to point
     with desk.store.read() as session:
         rows = session.exec(select(MatchOutcome).order_by(MatchOutcome.id)).all()  # type: ignore[arg-type]
     assert [(r.person_id, r.tier, r.outcome) for r in rows] == [
@@ -171,9 +172,11 @@ def test_matcher_outcomes_are_recorded_as_people_talk(make_desk: MakeDesk, setti
         ("bob", "medium", "picked"),
         ("mark", "medium", "rejected"),
         ("wang.fang", "medium", "offered"),
-        ("li.wei", "low", "out_of_scope"),
+        ("li.wei", "low", "referred"),
+        ("dana", "low", "out_of_scope"),
     ]
     assert rows[0].intent_id == "password_reset" and rows[1].intent_id == pick[2:]
+    assert rows[4].intent_id == "travel_expenses"  # the topic, counted by the report
 
 
 def test_serve_schedules_the_insight_job_on_every_replica(idesk: Desk):
