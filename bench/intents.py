@@ -53,7 +53,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.fuzzy import FuzzyMatcher
-from intents.catalog import OUT_OF_SCOPE, Intent, IntentCatalog, is_outside
+from intents.catalog import OUT_OF_SCOPE, REFERRAL, Intent, IntentCatalog, is_outside
 from intents.evaluate import evaluate, load_cases
 from intents.matcher import (
     Candidate,
@@ -343,7 +343,8 @@ class _TopOnly:
     def match(self, text: str) -> MatchResult:
         intent, score = self._scorer(text)
         if is_outside(intent):
-            return MatchResult(text, "low", (), out_of_scope=True)
+            topic = intent.removeprefix(REFERRAL) if intent.startswith(REFERRAL) else None
+            return MatchResult(text, "low", (), out_of_scope=True, referral=topic)
         candidate = Candidate(intent, score)
         return MatchResult(text, tier_for([candidate], self._thresholds), (candidate,))
 
