@@ -53,6 +53,9 @@ def test_a_resolution_becomes_an_article_self_help_and_the_matcher_use(ichat: Me
     assert InsightJob(desk).run_once().knowledge_changed
     after = desk.matcher.match(TITLE)
     assert after.tier == "high" and after.top is not None and after.top.intent == "vpn_issue"
+    # The retrained desk still knows where non-IT requests go (catalog/referrals.yaml).
+    assert set(desk.intents.referrals) >= {"facilities", "hr_payroll"}
+    assert "That sounds like HR and payroll" in texts(ichat.say("bob", "my payslip is wrong"))[0]
 
     # A VPN journey's self-help offers it after its own article.
     replies = ichat.say("bob", "my vpn is broken") + ichat.say("bob", "won't connect")
