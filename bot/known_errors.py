@@ -251,8 +251,8 @@ def _refresh(desk: Desk, session: Session, force: bool, with_matcher: bool) -> b
         return True
     intents, matcher = content.intents, content.matcher
     if phrases or content.known_errors:  # nothing was ever added: the files' matcher stands
-        files = content.file_intents
-        intents = IntentCatalog(intents=dict(files.intents), referrals=dict(files.referrals))
+        own = content.file_intents
+        intents = IntentCatalog(intents=dict(own.intents), referrals=dict(own.referrals))
         for service, by_lang in phrases.items():
             intents.add_examples(service, by_lang)
         matcher = build_matcher(desk.settings, intents)

@@ -26,8 +26,10 @@ def _journeys(catalog: Catalog) -> list[Journey]:
 def test_match_sections_give_the_matcher_enough_to_learn(catalog: Catalog) -> None:
     for journey in _journeys(catalog):
         examples, keywords = journey.match.examples, journey.match.keywords
-        assert 8 <= len(examples.get("en", [])) <= 12, journey.id
-        assert 6 <= len(examples.get("zh", [])) <= 10, journey.id
+        # The upper bounds keep one service from crowding out the rest; they grew with the
+        # colloquial and symptom phrasings the realistic dev set asked for.
+        assert 8 <= len(examples.get("en", [])) <= 20, journey.id
+        assert 6 <= len(examples.get("zh", [])) <= 18, journey.id
         assert keywords.get("en") and keywords.get("zh"), journey.id
         phrases = [p.lower() for p in examples["en"] + examples["zh"]]
         assert len(phrases) == len(set(phrases)), f"{journey.id}: duplicate examples"
