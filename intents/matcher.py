@@ -141,8 +141,9 @@ class LexicalMatcher:
         around a request no longer spread its probability).
         """
         whole, analysis = self._read(text)
-        if any(tok.text == ASK_PERSON for tok in analysis.tokens) and HANDOFF in self._t.intents:
-            return self._handoff(whole)
+        asked = [tok.surface for tok in analysis.tokens if tok.text == ASK_PERSON]
+        if asked and HANDOFF in self._t.intents:
+            return self._handoff(whole, tuple(asked))
         parts = clauses(text) if self.settings.clauses else []
         if len(parts) < 2:
             return whole
@@ -221,12 +222,13 @@ class LexicalMatcher:
             lead, text=whole.text, corrections=whole.corrections, second=other.top.intent
         )
 
-    def _handoff(self, whole: MatchResult) -> MatchResult:
-        """A person was asked for: that is the answer, with full confidence."""
+    def _handoff(self, whole: MatchResult, asked: tuple[str, ...]) -> MatchResult:
+        """A person was asked for (`asked`: the words, as typed): that is the answer."""
+        others = tuple(c for c in whole.candidates if c.intent != HANDOFF)
         return replace(
             whole,
             tier="high",
-            candidates=(Candidate(HANDOFF, 1.0, (ASK_PERSON,)), *whole.candidates),
+            candidates=(Candidate(HANDOFF, 1.0, asked), *others),
             out_of_scope=False,
             referral=None,
             asked_for_person=True,

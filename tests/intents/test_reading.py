@@ -81,6 +81,8 @@ def test_an_explicit_ask_for_a_person_wins(matcher: LexicalMatcher, text: str):
     result = matcher.match(text)
     assert result.asked_for_person and result.tier == "high"
     assert result.top is not None and result.top.intent == "human_handoff"
+    # Explained by the words as typed, not the lexicon's name for them.
+    assert result.top.evidence and all(w in text.lower() for w in result.top.evidence)
 
 
 def test_pinyin_is_read_back_into_the_catalogs_chinese(matcher: LexicalMatcher):
