@@ -108,7 +108,10 @@ def _asked_for_person(turn: Turn, text: str, result: MatchResult) -> None:
         for c in result.candidates[1:]
     )
     if about:
-        turn.data["pending_text"] = text
+        turn.data.pop("pending_text", None)
+        conversation.handoff_without_journey(turn, text)  # titled from what they said
+        return
+    turn.data.pop("pending_text", None)  # asked what it is about (nothing earlier to offer)
     act_on(turn, "human_handoff", understood=True)
 
 

@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture(scope="module")
 def matcher() -> LexicalMatcher:
     settings = load_config(ROOT / "config.yaml", {"DATABASE_URL": "sqlite://"})
-    _directory, _texts, _catalog, intents = load_content(settings)
+    intents = load_content(settings).intents
     return build_matcher(settings, intents)
 
 
