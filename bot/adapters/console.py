@@ -12,6 +12,7 @@ import asyncio
 import itertools
 import logging
 import sys
+import threading
 from collections.abc import Callable
 from dataclasses import replace
 from typing import TextIO
@@ -180,18 +181,47 @@ async def run_interactive(session: ConsoleSession) -> int:
             await asyncio.sleep(1.0)
 
     poller = asyncio.create_task(poll())
+    lines = _Typed(session.rich)
     try:
-        while True:
-            try:
-                line = await asyncio.to_thread(session.rich.input, "[bold]you> [/]")
-            except EOFError:
-                break
+        while (line := await lines.next()) is not None:
             await session.handle_line(line)
     except KeyboardInterrupt:
         pass
     finally:
         poller.cancel()
     return 0
+
+
+class _Typed:
+    """Lines typed at the prompt, read by a daemon thread.
+
+    Not `asyncio.to_thread`: on Ctrl-C the event loop's shutdown waits for its worker
+    threads, and one sitting in `input()` returns only when Enter is pressed. Nothing waits
+    for a daemon thread. The prompt is shown only once the line before has been answered.
+    """
+
+    def __init__(self, console: Console) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.queue: asyncio.Queue[str | None] = asyncio.Queue()
+        self.asked = threading.Semaphore(0)
+        self.console = console
+        threading.Thread(target=self._read, name="console-input", daemon=True).start()
+
+    async def next(self) -> str | None:
+        """The next line; None at end of input (Ctrl-D)."""
+        self.asked.release()
+        return await self.queue.get()
+
+    def _read(self) -> None:
+        while True:
+            self.asked.acquire()
+            try:
+                line: str | None = self.console.input("[bold]you> [/]")
+            except (EOFError, KeyboardInterrupt, OSError):
+                line = None
+            self.loop.call_soon_threadsafe(self.queue.put_nowait, line)
+            if line is None:
+                return
 
 
 def run_console(

@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import pty
+import select
+import signal
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 from bot.adapters.console import ConsoleChannel, render_plain
 from bot.base.messages import Address, Choice, Message, Outbound
@@ -99,3 +107,45 @@ def test_serve_stops_cleanly_while_its_first_rounds_run(tmp_path: Path):
     result = deskbot("serve", stdin="", env={"DATABASE_URL": f"sqlite:///{db}"})
     assert result.returncode == 0, result.stderr
     assert "Error running job" not in result.stderr and "Traceback" not in result.stderr
+
+
+def _wait_for(master: int, wanted: bytes, proc: subprocess.Popen[bytes]) -> bytes:
+    """What the terminal showed until `wanted` appeared (bounded: a hang fails the test)."""
+    seen = b""
+    for _ in range(600):  # up to about a minute: the first start builds the matcher
+        ready, _, _ = select.select([master], [], [], 0.1)
+        if ready:
+            try:
+                seen += os.read(master, 4096)
+            except OSError:
+                break
+        if wanted in seen or proc.poll() is not None:
+            break
+    return seen
+
+
+@pytest.mark.parametrize("command", ["chat", "serve"])
+def test_ctrl_c_at_the_prompt_ends_the_console_at_once(tmp_path: Path, command: str):
+    """In a real terminal, Ctrl-C while the prompt waits for a line stops deskbot without
+    anyone pressing Enter (it used to wait for a line that never came)."""
+    master, slave = pty.openpty()
+    args = [sys.executable, "-m", "bot", command, *(["--as", "alice"] if command == "chat" else [])]
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}", "TERM": "dumb"}
+    for key in [k for k in env if k.startswith(("SLACK_", "TELEGRAM_"))]:
+        del env[key]
+    proc = subprocess.Popen(args, stdin=slave, stdout=slave, stderr=slave, cwd=ROOT, env=env)
+    os.close(slave)
+    try:
+        shown = _wait_for(master, b"you>", proc)
+        assert b"you>" in shown, shown.decode(errors="replace")[-500:]
+        proc.send_signal(signal.SIGINT)  # what the terminal sends on Ctrl-C
+        try:
+            code = proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            pytest.fail("Ctrl-C did not stop the console: it waits for Enter")
+        assert code in (0, 130)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(master)
