@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.base.messages import Inbound
+from bot.base.metrics import journey_ended
 from bot.desk import Desk
 from bot.turn import Turn, save_turn
 from journeys.model import Journey
@@ -85,6 +86,7 @@ def expire_if_idle(turn: Turn) -> bool:
     if found is not None:
         journey, _ = found
         turn.say("journey.expired", title=journey.title.get(turn.language))
+        journey_ended(journey.id, "expired")
         ticket_repo.add_event(
             session=turn.session,
             ticket=None,

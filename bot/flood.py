@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from bot.base.metrics import RATE_LIMITED, TALLY
 from bot.base.timefmt import describe_time
 from bot.turn import Turn
 from store import pace
@@ -28,6 +29,7 @@ def over_message_limit(turn: Turn) -> bool:
     limit = desk.settings.limits.messages_per_minute
     if count.messages <= limit:
         return False
+    TALLY.count(RATE_LIMITED, "messages")
     if not count.warned:
         pace.mark_warned(turn.session, turn.person.id)
         _audit(turn, "messages", limit)
@@ -42,6 +44,7 @@ def may_open_request(turn: Turn) -> bool:
     opened = pace.tickets_since(turn.session, turn.person.id, turn.now - HOUR)
     if len(opened) < limit:
         return True
+    TALLY.count(RATE_LIMITED, "requests")
     _audit(turn, "requests", limit)
     turn.say("flood.requests", limit=limit, until=_when(turn, opened[-limit] + HOUR))
     return False

@@ -7,6 +7,7 @@ becomes `picked` or `rejected`; the row's id waits in the conversation data mean
 
 from __future__ import annotations
 
+from bot.base.metrics import MATCHER, OFFERS, TALLY
 from bot.turn import Turn
 from intents.matcher import MatchResult
 from store.models import MatchOutcome
@@ -27,6 +28,7 @@ def record(turn: Turn, result: MatchResult) -> None:
         outcome = "offered"
     else:
         outcome = "out_of_scope" if result.out_of_scope else "not_understood"
+    TALLY.count(MATCHER, result.tier, outcome)
     row_id = insert_row(
         turn.session,
         MatchOutcome,
@@ -55,6 +57,7 @@ def settle(turn: Turn, picked: str | None) -> None:
     if row is None or row.outcome != "offered" or row.person_id != turn.person.id:
         return
     row.outcome = "picked" if picked else "rejected"
+    TALLY.count(OFFERS, row.outcome)
     row.intent_id = picked
     turn.session.add(row)
     turn.session.flush()

@@ -28,6 +28,7 @@ from bot.base import logcontext, logformat
 from bot.base.channel import turn_origin
 from bot.base.config import Settings
 from bot.base.messages import Inbound, Outbound
+from bot.base.metrics import ENGINE_RESTARTS, TALLY
 from bot.base.outages import Unavailable
 from bot.chat.engine import Engine
 from bot.chat.workers import EngineFailed
@@ -112,6 +113,18 @@ class ProcessWorkers:
         """Every child has built its desk and takes messages."""
         return all(child.ready and not child.conn.closed for child in self._children)
 
+    def unready(self) -> list[str]:
+        """Why some engine processes cannot take messages now (for /readyz); [] when all can."""
+        if not self._children:
+            return ["engine processes not started"]
+        problems = []
+        for number, child in enumerate(self._children, 1):
+            if child.conn.closed or not child.process.is_alive():
+                problems.append(f"engine process {number} (pid {child.process.pid}) is dead")
+            elif not child.ready:
+                problems.append(f"engine process {number} (pid {child.process.pid}) is starting")
+        return problems
+
     def _spawn(self) -> _Child:
         assert self._loop is not None
         ours, theirs = multiprocessing.Pipe()
@@ -154,7 +167,9 @@ class ProcessWorkers:
     def _readable(self, child: _Child) -> None:
         try:
             while child.conn.poll():
-                request, ok, result = child.conn.recv()
+                request, ok, result, counts = child.conn.recv()
+                if counts:  # what the child counted for this message (bot/base/metrics.py)
+                    TALLY.absorb(counts)
                 if request == 0:  # "ready": the desk is built
                     child.ready = True
                     for waiting, inbound in child.sent.items():
@@ -190,6 +205,7 @@ class ProcessWorkers:
                 child.process.exitcode,
                 len(child.sent),
             )
+            TALLY.count(ENGINE_RESTARTS)
             self._replace(child)
             return
         # It could not build its desk (database gone, say): the messages waiting for it
@@ -206,6 +222,7 @@ class ProcessWorkers:
                 future.set_exception(EngineFailed("the engine process could not start"))
         child.sent.clear()
         if self._started:
+            TALLY.count(ENGINE_RESTARTS)
             self._loop.call_later(self.restart_delay, self._replace, child)
 
     def _replace(self, child: _Child) -> None:
@@ -276,7 +293,7 @@ def _child_main(
     desk = engine.desk
     every = desk.settings.insight.every.total_seconds()
     refreshed = time.monotonic()
-    conn.send((0, True, None))
+    conn.send((0, True, None, TALLY.drain()))  # building the desk counts nothing for a turn
     parent_gone = False
     # Replies sent to the parent that it has not said it read: if it dies now, they would
     # die with it, so they go to the outbox instead (at least once, never lost).
@@ -302,8 +319,10 @@ def _child_main(
             refreshed = time.monotonic()
         answer = _answer(engine, request, inbound)
         if not parent_gone:
+            # What this message counted travels with its answer: the app process owns the
+            # numbers (an outage or a failure counts too).
             try:
-                conn.send(answer)
+                conn.send((*answer, TALLY.drain()))
                 if answer[1]:
                     unread[request] = (inbound, answer[2])
                 continue

@@ -29,6 +29,7 @@ from bot.chat.engine import Engine
 from bot.chat.workers import Workers
 from bot.desk import Desk
 from bot.directory import example_people
+from bot.ops.server import OpsServer
 from notifications.scheduler import build_scheduler, stop_scheduler
 
 
@@ -38,6 +39,10 @@ class PlatformChannel(Channel, Protocol):
     async def start(self) -> None: ...
 
     async def stop(self) -> None: ...
+
+    async def receiving(self) -> str | None:
+        """None while messages can arrive (connected, listening or polling); else why not."""
+        ...
 
 
 # Each platform's `build(desk, engine, workers)`, by its name in config.yaml's `channels:`.
@@ -96,19 +101,46 @@ def refuse_demo_directory(desk: Desk) -> None:
 async def run_service(desk: Desk, engine: Engine) -> int:
     require_current_schema(desk)
     refuse_demo_directory(desk)
-    platform_on = desk.settings.channels.slack.active or desk.settings.channels.telegram.active
-    workers = workers_for(desk, engine, platform_on=platform_on)
-    # Engine processes start (and build their desks) before any channel takes a message.
-    await workers.start()
+    # First, so /healthz answers (and /readyz says what is still starting) from the start.
+    ops = await start_ops(desk)
     try:
-        return await _serve(desk, engine, workers)
+        platform_on = desk.settings.channels.slack.active or desk.settings.channels.telegram.active
+        workers = workers_for(desk, engine, platform_on=platform_on)
+        if ops is not None:
+            ops.workers = workers
+        # Engine processes start (and build their desks) before any channel takes a message.
+        await workers.start()
+        try:
+            return await _serve(desk, engine, workers, ops)
+        finally:
+            # After the channels stopped: messages under way in an engine process finish.
+            await workers.close()
     finally:
-        # After the channels stopped: messages under way in an engine process finish.
-        await workers.close()
+        if ops is not None:
+            await ops.stop()
 
 
-async def _serve(desk: Desk, engine: Engine, workers: Workers) -> int:
+async def start_ops(desk: Desk) -> OpsServer | None:
+    """The health and metrics endpoints on `ops.http`, or None when it is not set."""
+    address = desk.settings.ops.http
+    if address is None:
+        return None
+    ops = OpsServer(desk, *address)
+    try:
+        await ops.start()
+    except OSError as exc:
+        await ops.stop()
+        problem = desk.settings.problem(
+            ("ops", "http"), f"cannot listen on {address[0]}:{address[1]} ({exc.strerror})"
+        )
+        raise ProblemsError([problem]) from exc
+    return ops
+
+
+async def _serve(desk: Desk, engine: Engine, workers: Workers, ops: OpsServer | None) -> int:
     channels = platform_channels(desk, engine, workers)
+    if ops is not None:
+        ops.channels = channels
     scheduler: AsyncIOScheduler | None = None
     try:
         await _start(list(channels.values()))
@@ -116,6 +148,8 @@ async def _serve(desk: Desk, engine: Engine, workers: Workers) -> int:
         # built once the platforms answer: their first rounds are due at once.
         scheduler = build_scheduler(desk, channels)
         scheduler.start()
+        if ops is not None:
+            ops.started = True
         if desk.settings.channels.console_active:
             person = desk.settings.channels.console.person or next(iter(desk.directory.people))
             fancy = sys.stdin.isatty() and sys.stdout.isatty()

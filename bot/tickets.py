@@ -10,6 +10,7 @@ from sqlmodel import Session
 
 from bot.base.buttons import TICKET, button
 from bot.base.messages import Address, CardField, Choice, Message, TicketCard
+from bot.base.metrics import TALLY, TICKETS_OPENED
 from bot.base.texts import trusted
 from bot.base.timefmt import describe_time
 from bot.desk import Desk
@@ -260,6 +261,8 @@ def open_ticket(
         priority,
         queue,
     )
+
+    TALLY.count(TICKETS_OPENED, queue)
     return ticket
 
 

@@ -27,6 +27,7 @@ from bot.base.channel import Channel, DeliveryError
 from bot.base.clock import Clock
 from bot.base.config import DispatchSettings
 from bot.base.messages import Address, Message, Outbound
+from bot.base.metrics import OUTBOX_DEAD, OUTBOX_RETRIES, OUTBOX_SENT, TALLY
 from bot.desk import Desk
 from store import outbox
 from store.db import Store
@@ -212,6 +213,7 @@ class Dispatcher:
             self._failed(row, DeliveryError(f"{type(exc).__name__}: {exc}"))
             return False
         self._sent(row, ref_id)
+        TALLY.count(OUTBOX_SENT, row.channel)
         log.info(
             "outbox message %s sent to %s:%s (attempt %d)",
             row.id,
@@ -280,6 +282,7 @@ class Dispatcher:
                     exc,
                 )
                 outbox.mark_dead(session=session, message_id=row.id, error=str(exc))
+                TALLY.count(OUTBOX_DEAD, row.channel)
                 if self.on_dead is not None:
                     self.on_dead(session, row, now)
                 return
@@ -289,6 +292,7 @@ class Dispatcher:
                     retry_at, self.paused_until.get(row.channel, _EPOCH)
                 )
                 log.warning("%s rate limited; retrying after %ss", row.channel, exc.retry_after)
+                TALLY.count(OUTBOX_RETRIES, row.channel, "rate_limited")
                 outbox.retry_later(
                     session=session,
                     message_id=row.id,
@@ -297,6 +301,7 @@ class Dispatcher:
                     counted=False,
                 )
             else:
+                TALLY.count(OUTBOX_RETRIES, row.channel, "error")
                 retry_at = now + policy.delay(row.attempts)
                 log.warning(
                     "outbox message %s failed (attempt %d); trying again at %s: %s",

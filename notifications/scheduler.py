@@ -12,11 +12,14 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
+from typing import Any
 
+from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_SUBMITTED
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.base import logcontext
 from bot.base.channel import Channel
+from bot.base.metrics import SCHEDULER_LAG, SCHEDULER_SKIPPED, TALLY
 from bot.desk import Desk
 from bot.insight.job import InsightJob
 from notifications.dispatch import Dispatcher
@@ -66,6 +69,18 @@ async def stop_scheduler(scheduler: AsyncIOScheduler, grace: float = 10.0) -> No
     scheduler.shutdown(wait=False)
 
 
+def _count_round(event: Any) -> None:
+    """How late a round started (the loop busy, the process starved), or that it was skipped
+    because the job's previous round was still running (rounds slower than their interval)."""
+    if event.code == EVENT_JOB_MAX_INSTANCES:
+        TALLY.count(SCHEDULER_SKIPPED, str(event.job_id))
+        return
+    planned = min(event.scheduled_run_times, default=None)
+    if planned is not None:
+        lag = (datetime.now(UTC) - planned).total_seconds()
+        TALLY.observe(SCHEDULER_LAG, max(0.0, lag), str(event.job_id))
+
+
 def build_scheduler(
     desk: Desk, channels: Mapping[str, Channel], *, worker: str | None = None
 ) -> AsyncIOScheduler:
@@ -76,6 +91,7 @@ def build_scheduler(
     """
     settings = desk.settings.notifications
     scheduler = AsyncIOScheduler(timezone="UTC")
+    scheduler.add_listener(_count_round, EVENT_JOB_SUBMITTED | EVENT_JOB_MAX_INSTANCES)
     if channels:
         dispatcher = Dispatcher.for_desk(desk, channels, worker=worker)
         scheduler.add_job(

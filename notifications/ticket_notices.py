@@ -20,6 +20,7 @@ from sqlmodel import Session, select
 from bot.addresses import home_address, requester_address
 from bot.base.buttons import SURVEY, button
 from bot.base.messages import Choice, Message
+from bot.base.metrics import SLA_BREACHES, SLA_WARNINGS, TALLY
 from bot.base.texts import trusted
 from bot.base.timefmt import describe_time
 from bot.desk import Desk
@@ -339,6 +340,7 @@ def sla_warn(job: TicketJob) -> Fired:
         if lead is not None:
             _tell_staff(job, lead, "notices.sla.warning", target, breach)
     job.event("sla_warning", target=target, due=breach.isoformat())
+    TALLY.count(SLA_WARNINGS, job.ticket.queue, target)
     return Fired("sent")
 
 
@@ -354,4 +356,5 @@ def sla_breach(job: TicketJob) -> Fired:
     if lead is not None:
         _tell_staff(job, lead, "notices.sla.escalated", target, due)
     job.event("sla_breached", target=target, escalated_to=lead.id if lead else None)
+    TALLY.count(SLA_BREACHES, job.ticket.queue, target)
     return Fired("sent")

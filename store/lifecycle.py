@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import Session, col
 
+from bot.base.metrics import TALLY, TICKETS_RESOLVED
 from store import search
 from store.models import Ticket, TicketEvent
 from store.tickets import STATUSES, add_event
@@ -122,6 +123,9 @@ def transition(
         raise Conflict(ticket)
     if ticket.id is not None and changes.keys() & SEARCHED_COLUMNS:
         search.reindex(session, ticket.id)
+
+    if to == "resolved" and before != "resolved":
+        TALLY.count(TICKETS_RESOLVED, ticket.queue)
     facts = dict(data or {})
     if "assignee_id" in changes:
         facts.setdefault("assignee", changes["assignee_id"])

@@ -547,6 +547,40 @@ class Attachments(Section):
                 )
         if self.download_timeout <= timedelta(0):
             raise ValueError("download_timeout must be longer than zero")
+
+
+_HOST_PORT = re.compile(r"^(?P<host>\[[0-9A-Fa-f:.]+\]|[^\s:\[\]]+):(?P<port>\d{1,5})$")
+
+
+def parse_host_port(value: Any) -> tuple[str, int]:
+    """`HOST:PORT` (`127.0.0.1:9464`, `[::1]:9464`, `0.0.0.0:9464`) into (host, port)."""
+    if isinstance(value, tuple):
+        return value
+    match = _HOST_PORT.match(str(value).strip()) if isinstance(value, str) else None
+    if not match or not 0 <= int(match.group("port")) <= 65535:
+        raise ValueError(f"'{value}' is not HOST:PORT (e.g. 127.0.0.1:9464)")
+    return match.group("host").strip("[]"), int(match.group("port"))
+
+
+class Ops(Section):
+    """Health and metrics over HTTP for `deskbot serve` (bot/ops/, docs/operations.md)."""
+
+    # Where /healthz, /readyz and /metrics listen; None: no HTTP endpoints.
+    http: Annotated[tuple[str, int], BeforeValidator(parse_host_port)] | None = None
+    # /readyz says 503 when the oldest outbox message due to be sent is older than this.
+    outbox_delay: Duration = timedelta(minutes=5)
+    # How long /readyz waits for the database before saying it did not answer.
+    check_timeout: Duration = timedelta(seconds=3)
+    # /metrics reads the database's numbers (outbox, approvals, tickets) at most this often.
+    gauges_every: Duration = timedelta(seconds=10)
+
+    @model_validator(mode="after")
+    def _positive(self) -> Ops:
+        for name in ("outbox_delay", "check_timeout"):
+            if getattr(self, name) <= timedelta(0):
+                raise ValueError(f"{name} must be longer than zero")
+        if self.gauges_every < timedelta(0):
+            raise ValueError("gauges_every must not be negative")
         return self
 
 
@@ -577,6 +611,8 @@ class Settings(Section):
     limits: Limits = Limits()
     logging: LoggingSettings = LoggingSettings()
     attachments: Attachments = Attachments()
+
+    ops: Ops = Ops()
 
     # Not from YAML: where the file lives, so relative paths resolve against it.
     base_dir: Path = Path(".")

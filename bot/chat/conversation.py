@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from bot import approvals, flood, incidents
 from bot.base.buttons import JOURNEY, button
 from bot.base.messages import Choice, Message
+from bot.base.metrics import JOURNEYS_STARTED, REFERRALS, TALLY, journey_ended
 from bot.base.texts import trusted
 from bot.base.timefmt import describe_duration
 from bot.chat import files, followup
@@ -130,6 +131,7 @@ def run(turn: Turn, journey: Journey, state: JourneyState | None, event: Input) 
     """Advance the journey and apply its replies and effects to this turn."""
     seen: frozenset[str] = frozenset()
     if isinstance(event, Start):
+        TALLY.count(JOURNEYS_STARTED, journey.id)
         # Articles just given as a direct answer are not suggested again by the journey.
         seen = frozenset(turn.data.pop("kb_seen", None) or ())
     result = advance(journey, state, event, context_for(turn, journey, seen=seen))
@@ -162,6 +164,7 @@ def apply_result(turn: Turn, journey: Journey, result: Result) -> None:
                 data={**effect.data, "service_id": journey.id},
             )
         elif isinstance(effect, Ended):
+            journey_ended(effect.service_id, effect.outcome)
             ticket_repo.add_event(
                 session=turn.session,
                 ticket=None,
@@ -231,6 +234,7 @@ def _create_ticket(turn: Turn, journey: Journey, effect: CreateTicket) -> None:
 
 
 def _handoff(turn: Turn, journey: Journey | None, effect: Handoff) -> None:
+    TALLY.count(REFERRALS, effect.reason)
     staff_lang = turn.desk.settings.language
     service = journey.title.get(staff_lang) if journey else ""
     about = "" if journey else _about(str(effect.answers.get("request") or ""))

@@ -10,6 +10,7 @@ returned for the channel to deliver.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -18,6 +19,7 @@ from bot import expiry, flood
 from bot.base import buttons, logcontext
 from bot.base.language import detect
 from bot.base.messages import Inbound, Message, Outbound, clean_text
+from bot.base.metrics import MESSAGES, TALLY, TURN_SECONDS
 from bot.chat import (
     approvals,
     conversation,
@@ -198,14 +200,21 @@ class Engine:
             # The adapter's id for this turn; one of our own when it gave none (tests).
             correlation=inbound.correlation or logcontext.correlation_id(),
         )
+        started = time.perf_counter()
         with logcontext.turn(inbound.correlation, person=inbound.person_id, event=inbound.event_id):
             try:
-                replies = self._turn(inbound)
+                # What the turn counts stands only if it commits (bot/base/metrics.py).
+                with TALLY.held():
+                    replies = self._turn(inbound)
             except Exception as exc:
                 if is_outage(exc):
+                    TALLY.count(MESSAGES, inbound.channel, "unavailable")
                     raise  # as Unavailable: the same message may be tried again later
                 log.exception("message %s could not be handled", inbound.event_id)
+                TALLY.count(MESSAGES, inbound.channel, "dead_letter")
                 return dead_letters.set_aside(self.desk, inbound, exc)
+            finally:
+                TALLY.observe(TURN_SECONDS, time.perf_counter() - started, inbound.channel)
             # What kind of message, never what it said (that stays out of INFO lines).
             kind = "button" if inbound.action else "command" if _is_command(inbound) else "text"
             log.info(
@@ -225,9 +234,11 @@ class Engine:
             if inbound.event_id and not claim_event(
                 session=session, channel=inbound.channel, event_id=inbound.event_id, now=now
             ):
+                TALLY.count(MESSAGES, inbound.channel, "duplicate")
                 return []
             person = desk.directory.get(inbound.person_id)
             if person is None:
+                TALLY.count(MESSAGES, inbound.channel, "unknown_person")
                 text = desk.texts.render(desk.settings.language, "identity.unknown_person")
                 return [Outbound(inbound.address, Message(text=text))]
             desk.store.lock(session, f"conv:{inbound.channel}:{person.id}:{inbound.conversation}")
@@ -241,7 +252,9 @@ class Engine:
             language = detect(inbound.text) or (row.language if row else None) or person.language
             turn = Turn(desk, session, inbound, person, now, language, row, data)
             if flood.over_message_limit(turn):
+                TALLY.count(MESSAGES, inbound.channel, "rate_limited")
                 return turn.replies  # told once a minute at most; nothing else happens
+            TALLY.count(MESSAGES, inbound.channel, "handled")
             audience, argument = self._audience(turn)
             self._route(turn)
             confine(turn, audience, argument)

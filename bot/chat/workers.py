@@ -41,6 +41,10 @@ class Workers(Protocol):
         """Finish the messages under way, then stop."""
         ...
 
+    def unready(self) -> list[str]:
+        """Why some workers cannot take messages now (for /readyz); [] when all can."""
+        ...
+
 
 class ThreadWorkers:
     """The engine on worker threads of this process (tests, in-memory databases)."""
@@ -57,6 +61,9 @@ class ThreadWorkers:
 
     async def close(self) -> None:
         await asyncio.to_thread(self._pool.shutdown, wait=True)
+
+    def unready(self) -> list[str]:
+        return []  # threads of this process: up while the process is
 
 
 class EngineFailed(Exception):

@@ -28,7 +28,7 @@ FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("notices and reports", ("notifications", "bot.insight")),
     ("chat", ("bot.chat",)),
     ("adapters", ("bot.adapters",)),
-    ("composition root", ("bot.app", "bot.processes", "bot.serve")),
+    ("composition root", ("bot.app", "bot.processes", "bot.serve", "bot.ops")),
     ("command line", ("bot.cli", "bot.__main__")),
 )
 # Floors whose packages stand side by side and never import each other.

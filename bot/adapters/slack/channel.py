@@ -310,6 +310,16 @@ class SlackChannel:
         error = {400: "bad request", 401: "invalid request", 413: "too big"}[status]
         return web.json_response({"error": error}, status=status)
 
+    async def receiving(self) -> str | None:
+        """None while Slack can reach us (HTTP endpoint listening, or the Socket Mode
+        connection up); else why not (for /readyz)."""
+        if self._runner is not None:
+            return None
+        if self._socket is not None:
+            connected = await self._socket.client.is_connected()
+            return None if connected else "Socket Mode connection is down"
+        return "not connected yet"
+
     async def stop(self) -> None:
         if self._socket is not None:
             await self._socket.close_async()  # type: ignore[no-untyped-call]

@@ -195,6 +195,15 @@ class TelegramChannel:
             self.processor.after = self.poller.handled
             await self.poller.start()
 
+    async def receiving(self) -> str | None:
+        """None while updates arrive (polling, or the webhook listening); else why not
+        (for /readyz)."""
+        if self.webhook is not None:
+            return None
+        if self.poller is not None and self.poller.running:
+            return self.poller.failing
+        return "not connected yet"
+
     async def stop(self) -> None:
         if self.poller is not None:
             await self.poller.stop()

@@ -76,6 +76,7 @@ class Poller:
         self._task: asyncio.Task[None] | None = None
         self._failed: set[int] = set()
         self._done: list[str] = []  # handled, to forget with the next batch
+        self.failing: str | None = None  # why the last getUpdates failed, until one works
 
     @property
     def running(self) -> bool:
@@ -136,11 +137,13 @@ class Poller:
                     allowed_updates=self._allowed,
                 )
             except TelegramError as exc:
+                self.failing = f"getUpdates failed ({type(exc).__name__})"
                 log.warning("telegram: getUpdates failed (%s); trying again in %.0fs", exc, backoff)
                 await self._sleep(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF)
                 continue
             backoff = 1.0
+            self.failing = None
             if not updates:
                 continue
             # Kept before the next call confirms them; a store failure here stops the
