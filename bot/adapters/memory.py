@@ -48,6 +48,9 @@ class MemoryChannel:
     def in_conversation(self, conversation: str) -> list[Outbound]:
         return [s.out for s in self.shown if s.out.to.conversation == conversation]
 
+    async def receiving(self) -> str | None:
+        return None  # nothing to connect to
+
 
 class MemoryChat:
     """Drive the engine as chat users would: `say`, `press`, then read what each one sees.
