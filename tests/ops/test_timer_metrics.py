@@ -1,5 +1,5 @@
-"""Metrics counted outside a conversation turn: SLA warnings and breaches fired by the sweep,
-and the scheduler's rounds (how late each started)."""
+"""Metrics counted outside a plain turn: SLA warnings and breaches fired by the sweep, the
+scheduler's rounds (how late each started), and a turn that breaks."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from notifications.scheduler import build_scheduler, stop_scheduler
 from tests.notify.conftest import new_ticket, sweep_at
 from tests.notify.test_sla import utc
 from tests.ops.helpers import Samples, value
+from tests.poison import PILL, poisoned
 
 
 def exposed() -> Samples:
@@ -75,3 +76,24 @@ async def test_each_scheduler_round_records_how_late_it_started(desk: Desk) -> N
         )
         assert grew == 1, job
         assert value(counted, "deskbot_scheduler_lag_seconds_bucket", job=job, le="+Inf") >= 1
+
+
+def test_a_turn_that_breaks_counts_as_a_dead_letter_and_nothing_it_began(
+    desk: Desk, chat: MemoryChat
+) -> None:
+    chat.say("bob", "talk to a human")
+    before = exposed()
+    with poisoned(desk):  # the hand-off's ticket is refused by the database
+        chat.say("bob", f"my laptop is broken {PILL}")
+    after = exposed()
+
+    def grew(name: str, **labels: str) -> float:
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    assert grew("deskbot_messages_total", channel="memory", outcome="dead_letter") == 1
+    assert grew("deskbot_messages_total", channel="memory", outcome="handled") == 0
+    assert grew("deskbot_turn_seconds_count", channel="memory") == 1
+    # The turn counted a referral before its ticket was refused; it rolled back, so the
+    # referral never happened and is not counted.
+    assert grew("deskbot_referrals_total", reason="asked") == 0
+    assert grew("deskbot_tickets_opened_total", queue="service_desk") == 0
