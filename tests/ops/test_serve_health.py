@@ -1,7 +1,7 @@
 """The real `deskbot serve` with Telegram (polling, against the fake) and the engine in child
-processes, `ops.http` on: /metrics counts the conversations the children handled, and
-/readyz shows a killed engine process until its replacement takes messages, while /healthz
-stays 200 throughout."""
+processes, `ops.http` on: /metrics counts the conversations the children handled, /readyz
+shows a killed engine process until its replacement takes messages and Telegram while
+getUpdates fails, and /healthz stays 200 throughout."""
 
 from __future__ import annotations
 
@@ -74,6 +74,7 @@ async def telegram() -> AsyncIterator[FakeBotAPI]:
     await fake.close()
 
 
+@pytest.mark.slow
 async def test_serve_counts_engine_process_work_and_shows_a_dead_engine_process(
     telegram: FakeBotAPI, db_url: str, tmp_path: Path, serve_log: BinaryIO
 ) -> None:
@@ -139,8 +140,18 @@ async def test_serve_counts_engine_process_work_and_shows_a_dead_engine_process(
         assert value(replaced, "deskbot_engine_restarts_total") == 1
         assert value(replaced, "deskbot_engine_processes_down") == 0
 
-        # The new process's work adds to what the dead one counted.
-        telegram.push(telegram.message_update(BOB, "thanks"))
+        # Telegram stops answering getUpdates for a while: not ready, then ready again.
+        telegram.fail("getUpdates", code=502, description="Bad Gateway", times=3)
+        telegram.push(telegram.message_update(BOB, "thanks"))  # ends the poll under way
+
+        async def telegram_down() -> bool:
+            status, body = await get(f"{base}/readyz")
+            return status == 503 and "telegram: getUpdates failed (NetworkError)" in body["reasons"]
+
+        await until(telegram_down)
+        assert value(await scrape(base), "deskbot_channel_up", channel="telegram") == 0
+        await until(ready, tries=1200)
+        # The new engine process's work adds to what the dead one counted.
         await until(lambda: counted(3))
     finally:
         if serve.returncode is None:
