@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import text
 
 from bot.adapters.memory import MemoryChat
 from bot.base.clock import FixedClock
@@ -167,15 +168,25 @@ async def test_readiness_names_a_schema_behind_the_code(
     stop_after: list[OpsServer],
 ) -> None:
     desk = make_desk(settings)
-    store = Store(desk.store.url)
-    with store.engine.begin() as conn:  # as if the last migration had not run yet
-        conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0001'")
-    store.dispose()
     ops = await serving(desk, Engine(desk))
     stop_after.append(ops)
-    status, body = await get(f"{ops.url}/readyz")
+    # As if the last migration had not run yet. (The PostgreSQL schema is the whole
+    # session's: its version is put back whatever happens.)
+    set_revision(desk.store.url, "0001")
+    try:
+        status, body = await get(f"{ops.url}/readyz")
+    finally:
+        set_revision(desk.store.url, str(ops.head))
     assert status == 503
     assert any("schema at 0001" in r and "deskbot db upgrade" in r for r in body["reasons"])
+    assert await get(f"{ops.url}/readyz") == (200, {"status": "ready"})
+
+
+def set_revision(url: str, revision: str) -> None:
+    store = Store(url)
+    with store.engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": revision})
+    store.dispose()
 
 
 async def test_readiness_waits_for_start_and_the_engine(
