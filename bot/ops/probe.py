@@ -1,15 +1,17 @@
 """Reading the database for /readyz and /metrics without ever blocking the event loop.
 
-The reading runs on one thread of its own and is waited for at most `timeout` seconds. A
+The reading runs on a thread of its own and is waited for at most `timeout` seconds. A
 database that hangs (SQLite locked, a PostgreSQL server that stopped answering) leaves that
-one read waiting; later checks wait on the same read instead of piling up more threads.
+one read waiting; later checks wait on the same read instead of piling up more threads. The
+thread is a daemon: a read still hanging never holds up the process's exit.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 from bot.base.clock import Clock
 from store.db import Store
@@ -25,7 +27,6 @@ class DatabaseProbe:
         self.store = store
         self.clock = clock
         self.timeout = timeout
-        self._thread = ThreadPoolExecutor(1, thread_name_prefix="ops-database")
         self._running: asyncio.Future[Reading] | None = None
         self._last: tuple[float, Reading] | None = None
 
@@ -34,9 +35,7 @@ class DatabaseProbe:
         if self._last is not None and time.monotonic() - self._last[0] <= max_age:
             return self._last[1]
         if self._running is None or self._running.done():
-            loop = asyncio.get_running_loop()
-            self._running = loop.run_in_executor(self._thread, read, self.store, self.clock.now())
-            self._running.add_done_callback(_retrieve)
+            self._running = self._start()
         try:
             reading = await asyncio.wait_for(asyncio.shield(self._running), self.timeout)
         except TimeoutError:
@@ -46,8 +45,37 @@ class DatabaseProbe:
         self._last = (time.monotonic(), reading)
         return reading
 
+    def _start(self) -> asyncio.Future[Reading]:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Reading] = loop.create_future()
+        future.add_done_callback(_retrieve)
+        now = self.clock.now()
+
+        def settle(reading: Reading | None, error: BaseException | None) -> None:
+            if future.done():
+                return
+            if error is not None:
+                future.set_exception(error)
+            else:
+                assert reading is not None
+                future.set_result(reading)
+
+        def run() -> None:
+            try:
+                reading = read(self.store, now)
+            except Exception as exc:
+                outcome: tuple[Reading | None, BaseException | None] = (None, exc)
+            else:
+                outcome = (reading, None)
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile (serve stopped)
+                loop.call_soon_threadsafe(settle, *outcome)
+
+        threading.Thread(target=run, name="ops-database", daemon=True).start()
+        return future
+
     def close(self) -> None:
-        self._thread.shutdown(wait=False, cancel_futures=True)
+        if self._running is not None and not self._running.done():
+            self._running.cancel()
 
 
 def _retrieve(future: asyncio.Future[Reading]) -> None:
