@@ -159,7 +159,9 @@ class ConsoleSession:
 
 async def run_piped(session: ConsoleSession, stdin: TextIO) -> int:
     await session.deliver()  # what arrived while this person was away comes first
-    for line in stdin:
+    # Read on a thread: waiting for the next line must not stop the loop, which also runs
+    # the scheduler and the health endpoints.
+    while line := await asyncio.to_thread(stdin.readline):
         await session.handle_line(line.rstrip("\n"))
     await session.deliver()
     return 0

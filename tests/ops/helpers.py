@@ -15,7 +15,10 @@ Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 async def get(url: str) -> tuple[int, Any]:
     """(status, body): JSON when the endpoint answers JSON, else the text."""
-    async with aiohttp.ClientSession() as http, http.get(url) as response:
+    # A bounded wait: an endpoint whose loop is blocked accepts the connection and never
+    # answers.
+    timeout = aiohttp.ClientTimeout(total=10)
+    async with aiohttp.ClientSession(timeout=timeout) as http, http.get(url) as response:
         if response.content_type == "application/json":
             return response.status, await response.json()
         return response.status, await response.text()

@@ -159,3 +159,63 @@ async def test_serve_counts_engine_process_work_and_shows_a_dead_engine_process(
         await asyncio.wait_for(serve.wait(), 60)
         serve_log.flush()
     assert serve.returncode == 0, (tmp_path / "serve.log").read_text("utf-8", "replace")[-3000:]
+
+
+def console_config(tmp: Path, db_url: str, port: int) -> Path:
+    """The repository's config as it is (the console, no platform), health on `port`."""
+    config = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
+    paths = config.setdefault("paths", {})
+    for key, path in list(paths.items()):
+        if isinstance(path, str):
+            paths[key] = str(ROOT / path)
+    config.setdefault("insight", {})["charts"] = str(tmp / "reports")
+    config["database"] = {"url": db_url}
+    config["ops"] = {"http": f"127.0.0.1:{port}"}
+    path = tmp / "config.yaml"
+    path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+async def test_a_console_serve_answers_while_it_waits_for_input(
+    db_url: str, tmp_path: Path, serve_log: BinaryIO
+) -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    config = console_config(tmp_path, db_url, port)
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env.pop("DATABASE_URL", None)
+    serve = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "serve", "--config", str(config),
+        stdin=asyncio.subprocess.PIPE, stdout=serve_log, stderr=asyncio.subprocess.STDOUT,
+        env=env, cwd=tmp_path,
+    )  # fmt: skip
+    assert serve.stdin is not None
+    try:
+
+        async def ready() -> bool:
+            assert serve.returncode is None, "serve stopped; its log is in serve.log"
+            try:
+                return (await get(f"{base}/readyz"))[0] == 200
+            except OSError:  # not listening yet
+                return False
+
+        # Nothing typed yet: the console waits for a line, the endpoints still answer.
+        await until(ready, tries=1200)
+        assert await get(f"{base}/healthz") == (200, {"status": "alive"})
+        serve.stdin.write(b"I forgot my password\n")
+        await serve.stdin.drain()
+
+        async def handled() -> bool:
+            samples = await scrape(base)
+            return (
+                value(samples, "deskbot_messages_total", channel="console", outcome="handled") == 1
+            )
+
+        await until(handled)
+        serve.stdin.close()  # end of input: the console run ends
+        await asyncio.wait_for(serve.wait(), 60)
+    finally:
+        if serve.returncode is None:
+            serve.kill()
+            await serve.wait()
+    assert serve.returncode == 0
