@@ -547,6 +547,7 @@ class Attachments(Section):
                 )
         if self.download_timeout <= timedelta(0):
             raise ValueError("download_timeout must be longer than zero")
+        return self
 
 
 _HOST_PORT = re.compile(r"^(?P<host>\[[0-9A-Fa-f:.]+\]|[^\s:\[\]]+):(?P<port>\d{1,5})$")
