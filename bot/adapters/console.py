@@ -117,9 +117,19 @@ class ConsoleChannel:
 
 class ConsoleSession:
     def __init__(
-        self, desk: Desk, engine: Engine, person: str, stdout: TextIO, *, fancy: bool
+        self,
+        desk: Desk,
+        engine: Engine,
+        person: str,
+        stdout: TextIO,
+        *,
+        fancy: bool,
+        chores: Callable[[], object] | None = None,
     ) -> None:
         self.desk = desk
+        # Work `deskbot serve`'s scheduler would do, done before each delivery when the
+        # console runs alone (`deskbot chat`): building the `/report`s people asked for.
+        self.chores = chores
         self.engine = engine
         self.person = person
         self.stdout = stdout
@@ -153,6 +163,8 @@ class ConsoleSession:
         await self.deliver()
 
     async def deliver(self) -> None:
+        if self.chores is not None:
+            await asyncio.to_thread(self.chores)
         while await self.dispatcher.run_once():
             pass
 
@@ -233,12 +245,13 @@ def run_console(
     *,
     stdin: TextIO | None = None,
     stdout: TextIO | None = None,
+    chores: Callable[[], object] | None = None,
 ) -> int:
     """Chat as `person` in the terminal until end of input."""
     stdin = stdin or sys.stdin
     stdout = stdout or sys.stdout
     fancy = stdin.isatty() and stdout.isatty()
-    session = ConsoleSession(desk, engine, person, stdout, fancy=fancy)
+    session = ConsoleSession(desk, engine, person, stdout, fancy=fancy, chores=chores)
     if fancy:
         return asyncio.run(run_interactive(session))
     return asyncio.run(run_piped(session, stdin))

@@ -13,6 +13,7 @@ from bot.base.config import with_log_format
 from bot.chat.engine import Engine
 from bot.cli.common import add_config, settings_from
 from bot.desk import Desk
+from bot.insight import delivery
 from bot.serve import run_service
 
 
@@ -59,4 +60,7 @@ def chat(args: argparse.Namespace) -> int:
         known = ", ".join(sorted(desk.directory.people))
         print(f"error: '{args.person}' is not in the people directory (known: {known})")
         return 2
-    return run_console(desk, Engine(desk), args.person)
+    # No scheduler runs here: the `/report`s asked for are built as the console delivers.
+    return run_console(
+        desk, Engine(desk), args.person, chores=lambda: delivery.process_requests(desk, "chat")
+    )

@@ -95,3 +95,11 @@ def test_a_database_never_upgraded_gets_one_clear_instruction(
     # Only that: no SQL warning, no traceback before it.
     assert "Traceback" not in ran.stderr + ran.stdout
     assert "WARNING" not in ran.stderr and "does not exist" not in ran.stderr
+
+
+def test_a_report_asked_for_in_deskbot_chat_arrives_there(db_url: str):
+    """`deskbot chat` runs no scheduler: the `/report` it promises is built as it delivers."""
+    ran = deskbot("chat", "--as", "priya", stdin="/report 7d\n", env={"DATABASE_URL": db_url})
+    assert ran.returncode == 0, ran.stderr
+    assert "It will arrive here in a moment" in ran.stdout
+    assert "Service desk report" in ran.stdout and "Requests through the desk" in ran.stdout
