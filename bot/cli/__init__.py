@@ -11,11 +11,23 @@ from pathlib import Path
 
 from bot.base import logformat
 from bot.base.yamlfile import ProblemsError
-from bot.cli import admin, backup, doctor, inbox, intents, kb, link, outbox, report, run
+from bot.cli import (
+    admin,
+    backup,
+    doctor,
+    inbox,
+    intents,
+    kb,
+    link,
+    outbox,
+    report,
+    run,
+    simulate,
+)
 
 # Modules that define `register(subparsers)`; add new command groups here.
 # Each subcommand's module, in the order `deskbot --help` lists them.
-COMMAND_MODULES = (run, admin, doctor, backup, link, outbox, inbox, intents, report, kb)
+COMMAND_MODULES = (run, admin, doctor, backup, simulate, link, outbox, inbox, intents, report, kb)
 
 
 def default_config() -> Path:
