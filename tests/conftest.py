@@ -8,6 +8,7 @@ banner at the end of the run says so.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import uuid
@@ -79,21 +80,30 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def pg_schema_url() -> Iterator[str]:
+@contextlib.contextmanager
+def empty_postgres_schema() -> Iterator[str]:
+    """The URL of a new, empty PostgreSQL schema of its own, dropped afterwards (skips the
+    test when PostgreSQL does not answer)."""
     reason = _postgres_reason()
     if reason:
         pytest.skip(reason)
     schema = f"t_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(PG_URL, autocommit=True) as conn:
         conn.execute(f'CREATE SCHEMA "{schema}"')
-    url = f"{PG_URL}?options=-csearch_path%3D{schema}"
-    store = Store(url)
-    store.upgrade()
-    store.dispose()
-    yield url
-    with psycopg.connect(PG_URL, autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    try:
+        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(PG_URL, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture(scope="session")
+def pg_schema_url() -> Iterator[str]:
+    with empty_postgres_schema() as url:
+        store = Store(url)
+        store.upgrade()
+        store.dispose()
+        yield url
 
 
 def _truncate(url: str) -> None:

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
 
 from bot.base.config import Settings
 from bot.base.filestore import FAILED, TOO_BIG, FileStore, refusal, safe_name
@@ -25,6 +26,36 @@ Fetch = Callable[[int], Awaitable[bytes]]
 
 class TooBig(Exception):
     """The download passed the size limit (the platform said it was smaller)."""
+
+
+@dataclass(frozen=True)
+class Offered:
+    """A file a platform says a message carries, and how to fetch its bytes."""
+
+    name: str
+    mime: str
+    size: int
+    platform_id: str
+    fetch: Fetch
+
+
+async def keep_all(settings: Settings, files: Iterable[Offered]) -> tuple[InboundFile, ...]:
+    """Every file of a message, fetched at once; each kept or refused on its own."""
+    return tuple(
+        await asyncio.gather(
+            *(
+                keep(
+                    settings,
+                    name=f.name,
+                    mime=f.mime,
+                    size=f.size,
+                    platform_id=f.platform_id,
+                    fetch=f.fetch,
+                )
+                for f in files
+            )
+        )
+    )
 
 
 async def keep(

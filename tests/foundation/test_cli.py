@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 
-from tests.conftest import PG_URL, _postgres_reason
+from tests.conftest import empty_postgres_schema
 
 from .helpers import deskbot
 from .test_console import PASSWORD, run_as
@@ -62,15 +60,8 @@ def test_db_upgrade_and_current(tmp_path: Path):
 @pytest.fixture
 def unmigrated_postgres() -> Iterator[str]:
     """A PostgreSQL schema nobody has run `deskbot db upgrade` on."""
-    reason = _postgres_reason()
-    if reason:
-        pytest.skip(reason)
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(PG_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    yield f"{PG_URL}?options=-csearch_path%3D{schema}"
-    with psycopg.connect(PG_URL, autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    with empty_postgres_schema() as url:
+        yield url
 
 
 @pytest.mark.parametrize(

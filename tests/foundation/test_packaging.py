@@ -36,23 +36,19 @@ def test_the_first_run_says_what_it_is_doing(tmp_path: Path):
     )
     fake.chmod(0o755)
     env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"}
-    first = subprocess.run(
-        ["bash", "-c", "source venv.sh && ensure_venv ''"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+
+    def ensure() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["bash", "-c", "source venv.sh && ensure_venv ''"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+
+    first = ensure()
     assert "creating .venv/" in first.stderr
     assert "installing deskbot and its dependencies" in first.stderr
     assert "installed." in first.stderr and first.stdout == ""
-    again = subprocess.run(
-        ["bash", "-c", "source venv.sh && ensure_venv ''"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert again.stderr == ""  # nothing to do, nothing said
+    assert ensure().stderr == ""  # nothing to do, nothing said

@@ -529,20 +529,14 @@ class SlackChannel:
     async def _download(self, files: tuple[parse.SharedFile, ...]) -> tuple[InboundFile, ...]:
         """Keep the message's files (bot/adapters/downloads.py): within the limits, with the
         bot token, only from Slack's own hosts."""
-        return tuple(
-            await asyncio.gather(
-                *(
-                    downloads.keep(
-                        self.desk.settings,
-                        name=f.name,
-                        mime=f.mime,
-                        size=f.size,
-                        platform_id=f.id,
-                        fetch=functools.partial(self._fetch, f.url),
-                    )
-                    for f in files
+        return await downloads.keep_all(
+            self.desk.settings,
+            (
+                downloads.Offered(
+                    f.name, f.mime, f.size, f.id, functools.partial(self._fetch, f.url)
                 )
-            )
+                for f in files
+            ),
         )
 
     async def _fetch(self, url: str, limit: int) -> bytes:

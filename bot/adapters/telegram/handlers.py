@@ -7,7 +7,6 @@ so the event loop keeps polling, answering callback queries and sending meanwhil
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import logging
 import re
@@ -351,20 +350,14 @@ class Handlers:
     async def _download(self, files: tuple[SentFile, ...]) -> tuple[InboundFile, ...]:
         """Keep the message's files (bot/adapters/downloads.py): getFile, then the file's
         URL, which carries the bot token (so it is never logged)."""
-        return tuple(
-            await asyncio.gather(
-                *(
-                    downloads.keep(
-                        self.desk.settings,
-                        name=f.name,
-                        mime=f.mime,
-                        size=f.size,
-                        platform_id=f.file_id,
-                        fetch=functools.partial(self._fetch, f.file_id),
-                    )
-                    for f in files
+        return await downloads.keep_all(
+            self.desk.settings,
+            (
+                downloads.Offered(
+                    f.name, f.mime, f.size, f.file_id, functools.partial(self._fetch, f.file_id)
                 )
-            )
+                for f in files
+            ),
         )
 
     async def _fetch(self, file_id: str, limit: int) -> bytes:
