@@ -43,7 +43,7 @@ async def test_password_reset_in_a_dm_opens_one_ticket_and_a_triage_card(slack: 
     assert await slack.flush() >= 1
     triage = slack.last(TRIAGE)
     assert "IT-1000" in triage.block_text()
-    assert set(triage.buttons()) == {"Claim", "Assign", "Canned reply"}
+    assert set(triage.buttons()) == {"Claim", "Assign", "Transfer", "Canned reply"}
 
 
 async def test_mention_in_a_channel_answers_in_its_thread_and_keeps_the_journey_there(
