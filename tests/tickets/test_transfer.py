@@ -35,7 +35,7 @@ def test_a_ticket_moves_to_the_team_that_can_fix_it(tchat: MemoryChat, tdesk: De
     number = new_ticket(tdesk, "bob", "Floor 3 has no network")
     tchat.say("dana", f"/claim {number}")
     done = tchat.say("dana", f"/transfer {number} network It's the switch on floor 3")
-    assert f"Moved {number} to Network" in plain(done)
+    assert f"Moved {number} to Network. Their triage channel has the card now." in plain(done)
 
     ticket = get(tdesk, number)
     # Dana does not work Network: nobody there has it yet, and it waits to be claimed.
@@ -74,7 +74,8 @@ def test_an_assignee_of_both_teams_keeps_it_and_the_date_follows_the_new_hours(
     # To Security, which works around the clock: what was left of 3 working days (25.5 h
     # of London office time) now runs day and night, so the date moves earlier.
     before = get(tdesk, number).resolution_due
-    tchat.say("priya", f"/transfer {number} 信息安全 钓鱼邮件")  # an admin, by the Chinese name
+    moved = tchat.say("priya", f"/transfer {number} 信息安全 钓鱼邮件")  # an admin, in Chinese
+    assert plain(moved) == f"已将 {number} 转给信息安全。"  # Security has no triage channel here
     after = get(tdesk, number)
     assert after.queue == "security" and after.assignee_id is None
     assert before is not None and after.resolution_due is not None

@@ -11,7 +11,7 @@ from bot.base.timefmt import describe_time
 from bot.chat.places import Audience
 from bot.chat.verbs import Verb, Verbs
 from bot.lookup import split_number, workable_ticket
-from bot.tickets import post_moved
+from bot.tickets import post_moved, triage_addresses
 from bot.turn import Turn
 from store import tickets as repo
 from store.models import Ticket
@@ -63,7 +63,12 @@ def _transfer(turn: Turn, ticket: Ticket, queue: str, reason: str) -> None:
     if event is None:
         return
     post_moved(desk, turn.session, ticket, old, turn.now, turn.person.name, reason)
-    turn.say("transfer.done", number=ticket.number, queue=_name(turn, queue))
+    turn.say(
+        "transfer.done",
+        number=ticket.number,
+        queue=_name(turn, queue),
+        triaged=bool(triage_addresses(desk, queue)),
+    )
     after = ticket.expected_at or ticket.resolution_due
     requester = desk.directory.get(ticket.requester_id)
     tz = requester.timezone if requester else "UTC"
