@@ -10,7 +10,9 @@ ensure_venv() {
   if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     echo "deskbot: installing deskbot${extra:+ with its test tools} and its dependencies into .venv/ (a minute or two the first time)..." >&2
     .venv/bin/python -m pip install --quiet --upgrade pip
-    .venv/bin/python -m pip install --quiet -e ".${extra}"
+    # setuptools boxes a warning about package-named folders next to an editable install:
+    # that is this repository's layout on purpose, so the box says nothing to act on.
+    PYTHONWARNINGS="ignore:Editable installation" .venv/bin/python -m pip install --quiet -e ".${extra}"
     echo "deskbot: installed." >&2
     touch "$stamp"
     [ -n "$extra" ] && touch .venv/.installed
