@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -32,6 +32,7 @@ PEOPLE_COLUMNS = (
     "department",
     "location",
     "delegate",
+    "active",  # optional: false for someone who left (written by `deskbot directory sync`)
 )
 ASSET_COLUMNS = ("asset_tag", "owner", "kind", "model", "purchased", "status")
 
@@ -54,6 +55,7 @@ class Person:
     department: str = ""
     location: str = ""
     delegate: str | None = None
+    active: bool = True
 
     @property
     def first_name(self) -> str:
@@ -82,6 +84,7 @@ class Person:
             "department": self.department,
             "location": self.location,
             "delegate": self.delegate,
+            "active": self.active,
         }
 
 
@@ -110,9 +113,12 @@ class Directory:
     assets: list[Asset] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self._by_email = {p.email.lower(): p for p in self.people.values() if p.email}
-        self._by_slack = {p.slack_id: p for p in self.people.values() if p.slack_id}
-        self._by_telegram = {p.telegram_id: p for p in self.people.values() if p.telegram_id}
+        # Someone who left keeps their name on old tickets (`get`) but is no longer found by
+        # their accounts, nor counted as a technician, admin, approver or manager.
+        active = [p for p in self.people.values() if p.active]
+        self._by_email = {p.email.lower(): p for p in active if p.email}
+        self._by_slack = {p.slack_id: p for p in active if p.slack_id}
+        self._by_telegram = {p.telegram_id: p for p in active if p.telegram_id}
 
     def __iter__(self) -> Iterator[Person]:
         return iter(self.people.values())
@@ -130,19 +136,24 @@ class Directory:
         return self._by_telegram.get(str(telegram_id))
 
     def reports(self, manager_id: str) -> list[Person]:
-        return [p for p in self.people.values() if p.manager == manager_id]
+        return [p for p in self.people.values() if p.manager == manager_id and p.active]
 
     def is_manager(self, person_id: str) -> bool:
-        return any(p.manager == person_id for p in self.people.values())
+        return any(p.manager == person_id and p.active for p in self.people.values())
 
     def technicians(self, queue: str) -> list[Person]:
-        return [p for p in self.people.values() if "technician" in p.roles and queue in p.queues]
+        return [
+            p
+            for p in self.people.values()
+            if "technician" in p.roles and queue in p.queues and p.active
+        ]
 
     def admins(self) -> list[Person]:
-        return [p for p in self.people.values() if "admin" in p.roles]
+        return [p for p in self.people.values() if "admin" in p.roles and p.active]
 
     def group(self, name: str) -> list[Person]:
-        return [self.people[i] for i in self.approver_groups.get(name, []) if i in self.people]
+        found = (self.people.get(i) for i in self.approver_groups.get(name, []))
+        return [p for p in found if p is not None and p.active]
 
     def assets_of(self, person_id: str) -> list[Asset]:
         return [a for a in self.assets if a.owner == person_id]
@@ -272,6 +283,7 @@ def load_people(
             department=row.get("department", ""),
             location=row.get("location", ""),
             delegate=row.get("delegate") or None,
+            active=_active(row.get("active", ""), line, bad),
         )
     for pid, person in people.items():
         for column, ref in (("manager", person.manager), ("delegate", person.delegate)):
@@ -286,6 +298,22 @@ def load_people(
         steps = " -> ".join(f"{p} (line {lines[p]})" for p in cycle)
         bad(lines[first], "manager", f"managers go round in a circle: {steps} -> {first}")
     return people, problems
+
+
+def _active(value: str, line: int, bad: Callable[[int, str, str], None]) -> bool:
+    if value.lower() in ("", "true", "yes", "1"):
+        return True
+    if value.lower() in ("false", "no", "0"):
+        return False
+    bad(line, "active", f"'{value}' is not true or false")
+    return True
+
+
+def people_path(settings: Settings) -> Path:
+    """The people file the desk loads: people.csv, or what `deskbot directory sync` wrote."""
+    if settings.directory.source == "ldap":
+        return settings.resolve(settings.directory.synced)
+    return settings.resolve(settings.paths.people)
 
 
 def manager_cycles(people: dict[str, Person]) -> list[list[str]]:
@@ -339,8 +367,11 @@ def load_assets(path: Path, people: dict[str, Person]) -> tuple[list[Asset], lis
 
 def load_directory(settings: Settings) -> Directory:
     """Load people and assets; raise ProblemsError with every problem found."""
-    people_path = settings.resolve(settings.paths.people)
-    people, problems = load_people(people_path, set(settings.queues))
+    source_path = people_path(settings)
+    if settings.directory.source == "ldap" and not source_path.exists():
+        message = "no people synced from LDAP yet: run `deskbot directory sync` first"
+        raise ProblemsError([settings.problem(("directory", "source"), message)])
+    people, problems = load_people(source_path, set(settings.queues))
     assets, asset_problems = load_assets(settings.resolve(settings.paths.assets), people)
     problems += asset_problems
     for group, members in settings.approver_groups.items():
@@ -348,14 +379,14 @@ def load_directory(settings: Settings) -> Directory:
             if member not in people:
                 problems.append(
                     settings.problem(
-                        ("approver_groups", group), f"'{member}' is not in {people_path.name}"
+                        ("approver_groups", group), f"'{member}' is not in {source_path.name}"
                     )
                 )
     for qid, queue in settings.queues.items():
         if queue.lead and queue.lead not in people:
             problems.append(
                 settings.problem(
-                    ("queues", qid, "lead"), f"'{queue.lead}' is not in {people_path.name}"
+                    ("queues", qid, "lead"), f"'{queue.lead}' is not in {source_path.name}"
                 )
             )
     notices = settings.notifications
@@ -364,21 +395,21 @@ def load_directory(settings: Settings) -> Directory:
         problems.append(
             settings.problem(
                 ("notifications", "approvals", "fallback"),
-                f"'{fallback}' is not in {people_path.name} (use a person id or 'manager')",
+                f"'{fallback}' is not in {source_path.name} (use a person id or 'manager')",
             )
         )
     for i, pid in enumerate(notices.dead_letters_to):
         if pid not in people:
             problems.append(
                 settings.problem(
-                    ("notifications", "dead_letters_to", i), f"'{pid}' is not in {people_path.name}"
+                    ("notifications", "dead_letters_to", i), f"'{pid}' is not in {source_path.name}"
                 )
             )
     if settings.channels.console.person and settings.channels.console.person not in people:
         problems.append(
             settings.problem(
                 ("channels", "console", "person"),
-                f"'{settings.channels.console.person}' is not in {people_path.name}",
+                f"'{settings.channels.console.person}' is not in {source_path.name}",
             )
         )
     if problems:

@@ -11,6 +11,7 @@ import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     BaseModel,
@@ -585,6 +586,99 @@ class Ops(Section):
         return self
 
 
+# Attributes read from LDAP for each person field (bot/ldap_source.py). The defaults are the
+# standard inetOrgPerson ones; `preset: active_directory` switches to Active Directory's.
+INET_ORG_PERSON: dict[str, str] = {
+    "id": "uid",
+    "name": "displayName",
+    "name_fallback": "cn",
+    "email": "mail",
+    "manager": "manager",
+    "language": "preferredLanguage",
+    "department": "departmentNumber",
+    "title": "title",
+    "location": "l",
+    "member_of": "",  # groups are read from the groups base (member) when empty
+    "disabled": "",  # inetOrgPerson has no flag: a person who left is removed from the base
+}
+ACTIVE_DIRECTORY: dict[str, str] = {
+    **INET_ORG_PERSON,
+    "id": "sAMAccountName",
+    "email": "userPrincipalName",
+    "department": "department",
+    "language": "preferredLanguage",
+    "member_of": "memberOf",
+    "disabled": "userAccountControl",  # bit 2 (ACCOUNTDISABLE) set: deactivated
+}
+FIELD_NAMES = tuple(INET_ORG_PERSON)
+
+
+class LdapRoles(Section):
+    """Roles from LDAP group names (the group's cn)."""
+
+    admin: str | None = None
+    approver: str | None = None
+    technician: dict[str, str] = Field(default_factory=dict)  # queue id -> group name
+
+
+class LdapSettings(Section):
+    """Where and how to read people from LDAP / Active Directory."""
+
+    url: str = Field(pattern=r"^ldaps?://[^\s/]+/?$")
+    bind_dn: str = ""  # empty: anonymous bind
+    # Write ${DESKBOT_LDAP_PASSWORD} here: the password itself never belongs in the file.
+    bind_password: str = Field("", repr=False)
+    people: str  # base DN of people
+    groups: str = ""  # base DN of groups; empty: the people base
+    people_filter: str = "(objectClass=inetOrgPerson)"
+    group_filter: str = "(|(objectClass=groupOfNames)(objectClass=group))"
+    start_tls: bool = False
+    ca_file: str | None = None  # certificates to trust (LDAPS, StartTLS); default: the system's
+    verify: bool = True  # check the server's certificate (switch off only for a test server)
+    timeout: Duration = timedelta(seconds=10)
+    page_size: int = Field(500, ge=1, le=10000)
+    preset: Literal["inet_org_person", "active_directory"] = "inet_org_person"
+    attributes: dict[str, str] = Field(default_factory=dict)  # overrides of the preset
+    roles: LdapRoles = LdapRoles()
+    # Directories seldom hold a time zone: the person's location (l) decides, else UTC.
+    timezones: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _checked(self) -> LdapSettings:
+        unknown = sorted(set(self.attributes) - set(FIELD_NAMES))
+        if unknown:
+            raise ValueError(f"attributes: '{unknown[0]}' is not one of {', '.join(FIELD_NAMES)}")
+        for location, tz in self.timezones.items():
+            try:
+                ZoneInfo(tz)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(f"timezones.{location}: unknown timezone '{tz}'") from None
+        if self.url.startswith("ldaps://") and self.start_tls:
+            raise ValueError("start_tls is for ldap:// URLs; ldaps:// is already encrypted")
+        return self
+
+    def attribute_map(self) -> dict[str, str]:
+        preset = ACTIVE_DIRECTORY if self.preset == "active_directory" else INET_ORG_PERSON
+        return {**preset, **self.attributes}
+
+
+class DirectorySettings(Section):
+    """Where people come from: directory/people.csv (the default) or LDAP."""
+
+    source: Literal["csv", "ldap"] = "csv"
+    ldap: LdapSettings | None = None
+    # What `deskbot directory sync` writes and the desk then loads (relative to config.yaml).
+    synced: str = "var/directory/people.csv"
+    # A sync that would deactivate more than this share of the people changes nothing.
+    max_deactivate: float = Field(0.10, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _source_configured(self) -> DirectorySettings:
+        if self.source == "ldap" and self.ldap is None:
+            raise ValueError("ldap: source is ldap but there is no ldap section")
+        return self
+
+
 class Settings(Section):
     """Everything deskbot needs to run, from config.yaml."""
 
@@ -612,6 +706,7 @@ class Settings(Section):
     limits: Limits = Limits()
     logging: LoggingSettings = LoggingSettings()
     attachments: Attachments = Attachments()
+    directory: DirectorySettings = DirectorySettings()
 
     ops: Ops = Ops()
 

@@ -14,6 +14,7 @@ from bot.base.yamlfile import ProblemsError
 from bot.cli import (
     admin,
     backup,
+    directory,
     doctor,
     inbox,
     intents,
@@ -27,7 +28,20 @@ from bot.cli import (
 
 # Modules that define `register(subparsers)`; add new command groups here.
 # Each subcommand's module, in the order `deskbot --help` lists them.
-COMMAND_MODULES = (run, admin, doctor, backup, simulate, link, outbox, inbox, intents, report, kb)
+COMMAND_MODULES = (
+    run,
+    admin,
+    directory,
+    doctor,
+    backup,
+    simulate,
+    link,
+    outbox,
+    inbox,
+    intents,
+    report,
+    kb,
+)
 
 
 def default_config() -> Path:

@@ -1,0 +1,181 @@
+"""Reading people and groups from LDAP / Active Directory (config `directory.ldap`).
+
+One simple bind (optionally after StartTLS, or over LDAPS), then paged searches of the
+people base and the groups base. What comes back is plain data (`Fetched`): each person's
+DN, their fields under deskbot's names, their manager's DN and the names of their groups.
+Turning that into the desk's people is `bot/directory_sync.py`'s job.
+
+The bind password is never part of an error message or a log line.
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+from dataclasses import dataclass, field
+
+import ldap3
+from ldap3.core.exceptions import LDAPException
+from ldap3.utils.dn import parse_dn
+
+from bot.base.config import LdapSettings
+
+log = logging.getLogger(__name__)
+
+# userAccountControl's ACCOUNTDISABLE flag (Microsoft: "UserAccountControl property flags").
+ACCOUNT_DISABLED = 0x2
+
+
+class SourceError(Exception):
+    """The directory could not be read; the message is safe to print (no password)."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    dn: str  # normalised (see `normal_dn`)
+    fields: dict[str, str]  # deskbot field -> value (id, name, email, language, ...)
+    manager_dn: str | None
+    groups: frozenset[str]  # group names (cn), lower case
+    disabled: bool
+
+
+@dataclass
+class Fetched:
+    people: list[Entry] = field(default_factory=list)
+    groups: dict[str, set[str]] = field(default_factory=dict)  # name (lower) -> member DNs
+
+
+def normal_dn(dn: str) -> str:
+    """A DN compared as LDAP does for our purposes: attribute names and values without case,
+    no spaces around the separators."""
+    try:
+        parts = parse_dn(dn, escape=False, strip=True)
+    except LDAPException:
+        return dn.strip().lower()
+    return ",".join(f"{attr.strip()}={value.strip()}" for attr, value, _sep in parts).lower()
+
+
+def first_rdn_value(dn: str) -> str:
+    """`cn=it-admins,ou=groups,...` -> `it-admins` (how a memberOf value names its group)."""
+    try:
+        parts = parse_dn(dn, escape=False, strip=True)
+    except LDAPException:
+        return ""
+    return parts[0][1].strip() if parts else ""
+
+
+def _server(cfg: LdapSettings) -> ldap3.Server:
+    tls = ldap3.Tls(
+        validate=ssl.CERT_REQUIRED if cfg.verify else ssl.CERT_NONE,
+        ca_certs_file=cfg.ca_file,
+    )
+    return ldap3.Server(
+        cfg.url,
+        use_ssl=cfg.url.startswith("ldaps://"),
+        tls=tls,
+        get_info=ldap3.NONE,
+        connect_timeout=cfg.timeout.total_seconds(),
+    )
+
+
+def _values(attributes: dict[str, list[bytes]], name: str) -> list[str]:
+    if not name:
+        return []
+    raw = attributes.get(name.lower(), [])
+    return [v.decode("utf-8", "replace").strip() for v in raw if v.strip()]
+
+
+def _first(attributes: dict[str, list[bytes]], name: str) -> str:
+    values = _values(attributes, name)
+    return values[0] if values else ""
+
+
+def _entries(
+    conn: ldap3.Connection, base: str, query: str, attributes: list[str], page_size: int
+) -> list[tuple[str, dict[str, list[bytes]]]]:
+    found = []
+    for item in conn.extend.standard.paged_search(
+        base,
+        query,
+        search_scope=ldap3.SUBTREE,
+        attributes=attributes,
+        paged_size=page_size,
+        generator=True,
+    ):
+        if item.get("type") != "searchResEntry":
+            continue  # referrals: not followed
+        raw = {str(k).lower(): list(v) for k, v in item["raw_attributes"].items()}
+        found.append((str(item["dn"]), raw))
+    return found
+
+
+def fetch(cfg: LdapSettings) -> Fetched:
+    """Everyone under the people base and every group under the groups base."""
+    names = cfg.attribute_map()
+    wanted = sorted({a for a in names.values() if a})
+    conn = ldap3.Connection(
+        _server(cfg),
+        user=cfg.bind_dn or None,
+        password=cfg.bind_password or None,
+        authentication=ldap3.SIMPLE if cfg.bind_dn else ldap3.ANONYMOUS,
+        receive_timeout=int(cfg.timeout.total_seconds()),
+        raise_exceptions=True,
+        read_only=True,
+    )
+    try:
+        conn.open()
+        if cfg.start_tls:
+            conn.start_tls()
+        conn.bind()
+        people = _entries(conn, cfg.people, cfg.people_filter, wanted, cfg.page_size)
+        groups = _entries(
+            conn,
+            cfg.groups or cfg.people,
+            cfg.group_filter,
+            ["cn", "member", "uniqueMember"],
+            cfg.page_size,
+        )
+    except LDAPException as exc:
+        # ldap3's messages name the server and the result, never the password; say which
+        # step failed in words an admin can act on.
+        reason = type(exc).__name__
+        detail = str(exc).replace(cfg.bind_password, "***") if cfg.bind_password else str(exc)
+        raise SourceError(f"cannot read {cfg.url}: {reason}: {detail}") from None
+    finally:
+        try:
+            conn.unbind()
+        except LDAPException:
+            log.debug("unbind from %s failed", cfg.url)
+        # ldap3 leaves the socket of a refused connection open: close it ourselves.
+        sock = getattr(conn, "socket", None)
+        if sock is not None:
+            sock.close()
+    fetched = Fetched()
+    for _dn, attrs in groups:
+        name = _first(attrs, "cn").lower()
+        if name:
+            members = {
+                normal_dn(m) for m in _values(attrs, "member") + _values(attrs, "uniquemember")
+            }
+            fetched.groups.setdefault(name, set()).update(members)
+    for dn, attrs in people:
+        ndn = normal_dn(dn)
+        member_of = {first_rdn_value(g).lower() for g in _values(attrs, names["member_of"])}
+        member_of |= {name for name, members in fetched.groups.items() if ndn in members}
+        flags = _first(attrs, names["disabled"])
+        values = {
+            key: _first(attrs, names[key])
+            for key in ("id", "name", "email", "language", "department", "title", "location")
+        }
+        if not values["name"]:
+            values["name"] = _first(attrs, names["name_fallback"])
+        fetched.people.append(
+            Entry(
+                dn=ndn,
+                fields=values,
+                manager_dn=normal_dn(m) if (m := _first(attrs, names["manager"])) else None,
+                groups=frozenset(member_of - {""}),
+                disabled=flags.isdigit() and bool(int(flags) & ACCOUNT_DISABLED),
+            )
+        )
+    return fetched

@@ -1,0 +1,114 @@
+"""A real OpenLDAP server for the tests: slapd on 127.0.0.1 and a free port, with its own
+configuration and database in a temporary folder, loaded from an LDIF with slapadd.
+
+Debian's `slapd` package provides it (scripts/test installs it when missing). When it is
+missing or will not start the tests fail saying so: a skip would hide an untested feature.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+SCHEMAS = Path("/etc/ldap/schema")
+MODULES = Path("/usr/lib/ldap")
+SUFFIX = "dc=example,dc=org"
+ADMIN_DN = f"cn=admin,{SUFFIX}"
+
+
+def _binary(name: str) -> str:
+    found = shutil.which(name) or shutil.which(name, path="/usr/sbin:/usr/local/sbin")
+    if not found:
+        pytest.fail(
+            f"{name} is not installed: the LDAP tests need a real OpenLDAP server "
+            "(apt-get install slapd ldap-utils; scripts/test does it)",
+            pytrace=False,
+        )
+    return found
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class Slapd:
+    url: str
+    admin_dn: str
+    password: str
+
+
+@contextmanager
+def running_slapd(
+    folder: Path, ldif: str, password: str, schemas: tuple[str, ...] = ()
+) -> Iterator[Slapd]:
+    slapd, slapadd = _binary("slapd"), _binary("slapadd")
+    (folder / "db").mkdir(parents=True)
+    includes = ("core", "cosine", "inetorgperson", *schemas)
+    conf = folder / "slapd.conf"
+    conf.write_text(
+        "\n".join(
+            [
+                *(f"include {SCHEMAS / name}.schema" for name in includes),
+                f"pidfile {folder / 'slapd.pid'}",
+                f"modulepath {MODULES}",
+                "moduleload back_mdb",
+                "database mdb",
+                f'suffix "{SUFFIX}"',
+                f'rootdn "{ADMIN_DN}"',
+                f"rootpw {password}",
+                f"directory {folder / 'db'}",
+                "maxsize 104857600",
+                "",
+            ]
+        ),
+        encoding="utf-8",
+    )
+    data = folder / "data.ldif"
+    data.write_text(ldif, encoding="utf-8")
+    loaded = subprocess.run(
+        [slapadd, "-f", str(conf), "-l", str(data)], capture_output=True, text=True, check=False
+    )
+    if loaded.returncode != 0:
+        pytest.fail(f"slapadd could not load the test LDIF:\n{loaded.stderr}", pytrace=False)
+    port = _free_port()
+    url = f"ldap://127.0.0.1:{port}"
+    proc = subprocess.Popen(
+        [slapd, "-f", str(conf), "-h", f"{url}/", "-d", "0"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            if proc.poll() is not None:
+                err = proc.stderr.read() if proc.stderr else ""
+                pytest.fail(f"slapd did not start:\n{err}", pytrace=False)
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    pytest.fail(f"slapd did not listen on {url} within 20 s", pytrace=False)
+                time.sleep(0.05)
+        yield Slapd(url, ADMIN_DN, password)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if proc.stderr:
+            proc.stderr.close()

@@ -1,0 +1,256 @@
+"""`deskbot directory sync` against a real OpenLDAP server (tests/directory/slapd.py)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import ldap3
+import pytest
+
+from bot.cli import main
+from tests.configs import config_file
+from tests.directory.people_ldif import (
+    GROUPS,
+    PEOPLE,
+    QUEUE_GROUPS,
+    ad_dn_of,
+    ad_ldif,
+    demo_people,
+    dn_of,
+    inet_org_ldif,
+)
+from tests.directory.slapd import Slapd, running_slapd
+
+PASSWORD = "s3cret-Bind-Pw"
+
+
+@pytest.fixture
+def slapd(tmp_path: Path) -> Iterator[Slapd]:
+    with running_slapd(tmp_path / "slapd", inet_org_ldif(demo_people()), PASSWORD) as server:
+        yield server
+
+
+def _config(tmp_path: Path, server: Slapd, **ldap: object) -> Path:
+    chat = tmp_path / "chat.csv"  # where the chat accounts are kept: people.csv's columns
+    rows = ["id,name,email,slack_id,telegram_id,role"]
+    rows += [
+        f"{p['id']},{p['name']},{p['email']},{p['slack_id']},{p['telegram_id']},employee"
+        for p in demo_people()
+    ]
+    chat.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    settings = {
+        "url": server.url,
+        "bind_dn": server.admin_dn,
+        "bind_password": "${DESKBOT_LDAP_PASSWORD}",
+        "people": PEOPLE,
+        "groups": GROUPS,
+        "page_size": 3,  # several pages for eleven people
+        "roles": {"admin": "it-admins", "approver": "approvers", "technician": QUEUE_GROUPS},
+        "timezones": {"London": "Europe/London", "Shanghai": "Asia/Shanghai"},
+        **ldap,
+    }
+    changes = {
+        "paths": {"people": str(chat)},
+        "directory": {"source": "ldap", "ldap": settings, "synced": str(tmp_path / "synced.csv")},
+    }
+    return config_file(tmp_path, changes)
+
+
+def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
+    code = main(list(argv))
+    out = capsys.readouterr()
+    return code, out.out + out.err
+
+
+def _sync(capsys: pytest.CaptureFixture[str], config: Path, *extra: str) -> tuple[int, dict]:
+    code, out = _run(
+        capsys, "directory", "sync", "--config", str(config), "--format", "json", *extra
+    )
+    return code, json.loads(out)
+
+
+def _people(capsys: pytest.CaptureFixture[str], config: Path) -> dict[str, dict]:
+    code, out = _run(capsys, "people", "--config", str(config), "--format", "json")
+    assert code == 0, out
+    return {p["id"]: p for p in json.loads(out)}
+
+
+@contextmanager
+def _admin(server: Slapd) -> Iterator[ldap3.Connection]:
+    """The server's administrator, to change the directory between syncs."""
+    conn = ldap3.Connection(server.url, server.admin_dn, server.password, auto_bind=True)
+    try:
+        yield conn
+    finally:
+        conn.unbind()  # leaving `with Connection` would leave its socket open
+
+
+@pytest.fixture(autouse=True)
+def _password(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DESKBOT_LDAP_PASSWORD", PASSWORD)
+
+
+def test_full_sync_gives_every_person_their_manager_roles_language_and_chat_ids(
+    tmp_path: Path, slapd: Slapd, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = _config(tmp_path, slapd)
+    code, report = _sync(capsys, config)
+    assert code == 0, report
+    assert sorted(report["adds"]) == sorted(p["id"] for p in demo_people())
+    assert report["problems"] == [] and report["written"] is True
+    people = _people(capsys, config)
+    for want in demo_people():
+        got = people[want["id"]]
+        assert got["name"] == want["name"]
+        assert got["manager"] == (want["manager"] or None)  # the DN became a person id
+        assert set(got["roles"]) == {"employee", *want["role"].split(";")}
+        assert got["queues"] == sorted(filter(None, want["queues"].split(";")))
+        assert got["language"] == want["language"]  # zh-CN -> zh
+        assert got["timezone"] == want["timezone"]  # from the location
+        assert got["slack_id"] == want["slack_id"]  # from the CSV, not LDAP
+        assert got["telegram_id"] == want["telegram_id"]
+        assert got["active"] is True
+    # The chain of managers, walked: alice -> mark -> priya (who has none).
+    assert [people["alice"]["manager"], people["mark"]["manager"]] == ["mark", "priya"]
+    assert people["priya"]["manager"] is None
+    # A second sync with nothing changed reports nothing.
+    code, again = _sync(capsys, config)
+    assert (code, again["adds"], again["updates"], again["deactivations"]) == (0, [], [], [])
+
+
+def test_someone_removed_from_the_base_is_deactivated_and_still_known_by_id(
+    tmp_path: Path, slapd: Slapd, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = _config(tmp_path, slapd)
+    assert _sync(capsys, config)[0] == 0
+    with _admin(slapd) as conn:
+        assert conn.delete(dn_of("bob"))
+    code, report = _sync(capsys, config)
+    assert code == 0, report
+    assert report["deactivations"] == ["bob"]
+    people = _people(capsys, config)
+    assert people["bob"]["active"] is False
+    assert people["bob"]["name"] == "Bob Okafor"  # old tickets still name him
+    assert people["alice"]["active"] is True
+
+
+def test_moving_a_person_to_another_manager_is_an_update(
+    tmp_path: Path, slapd: Slapd, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = _config(tmp_path, slapd)
+    assert _sync(capsys, config)[0] == 0
+    with _admin(slapd) as conn:
+        assert conn.modify(dn_of("alice"), {"manager": [(ldap3.MODIFY_REPLACE, [dn_of("olivia")])]})
+    code, report = _sync(capsys, config)
+    assert code == 0 and report["updates"] == [{"id": "alice", "fields": ["manager"]}]
+    assert _people(capsys, config)["alice"]["manager"] == "olivia"
+
+
+def test_a_deactivation_share_over_the_limit_changes_nothing(
+    tmp_path: Path, slapd: Slapd, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = _config(tmp_path, slapd)
+    assert _sync(capsys, config)[0] == 0
+    before = (tmp_path / "synced.csv").read_bytes()
+    with _admin(slapd) as conn:
+        assert conn.delete(dn_of("alice")) and conn.delete(dn_of("bob"))  # 2 of 11: 18%
+    code, report = _sync(capsys, config)
+    assert code == 1
+    assert "max_deactivate" in report["refused"] and report["written"] is False
+    assert (tmp_path / "synced.csv").read_bytes() == before
+    assert _people(capsys, config)["alice"]["active"] is True
+
+
+def test_a_failed_bind_changes_nothing_and_never_shows_the_password(
+    tmp_path: Path,
+    slapd: Slapd,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    config = _config(tmp_path, slapd)
+    code, out = _run(capsys, "-v", "directory", "sync", "--config", str(config))
+    assert code == 0, out
+    before = (tmp_path / "synced.csv").read_bytes()
+    wrong = "Wrong-Pw-1234"
+    monkeypatch.setenv("DESKBOT_LDAP_PASSWORD", wrong)
+    code, out = _run(capsys, "-v", "directory", "sync", "--config", str(config))
+    assert code == 1
+    assert "refused" in out and "invalidCredentials" in out.replace(" ", "")
+    assert (tmp_path / "synced.csv").read_bytes() == before
+    logged = caplog.text + out
+    assert PASSWORD not in logged and wrong not in logged
+    assert PASSWORD not in (tmp_path / "synced.csv").read_text(encoding="utf-8")
+
+
+def test_a_server_that_does_not_answer_changes_nothing(
+    tmp_path: Path, slapd: Slapd, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = _config(tmp_path, slapd)
+    assert _sync(capsys, config)[0] == 0
+    before = (tmp_path / "synced.csv").read_bytes()
+    gone = _config(tmp_path, slapd, url="ldap://127.0.0.1:1", timeout="2s")
+    code, report = _sync(capsys, gone)
+    assert code == 1 and "cannot read ldap://127.0.0.1:1" in report["refused"]
+    assert (tmp_path / "synced.csv").read_bytes() == before
+
+
+def test_chat_accounts_survive_a_sync_without_their_csv_row(
+    tmp_path: Path, slapd: Slapd, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = _config(tmp_path, slapd)
+    assert _sync(capsys, config)[0] == 0
+    chat = tmp_path / "chat.csv"
+    lines = chat.read_text(encoding="utf-8").splitlines()
+    chat.write_text("\n".join(x for x in lines if not x.startswith("alice,")) + "\n", "utf-8")
+    with _admin(slapd) as conn:  # LDAP changes alice's title: an update, chat ids untouched
+        assert conn.modify(dn_of("alice"), {"title": [(ldap3.MODIFY_REPLACE, ["Sales Lead"])]})
+    code, report = _sync(capsys, config)
+    assert code == 0 and report["updates"] == [{"id": "alice", "fields": ["title"]}]
+    alice = _people(capsys, config)["alice"]
+    assert (alice["slack_id"], alice["telegram_id"], alice["title"]) == (
+        "U0ALICE",
+        "1001",
+        "Sales Lead",
+    )
+
+
+def test_dry_run_reports_and_writes_nothing(
+    tmp_path: Path, slapd: Slapd, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = _config(tmp_path, slapd)
+    code, out = _run(capsys, "directory", "sync", "--config", str(config), "--dry-run")
+    assert code == 0
+    assert "add         alice" in out and "dry run: nothing written (11 active people)" in out
+    assert not (tmp_path / "synced.csv").exists()
+    code, out = _run(capsys, "people", "--config", str(config))
+    assert code == 2 and "run `deskbot directory sync` first" in out
+
+
+def test_active_directory_users_with_member_of_and_a_disabled_account(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    people = demo_people()
+    ldif = ad_ldif(people)
+    with running_slapd(tmp_path / "slapd", ldif, PASSWORD, schemas=("nis", "msuser")) as server:
+        config = _config(
+            tmp_path, server, preset="active_directory", people_filter="(objectClass=user)"
+        )
+        code, report = _sync(capsys, config)
+        assert code == 0, report
+        got = _people(capsys, config)
+        assert got["dana"]["queues"] == ["service_desk", "workplace"]  # from memberOf
+        assert set(got["priya"]["roles"]) == {"employee", "admin"}
+        assert got["alice"]["email"] == "alice@example.com"  # userPrincipalName
+        assert got["alice"]["manager"] == "mark"
+        with _admin(server) as conn:
+            change = {"userAccountControl": [(ldap3.MODIFY_REPLACE, ["514"])]}  # 512 | disabled
+            assert conn.modify(ad_dn_of("bob"), change)
+        code, report = _sync(capsys, config)
+        assert code == 0 and report["deactivations"] == ["bob"]
+        assert _people(capsys, config)["bob"]["active"] is False
