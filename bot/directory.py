@@ -139,6 +139,9 @@ class Directory:
         return [p for p in self.people.values() if p.manager == manager_id and p.active]
 
     def is_manager(self, person_id: str) -> bool:
+        manager = self.people.get(person_id)
+        if manager is None or not manager.active:
+            return False
         return any(p.manager == person_id and p.active for p in self.people.values())
 
     def technicians(self, queue: str) -> list[Person]:

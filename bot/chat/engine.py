@@ -237,7 +237,7 @@ class Engine:
                 TALLY.count(MESSAGES, inbound.channel, "duplicate")
                 return []
             person = desk.directory.get(inbound.person_id)
-            if person is None:
+            if person is None or not person.active:  # someone who left acts as nobody
                 TALLY.count(MESSAGES, inbound.channel, "unknown_person")
                 text = desk.texts.render(desk.settings.language, "identity.unknown_person")
                 return [Outbound(inbound.address, Message(text=text))]
