@@ -210,7 +210,8 @@ def sync(
         return report
     was_active = sum(1 for r in previous.values() if r.get("active", "true") != "false")
     share = settings.directory.max_deactivate
-    if was_active and len(report.deactivations) > share * was_active:
+    # One leaver is always let through, so a small directory can lose someone at all.
+    if len(report.deactivations) > max(share * was_active, 1):
         report.refused = (
             f"{len(report.deactivations)} of {was_active} people would be deactivated, more "
             f"than directory.max_deactivate ({share:.0%}); nothing was changed"

@@ -665,12 +665,20 @@ class LdapSettings(Section):
 class DirectorySettings(Section):
     """Where people come from: directory/people.csv (the default) or LDAP."""
 
+    # Unset: ldap when there is an ldap section, else csv.
     source: Literal["csv", "ldap"] = "csv"
     ldap: LdapSettings | None = None
     # What `deskbot directory sync` writes and the desk then loads (relative to config.yaml).
     synced: str = "var/directory/people.csv"
     # A sync that would deactivate more than this share of the people changes nothing.
     max_deactivate: float = Field(0.10, ge=0, le=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _source_from_sections(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "source" not in data and data.get("ldap") is not None:
+            return {**data, "source": "ldap"}
+        return data
 
     @model_validator(mode="after")
     def _source_configured(self) -> DirectorySettings:

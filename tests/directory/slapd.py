@@ -50,8 +50,10 @@ class Slapd:
 
 @contextmanager
 def running_slapd(
-    folder: Path, ldif: str, password: str, schemas: tuple[str, ...] = ()
+    folder: Path, ldif: str, password: str, schemas: tuple[str, ...] = (), sizelimit: str = ""
 ) -> Iterator[Slapd]:
+    """slapd serving `ldif`; `sizelimit` is slapd.conf's (e.g. a server that returns at most
+    5 entries to a search unless it is paged)."""
     slapd, slapadd = _binary("slapd"), _binary("slapadd")
     (folder / "db").mkdir(parents=True)
     includes = ("core", "cosine", "inetorgperson", *schemas)
@@ -61,6 +63,7 @@ def running_slapd(
             [
                 *(f"include {SCHEMAS / name}.schema" for name in includes),
                 f"pidfile {folder / 'slapd.pid'}",
+                f"sizelimit {sizelimit}" if sizelimit else "",
                 f"modulepath {MODULES}",
                 "moduleload back_mdb",
                 "database mdb",

@@ -23,7 +23,7 @@ from tests.directory.people_ldif import (
     dn_of,
     inet_org_ldif,
 )
-from tests.directory.slapd import Slapd, running_slapd
+from tests.directory.slapd import SUFFIX, Slapd, running_slapd
 
 PASSWORD = "s3cret-Bind-Pw"
 
@@ -55,7 +55,8 @@ def _config(tmp_path: Path, server: Slapd, **ldap: object) -> Path:
     }
     changes = {
         "paths": {"people": str(chat)},
-        "directory": {"source": "ldap", "ldap": settings, "synced": str(tmp_path / "synced.csv")},
+        # No `source`: an ldap section makes it ldap (the issue's own config block).
+        "directory": {"ldap": settings, "synced": str(tmp_path / "synced.csv")},
     }
     return config_file(tmp_path, changes)
 
@@ -254,3 +255,29 @@ def test_active_directory_users_with_member_of_and_a_disabled_account(
         code, report = _sync(capsys, config)
         assert code == 0 and report["deactivations"] == ["bob"]
         assert _people(capsys, config)["bob"]["active"] is False
+
+
+def test_a_server_limiting_each_search_to_five_entries_gives_everyone_by_pages(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Like Active Directory's MaxPageSize: a search returns at most 5 entries unless paged.
+    # The server's administrator is above limits: bind as a service account, as deskbot would.
+    limit = "size.soft=5 size.hard=5 size.prtotal=unlimited"
+    service = f"cn=deskbot,{SUFFIX}"
+    account = (
+        f"\ndn: {service}\nobjectClass: organizationalRole\nobjectClass: simpleSecurityObject\n"
+        f"cn: deskbot\nuserPassword: {PASSWORD}\n"
+    )
+    ldif = inet_org_ldif(demo_people()) + account
+    with running_slapd(tmp_path / "slapd", ldif, "root-only-Pw", sizelimit=limit) as server:
+        code, report = _sync(capsys, _config(tmp_path, server, bind_dn=service, page_size=5))
+        assert code == 0, report
+        assert len(report["adds"]) == 11
+        # The same search unpaged stops at five: the eleven came page by page.
+        conn = ldap3.Connection(server.url, service, PASSWORD, auto_bind=True)
+        try:
+            conn.search(PEOPLE, "(objectClass=inetOrgPerson)", attributes=["uid"])
+            assert conn.result["description"] == "sizeLimitExceeded"
+            assert len(conn.entries) == 5
+        finally:
+            conn.unbind()
