@@ -260,11 +260,14 @@ def load_people(
             tz = "UTC"
         if not is_email(row["email"]):
             bad(line, "email", f"'{row['email']}' is not an email address like name@example.com")
+        active = _active(row.get("active", ""), line, bad)
         for column in _UNIQUE:
             value = row.get(column, "")
             key = (column, value.lower() if column == "email" else value)
-            if not value:
-                continue  # nobody is known by an empty Slack or Telegram id
+            if not value or not active:
+                # Nobody is known by an empty id, nor is someone who left (their old email
+                # may well belong to a new colleague now).
+                continue
             if key in owners:
                 first = owners[key]
                 bad(line, column, f"'{value}' is also on line {lines[first]} ({first})")
@@ -286,7 +289,7 @@ def load_people(
             department=row.get("department", ""),
             location=row.get("location", ""),
             delegate=row.get("delegate") or None,
-            active=_active(row.get("active", ""), line, bad),
+            active=active,
         )
     for pid, person in people.items():
         for column, ref in (("manager", person.manager), ("delegate", person.delegate)):

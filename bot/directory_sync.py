@@ -101,6 +101,10 @@ def plan(
     assert cfg is not None
     report = SyncReport()
     by_dn = {e.dn: e.fields["id"] for e in fetched.people if e.fields["id"]}
+    # A CSV row is matched by email only when its id is nobody's, in LDAP or in the last
+    # sync: a new colleague given a leaver's old address must not get the leaver's accounts.
+    known = set(by_dn.values()) | set(previous)
+    by_email = {r["email"].lower(): r for i, r in chat.items() if i not in known and r.get("email")}
     rows: dict[str, Row] = {}
     for entry in fetched.people:
         pid = entry.fields["id"]
@@ -118,7 +122,7 @@ def plan(
                     "left without a manager"
                 )
         role, queues = _roles(entry, cfg)
-        kept = chat.get(pid) or chat.get(entry.fields["email"].lower()) or previous.get(pid, {})
+        kept = chat.get(pid) or by_email.get(entry.fields["email"].lower()) or previous.get(pid, {})
         location = entry.fields["location"]
         row = dict.fromkeys(PEOPLE_COLUMNS, "")
         row.update(
@@ -200,11 +204,7 @@ def sync(
     except SourceError as exc:
         return SyncReport(refused=str(exc))
     previous = _read_rows(target)
-    chat: dict[str, Row] = {}
-    for pid, row in _read_rows(settings.resolve(settings.paths.people)).items():
-        chat[pid] = row
-        if row.get("email"):
-            chat.setdefault(row["email"].lower(), row)
+    chat = _read_rows(settings.resolve(settings.paths.people))
     rows, report = plan(settings, fetched, previous, chat)
     if report.refused:
         return report

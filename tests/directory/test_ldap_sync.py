@@ -281,3 +281,33 @@ def test_a_server_limiting_each_search_to_five_entries_gives_everyone_by_pages(
             assert len(conn.entries) == 5
         finally:
             conn.unbind()
+
+
+def test_a_new_colleague_may_take_the_email_of_someone_who_left(
+    tmp_path: Path, slapd: Slapd, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = _config(tmp_path, slapd)
+    assert _sync(capsys, config)[0] == 0
+    with _admin(slapd) as conn:
+        assert conn.delete(dn_of("bob"))
+        person = {"cn": "Bob Stone", "sn": "Stone", "mail": "bob@example.com", "uid": "bob.s"}
+        assert conn.add(dn_of("bob.s"), "inetOrgPerson", person)
+    code, report = _sync(capsys, config)
+    assert code == 0, report
+    assert (report["adds"], report["deactivations"]) == (["bob.s"], ["bob"])
+    people = _people(capsys, config)
+    assert (people["bob"]["active"], people["bob.s"]["active"]) == (False, True)
+    assert people["bob.s"]["slack_id"] is None  # not the leaver's accounts
+    assert people["bob"]["slack_id"] == "U0BOB"
+
+
+def test_a_csv_row_under_another_id_lends_its_chat_accounts_by_email(
+    tmp_path: Path, slapd: Slapd, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = _config(tmp_path, slapd)
+    chat = tmp_path / "chat.csv"
+    chat.write_text(
+        chat.read_text(encoding="utf-8").replace("alice,Alice", "amorgan,Alice"), "utf-8"
+    )
+    assert _sync(capsys, config)[0] == 0
+    assert _people(capsys, config)["alice"]["slack_id"] == "U0ALICE"
