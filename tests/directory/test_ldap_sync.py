@@ -311,3 +311,56 @@ def test_a_csv_row_under_another_id_lends_its_chat_accounts_by_email(
     )
     assert _sync(capsys, config)[0] == 0
     assert _people(capsys, config)["alice"]["slack_id"] == "U0ALICE"
+
+
+def test_a_manager_outside_the_base_is_a_problem_and_the_rest_is_synced(
+    tmp_path: Path, slapd: Slapd, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = _config(tmp_path, slapd)
+    with _admin(slapd) as conn:
+        elsewhere = f"uid=ceo,ou=board,{SUFFIX}"
+        assert conn.modify(dn_of("alice"), {"manager": [(ldap3.MODIFY_REPLACE, [elsewhere])]})
+    code, report = _sync(capsys, config)
+    assert code == 0, report
+    assert report["problems"] == [
+        f"alice: manager '{elsewhere}' is not a person under {PEOPLE}; left without a manager"
+    ]
+    people = _people(capsys, config)
+    assert people["alice"]["manager"] is None and people["bob"]["manager"] == "mark"
+
+
+def test_managers_in_a_circle_change_nothing(
+    tmp_path: Path, slapd: Slapd, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = _config(tmp_path, slapd)
+    assert _sync(capsys, config)[0] == 0
+    before = (tmp_path / "synced.csv").read_bytes()
+    with _admin(slapd) as conn:  # priya, at the top, now reports to alice: a circle
+        assert conn.modify(dn_of("priya"), {"manager": [(ldap3.MODIFY_ADD, [dn_of("alice")])]})
+    code, report = _sync(capsys, config)
+    assert code == 1 and "nothing was changed" in report["refused"]
+    assert any("managers go round in a circle" in p for p in report["problems"])
+    assert (tmp_path / "synced.csv").read_bytes() == before
+
+
+def test_two_entries_with_one_id_change_nothing(
+    tmp_path: Path, slapd: Slapd, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = _config(tmp_path, slapd)
+    with _admin(slapd) as conn:
+        twin = {"cn": "Alice Other", "sn": "Other", "mail": "alice2@example.com", "uid": "alice"}
+        assert conn.add(f"cn=Alice Other,{PEOPLE}", "inetOrgPerson", twin)
+    code, report = _sync(capsys, config)
+    assert code == 1 and "two people have one id" in report["refused"]
+    assert not (tmp_path / "synced.csv").exists()
+
+
+def test_a_duplicate_email_is_told_by_person_and_changes_nothing(
+    tmp_path: Path, slapd: Slapd, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = _config(tmp_path, slapd)
+    with _admin(slapd) as conn:
+        assert conn.modify(dn_of("bob"), {"mail": [(ldap3.MODIFY_REPLACE, ["ALICE@example.com"])]})
+    code, report = _sync(capsys, config)
+    assert code == 1
+    assert any(p.startswith("bob: email: 'ALICE@example.com' is also") for p in report["problems"])
