@@ -46,11 +46,63 @@ class Slapd:
     url: str
     admin_dn: str
     password: str
+    ldaps: str = ""  # ldaps://127.0.0.1:PORT when started with a certificate
+
+
+def self_signed(folder: Path) -> tuple[Path, Path]:
+    """A certificate and key for 127.0.0.1, made with openssl (the certificate is its own CA)."""
+    cert, key = folder / "server.pem", folder / "server.key"
+    made = subprocess.run(
+        [
+            _binary("openssl"),
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if made.returncode != 0:
+        pytest.fail(f"openssl could not make a test certificate:\n{made.stderr}", pytrace=False)
+    return cert, key
+
+
+def _wait_for(proc: subprocess.Popen[str], port: int, url: str) -> None:
+    deadline = time.monotonic() + 20
+    while True:
+        if proc.poll() is not None:
+            err = proc.stderr.read() if proc.stderr else ""
+            pytest.fail(f"slapd did not start:\n{err}", pytrace=False)
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                pytest.fail(f"slapd did not listen on {url} within 20 s", pytrace=False)
+            time.sleep(0.05)
 
 
 @contextmanager
 def running_slapd(
-    folder: Path, ldif: str, password: str, schemas: tuple[str, ...] = (), sizelimit: str = ""
+    folder: Path,
+    ldif: str,
+    password: str,
+    schemas: tuple[str, ...] = (),
+    sizelimit: str = "",
+    tls: tuple[Path, Path] | None = None,
 ) -> Iterator[Slapd]:
     """slapd serving `ldif`; `sizelimit` is slapd.conf's (e.g. a server that returns at most
     5 entries to a search unless it is paged)."""
@@ -64,6 +116,8 @@ def running_slapd(
                 *(f"include {SCHEMAS / name}.schema" for name in includes),
                 f"pidfile {folder / 'slapd.pid'}",
                 f"sizelimit {sizelimit}" if sizelimit else "",
+                f"TLSCertificateFile {tls[0]}" if tls else "",
+                f"TLSCertificateKeyFile {tls[1]}" if tls else "",
                 f"modulepath {MODULES}",
                 "moduleload back_mdb",
                 "database mdb",
@@ -86,26 +140,22 @@ def running_slapd(
         pytest.fail(f"slapadd could not load the test LDIF:\n{loaded.stderr}", pytrace=False)
     port = _free_port()
     url = f"ldap://127.0.0.1:{port}"
+    listen = f"{url}/"
+    if tls:  # LDAPS too, on the next free port
+        ldaps_port = _free_port()
+        listen += f" ldaps://127.0.0.1:{ldaps_port}/"
     proc = subprocess.Popen(
-        [slapd, "-f", str(conf), "-h", f"{url}/", "-d", "0"],
+        [slapd, "-f", str(conf), "-h", listen, "-d", "0"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
     )
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            if proc.poll() is not None:
-                err = proc.stderr.read() if proc.stderr else ""
-                pytest.fail(f"slapd did not start:\n{err}", pytrace=False)
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    pytest.fail(f"slapd did not listen on {url} within 20 s", pytrace=False)
-                time.sleep(0.05)
-        yield Slapd(url, ADMIN_DN, password)
+        _wait_for(proc, port, url)
+        ldaps = f"ldaps://127.0.0.1:{ldaps_port}" if tls else ""
+        if tls:
+            _wait_for(proc, ldaps_port, ldaps)
+        yield Slapd(url, ADMIN_DN, password, ldaps)
     finally:
         proc.terminate()
         try:

@@ -23,7 +23,7 @@ from tests.directory.people_ldif import (
     dn_of,
     inet_org_ldif,
 )
-from tests.directory.slapd import SUFFIX, Slapd, running_slapd
+from tests.directory.slapd import SUFFIX, Slapd, running_slapd, self_signed
 
 PASSWORD = "s3cret-Bind-Pw"
 
@@ -364,3 +364,25 @@ def test_a_duplicate_email_is_told_by_person_and_changes_nothing(
     code, report = _sync(capsys, config)
     assert code == 1
     assert any(p.startswith("bob: email: 'ALICE@example.com' is also") for p in report["problems"])
+
+
+def test_start_tls_and_ldaps_check_the_server_certificate(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "tls").mkdir()
+    cert, key = self_signed(tmp_path / "tls")
+    ldif = inet_org_ldif(demo_people())
+    with running_slapd(tmp_path / "slapd", ldif, PASSWORD, tls=(cert, key)) as server:
+        trusted = _config(tmp_path, server, start_tls=True, ca_file=str(cert))
+        code, report = _sync(capsys, trusted)
+        assert code == 0 and len(report["adds"]) == 11, report["refused"]
+        over_ldaps = _config(tmp_path, server, url=server.ldaps, ca_file=str(cert))
+        code, report = _sync(capsys, over_ldaps)
+        assert code == 0 and report["adds"] == [], report
+        # The system's CAs do not know this certificate: refused, nothing changed.
+        for untrusted in (
+            _config(tmp_path, server, start_tls=True),
+            _config(tmp_path, server, url=server.ldaps),
+        ):
+            code, report = _sync(capsys, untrusted)
+            assert code == 1 and "cannot read" in report["refused"], report
