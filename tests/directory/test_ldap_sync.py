@@ -386,3 +386,20 @@ def test_start_tls_and_ldaps_check_the_server_certificate(
         ):
             code, report = _sync(capsys, untrusted)
             assert code == 1 and "cannot read" in report["refused"], report
+
+
+def test_one_leaver_passes_even_a_zero_share_and_a_second_does_not(
+    tmp_path: Path, slapd: Slapd, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = _config(tmp_path, slapd)
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace("max_deactivate: 0.1", "max_deactivate: 0"), "utf-8")
+    assert _sync(capsys, config)[0] == 0
+    with _admin(slapd) as conn:
+        assert conn.delete(dn_of("bob"))
+    code, report = _sync(capsys, config)
+    assert (code, report["deactivations"]) == (0, ["bob"])
+    with _admin(slapd) as conn:
+        assert conn.delete(dn_of("alice")) and conn.delete(dn_of("wang.fang"))
+    code, report = _sync(capsys, config)
+    assert code == 1 and "max_deactivate (0%)" in report["refused"]
