@@ -624,7 +624,7 @@ class LdapRoles(Section):
 class LdapSettings(Section):
     """Where and how to read people from LDAP / Active Directory."""
 
-    url: str = Field(pattern=r"^ldaps?://[^\s/]+/?$")
+    url: str
     bind_dn: str = ""  # empty: anonymous bind
     # Write ${DESKBOT_LDAP_PASSWORD} here: the password itself never belongs in the file.
     bind_password: str = Field("", repr=False)
@@ -645,6 +645,11 @@ class LdapSettings(Section):
 
     @model_validator(mode="after")
     def _checked(self) -> LdapSettings:
+        if not re.match(r"^ldaps?://[^\s/]+/?$", self.url):
+            raise ValueError(
+                f"url: '{self.url}' is not ldap://HOST[:PORT] or ldaps://HOST[:PORT] "
+                "(e.g. ldaps://ldap.example.org:636)"
+            )
         unknown = sorted(set(self.attributes) - set(FIELD_NAMES))
         if unknown:
             raise ValueError(f"attributes: '{unknown[0]}' is not one of {', '.join(FIELD_NAMES)}")
@@ -683,7 +688,7 @@ class DirectorySettings(Section):
     @model_validator(mode="after")
     def _source_configured(self) -> DirectorySettings:
         if self.source == "ldap" and self.ldap is None:
-            raise ValueError("ldap: source is ldap but there is no ldap section")
+            raise ValueError("source is ldap but there is no directory.ldap section")
         return self
 
 
