@@ -191,10 +191,17 @@ def option_named_in(options: list[Option], text: str) -> Option | None:
     """The one option a whole request clearly names ("my vpn keeps dropping" names "Keeps
     dropping"), by a label in any language or a keyword; None when none or several do."""
     said = normalise(text)
-    named = {
-        option.value: option
-        for option in options
-        for name in (*option.label.root.values(), *option.keywords)
-        if _names_in(normalise(name), said)
-    }
-    return next(iter(named.values())) if len(named) == 1 else None
+    named: dict[str, tuple[Option, str]] = {}  # value -> (option, its longest name said)
+    for option in options:
+        for name in (*option.label.root.values(), *option.keywords):
+            found = normalise(name)
+            if _names_in(found, said) and len(found) > len(named.get(option.value, ("", ""))[1]):
+                named[option.value] = (option, found)
+    if len(named) == 1:
+        return next(iter(named.values()))[0]
+    # "my laptop screen flickers" names "Laptop itself" (laptop) and "Laptop screen": the
+    # name that holds the others' is the more specific one, and wins.
+    for option, found in named.values():
+        if all(other in found for _, other in named.values()):
+            return option
+    return None

@@ -70,3 +70,12 @@ def test_three_failures_offer_a_person(chat: MemoryChat) -> None:
     third = chat.say("alice", "who knows")
     assert "talk to a person, try again, or cancel" in plain(third)
     assert [c.value for c in third[-1].choices] == ["j:_:human", "j:_:retry", "j:_:cancel"]
+
+
+def test_a_flickering_screen_is_taken_from_the_request(chat: MemoryChat) -> None:
+    # Tried as a new user: "my screen keeps flickering" was asked "What isn't working?".
+    replies = plain(chat.say("bob", "my laptop screen keeps flickering since this morning"))
+    assert "I've noted: Laptop screen" in replies
+    assert "What isn't working?" not in replies
+    chat.say("bob", "cancel")
+    assert "I've noted: Laptop screen" in plain(chat.say("bob", "my screen keeps flickering"))
