@@ -53,6 +53,8 @@ from pathlib import Path
 import numpy as np
 
 from bench.fuzzy import FuzzyMatcher
+from bot.app import load_config
+from bot.content import load_content
 from intents.catalog import OUT_OF_SCOPE, REFERRAL, Intent, IntentCatalog, is_outside
 from intents.evaluate import evaluate, load_cases
 from intents.matcher import (
@@ -326,11 +328,8 @@ FIGURES = (
 
 
 def default_intents() -> IntentCatalog:
-    from bot.app import load_config
-    from bot.content import load_content
-
     settings = load_config(Path(__file__).resolve().parents[1] / "config.yaml")
-    return load_content(settings)[3]
+    return load_content(settings).intents
 
 
 class _TopOnly:
