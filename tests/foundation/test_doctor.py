@@ -8,12 +8,10 @@ import asyncio
 import json
 import shutil
 import socket
-import uuid
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
-import psycopg
 import pytest
 from aiohttp import web
 from sqlalchemy import text
@@ -27,7 +25,7 @@ from bot.cli.doctor import diagnose
 from bot.directory import Person
 from store.db import Store
 from tests.configs import config_file
-from tests.conftest import PG_URL
+from tests.conftest import empty_postgres_schema
 
 MONDAY = date(2026, 11, 23)
 
@@ -113,15 +111,8 @@ def test_people_file_problems_are_reported_and_the_rest_still_checked(
 
 @pytest.fixture
 def empty_postgres() -> Iterator[str]:
-    schema = f"d_{uuid.uuid4().hex[:12]}"
-    try:
-        with psycopg.connect(PG_URL, connect_timeout=3, autocommit=True) as conn:
-            conn.execute(f'CREATE SCHEMA "{schema}"')
-    except psycopg.Error as exc:
-        pytest.skip(f"PostgreSQL at {PG_URL} did not answer: {exc}")
-    yield f"{PG_URL}?options=-csearch_path%3D{schema}"
-    with psycopg.connect(PG_URL, autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    with empty_postgres_schema() as url:
+        yield url
 
 
 def test_postgres_without_the_schema_says_run_db_upgrade(tmp_path: Path, empty_postgres: str):

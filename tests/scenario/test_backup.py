@@ -4,16 +4,15 @@ SQLite and PostgreSQL databases and compared table by table, row by row."""
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import itertools
 import json
 import threading
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 from sqlalchemy import select
 
@@ -26,7 +25,7 @@ from store import backup as dump
 from store import migrate
 from store import tickets as repo
 from store.db import Store
-from tests.conftest import PG_URL
+from tests.conftest import empty_postgres_schema
 from tests.desks import build_desk
 
 
@@ -59,29 +58,15 @@ def rows_of(store: Store) -> dict[str, list[dict[str, Any]]]:
         }
 
 
-def _new_schema() -> str:
-    try:
-        with psycopg.connect(PG_URL, connect_timeout=3, autocommit=True) as conn:
-            schema = f"r_{uuid.uuid4().hex[:12]}"
-            conn.execute(f'CREATE SCHEMA "{schema}"')
-    except psycopg.Error as exc:
-        pytest.skip(f"PostgreSQL at {PG_URL} did not answer: {exc}")
-    return schema
-
-
 @pytest.fixture
 def fresh_postgres() -> Iterator[Callable[[], str]]:
     """Brand-new, empty PostgreSQL schemas (no tables at all), one per call."""
-    made: list[str] = []
+    with contextlib.ExitStack() as made:
 
-    def new() -> str:
-        made.append(_new_schema())
-        return f"{PG_URL}?options=-csearch_path%3D{made[-1]}"
+        def new() -> str:
+            return made.enter_context(empty_postgres_schema())
 
-    yield new
-    with psycopg.connect(PG_URL, autocommit=True) as conn:
-        for schema in made:
-            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        yield new
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
