@@ -28,19 +28,10 @@ from bot.directory import PEOPLE_COLUMNS, load_directory
 from bot.ldap_source import Entry, Fetched, SourceError, fetch
 
 Row = dict[str, str]
-# Fields a sync compares to tell an update; chat ids are not among them (never from LDAP).
-COMPARED = (
-    "name",
-    "email",
-    "manager",
-    "role",
-    "queues",
-    "language",
-    "timezone",
-    "title",
-    "department",
-    "location",
-    "active",
+# Fields a sync compares to tell an update: all but the id and what never comes from LDAP
+# (chat ids, the delegate: people.csv's alone).
+COMPARED = tuple(
+    c for c in PEOPLE_COLUMNS if c not in ("id", "slack_id", "telegram_id", "delegate")
 )
 
 

@@ -35,6 +35,15 @@ SURVEY_COMMENT = "survey_comment"  # a comment after a low score (survey id)
 HANDOFF_TEXT = "handoff_text"  # what to tell the person who will take over
 
 
+# A button's value must fit every platform: Telegram's callback data is at most 64 bytes.
+MAX_VALUE = 64
+
+
+def fits(value: str) -> bool:
+    """Whether a button value is short enough for every platform."""
+    return len(value.encode()) <= MAX_VALUE
+
+
 def button(kind: str, *parts: object) -> str:
     """The value of a button of `kind`: `button(APPROVAL, 12, "y")` -> `"ap:12:y"`."""
     return SEPARATOR.join((kind, *(str(p) for p in parts)))

@@ -12,14 +12,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from bot import workflow
-from bot.base.buttons import TICKET, button
+from bot.base.buttons import TICKET, button, fits
 from bot.base.messages import Choice, Message
 from bot.canned import CannedReply, close_names
 from bot.lookup import split_number, workable_ticket
 from bot.turn import Turn
 from store.models import Ticket
 
-MAX_BUTTON = 64  # Telegram's limit for callback data, in bytes
 CANNED = "#"
 
 
@@ -118,7 +117,7 @@ def _offer_replies(turn: Turn, ticket: Ticket) -> None:
     choices = []
     for reply in sorted(replies.values(), key=lambda r: r.title_in(turn.language).lower()):
         value = button(TICKET, "reply", f"{ticket.number} {CANNED}{reply.name}")
-        if len(value.encode()) <= MAX_BUTTON:
+        if fits(value):
             choices.append(Choice(reply.title_in(turn.language), value))
     if not choices:
         turn.say("tickets.canned_none", number=ticket.number)

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from bot import approvals, attachments, incidents, permissions, workflow
-from bot.base.buttons import TICKET, button
+from bot.base.buttons import TICKET, button, fits
 from bot.base.messages import Choice, Message
 from bot.base.timefmt import describe_time
 from bot.chat.places import Audience
@@ -27,7 +27,6 @@ from store import tickets as repo
 from store.models import Ticket
 
 PRIORITIES = ("P1", "P2", "P3", "P4")
-MAX_BUTTON = 64  # Telegram's limit for callback data, in bytes
 QUEUE_BUTTONS = 5
 
 
@@ -258,7 +257,7 @@ def _offer_colleagues(turn: Turn, ticket: Ticket) -> None:
     choices = []
     for person in sorted(colleagues, key=lambda p: p.name):
         value = button(TICKET, "assign", f"{ticket.number} {person.id}")
-        if len(value.encode()) <= MAX_BUTTON:
+        if fits(value):
             choices.append(Choice(person.name, value))
     if not choices:
         turn.say("tickets.no_colleagues", number=ticket.number)

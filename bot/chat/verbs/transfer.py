@@ -5,7 +5,7 @@ requester hears who has it now and whether the expected date moved (`bot.transfe
 from __future__ import annotations
 
 from bot import transfers, workflow
-from bot.base.buttons import TICKET, button
+from bot.base.buttons import TICKET, button, fits
 from bot.base.messages import Choice, Message
 from bot.base.timefmt import describe_time
 from bot.chat.places import Audience
@@ -15,8 +15,6 @@ from bot.tickets import post_moved, triage_addresses
 from bot.turn import Turn
 from store import tickets as repo
 from store.models import Ticket
-
-MAX_BUTTON = 64  # Telegram's limit for callback data, in bytes
 
 
 def transfer_verb(turn: Turn, args: str) -> None:
@@ -89,7 +87,7 @@ def _offer_queues(turn: Turn, ticket: Ticket) -> None:
     choices = []
     for queue in turn.desk.settings.queues:
         value = button(TICKET, "transfer", f"{ticket.number} {queue}")
-        if queue != ticket.queue and len(value.encode()) <= MAX_BUTTON:
+        if queue != ticket.queue and fits(value):
             choices.append(Choice(_name(turn, queue), value))
     turn.reply(
         Message(text=turn.t("transfer.pick_queue", number=ticket.number), choices=tuple(choices))
