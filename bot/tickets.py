@@ -16,7 +16,6 @@ from bot.base.timefmt import describe_time
 from bot.desk import Desk
 from bot.directory import Person
 from store import attachments as files_repo
-from store import outbox
 from store import tickets as repo
 from store.models import Ticket
 from store.outbox import notify
@@ -164,15 +163,11 @@ def post_moved(
         card=ticket_card(desk, ticket, lang, staff=True),
     )
     for address in triage_addresses(desk, old_queue):
-        # The old card keeps a key of its own: the new queue's card on the same platform
-        # takes `card:<number>`, and must not edit this one (nor this one that).
-        kept = f"card:{ticket.number}:moved:{old_queue}:{now:%Y%m%d%H%M%S%f}"
-        outbox.rekey(session=session, to=address, key=f"card:{ticket.number}", new_key=kept)
         notify(
             session=session,
             to=address,
             message=message,
-            key=kept,
+            key=f"card:{ticket.number}",  # the card in this conversation, edited in place
             idem_key=f"triage:{ticket.number}:{address.channel}:moved:{now.isoformat()}",
             now=now,
         )

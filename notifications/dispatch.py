@@ -235,8 +235,13 @@ class Dispatcher:
         if not row.ref_key:
             return None
         with self.store.read() as session:
-            ref = outbox.find_ref(session=session, channel=row.channel, key=row.ref_key)
-            return ref.ref if ref and ref.conversation == row.conversation else None
+            ref = outbox.find_ref(
+                session=session,
+                channel=row.channel,
+                key=row.ref_key,
+                conversation=row.conversation,
+            )
+            return ref.ref if ref else None
 
     def _sent(self, row: OutboxMessage, ref_id: str | None) -> None:
         assert row.id is not None

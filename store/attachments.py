@@ -67,5 +67,5 @@ def ticket_of_thread(*, session: Session, channel: str, conversation: str) -> Ti
     ).first()
     if card is None:
         return None
-    number = card.key.removeprefix("card:").split(":", 1)[0]  # "card:IT-1042[:moved:...]"
+    number = card.key.removeprefix("card:")
     return session.exec(select(Ticket).where(Ticket.number == number)).first()

@@ -201,12 +201,13 @@ class OutboxMessage(SQLModel, table=True):
 
 
 class MessageRef(SQLModel, table=True):
-    """The platform id of a message we may edit later (triage cards, status cards)."""
+    """The platform id of a message we may edit later (triage cards, status cards), one per
+    conversation: a ticket moved to another queue has a card in each triage channel."""
 
     __tablename__ = "message_ref"
     channel: str = Field(primary_key=True, max_length=32)
     key: str = Field(primary_key=True, max_length=120)
-    conversation: str = Field(max_length=200)
+    conversation: str = Field(primary_key=True, max_length=200)
     ref: str = Field(max_length=200)
     updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
 

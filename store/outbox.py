@@ -275,7 +275,7 @@ def requeue(*, session: Session, message_ids: Sequence[int] | None, now: datetim
 def remember_ref(
     *, session: Session, channel: str, key: str, conversation: str, ref: str, now: datetime
 ) -> None:
-    row = session.get(MessageRef, (channel, key))
+    row = session.get(MessageRef, (channel, key, conversation))
     if row is None:
         row = MessageRef(
             channel=channel, key=key, conversation=conversation, ref=ref, updated_at=now
@@ -284,31 +284,5 @@ def remember_ref(
     session.add(row)
 
 
-def find_ref(*, session: Session, channel: str, key: str) -> MessageRef | None:
-    return session.get(MessageRef, (channel, key))
-
-
-def rekey(*, session: Session, to: Address, key: str, new_key: str) -> None:
-    """Give the message kept under `key` in `to`'s conversation a key of its own, sent or
-    still waiting: after this, a message under `key` elsewhere on that channel (a moved
-    ticket's card in its new queue) cannot take its place, and one under `new_key` edits it.
-    """
-    session.execute(
-        update(MessageRef)
-        .where(
-            col(MessageRef.channel) == to.channel,
-            col(MessageRef.key) == key,
-            col(MessageRef.conversation) == to.conversation,
-        )
-        .values(key=new_key)
-    )
-    session.execute(
-        update(OutboxMessage)
-        .where(
-            col(OutboxMessage.channel) == to.channel,
-            col(OutboxMessage.conversation) == to.conversation,
-            col(OutboxMessage.ref_key) == key,
-            col(OutboxMessage.status) == "pending",
-        )
-        .values(ref_key=new_key)
-    )
+def find_ref(*, session: Session, channel: str, key: str, conversation: str) -> MessageRef | None:
+    return session.get(MessageRef, (channel, key, conversation))

@@ -67,7 +67,9 @@ def test_card_follows_the_ticket_in_place(tchat: MemoryChat, tdesk: Desk) -> Non
             assert shown.edits == edits, text  # one message, edited each time
     assert "Ticket" in to_plain(card(tchat, number).out.text)  # no longer "New ticket"
     with tdesk.store.read() as session:
-        ref = outbox.find_ref(session=session, channel="slack", key=f"card:{number}")
+        ref = outbox.find_ref(
+            session=session, channel="slack", key=f"card:{number}", conversation=SLACK_TRIAGE
+        )
     assert ref is not None and ref.ref == card(tchat, number).ref
 
 
