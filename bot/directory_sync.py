@@ -94,7 +94,8 @@ def plan(
     by_dn = {e.dn: e.fields["id"] for e in fetched.people if e.fields["id"]}
     # A CSV row is matched by email only when its id is nobody's, in LDAP or in the last
     # sync: a new colleague given a leaver's old address must not get the leaver's accounts.
-    known = set(by_dn.values()) | set(previous)
+    ids = set(by_dn.values())
+    known = ids | set(previous)
     by_email = {r["email"].lower(): r for i, r in chat.items() if i not in known and r.get("email")}
     rows: dict[str, Row] = {}
     for entry in fetched.people:
@@ -130,7 +131,7 @@ def plan(
             title=entry.fields["title"],
             department=entry.fields["department"],
             location=location,
-            delegate=kept.get("delegate", "") if kept.get("delegate", "") in by_dn.values() else "",
+            delegate=kept.get("delegate", "") if kept.get("delegate", "") in ids else "",
             active="false" if entry.disabled else "true",
         )
         if pid in rows:

@@ -11,7 +11,9 @@ The bind password is never part of an error message or a log line.
 from __future__ import annotations
 
 import logging
+import re
 import ssl
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import ldap3
@@ -45,9 +47,19 @@ class Fetched:
     groups: dict[str, set[str]] = field(default_factory=dict)  # name (lower) -> member DNs
 
 
+# A DN without escapes, quotes or multi-valued RDNs: splitting at "," and "=" is parsing it.
+_PLAIN_DN = re.compile(r'^[^\\"+#;<>]*$')
+
+
 def normal_dn(dn: str) -> str:
     """A DN compared as LDAP does for our purposes: attribute names and values without case,
     no spaces around the separators."""
+    if _PLAIN_DN.match(dn):
+        # The common case, and ten times faster than parse_dn: 50,000 people with managers
+        # and group memberships mean hundreds of thousands of DNs per sync.
+        parts = [part.split("=", 1) for part in dn.split(",")]
+        if all(len(part) == 2 for part in parts):
+            return ",".join(f"{a.strip()}={v.strip()}" for a, v in parts).lower()
     try:
         parts = parse_dn(dn, escape=False, strip=True)
     except LDAPException:
@@ -92,8 +104,8 @@ def _first(attributes: dict[str, list[bytes]], name: str) -> str:
 
 def _entries(
     conn: ldap3.Connection, base: str, query: str, attributes: list[str], page_size: int
-) -> list[tuple[str, dict[str, list[bytes]]]]:
-    found = []
+) -> Iterator[tuple[str, dict[str, list[bytes]]]]:
+    """The entries page by page, as they arrive (a large directory is never held twice)."""
     for item in conn.extend.standard.paged_search(
         base,
         query,
@@ -105,8 +117,28 @@ def _entries(
         if item.get("type") != "searchResEntry":
             continue  # referrals: not followed
         raw = {str(k).lower(): list(v) for k, v in item["raw_attributes"].items()}
-        found.append((str(item["dn"]), raw))
-    return found
+        yield str(item["dn"]), raw
+
+
+def _person(
+    ndn: str, attrs: dict[str, list[bytes]], names: dict[str, str], groups_of: dict[str, set[str]]
+) -> Entry:
+    member_of = {first_rdn_value(g).lower() for g in _values(attrs, names["member_of"])}
+    member_of |= groups_of.get(ndn, set())
+    flags = _first(attrs, names["disabled"])
+    values = {
+        key: _first(attrs, names[key])
+        for key in ("id", "name", "email", "language", "department", "title", "location")
+    }
+    if not values["name"]:
+        values["name"] = _first(attrs, names["name_fallback"])
+    return Entry(
+        dn=ndn,
+        fields=values,
+        manager_dn=normal_dn(m) if (m := _first(attrs, names["manager"])) else None,
+        groups=frozenset(member_of - {""}),
+        disabled=flags.isdigit() and bool(int(flags) & ACCOUNT_DISABLED),
+    )
 
 
 def fetch(cfg: LdapSettings) -> Fetched:
@@ -127,14 +159,26 @@ def fetch(cfg: LdapSettings) -> Fetched:
         if cfg.start_tls:
             conn.start_tls()
         conn.bind()
-        people = _entries(conn, cfg.people, cfg.people_filter, wanted, cfg.page_size)
-        groups = _entries(
+        # Groups first, so each person becomes an Entry as their page arrives.
+        fetched = Fetched()
+        group_pages = _entries(
             conn,
             cfg.groups or cfg.people,
             cfg.group_filter,
             ["cn", "member", "uniqueMember"],
             cfg.page_size,
         )
+        for _dn, attrs in group_pages:
+            name = _first(attrs, "cn").lower()
+            if name:
+                members = _values(attrs, "member") + _values(attrs, "uniquemember")
+                fetched.groups.setdefault(name, set()).update(normal_dn(m) for m in members)
+        groups_of: dict[str, set[str]] = {}  # member DN -> group names
+        for name, member_dns in fetched.groups.items():
+            for member in member_dns:
+                groups_of.setdefault(member, set()).add(name)
+        for dn, attrs in _entries(conn, cfg.people, cfg.people_filter, wanted, cfg.page_size):
+            fetched.people.append(_person(normal_dn(dn), attrs, names, groups_of))
     except LDAPException as exc:
         # ldap3's messages name the server and the result, never the password; say which
         # step failed in words an admin can act on.
@@ -150,32 +194,4 @@ def fetch(cfg: LdapSettings) -> Fetched:
         sock = getattr(conn, "socket", None)
         if sock is not None:
             sock.close()
-    fetched = Fetched()
-    for _dn, attrs in groups:
-        name = _first(attrs, "cn").lower()
-        if name:
-            members = {
-                normal_dn(m) for m in _values(attrs, "member") + _values(attrs, "uniquemember")
-            }
-            fetched.groups.setdefault(name, set()).update(members)
-    for dn, attrs in people:
-        ndn = normal_dn(dn)
-        member_of = {first_rdn_value(g).lower() for g in _values(attrs, names["member_of"])}
-        member_of |= {name for name, members in fetched.groups.items() if ndn in members}
-        flags = _first(attrs, names["disabled"])
-        values = {
-            key: _first(attrs, names[key])
-            for key in ("id", "name", "email", "language", "department", "title", "location")
-        }
-        if not values["name"]:
-            values["name"] = _first(attrs, names["name_fallback"])
-        fetched.people.append(
-            Entry(
-                dn=ndn,
-                fields=values,
-                manager_dn=normal_dn(m) if (m := _first(attrs, names["manager"])) else None,
-                groups=frozenset(member_of - {""}),
-                disabled=flags.isdigit() and bool(int(flags) & ACCOUNT_DISABLED),
-            )
-        )
     return fetched

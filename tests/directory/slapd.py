@@ -103,9 +103,11 @@ def running_slapd(
     schemas: tuple[str, ...] = (),
     sizelimit: str = "",
     tls: tuple[Path, Path] | None = None,
+    maxsize: int = 100 * 1024 * 1024,
 ) -> Iterator[Slapd]:
     """slapd serving `ldif`; `sizelimit` is slapd.conf's (e.g. a server that returns at most
-    5 entries to a search unless it is paged)."""
+    5 entries to a search unless it is paged); `maxsize` is the database's size limit in bytes
+    (the benchmark's 50,000 people need more than the tests' default)."""
     slapd, slapadd = _binary("slapd"), _binary("slapadd")
     (folder / "db").mkdir(parents=True)
     includes = ("core", "cosine", "inetorgperson", *schemas)
@@ -125,7 +127,7 @@ def running_slapd(
                 f'rootdn "{ADMIN_DN}"',
                 f"rootpw {password}",
                 f"directory {folder / 'db'}",
-                "maxsize 104857600",
+                f"maxsize {maxsize}",
                 "",
             ]
         ),
@@ -134,7 +136,10 @@ def running_slapd(
     data = folder / "data.ldif"
     data.write_text(ldif, encoding="utf-8")
     loaded = subprocess.run(
-        [slapadd, "-f", str(conf), "-l", str(data)], capture_output=True, text=True, check=False
+        [slapadd, "-q", "-f", str(conf), "-l", str(data)],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if loaded.returncode != 0:
         pytest.fail(f"slapadd could not load the test LDIF:\n{loaded.stderr}", pytrace=False)
