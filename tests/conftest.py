@@ -24,7 +24,7 @@ from psycopg import sql
 from bot.adapters.memory import MemoryChat
 from bot.app import load_config
 from bot.base.clock import FixedClock
-from bot.base.config import Settings
+from bot.base.config import Settings, with_database
 from bot.desk import Desk
 from store.db import Store
 from tests.desks import build_desk
@@ -208,11 +208,17 @@ def clock() -> FixedClock:
     return FixedClock(MONDAY_10AM)
 
 
+@pytest.fixture(scope="session")
+def repository_settings() -> Settings:
+    """config.yaml read and checked once: settings are frozen, so tests share them."""
+    return load_config(ROOT / "config.yaml", {})
+
+
 @pytest.fixture
-def settings(db_url: str, tmp_path: Path) -> Settings:
+def settings(repository_settings: Settings, db_url: str, tmp_path: Path) -> Settings:
     """The repository's own config.yaml, pointed at the test database (and files kept in
     the test's own folder)."""
-    settings = load_config(ROOT / "config.yaml", {"DATABASE_URL": db_url})
+    settings = with_database(repository_settings, db_url)
     files = settings.attachments.model_copy(update={"folder": str(tmp_path / "attachments")})
     return settings.model_copy(update={"attachments": files})
 
