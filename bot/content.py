@@ -10,7 +10,7 @@ from bot.base.texts import Texts
 from bot.base.yamlfile import Problem, ProblemsError
 from bot.canned import CannedReply, load_replies
 from bot.desk import Content
-from bot.directory import Directory, load_directory
+from bot.directory import Directory, load_directory, people_stamp
 from intents.catalog import Intent, IntentCatalog, Referral, load_builtins, load_referrals
 from intents.distributional import VectorsError
 from intents.learned import Learned, load_learned
@@ -121,6 +121,7 @@ def load_content(settings: Settings) -> Loaded:
 
 def build_content(settings: Settings) -> Content:
     """Everything the files say, with the matcher trained on it."""
+    stamp = people_stamp(settings)  # before reading: a change meanwhile is seen later
     directory, texts, catalog, intents, replies = load_content(settings)
     return Content(
         directory=directory,
@@ -130,4 +131,5 @@ def build_content(settings: Settings) -> Content:
         matcher=build_matcher(settings, intents),
         file_intents=intents,
         replies=replies,
+        people_stamp=stamp,
     )

@@ -41,6 +41,9 @@ class Content:
     known_errors: str = ""
     # Canned replies technicians send with `/reply IT-1042 #name` (content/replies).
     replies: Mapping[str, CannedReply] = field(default_factory=dict)
+    # The people file's stamp when `directory` was loaded from it (bot/people_watch.py);
+    # None: not watched (people set by hand).
+    people_stamp: str | None = None
 
 
 @dataclass

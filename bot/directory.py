@@ -33,6 +33,8 @@ PEOPLE_COLUMNS = (
     "location",
     "delegate",
     "active",  # optional: false for someone who left (written by `deskbot directory sync`)
+    "approver_groups",  # optional: approver groups (config.yaml's) the person is in, `;`
+    "source",  # optional: which sources the person came from (written by a sync)
 )
 ASSET_COLUMNS = ("asset_tag", "owner", "kind", "model", "purchased", "status")
 
@@ -56,6 +58,8 @@ class Person:
     location: str = ""
     delegate: str | None = None
     active: bool = True
+    approver_groups: frozenset[str] = frozenset()
+    source: str = "csv"  # the sources a sync took them from (`ldap;csv`), else csv
 
     @property
     def first_name(self) -> str:
@@ -68,11 +72,17 @@ class Person:
         """True for technicians of this queue and for admins."""
         return "admin" in self.roles or ("technician" in self.roles and queue in self.queues)
 
+    @property
+    def role(self) -> str:
+        """The highest of their roles (employee, technician, approver, admin)."""
+        return max(self.roles, key=ROLES.index, default="employee")
+
     def as_dict(self) -> dict[str, object]:
         return {
             "id": self.id,
             "name": self.name,
             "email": self.email,
+            "role": self.role,
             "roles": sorted(self.roles),
             "queues": sorted(self.queues),
             "manager": self.manager,
@@ -85,6 +95,8 @@ class Person:
             "location": self.location,
             "delegate": self.delegate,
             "active": self.active,
+            "approver_groups": sorted(self.approver_groups),
+            "source": self.source,
         }
 
 
@@ -220,7 +232,7 @@ _UNIQUE = ("email", "slack_id", "telegram_id")
 
 
 def load_people(
-    path: Path, queues: set[str] | None = None
+    path: Path, queues: set[str] | None = None, groups: set[str] | None = None
 ) -> tuple[dict[str, Person], list[Problem]]:
     people: dict[str, Person] = {}
     problems: list[Problem] = []
@@ -261,6 +273,9 @@ def load_people(
         if not is_email(row["email"]):
             bad(line, "email", f"'{row['email']}' is not an email address like name@example.com")
         active = _active(row.get("active", ""), line, bad)
+        person_groups = frozenset(_split(row.get("approver_groups", "")))
+        for g in sorted(person_groups - groups) if groups is not None else []:
+            bad(line, "approver_groups", f"'{g}' is not an approver group in config.yaml")
         for column in _UNIQUE:
             value = row.get(column, "")
             key = (column, value.lower() if column == "email" else value)
@@ -290,6 +305,8 @@ def load_people(
             location=row.get("location", ""),
             delegate=row.get("delegate") or None,
             active=active,
+            approver_groups=person_groups,
+            source=row.get("source") or "csv",
         )
     for pid, person in people.items():
         for column, ref in (("manager", person.manager), ("delegate", person.delegate)):
@@ -317,9 +334,20 @@ def _active(value: str, line: int, bad: Callable[[int, str, str], None]) -> bool
 
 def people_path(settings: Settings) -> Path:
     """The people file the desk loads: people.csv, or what `deskbot directory sync` wrote."""
-    if settings.directory.source == "ldap":
+    if settings.directory.from_sync:
         return settings.resolve(settings.directory.synced)
     return settings.resolve(settings.paths.people)
+
+
+def people_stamp(settings: Settings) -> str:
+    """Changes whenever the people file the desk loads is replaced or edited (a sync
+    renames a new file into place: a new inode); one `stat`, cheap enough for every message.
+    Taken before the file is read, so a change while reading is seen the next time."""
+    try:
+        st = people_path(settings).stat()
+    except OSError:
+        return "absent"
+    return f"{st.st_ino}:{st.st_mtime_ns}:{st.st_size}"
 
 
 def manager_cycles(people: dict[str, Person]) -> list[list[str]]:
@@ -374,10 +402,12 @@ def load_assets(path: Path, people: dict[str, Person]) -> tuple[list[Asset], lis
 def load_directory(settings: Settings) -> Directory:
     """Load people and assets; raise ProblemsError with every problem found."""
     source_path = people_path(settings)
-    if settings.directory.source == "ldap" and not source_path.exists():
-        message = "no people synced from LDAP yet: run `deskbot directory sync` first"
+    if settings.directory.from_sync and not source_path.exists():
+        names = " and ".join(settings.directory.members)
+        message = f"no people synced from {names} yet: run `deskbot directory sync` first"
         raise ProblemsError([settings.problem(("directory", "source"), message)])
-    people, problems = load_people(source_path, set(settings.queues))
+    group_names = settings.approver_group_names()
+    people, problems = load_people(source_path, set(settings.queues), group_names)
     assets, asset_problems = load_assets(settings.resolve(settings.paths.assets), people)
     problems += asset_problems
     for group, members in settings.approver_groups.items():
@@ -420,4 +450,11 @@ def load_directory(settings: Settings) -> Directory:
         )
     if problems:
         raise ProblemsError(problems)
-    return Directory(people=people, approver_groups=dict(settings.approver_groups), assets=assets)
+    # config.yaml's members, then those the people file puts in a group (from LDAP groups).
+    groups = {g: list(members) for g, members in settings.approver_groups.items()}
+    groups.update({g: [] for g in sorted(group_names - set(groups))})
+    for person in people.values():
+        for g in sorted(person.approver_groups):
+            if person.id not in groups[g]:
+                groups[g].append(person.id)
+    return Directory(people=people, approver_groups=groups, assets=assets)

@@ -1,159 +1,206 @@
-"""`deskbot directory sync`: people from LDAP into the people file the desk loads.
+"""`deskbot directory sync`: people from one or more sources into the people file the desk
+loads.
 
-Where the synced people live: a generated CSV in people.csv's own format, at
-`directory.synced` (default var/directory/people.csv), which the desk loads instead of
-people.csv when `directory.source: ldap`. One more column, `active`, keeps people who left
-(false) so old tickets still name them. The file is replaced in one rename, and only when
-the whole result passes the rules `deskbot check` applies to people.csv; otherwise nothing
-changes.
+Sources (`directory.sources`, bot/people_sources.py) each return plain person records; the
+`members` sources say who is a person at all (and who left), and every field is taken from
+the first source, in `directory.precedence`'s order for that field, that holds the person
+and gives that field. Where the synced people live: a generated CSV in people.csv's own
+format, at `directory.synced` (default var/directory/people.csv), which the desk loads instead
+of people.csv; `active` keeps people who left (false) so old tickets still name them. The file
+is replaced in one rename, and only when the whole result passes the rules `deskbot check`
+applies to people.csv; otherwise nothing changes.
 
-What LDAP never overwrites: a person's chat accounts. Slack and Telegram ids come from
-people.csv (matched by id, else by email) or stay as the last sync wrote them; accounts
-joined with /link live in the database's identity links, which a sync does not touch.
+Chat accounts survive every sync: a Slack or Telegram id (or a delegate) that no source
+gives stays as the last sync wrote it, and accounts joined with /link live in the database's
+identity links, which a sync does not touch.
+
+Every change is audited (store/people_audit.py); a sync that changes nothing because a
+source failed or the result looks wrong is audited and told to the admins once per problem
+(`run`), not at every interval.
 """
 
 from __future__ import annotations
 
 import csv
-import io
+import logging
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.base.config import LANGUAGES, LdapSettings, Settings
-from bot.base.yamlfile import TABLE_LIMIT, ProblemsError, read_text
-from bot.directory import PEOPLE_COLUMNS, load_directory
-from bot.ldap_source import Entry, Fetched, SourceError, fetch
+from sqlmodel import Session
+
+from bot import people_watch
+from bot.addresses import home_address
+from bot.base.config import SYNCED_FIELDS, Settings
+from bot.base.messages import Message
+from bot.base.yamlfile import ProblemsError
+from bot.desk import Desk
+from bot.directory import PEOPLE_COLUMNS, Directory, load_directory
+from bot.ldap_source import LDAP
+from bot.people_sources import CSV, Read, Record, Source, SourceError, read_rows
+from store import people_audit
+from store.db import Store
+from store.outbox import notify
+from store.people_audit import Change
+from store.sql import xact_lock
+
+log = logging.getLogger(__name__)
 
 Row = dict[str, str]
-# Fields a sync compares to tell an update: all but the id and what never comes from LDAP
-# (chat ids, the delegate: people.csv's alone).
-COMPARED = tuple(
-    c for c in PEOPLE_COLUMNS if c not in ("id", "slack_id", "telegram_id", "delegate")
-)
+# Every source deskbot can read, by its name in `directory.sources`.
+SOURCES: dict[str, Source] = {s.name: s for s in (CSV, LDAP)}
+# Fields that stay as the last sync wrote them when no source gives them.
+KEPT = ("slack_id", "telegram_id", "delegate")
+# Fields a sync compares to tell an update (all but the id).
+COMPARED = tuple(c for c in PEOPLE_COLUMNS if c != "id")
+LOCK = "directory:sync"
+_NO = Record("", {})  # a source that does not hold the person
 
 
 @dataclass
 class SyncReport:
     adds: list[str] = field(default_factory=list)
-    updates: list[dict[str, object]] = field(default_factory=list)  # id and changed fields
+    # id, changed fields, and each field's old and new value
+    updates: list[dict[str, object]] = field(default_factory=list)
     deactivations: list[str] = field(default_factory=list)
+    reactivations: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     refused: str | None = None  # why nothing was changed
     written: bool = False
     people: int = 0  # active people after the sync
+    sources: list[str] = field(default_factory=list)
+    # A stable name for why it was refused (`source:ldap`, `max_deactivate`, `rules`).
+    problem: str | None = None
+    # The refusal is a new problem (audited now; the admins are to be told).
+    new_problem: bool = False
+    # Applied changes as they are audited, and the people whose manager changed (old, new).
+    changes: list[Change] = field(default_factory=list)
+    managers: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, object]:
         return {
             "adds": self.adds,
             "updates": self.updates,
             "deactivations": self.deactivations,
+            "reactivations": self.reactivations,
             "problems": self.problems,
             "refused": self.refused,
             "written": self.written,
             "people": self.people,
+            "sources": self.sources,
         }
 
 
-def _read_rows(path: Path) -> dict[str, Row]:
-    """A people file's rows by id, as text; empty when there is none yet."""
-    if not path.exists():
-        return {}
-    reader = csv.DictReader(io.StringIO(read_text(path, TABLE_LIMIT), newline=""))
-    return {r["id"]: {k: (v or "") for k, v in r.items() if k} for r in reader if r.get("id")}
-
-
-def _language(value: str, default: str) -> str:
-    """`zh-CN`, `zh_Hans`, `en-GB;q=0.8` -> `zh` / `en`; anything else: the desk's language."""
-    code = value.split(",")[0].split(";")[0].replace("_", "-").split("-")[0].strip().lower()
-    return code if code in LANGUAGES else default
-
-
-def _roles(entry: Entry, cfg: LdapSettings) -> tuple[str, str]:
-    roles = ["employee"]
-    groups = entry.groups
-    if cfg.roles.admin and cfg.roles.admin.lower() in groups:
-        roles.append("admin")
-    if cfg.roles.approver and cfg.roles.approver.lower() in groups:
-        roles.append("approver")
-    queues = sorted(q for q, g in cfg.roles.technician.items() if g.lower() in groups)
-    if queues:
-        roles.append("technician")
-    return ";".join(roles), ";".join(queues)
-
-
-def plan(
-    settings: Settings, fetched: Fetched, previous: dict[str, Row], chat: dict[str, Row]
-) -> tuple[list[Row], SyncReport]:
-    """The new people file's rows and what changes, from what LDAP returned."""
-    cfg = settings.directory.ldap
-    assert cfg is not None
-    report = SyncReport()
-    by_dn = {e.dn: e.fields["id"] for e in fetched.people if e.fields["id"]}
-    # A CSV row is matched by email only when its id is nobody's, in LDAP or in the last
-    # sync: a new colleague given a leaver's old address must not get the leaver's accounts.
-    ids = set(by_dn.values())
-    known = ids | set(previous)
-    by_email = {r["email"].lower(): r for i, r in chat.items() if i not in known and r.get("email")}
-    rows: dict[str, Row] = {}
-    for entry in fetched.people:
-        pid = entry.fields["id"]
-        if not pid:
-            report.problems.append(f"{entry.dn}: has no id attribute; left out")
-            continue
-        if entry.disabled and pid not in previous:
-            continue  # never synced and already disabled: nobody to deactivate
-        manager = ""
-        if entry.manager_dn:
-            manager = by_dn.get(entry.manager_dn, "")
-            if not manager:
-                report.problems.append(
-                    f"{pid}: manager '{entry.manager_dn}' is not a person under {cfg.people}; "
-                    "left without a manager"
-                )
-        role, queues = _roles(entry, cfg)
-        kept = chat.get(pid) or by_email.get(entry.fields["email"].lower()) or previous.get(pid, {})
-        location = entry.fields["location"]
-        row = dict.fromkeys(PEOPLE_COLUMNS, "")
-        row.update(
-            id=pid,
-            name=entry.fields["name"] or pid,
-            email=entry.fields["email"],
-            slack_id=kept.get("slack_id", ""),
-            telegram_id=kept.get("telegram_id", ""),
-            manager=manager,
-            role=role,
-            queues=queues,
-            language=_language(entry.fields["language"], settings.language),
-            timezone=cfg.timezones.get(location, "UTC"),
-            title=entry.fields["title"],
-            department=entry.fields["department"],
-            location=location,
-            delegate=kept.get("delegate", "") if kept.get("delegate", "") in ids else "",
-            active="false" if entry.disabled else "true",
-        )
-        if pid in rows:
-            report.problems.append(f"{entry.dn}: id '{pid}' is also another person's")
+def _index(name: str, read: Read, report: SyncReport) -> dict[str, Record]:
+    by_id: dict[str, Record] = {}
+    for record in read.records:
+        if record.id in by_id:
+            where = record.where or name
+            report.problems.append(f"{where}: id '{record.id}' is also another person's")
             report.refused = "two people have one id; nothing was changed"
+            report.problem = "rules"
+            continue
+        by_id[record.id] = record
+    return by_id
+
+
+def merge(
+    settings: Settings, reads: Mapping[str, Read], previous: Mapping[str, Row]
+) -> tuple[list[Row], SyncReport]:
+    """The new people file's rows and what changes, from what the sources returned."""
+    cfg = settings.directory
+    report = SyncReport(sources=list(cfg.sources))
+    for name in cfg.sources:
+        report.problems += reads[name].problems
+    held = {name: _index(name, reads[name], report) for name in cfg.sources}
+    member_ids = {pid for name in cfg.members for pid in held[name]}
+    # A record of a source that only adds fields is matched by email when its id is
+    # nobody's, among the members or in the last sync: a new colleague given a leaver's old
+    # address must not get the leaver's accounts.
+    known = member_ids | set(previous)
+    by_email = {
+        name: {
+            r.fields["email"].lower(): r
+            for pid, r in held[name].items()
+            if pid not in known and r.fields.get("email")
+        }
+        for name in cfg.sources
+        if name not in cfg.members
+    }
+    orders = {f: cfg.order_for(f) for f in SYNCED_FIELDS}
+    rows: dict[str, Row] = {}
+    for pid in sorted(member_ids):
+        email = next(
+            (held[m][pid].fields.get("email", "") for m in cfg.members if pid in held[m]), ""
+        )
+        found: dict[str, Record] = {}
+        for name in cfg.sources:
+            record = held[name].get(pid)
+            if record is None and name in by_email and email:
+                record = by_email[name].get(email.lower())
+            if record is not None:
+                found[name] = record
+        old = previous.get(pid, {})
+        row = dict.fromkeys(PEOPLE_COLUMNS, "")
+        row["id"] = pid
+        for f in SYNCED_FIELDS:
+            taken = next(
+                (found[s].fields[f] for s in orders[f] if f in found.get(s, _NO).fields), None
+            )
+            if taken is None:
+                taken = old.get(f, "") if f in KEPT else ""
+            row[f] = taken
+        row["name"] = row["name"] or pid
+        row["active"] = "false" if row["active"].lower() in ("false", "no", "0") else "true"
+        row["source"] = ";".join(m for m in cfg.members if pid in held[m])
+        if row["active"] == "false" and pid not in previous:
+            continue  # never synced and already gone: nobody to deactivate
         rows[pid] = row
+    for row in rows.values():  # a delegate who is nobody here is dropped
+        if row["delegate"] and row["delegate"] not in rows:
+            row["delegate"] = ""
     for pid, old in previous.items():
-        if pid not in rows:  # gone from the base: kept, inactive, so old tickets name them
-            rows[pid] = {**old, "active": "false", "manager": ""}
+        if pid not in rows:  # gone from every member source: kept, inactive
+            rows[pid] = {
+                **dict.fromkeys(PEOPLE_COLUMNS, ""),
+                **old,
+                "active": "false",
+                "manager": "",
+            }
+    _compare(rows, previous, report)
+    report.people = sum(1 for r in rows.values() if r["active"] != "false")
+    return [rows[pid] for pid in sorted(rows)], report
+
+
+def _compare(rows: Mapping[str, Row], previous: Mapping[str, Row], report: SyncReport) -> None:
     for pid, row in sorted(rows.items()):
         if pid not in previous:
             report.adds.append(pid)
+            added = {c: ["", row[c]] for c in COMPARED if row[c]}
+            report.changes.append(Change(pid, "add", row["source"], added))
             continue
         old = previous[pid]
-        if old.get("active", "true") != "false" and row["active"] == "false":
+        # A column the last sync's file did not have yet (an older deskbot) is not a change.
+        changed = {c: [old[c], row[c]] for c in COMPARED if c in old and old[c] != row[c]}
+        if not changed:
+            continue
+        was_active = old.get("active", "true") != "false"
+        now_active = row["active"] != "false"
+        if was_active and not now_active:
+            kind = "deactivate"
             report.deactivations.append(pid)
+        elif now_active and not was_active:
+            kind = "reactivate"
+            report.reactivations.append(pid)
         else:
-            changed = sorted(c for c in COMPARED if old.get(c, "") != row[c])
-            if changed:
-                report.updates.append({"id": pid, "fields": changed})
-    report.people = sum(1 for r in rows.values() if r["active"] != "false")
-    return [rows[pid] for pid in sorted(rows)], report
+            kind = "update"
+            report.updates.append({"id": pid, "fields": sorted(changed), "changes": changed})
+        if "manager" in changed and kind != "deactivate":  # a leaver's is cleared, not moved
+            report.managers[pid] = (old["manager"], row["manager"])
+        report.changes.append(Change(pid, kind, row["source"] or old.get("source", ""), changed))
 
 
 def _write(path: Path, rows: list[Row]) -> None:
@@ -182,22 +229,68 @@ def _check(settings: Settings, candidate: Path, rows: list[Row]) -> list[str]:
     return []
 
 
+def _read_sources(
+    settings: Settings, sources: Mapping[str, Source], report: SyncReport
+) -> dict[str, Read] | None:
+    reads = {}
+    for name in settings.directory.sources:
+        source = sources.get(name)
+        if source is None:
+            report.refused, report.problem = f"{name}: no such source", f"source:{name}"
+            return None
+        try:
+            reads[name] = source.read(settings)
+        except SourceError as exc:
+            report.refused, report.problem = f"{name}: {exc}", f"source:{name}"
+            return None
+    return reads
+
+
 def sync(
-    settings: Settings, *, dry_run: bool = False, source: Callable[[LdapSettings], Fetched] = fetch
+    settings: Settings,
+    store: Store | None = None,
+    *,
+    dry_run: bool = False,
+    sources: Mapping[str, Source] = SOURCES,
+    actor: str = "cli",
+    now: datetime | None = None,
 ) -> SyncReport:
-    """Read the directory and, unless `dry_run`, replace the synced people file; a failed
-    read, a result that breaks the rules or that deactivates too many changes nothing."""
-    cfg = settings.directory.ldap
-    if settings.directory.source != "ldap" or cfg is None:
-        return SyncReport(refused="directory.source is not ldap in config.yaml: nothing to sync")
+    """Read the sources and, unless `dry_run`, replace the synced people file and audit each
+    change in `store`; a failed read, a result that breaks the rules or that deactivates too
+    many changes nothing (and is audited once per problem)."""
+    if not settings.directory.from_sync:
+        return SyncReport(
+            refused="directory.sources is only csv in config.yaml: people.csv is loaded as it "
+            "is, nothing to sync"
+        )
+    report = SyncReport(sources=list(settings.directory.sources))
+    reads = _read_sources(settings, sources, report)
+    if reads is None:
+        return _refused(settings, store, report, dry_run, actor, now)
     target = settings.resolve(settings.directory.synced)
-    try:
-        fetched = source(cfg)
-    except SourceError as exc:
-        return SyncReport(refused=str(exc))
-    previous = _read_rows(target)
-    chat = _read_rows(settings.resolve(settings.paths.people))
-    rows, report = plan(settings, fetched, previous, chat)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if store is None or dry_run:
+        return _apply(settings, None, target, reads, report, dry_run, actor, now)
+    with store.begin() as session:
+        xact_lock(session, LOCK)  # one sync at a time, from the file read to its audit
+        report = _apply(settings, session, target, reads, report, dry_run, actor, now)
+    if report.refused:
+        return _refused(settings, store, report, dry_run, actor, now)
+    return report
+
+
+def _apply(
+    settings: Settings,
+    session: Session | None,
+    target: Path,
+    reads: Mapping[str, Read],
+    report: SyncReport,
+    dry_run: bool,
+    actor: str,
+    now: datetime | None,
+) -> SyncReport:
+    previous = read_rows(target)
+    rows, report = merge(settings, reads, previous)
     if report.refused:
         return report
     was_active = sum(1 for r in previous.values() if r.get("active", "true") != "false")
@@ -208,8 +301,8 @@ def sync(
             f"{len(report.deactivations)} of {was_active} people would be deactivated, more "
             f"than directory.max_deactivate ({share:.0%}); nothing was changed"
         )
+        report.problem = "max_deactivate"
         return report
-    target.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix=".people-", suffix=".csv", dir=target.parent)
     os.close(fd)
     candidate = Path(name)
@@ -218,10 +311,128 @@ def sync(
         broken = _check(settings, candidate, rows)
         if broken:
             report.problems += broken
-            report.refused = "the directory breaks the people rules above; nothing was changed"
+            report.refused = "the people break the rules above; nothing was changed"
+            report.problem = "rules"
         elif not dry_run:
+            if session is not None:
+                at = now or _now()
+                people_audit.record(session=session, at=at, actor=actor, changes=report.changes)
+                people_audit.went_through(session=session, at=at)
+            # Renamed last: if the audit fails the file stays as it was.
             candidate.replace(target)
             report.written = True
     finally:
         candidate.unlink(missing_ok=True)
     return report
+
+
+def _refused(
+    settings: Settings,
+    store: Store | None,
+    report: SyncReport,
+    dry_run: bool,
+    actor: str,
+    now: datetime | None,
+) -> SyncReport:
+    if store is None or dry_run or report.problem is None:
+        return report
+    source = report.problem.partition(":")[2] if report.problem.startswith("source:") else ""
+    with store.begin() as session:
+        report.new_problem = people_audit.refused(
+            session=session,
+            at=now or _now(),
+            actor=actor,
+            problem=report.problem,
+            source=source or ";".join(settings.directory.sources),
+            note=report.refused or "",
+        )
+    return report
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+# ---- in the running desk ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Applied:
+    """A sync that changed the people, as the running desk saw it: its people before and
+    after, and who left, came back or has a new manager (old, new)."""
+
+    before: Directory
+    after: Directory
+    deactivated: tuple[str, ...]
+    reactivated: tuple[str, ...]
+    managers: Mapping[str, tuple[str, str]]
+
+
+# What runs after a sync applied, in the desk that ran it (a leaver's approvals and claimed
+# tickets handed on, say): each gets the desk and what changed.
+AFTER_APPLIED: list[Callable[[Desk, Applied], None]] = []
+
+
+def run(desk: Desk, *, actor: str = "serve", dry_run: bool = False) -> SyncReport:
+    """Sync into the running desk (`deskbot serve`'s job): apply, load the new people at
+    once, tell the admins about a new problem, and hand what changed on (`applied`)."""
+    before = desk.directory
+    report = sync(desk.settings, desk.store, dry_run=dry_run, actor=actor, now=desk.clock.now())
+    if report.new_problem:
+        alert_admins(desk, report)
+    if report.refused:
+        log.warning("directory sync changed nothing: %s", report.refused)
+    elif report.written:
+        people_watch.refresh(desk, force=True)
+        applied(desk, before, report)
+    return report
+
+
+def applied(desk: Desk, before: Directory, report: SyncReport) -> Applied:
+    """After a sync changed the people file, with `desk` holding the new people: the one
+    place that knows who left, came back or changed manager, and where what follows from
+    it runs (`AFTER_APPLIED`: handing a leaver's approvals and claimed tickets on)."""
+    change = Applied(
+        before=before,
+        after=desk.directory,
+        deactivated=tuple(report.deactivations),
+        reactivated=tuple(report.reactivations),
+        managers=dict(report.managers),
+    )
+    log.info(
+        "directory synced: %d added, %d updated, %d deactivated, %d reactivated",
+        len(report.adds),
+        len(report.updates),
+        len(report.deactivations),
+        len(report.reactivations),
+    )
+    for hook in AFTER_APPLIED:
+        hook(desk, change)
+    return change
+
+
+def alert_admins(desk: Desk, report: SyncReport) -> int:
+    """Tell each admin privately that syncs are stuck on a new problem; how many were told."""
+    now = desk.clock.now()
+    told = 0
+    with desk.store.begin() as session:
+        state = people_audit.state(session=session)
+        since = state.since.isoformat() if state is not None and state.since else now.isoformat()
+        for admin in desk.directory.admins():
+            text = desk.texts.render(
+                admin.language,
+                "directory.sync_refused",
+                sources=", ".join(report.sources),
+                reason=report.refused or "",
+                problems=report.problems[:5],
+                more=max(0, len(report.problems) - 5),
+            )
+            told += notify(
+                session=session,
+                to=home_address(desk, session, admin),
+                message=Message(text=text),
+                # `dead:`: an alert, never alerted about in turn if it cannot be delivered.
+                idem_key=f"dead:directory:{report.problem}:{since}:{admin.id}",
+                now=now,
+            )
+    return told

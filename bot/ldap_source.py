@@ -3,7 +3,9 @@
 One simple bind (optionally after StartTLS, or over LDAPS), then paged searches of the
 people base and the groups base. What comes back is plain data (`Fetched`): each person's
 DN, their fields under deskbot's names, their manager's DN and the names of their groups.
-Turning that into the desk's people is `bot/directory_sync.py`'s job.
+`read` turns that into plain person records (`bot/people_sources.py`): managers as person
+ids, roles and approver groups from group names, a language and a time zone; combining them
+with other sources and checking them is `bot/directory_sync.py`'s job.
 
 The bind password is never part of an error message or a log line.
 """
@@ -20,16 +22,13 @@ import ldap3
 from ldap3.core.exceptions import LDAPException
 from ldap3.utils.dn import parse_dn
 
-from bot.base.config import LdapSettings
+from bot.base.config import LANGUAGES, LdapSettings, Settings
+from bot.people_sources import Read, Record, Source, SourceError
 
 log = logging.getLogger(__name__)
 
 # userAccountControl's ACCOUNTDISABLE flag (Microsoft: "UserAccountControl property flags").
 ACCOUNT_DISABLED = 0x2
-
-
-class SourceError(Exception):
-    """The directory could not be read; the message is safe to print (no password)."""
 
 
 @dataclass(frozen=True)
@@ -195,3 +194,73 @@ def fetch(cfg: LdapSettings) -> Fetched:
         if sock is not None:
             sock.close()
     return fetched
+
+
+def language(value: str, default: str) -> str:
+    """`zh-CN`, `zh_Hans`, `en-GB;q=0.8` -> `zh` / `en`; anything else: the desk's language."""
+    code = value.split(",")[0].split(";")[0].replace("_", "-").split("-")[0].strip().lower()
+    return code if code in LANGUAGES else default
+
+
+def _roles(entry: Entry, cfg: LdapSettings) -> tuple[str, str]:
+    roles = ["employee"]
+    groups = entry.groups
+    if cfg.roles.admin and cfg.roles.admin.lower() in groups:
+        roles.append("admin")
+    if cfg.roles.approver and cfg.roles.approver.lower() in groups:
+        roles.append("approver")
+    queues = sorted(q for q, g in cfg.roles.technician.items() if g.lower() in groups)
+    if queues:
+        roles.append("technician")
+    return ";".join(roles), ";".join(queues)
+
+
+def records(settings: Settings, fetched: Fetched) -> Read:
+    """What LDAP returned as person records: every field LDAP owns (never a chat account
+    or a delegate: those come from other sources or stay as the last sync wrote them)."""
+    cfg = settings.directory.ldap
+    assert cfg is not None
+    read = Read()
+    by_dn = {e.dn: e.fields["id"] for e in fetched.people if e.fields["id"]}
+    for entry in fetched.people:
+        pid = entry.fields["id"]
+        if not pid:
+            read.problems.append(f"{entry.dn}: has no id attribute; left out")
+            continue
+        manager = ""
+        if entry.manager_dn:
+            manager = by_dn.get(entry.manager_dn, "")
+            if not manager:
+                read.problems.append(
+                    f"{pid}: manager '{entry.manager_dn}' is not a person under {cfg.people}; "
+                    "left without a manager"
+                )
+        role, queues = _roles(entry, cfg)
+        groups = sorted(g for g, cn in cfg.approver_groups.items() if cn.lower() in entry.groups)
+        location = entry.fields["location"]
+        fields = {
+            "name": entry.fields["name"] or pid,
+            "email": entry.fields["email"],
+            "manager": manager,
+            "role": role,
+            "queues": queues,
+            "language": language(entry.fields["language"], settings.language),
+            "timezone": cfg.timezones.get(location, "UTC"),
+            "title": entry.fields["title"],
+            "department": entry.fields["department"],
+            "location": location,
+            "approver_groups": ";".join(groups),
+            "active": "false" if entry.disabled else "true",
+        }
+        read.records.append(Record(pid, fields, entry.dn))
+    return read
+
+
+def read(settings: Settings) -> Read:
+    cfg = settings.directory.ldap
+    if cfg is None:
+        raise SourceError("there is no directory.ldap section in config.yaml")
+    return records(settings, fetch(cfg))
+
+
+LDAP = Source("ldap", read)

@@ -12,10 +12,12 @@ import asyncio
 import signal
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Protocol
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot import directory_sync, people_watch
 from bot.adapters import slack, telegram
 from bot.adapters.console import ConsoleSession, run_interactive, run_piped
 from bot.adapters.slack import probe as slack_probe
@@ -30,7 +32,7 @@ from bot.chat.workers import Workers
 from bot.desk import Desk
 from bot.directory import example_people
 from bot.ops.server import OpsServer
-from notifications.scheduler import build_scheduler, stop_scheduler
+from notifications.scheduler import build_scheduler, guarded, stop_scheduler
 
 
 class PlatformChannel(Channel, Protocol):
@@ -147,6 +149,7 @@ async def _serve(desk: Desk, engine: Engine, workers: Workers, ops: OpsServer | 
         # The outbox dispatcher (platform channels) and the sweep (timers, SLA clocks),
         # built once the platforms answer: their first rounds are due at once.
         scheduler = build_scheduler(desk, channels)
+        add_directory_jobs(scheduler, desk)
         scheduler.start()
         if ops is not None:
             ops.started = True
@@ -166,6 +169,43 @@ async def _serve(desk: Desk, engine: Engine, workers: Workers, ops: OpsServer | 
             await stop_scheduler(scheduler)
         for channel in channels.values():
             await channel.stop()
+
+
+def add_directory_jobs(scheduler: AsyncIOScheduler, desk: Desk) -> None:
+    """With synced people: `directory.every` a sync from the sources (first one at start),
+    and `directory.watch` a look at the synced file, so this process's own jobs (and the
+    platforms' lookups) follow a sync run elsewhere; each message's engine turn looks too."""
+    settings = desk.settings.directory
+    if not settings.from_sync:
+        return
+    if settings.every is not None:
+
+        async def sync() -> None:
+            await asyncio.to_thread(directory_sync.run, desk, actor="serve")
+
+        scheduler.add_job(
+            guarded("directory", sync),
+            "interval",
+            seconds=settings.every.total_seconds(),
+            id="directory",
+            next_run_time=datetime.now(UTC),
+            max_instances=1,
+            coalesce=True,
+            replace_existing=True,
+        )
+
+    async def watch() -> None:
+        await asyncio.to_thread(people_watch.refresh, desk)
+
+    scheduler.add_job(
+        guarded("people", watch),
+        "interval",
+        seconds=settings.watch.total_seconds(),
+        id="people",
+        max_instances=1,
+        coalesce=True,
+        replace_existing=True,
+    )
 
 
 async def _start(channels: list[PlatformChannel]) -> None:

@@ -185,7 +185,11 @@ def check_journey(
                 )
             elif name == "queue" and value is not None and value not in settings.queues:
                 problems.append(doc.problem((*loc, name), f"unknown queue '{value}'"))
-            elif name == "group" and value is not None and value not in settings.approver_groups:
+            elif (
+                name == "group"
+                and value is not None
+                and value not in settings.approver_group_names()
+            ):
                 problems.append(
                     doc.problem(
                         (*loc, name),

@@ -54,6 +54,20 @@ def _until_shutdown(
 _rounds: set[asyncio.Task[object]] = set()  # rounds under way, for stop_scheduler
 
 
+def guarded(name: str, job: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[None]]:
+    """A job added by the composition root (bot/serve.py), run as the built-in ones are: its
+    own log id, a shutdown mid-round is no error, a failed round is logged and the next one
+    comes at its time."""
+
+    async def run() -> None:
+        try:
+            await job()
+        except Exception:
+            log.exception("%s round failed", name)
+
+    return _until_shutdown(name, run)
+
+
 async def stop_scheduler(scheduler: AsyncIOScheduler, grace: float = 10.0) -> None:
     """Start no new rounds, let those under way finish (at most `grace` seconds), then shut
     down. APScheduler's own shutdown cancels running rounds and logs each as an error; a round

@@ -548,3 +548,36 @@ class TicketLink(SQLModel, table=True):
     kind: str = Field(max_length=16)  # related | merged
     actor_id: str = Field(max_length=64)
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class PersonEvent(SQLModel, table=True):
+    """The people audit: what each directory sync changed (append-only, like `ticket_event`).
+
+    `kind`: add, update, deactivate, reactivate, or refused (a sync that changed nothing;
+    no person, `note` says why). `changes`: field -> [old, new]. `source`: the sources the
+    person's fields came from (`ldap;csv`), or the source that failed."""
+
+    __tablename__ = "person_event"
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
+    person_id: str | None = Field(default=None, max_length=64, index=True)
+    kind: str = Field(max_length=16)
+    source: str = Field(default="", max_length=64)
+    actor: str = Field(default="", max_length=64)  # what ran the sync: cli, serve
+    changes: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSONType, nullable=False)
+    )
+    note: str = Field(default="", sa_column=Column(Text, nullable=False))
+
+
+class DirectoryState(SQLModel, table=True):
+    """How the directory syncs stand, one row: the problem they are stuck on since when (a
+    source that fails, too many deactivations), so it is audited and told once, not at every
+    interval; cleared by the next sync that goes through."""
+
+    __tablename__ = "directory_state"
+    name: str = Field(primary_key=True, max_length=32)
+    problem: str | None = Field(default=None, max_length=200)
+    since: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    last_run: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    last_ok: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))

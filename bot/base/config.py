@@ -640,6 +640,8 @@ class LdapSettings(Section):
     preset: Literal["inet_org_person", "active_directory"] = "inet_org_person"
     attributes: dict[str, str] = Field(default_factory=dict)  # overrides of the preset
     roles: LdapRoles = LdapRoles()
+    # Approver groups (a change advisory board, say) from LDAP groups: desk group -> group cn.
+    approver_groups: dict[str, str] = Field(default_factory=dict)
     # Directories seldom hold a time zone: the person's location (l) decides, else UTC.
     timezones: dict[str, str] = Field(default_factory=dict)
 
@@ -667,29 +669,128 @@ class LdapSettings(Section):
         return {**preset, **self.attributes}
 
 
-class DirectorySettings(Section):
-    """Where people come from: directory/people.csv (the default) or LDAP."""
+# Where people can come from (`directory.sources`); each name but csv has its own section
+# under `directory:` (bot/directory_sync.py's SOURCES holds what reads each).
+SOURCE_NAMES = ("csv", "ldap")
+# The people fields a source may give, whose precedence can be chosen (people.csv's columns
+# but the id and the source itself); `roles` stands for role and queues together.
+SYNCED_FIELDS = (
+    "name",
+    "email",
+    "slack_id",
+    "telegram_id",
+    "manager",
+    "role",
+    "queues",
+    "language",
+    "timezone",
+    "title",
+    "department",
+    "location",
+    "delegate",
+    "approver_groups",
+    "active",
+)
+FIELD_ALIASES = {"roles": ("role", "queues")}
 
-    # Unset: ldap when there is an ldap section, else csv.
-    source: Literal["csv", "ldap"] = "csv"
+
+class DirectorySettings(Section):
+    """Where people come from: directory/people.csv (the default), or a sync of one or more
+    sources (LDAP, the CSV) into the file the desk loads."""
+
+    # The short form: csv, or ldap (= sources [ldap, csv]: people from LDAP, chat accounts
+    # from paths.people). Unset: ldap when there is an ldap section, else csv.
+    source: str = "csv"
+    # The long form: every source, in order of precedence for fields `precedence` does not
+    # name. Normalised from `source` when not given.
+    sources: list[str] = Field(default_factory=list)
+    # Which sources say who is a person at all (and who left); default: the first source.
+    # The others only add fields to the people these know.
+    members: list[str] = Field(default_factory=list)
+    # Field -> the source it is taken from first (`roles`: role and queues).
+    precedence: dict[str, str] = Field(default_factory=dict)
     ldap: LdapSettings | None = None
     # What `deskbot directory sync` writes and the desk then loads (relative to config.yaml).
     synced: str = "var/directory/people.csv"
     # A sync that would deactivate more than this share of the people changes nothing.
     max_deactivate: float = Field(0.10, ge=0, le=1)
+    # `deskbot serve` syncs this often (unset: only `deskbot directory sync` does).
+    every: Duration | None = None
+    # How often `deskbot serve` looks whether the synced file changed (a sync run elsewhere).
+    watch: Duration = timedelta(seconds=30)
 
     @model_validator(mode="before")
     @classmethod
-    def _source_from_sections(cls, data: Any) -> Any:
-        if isinstance(data, dict) and "source" not in data and data.get("ldap") is not None:
-            return {**data, "source": "ldap"}
+    def _sources_from_source(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        if "source" in data and "sources" in data:
+            raise ValueError("give either source or sources, not both")
+        if "sources" not in data:
+            source = data.get("source")
+            if source is None:
+                source = "ldap" if data.get("ldap") is not None else "csv"
+            if not isinstance(source, str):
+                raise ValueError("source: expected one source name, e.g. ldap")
+            data["sources"] = ["csv"] if source == "csv" else [source, "csv"]
+            data.setdefault("members", [source])
+        sources = data["sources"]
+        if isinstance(sources, list) and sources and isinstance(sources[0], str):
+            data["source"] = sources[0]
+            data.setdefault("members", [sources[0]])
         return data
 
     @model_validator(mode="after")
-    def _source_configured(self) -> DirectorySettings:
-        if self.source == "ldap" and self.ldap is None:
-            raise ValueError("source is ldap but there is no directory.ldap section")
+    def _sources_configured(self) -> DirectorySettings:
+        if not self.sources:
+            raise ValueError("sources: name at least one source, e.g. [ldap, csv]")
+        for name in self.sources:
+            if name not in SOURCE_NAMES:
+                raise ValueError(f"sources: '{name}' is not one of {', '.join(SOURCE_NAMES)}")
+            if name != "csv" and getattr(self, name, None) is None:
+                raise ValueError(f"source is {name} but there is no directory.{name} section")
+        if len(set(self.sources)) != len(self.sources):
+            raise ValueError("sources: a source is named twice")
+        for name in self.members:
+            if name not in self.sources:
+                raise ValueError(f"members: '{name}' is not one of the sources")
+        if not self.members:
+            raise ValueError("members: name at least one of the sources")
+        for fld, name in self.precedence.items():
+            if fld not in SYNCED_FIELDS and fld not in FIELD_ALIASES:
+                raise ValueError(
+                    f"precedence: '{fld}' is not a people field "
+                    f"({', '.join([*SYNCED_FIELDS, *FIELD_ALIASES])})"
+                )
+            if name not in self.sources:
+                raise ValueError(f"precedence.{fld}: '{name}' is not one of the sources")
+        if self.every is not None and self.every < timedelta(minutes=1):
+            raise ValueError("every: sync at most once a minute (e.g. 1h)")
+        if self.watch <= timedelta(0):
+            raise ValueError("watch must be longer than zero")
         return self
+
+    @property
+    def from_sync(self) -> bool:
+        """People come from the synced file, not straight from paths.people."""
+        return self.sources != ["csv"]
+
+    def order_for(self, field: str) -> list[str]:
+        """The sources a field is taken from, first to last."""
+        chosen = self.precedence.get(field)
+        if chosen is None:
+            chosen = next(
+                (
+                    self.precedence[a]
+                    for a, fs in FIELD_ALIASES.items()
+                    if field in fs and a in self.precedence
+                ),
+                None,
+            )
+        if chosen is None:
+            return list(self.sources)
+        return [chosen, *(s for s in self.sources if s != chosen)]
 
 
 class Settings(Section):
@@ -734,6 +835,13 @@ class Settings(Section):
         while key and key not in self._lines:
             key = key[:-1]
         return Problem(self.source, self._lines.get(key), dotted(loc), message)
+
+    def approver_group_names(self) -> set[str]:
+        """Approver groups journeys may name: config.yaml's, and those filled from LDAP."""
+        ldap = self.directory.ldap
+        if ldap is None or "ldap" not in self.directory.sources:
+            return set(self.approver_groups)
+        return set(self.approver_groups) | set(ldap.approver_groups)
 
     def resolve(self, relative: str) -> Path:
         """Resolve a content path relative to the config file's directory."""

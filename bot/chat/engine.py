@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from bot import expiry, flood
+from bot import expiry, flood, people_watch
 from bot.base import buttons, logcontext
 from bot.base.language import detect
 from bot.base.messages import Inbound, Message, Outbound, clean_text
@@ -201,6 +201,8 @@ class Engine:
             correlation=inbound.correlation or logcontext.correlation_id(),
         )
         started = time.perf_counter()
+        # People synced since the last message (one stat when nothing changed).
+        people_watch.refresh(self.desk)
         with logcontext.turn(inbound.correlation, person=inbound.person_id, event=inbound.event_id):
             try:
                 # What the turn counts stands only if it commits (bot/base/metrics.py).

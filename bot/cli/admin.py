@@ -10,9 +10,11 @@ from sqlmodel import Session
 
 from bot import search as finder
 from bot.cli.common import add_config, add_format, desk_from, print_json, print_table, settings_from
+from bot.cli.directory import open_store
 from bot.content import load_content
 from bot.desk import Desk
 from bot.lookup import find_person
+from store import people_audit as audit_repo
 from store import tickets as repo
 from store.db import Store
 from store.migrate import current, head, upgrade
@@ -61,10 +63,22 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add_format(p)
     p.set_defaults(func=catalog)
 
-    p = sub.add_parser("audit", help="print a ticket's audit timeline")
+    p = sub.add_parser(
+        "audit", help="print a ticket's audit timeline, or the people audit (--people)"
+    )
     add_config(p)
     add_format(p)
-    p.add_argument("number", help="ticket number, e.g. IT-1042")
+    p.add_argument("number", nargs="?", help="ticket number, e.g. IT-1042")
+    p.add_argument(
+        "--people",
+        nargs="?",
+        const="",
+        metavar="ID",
+        help="what directory syncs changed (everyone's, or one person's), and refused syncs",
+    )
+    p.add_argument(
+        "--limit", type=int, default=200, help="--people: the latest this many (default 200)"
+    )
     p.set_defaults(func=audit)
 
 
@@ -228,6 +242,11 @@ def catalog(args: argparse.Namespace) -> int:
 
 def audit(args: argparse.Namespace) -> int:
     """Print a ticket's audit timeline: who did what, when, from which status to which."""
+    if args.people is not None:
+        return people_audit(args)
+    if not args.number:
+        print("error: name a ticket (e.g. IT-1042), or --people", file=sys.stderr)
+        return 2
     desk = desk_from(args)
     try:
         with desk.store.read() as session:
@@ -256,4 +275,42 @@ def audit(args: argparse.Namespace) -> int:
     else:
         print(f"{ticket.number}: {ticket.title} [{ticket.status}]")
         print_table(rows, ["at", "who", "event", "from", "to", "note", "detail"])
+    return 0
+
+
+def people_audit(args: argparse.Namespace) -> int:
+    """`deskbot audit --people [ID]`: adds, updates (old -> new), deactivations,
+    reactivations and refused syncs, oldest first."""
+    settings = settings_from(args)
+    store = open_store(settings)
+    try:
+        with store.read() as session:
+            events = audit_repo.events(
+                session=session, person_id=args.people or None, limit=max(1, args.limit)
+            )
+    finally:
+        store.dispose()
+    rows = [
+        {
+            "at": e.at.isoformat(timespec="seconds"),
+            "person": e.person_id,
+            "event": e.kind,
+            "source": e.source,
+            "by": e.actor,
+            "changes": e.changes,
+            "note": e.note,
+        }
+        for e in events
+    ]
+    if args.format == "json":
+        print_json({"person": args.people or None, "events": rows})
+        return 0
+    for row in rows:
+        changes = row["changes"]
+        assert isinstance(changes, dict)
+        row["person"] = row["person"] or "-"
+        row["detail"] = "; ".join(
+            f"{f}: {old or '-'} -> {new or '-'}" for f, (old, new) in sorted(changes.items())
+        ) or str(row["note"])
+    print_table(rows, ["at", "person", "event", "source", "by", "detail"])
     return 0

@@ -1,34 +1,48 @@
-"""`deskbot directory sync`: people from LDAP / Active Directory (bot/directory_sync.py)."""
+"""`deskbot directory sync`: people from LDAP / Active Directory and the CSV
+(bot/directory_sync.py)."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 
+from bot import directory_sync
+from bot.app import build_desk, require_current_schema
+from bot.base.config import Settings
+from bot.base.yamlfile import ProblemsError
 from bot.cli.common import add_config, add_format, print_json, settings_from
+from bot.directory import Directory, load_directory
 from bot.directory_sync import SyncReport, sync
+from store.db import Store
+from store.migrate import current, head
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("directory", help="people from LDAP / Active Directory")
+    p = sub.add_parser("directory", help="people from LDAP / Active Directory and the CSV")
     actions = p.add_subparsers(dest="action", metavar="ACTION")
     actions.required = True
     s = actions.add_parser(
-        "sync", help="read LDAP and replace the synced people (adds, updates, deactivations)"
+        "sync",
+        help="read the sources and replace the synced people (adds, updates, deactivations)",
     )
     add_config(s)
     add_format(s)
     s.add_argument("--dry-run", action="store_true", help="print what would change; change nothing")
-    s.set_defaults(func=directory_sync)
+    s.set_defaults(func=directory_sync_command)
 
 
 def _print(report: SyncReport, dry_run: bool) -> None:
     for pid in report.adds:
         print(f"add         {pid}")
     for update in report.updates:
-        fields = ", ".join(str(f) for f in update["fields"])  # type: ignore[attr-defined]
-        print(f"update      {update['id']} ({fields})")
+        changes = update["changes"]
+        assert isinstance(changes, dict)
+        shown = ", ".join(f"{f}: {old!r} -> {new!r}" for f, (old, new) in changes.items())
+        print(f"update      {update['id']} ({shown})")
     for pid in report.deactivations:
         print(f"deactivate  {pid}")
+    for pid in report.reactivations:
+        print(f"reactivate  {pid}")
     for problem in report.problems:
         print(f"problem     {problem}")
     if report.refused:
@@ -39,11 +53,67 @@ def _print(report: SyncReport, dry_run: bool) -> None:
         print(f"synced: {report.people} active people")
 
 
-def directory_sync(args: argparse.Namespace) -> int:
+def open_store(settings: Settings) -> Store:
+    """The database the audit goes to, at the code's schema (SQLite is upgraded here)."""
+    store = Store(
+        settings.database.url,
+        base_dir=settings.base_dir,
+        busy_timeout=settings.database.busy_timeout.total_seconds(),
+    )
+    if store.is_sqlite:
+        store.upgrade()
+    have, want = current(store), head(store)
+    if have != want:
+        store.dispose()
+        message = (
+            f"database schema is at {have or 'nothing'}, code needs {want}; "
+            "run `deskbot db upgrade`"
+        )
+        raise ProblemsError([settings.problem(("database", "url"), message)])
+    return store
+
+
+def _loaded(settings: Settings) -> Directory | None:
+    """The people the desk loads now; None before the first sync."""
+    try:
+        return load_directory(settings)
+    except ProblemsError:
+        return None
+
+
+def directory_sync_command(args: argparse.Namespace) -> int:
     settings = settings_from(args)
-    report = sync(settings, dry_run=args.dry_run)
+    before = _loaded(settings)
+    store = open_store(settings)
+    try:
+        report = sync(settings, store, dry_run=args.dry_run, actor="cli")
+    finally:
+        store.dispose()
     if args.format == "json":
         print_json({**report.as_dict(), "dry_run": args.dry_run})
     else:
         _print(report, args.dry_run)
+    # Before the first sync there is nobody to tell, nor anything to hand on.
+    if before is not None and (
+        report.new_problem or (report.written and directory_sync.AFTER_APPLIED)
+    ):
+        _follow_up(settings, before, report)
     return 1 if report.refused else 0
+
+
+def _follow_up(settings: Settings, before: Directory, report: SyncReport) -> None:
+    """What `deskbot serve` does after its own syncs: tell the admins about a new problem,
+    hand on what changed. It needs the whole desk (texts, the people loaded), so only then."""
+    try:
+        desk = build_desk(settings)
+    except ProblemsError as exc:
+        print(f"note: the admins were not told ({exc.problems[0]})", file=sys.stderr)
+        return
+    try:
+        require_current_schema(desk)
+        if report.new_problem:
+            directory_sync.alert_admins(desk, report)
+        else:
+            directory_sync.applied(desk, before, report)
+    finally:
+        desk.store.dispose()

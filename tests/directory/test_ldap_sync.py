@@ -147,7 +147,9 @@ def test_moving_a_person_to_another_manager_is_an_update(
     with _admin(slapd) as conn:
         assert conn.modify(dn_of("alice"), {"manager": [(ldap3.MODIFY_REPLACE, [dn_of("olivia")])]})
     code, report = _sync(capsys, config)
-    assert code == 0 and report["updates"] == [{"id": "alice", "fields": ["manager"]}]
+    assert code == 0 and report["updates"] == [
+        {"id": "alice", "fields": ["manager"], "changes": {"manager": ["mark", "olivia"]}}
+    ]
     assert _people(capsys, config)["alice"]["manager"] == "olivia"
 
 
@@ -212,7 +214,13 @@ def test_chat_accounts_survive_a_sync_without_their_csv_row(
     with _admin(slapd) as conn:  # LDAP changes alice's title: an update, chat ids untouched
         assert conn.modify(dn_of("alice"), {"title": [(ldap3.MODIFY_REPLACE, ["Sales Lead"])]})
     code, report = _sync(capsys, config)
-    assert code == 0 and report["updates"] == [{"id": "alice", "fields": ["title"]}]
+    assert code == 0 and report["updates"] == [
+        {
+            "id": "alice",
+            "fields": ["title"],
+            "changes": {"title": ["Account Executive", "Sales Lead"]},
+        }
+    ]
     alice = _people(capsys, config)["alice"]
     assert (alice["slack_id"], alice["telegram_id"], alice["title"]) == (
         "U0ALICE",

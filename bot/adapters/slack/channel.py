@@ -178,7 +178,7 @@ class SlackChannel:
                 AsyncRateLimitErrorRetryHandler(max_retry_count=LOOKUP_RETRIES),
             ],
         )
-        self.identity = Identity(desk.directory, self.lookups)
+        self.identity = Identity(lambda: desk.directory, self.lookups)
         http = self.settings.mode == "http"
         # Checked before bolt reads the body: bolt parses first and verifies after, so an
         # unsigned body it cannot parse became a 500 and a traceback.

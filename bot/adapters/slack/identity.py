@@ -11,7 +11,7 @@ workspace of the bot token (auth.test, when the channel starts).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import aiohttp
@@ -37,15 +37,23 @@ class Identity:
     """
 
     def __init__(
-        self, directory: Directory, client: AsyncWebClient, teams: Iterable[str] = ()
+        self,
+        directory: Callable[[], Directory],
+        client: AsyncWebClient,
+        teams: Iterable[str] = (),
     ) -> None:
-        self.directory = directory
+        # Asked each time: a directory sync replaces the desk's people while serve runs.
+        self._directory = directory
         self.client = client
         # Workspace (T...) or Enterprise Grid organisation (E...) ids whose accounts may be
         # matched by email; empty until the channel knows its own workspace.
         self.teams = frozenset(teams)
         self._known: dict[str, str] = {}  # slack user id -> person id
         self._dms: dict[str, str] = {}  # slack user id -> their DM channel with the bot
+
+    @property
+    def directory(self) -> Directory:
+        return self._directory()
 
     async def person(self, user_id: str) -> Person | None:
         """The person behind `user_id`, or None when neither id nor email is in the directory."""
@@ -54,7 +62,10 @@ class Identity:
             return person
         cached = self._known.get(user_id)
         if cached is not None:
-            return self.directory.get(cached)
+            known = self.directory.get(cached)
+            if known is not None and known.active:
+                return known
+            self._known.pop(user_id, None)  # left since (or synced away): asked again
         try:
             response = await self.client.users_info(user=user_id)
         except SlackApiError as exc:

@@ -1,0 +1,87 @@
+"""Where synced people come from: each source is a name and a function that returns plain
+person records (`Source`). `bot/directory_sync.py` combines the records of every source in
+`directory.sources`, field by field (`directory.precedence`), into the file the desk loads.
+
+A record holds only the fields its source knows: a field it leaves out is taken from the
+next source, while a field it gives empty is its answer ("no manager"). Values are text in
+people.csv's own format (`role` and `queues` with `;`, `active` true or false), so a source
+needs nothing of the desk's: the CSV (`paths.people`) and LDAP (`bot/ldap_source.py`) are
+two such functions, and a new source is one more.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.base.config import SYNCED_FIELDS, Settings
+from bot.base.yamlfile import TABLE_LIMIT, ProblemsError, read_text
+
+
+class SourceError(Exception):
+    """The source could not be read; the message is safe to print (no password)."""
+
+
+@dataclass(frozen=True)
+class Record:
+    """One person as a source sees them."""
+
+    id: str
+    fields: Mapping[str, str]  # people.csv column -> value; only those this source knows
+    where: str = ""  # where the source holds them (a DN, a line), for problems
+
+
+@dataclass
+class Read:
+    """What one source returned: its people and what it noticed on the way."""
+
+    records: list[Record] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    # Every person the source holds; raises SourceError when it cannot be read.
+    read: Callable[[Settings], Read]
+
+
+def _csv_records(settings: Settings) -> Read:
+    """paths.people's rows, each with the columns its header has (empty cells included:
+    the file says so). A missing file is a source that cannot be read."""
+    path = settings.resolve(settings.paths.people)
+    try:
+        text = read_text(path, TABLE_LIMIT)
+    except ProblemsError as exc:
+        raise SourceError(f"cannot read {path}: {exc.problems[0].message}") from None
+    except OSError as exc:
+        raise SourceError(f"cannot read {path}: {exc.strerror}") from None
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    read = Read()
+    try:
+        for row in reader:
+            pid = (row.get("id") or "").strip()
+            if not pid:
+                read.problems.append(f"{path.name}:{reader.line_num}: has no id; left out")
+                continue
+            values = {
+                k: (v or "").strip() for k, v in row.items() if k in SYNCED_FIELDS and k != "source"
+            }
+            read.records.append(Record(pid, values, f"{path.name}:{reader.line_num}"))
+    except csv.Error as exc:
+        raise SourceError(f"cannot read {path}: not a valid CSV file: {exc}") from None
+    return read
+
+
+CSV = Source("csv", _csv_records)
+
+
+def read_rows(path: Path) -> dict[str, dict[str, str]]:
+    """A people file's rows by id, as text; empty when there is none yet."""
+    if not path.exists():
+        return {}
+    reader = csv.DictReader(io.StringIO(read_text(path, TABLE_LIMIT), newline=""))
+    return {r["id"]: {k: (v or "") for k, v in r.items() if k} for r in reader if r.get("id")}
