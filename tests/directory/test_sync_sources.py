@@ -259,7 +259,7 @@ def test_serve_sync_tells_the_admins_once_and_changes_nothing(
         with desk.store.read() as session:
             alerts = list(session.exec(select(OutboxMessage)).all())
         admins = [p.id for p in desk.directory.admins()]
-        assert sorted(a.person_id for a in alerts) == sorted(admins) and admins
+        assert sorted(str(a.person_id) for a in alerts) == sorted(admins) and admins
         text = alerts[0].payload["text"]
         assert "changed nothing" in text and "max_deactivate" in text
         # Private: each admin's own chat, never a shared place.
