@@ -53,6 +53,9 @@ def _csv_records(settings: Settings) -> Read:
     """paths.people's rows, each with the columns its header has (empty cells included:
     the file says so). A missing file is a source that cannot be read."""
     path = settings.resolve(settings.paths.people)
+    if not path.exists() and "csv" not in settings.directory.members:
+        # Only lending chat accounts (`source: ldap`): none to lend, the last sync's stay.
+        return Read(problems=[f"{path}: no such file; no chat accounts taken from it"])
     try:
         text = read_text(path, TABLE_LIMIT)
     except ProblemsError as exc:
@@ -67,9 +70,7 @@ def _csv_records(settings: Settings) -> Read:
             if not pid:
                 read.problems.append(f"{path.name}:{reader.line_num}: has no id; left out")
                 continue
-            values = {
-                k: (v or "").strip() for k, v in row.items() if k in SYNCED_FIELDS and k != "source"
-            }
+            values = {k: (v or "").strip() for k, v in row.items() if k in SYNCED_FIELDS}
             read.records.append(Record(pid, values, f"{path.name}:{reader.line_num}"))
     except csv.Error as exc:
         raise SourceError(f"cannot read {path}: not a valid CSV file: {exc}") from None

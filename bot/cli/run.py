@@ -5,14 +5,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import sys
 
 from bot.adapters.console import run_console
 from bot.app import build_desk
 from bot.base import logformat
-from bot.base.config import with_log_format
+from bot.base.config import Settings, with_log_format
 from bot.chat.engine import Engine
 from bot.cli.common import add_config, settings_from
+from bot.cli.directory import open_store
 from bot.desk import Desk
+from bot.directory import people_path
+from bot.directory_sync import sync
 from bot.insight import delivery
 from bot.serve import run_service
 
@@ -39,6 +43,24 @@ def add_log_format(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def first_sync(settings: Settings) -> None:
+    """With `directory.every`, serve syncs people itself; before the first sync there are no
+    people to build the desk on, so that one runs here (a refusal is printed, and the desk
+    then says no people were synced yet)."""
+    directory = settings.directory
+    if not directory.from_sync or directory.every is None or people_path(settings).exists():
+        return
+    store = open_store(settings)
+    try:
+        report = sync(settings, store, actor="serve")
+    finally:
+        store.dispose()
+    if report.refused:
+        print(f"error: the first directory sync changed nothing: {report.refused}", file=sys.stderr)
+        for problem in report.problems:
+            print(f"  {problem}", file=sys.stderr)
+
+
 def logged_desk(args: argparse.Namespace) -> Desk:
     """The desk, with logging switched to config.yaml's format and level (or the command
     line's) before it is built, so every line of the run, a child process's too, is alike."""
@@ -50,6 +72,7 @@ def logged_desk(args: argparse.Namespace) -> Desk:
 
 
 def serve(args: argparse.Namespace) -> int:
+    first_sync(settings_from(args))
     desk = logged_desk(args)
     return asyncio.run(run_service(desk, Engine(desk)))
 

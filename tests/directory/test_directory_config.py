@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from bot.base.config import load_settings
+from bot.base.config import DirectorySettings, load_settings
 from bot.base.yamlfile import ProblemsError
 from tests.configs import config_file
 
@@ -43,6 +43,24 @@ def _problems(tmp_path: Path, directory: dict[str, Any]) -> list[str]:
         ({"ldap": {**LDAP, "page_size": 0}}, "directory.ldap.page_size: Input should be"),
         ({"ldap": {**LDAP, "preset": "openldap"}}, "directory.ldap.preset: Input should be"),
         ({"max_deactivate": 1.5}, "directory.max_deactivate: Input should be less than or"),
+        ({"sources": ["ldap", "csv"]}, "directory: source is ldap but there is no directory.ldap"),
+        ({"sources": ["csv", "okta"]}, "directory: sources: 'okta' is not one of csv, ldap"),
+        ({"sources": ["csv", "csv"]}, "directory: sources: a source is named twice"),
+        ({"sources": []}, "directory: sources: name at least one source"),
+        ({"source": "csv", "sources": ["csv"]}, "directory: give either source or sources"),
+        (
+            {"ldap": LDAP, "sources": ["ldap", "csv"], "members": ["scim"]},
+            "directory: members: 'scim' is not one of the sources",
+        ),
+        (
+            {"ldap": LDAP, "sources": ["ldap", "csv"], "precedence": {"phone": "csv"}},
+            "directory: precedence: 'phone' is not a people field",
+        ),
+        (
+            {"ldap": LDAP, "sources": ["ldap"], "precedence": {"telegram_id": "csv"}},
+            "directory: precedence.telegram_id: 'csv' is not one of the sources",
+        ),
+        ({"every": "10s"}, "directory: every: sync at most once a minute"),
     ],
 )
 def test_a_bad_directory_setting_names_its_key(
@@ -59,3 +77,16 @@ def test_an_ldap_section_makes_ldap_the_source_unless_csv_is_asked_for(tmp_path:
     kept = {"source": "csv", "ldap": LDAP}
     assert load_settings(config_file(tmp_path, {"directory": kept}), {}).directory.source == "csv"
     assert load_settings(config_file(tmp_path), {}).directory.source == "csv"
+
+
+def test_the_short_form_and_the_long_form_say_the_same() -> None:
+    short = DirectorySettings.model_validate({"ldap": LDAP})
+    assert (short.sources, short.members, short.source) == (["ldap", "csv"], ["ldap"], "ldap")
+    long = DirectorySettings.model_validate(
+        {"ldap": LDAP, "sources": ["csv", "ldap"], "precedence": {"roles": "ldap"}}
+    )
+    assert (long.members, long.source, long.from_sync) == (["csv"], "csv", True)
+    # roles: role and queues from LDAP first; every other field in the sources' order.
+    assert long.order_for("queues") == ["ldap", "csv"] == long.order_for("role")
+    assert long.order_for("title") == ["csv", "ldap"]
+    assert DirectorySettings.model_validate({}).from_sync is False

@@ -12,6 +12,7 @@ from typing import Any
 import ldap3
 import pytest
 import yaml
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlmodel import select
 
 from bot import directory_sync
@@ -19,8 +20,10 @@ from bot.adapters.memory import MemoryChat
 from bot.app import build_desk, engine_desk, load_config
 from bot.base.clock import FixedClock
 from bot.base.messages import Inbound
+from bot.cli.run import first_sync
 from bot.desk import Desk
 from bot.processes import ProcessWorkers
+from bot.serve import add_directory_jobs
 from store.models import OutboxMessage, PersonEvent
 from tests.directory.people_ldif import GROUPS, demo_people, dn_of, inet_org_ldif
 from tests.directory.slapd import Slapd, running_slapd
@@ -396,3 +399,53 @@ def test_a_disabled_person_keeps_their_requests_listed(
     code, out = _run(capsys, "tickets", "--config", str(config), "--format", "json")
     assert code == 0
     assert [t["number"] for t in json.loads(out) if t["requester"] == "bob"] == raised
+
+
+async def test_serve_runs_the_sync_every_interval_and_watches_the_file(
+    tmp_path: Path,
+    slapd: Slapd,
+    database: str,
+    clock: FixedClock,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    config = _edit(_config(tmp_path, slapd), every="2h", watch="5s")
+    settings = load_config(config)
+    first_sync(settings)  # `deskbot serve` before its desk: there were no people yet
+    assert (tmp_path / "synced.csv").exists()
+    desk = build_desk(settings, clock=clock)
+    scheduler = AsyncIOScheduler(timezone="UTC")
+    try:
+        add_directory_jobs(scheduler, desk)
+        sync_job, watch_job = scheduler.get_job("directory"), scheduler.get_job("people")
+        assert sync_job.trigger.interval.total_seconds() == 7200
+        assert watch_job.trigger.interval.total_seconds() == 5
+        with _admin(slapd) as conn:
+            assert conn.delete(dn_of("bob"))
+        await sync_job.func()  # one round, as the scheduler runs it
+        assert desk.directory.get("bob").active is False  # type: ignore[union-attr]
+        # A sync from elsewhere (cron): the watch round loads it.
+        with _admin(slapd) as conn:
+            person = {"cn": "Bob Okafor", "sn": "Okafor", "mail": "bob@example.com", "uid": "bob"}
+            assert conn.add(dn_of("bob"), "inetOrgPerson", person)
+        assert _sync(capsys, config)[0] == 0
+        assert desk.directory.get("bob").active is False  # type: ignore[union-attr]
+        await watch_job.func()
+        assert desk.directory.get("bob").active is True  # type: ignore[union-attr]
+    finally:
+        desk.store.dispose()
+
+
+def test_without_people_csv_the_short_form_still_syncs(
+    tmp_path: Path, slapd: Slapd, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = _config(tmp_path, slapd)
+    (tmp_path / "chat.csv").unlink()
+    code, report = _sync(capsys, config)
+    assert code == 0 and len(report["adds"]) == 11, report
+    assert report["problems"] == [
+        f"{tmp_path / 'chat.csv'}: no such file; no chat accounts taken from it"
+    ]
+    # As a members source, a missing CSV is a source that cannot be read: nothing changes.
+    _edit(config, sources=["ldap", "csv"], members=["ldap", "csv"])
+    code, report = _sync(capsys, config)
+    assert code == 1 and report["refused"].startswith("csv: cannot read"), report
