@@ -3,6 +3,7 @@ Each refusal goes through the real `deskbot check` (and `deskbot serve`) and nam
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -138,4 +139,27 @@ def test_an_invalid_email_is_refused(tmp_path: Path, email: str):
     assert errors == [
         f"{tmp_path / 'people.csv'}:{len(people.splitlines())}: email: "
         f"'{email}' is not an email address like name@example.com"
+    ]
+
+
+def test_an_approver_groups_column_adds_members_and_an_unknown_group_is_refused(tmp_path: Path):
+    lines = PEOPLE.splitlines()
+    header = lines[0] + ",approver_groups"
+    rows = [
+        row + (",it_system_owners;change_advisory" if row.startswith("sam,") else ",")
+        for row in lines[1:]
+    ]
+    people = "\n".join([header, *rows]) + "\n"
+    config = config_with_people(tmp_path, people)
+    result = deskbot("people", "--config", str(config), "--format", "json")
+    assert result.returncode == 0, result.stderr
+    sam = next(p for p in json.loads(result.stdout) if p["id"] == "sam")
+    assert sam["approver_groups"] == ["change_advisory", "it_system_owners"]
+    assert sam["source"] == "csv"
+    bad = people.replace("it_system_owners;change_advisory", "the_board")
+    result, errors = check(tmp_path, bad)
+    assert result.returncode == 2
+    assert errors == [
+        f"{tmp_path / 'people.csv'}:{line_of('sam')}: approver_groups: 'the_board' is not an "
+        "approver group in config.yaml"
     ]
