@@ -159,8 +159,9 @@ def merge(
         if row["active"] == "false" and pid not in previous:
             continue  # never synced and already gone: nobody to deactivate
         rows[pid] = row
-    for row in rows.values():  # a delegate who is nobody here is dropped
-        if row["delegate"] and row["delegate"] not in rows:
+    for row in rows.values():  # a delegate who is nobody here, or has left, is dropped
+        delegate = rows.get(row["delegate"])
+        if row["delegate"] and (delegate is None or delegate["active"] == "false"):
             row["delegate"] = ""
     for pid, old in previous.items():
         if pid not in rows:  # gone from every member source: kept, inactive

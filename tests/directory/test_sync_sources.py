@@ -449,3 +449,20 @@ def test_without_people_csv_the_short_form_still_syncs(
     _edit(config, sources=["ldap", "csv"], members=["ldap", "csv"])
     code, report = _sync(capsys, config)
     assert code == 1 and report["refused"].startswith("csv: cannot read"), report
+
+
+def test_a_delegate_who_leaves_is_dropped(
+    tmp_path: Path, slapd: Slapd, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = _config(tmp_path, slapd)
+    _csv(tmp_path, {})  # people.csv's own rows: mark's delegate is olivia
+    assert _sync(capsys, config)[0] == 0
+    assert _people(capsys, config)["mark"]["delegate"] == "olivia"
+    with _admin(slapd) as conn:
+        assert conn.delete(dn_of("olivia"))
+    code, report = _sync(capsys, config)
+    assert (code, report["deactivations"]) == (0, ["olivia"]), report
+    assert {"id": "mark", "fields": ["delegate"], "changes": {"delegate": ["olivia", ""]}} in (
+        report["updates"]
+    )
+    assert _people(capsys, config)["mark"]["delegate"] is None
