@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from urllib.parse import urlencode
 
 import aiohttp
@@ -14,6 +15,7 @@ from bot.adapters.slack import SlackChannel
 from bot.base.config import SlackChannel as SlackSettings
 from bot.chat.engine import Engine
 from bot.desk import Desk
+from bot.directory import Directory
 from store import tickets as repo
 from store.models import ConversationState
 from tests.slack.conftest import Driver, payload, view_text
@@ -173,3 +175,25 @@ def test_lookups_wait_out_rate_limits_but_message_sends_do_not(slack: Driver):
 async def test_home_speaks_the_persons_language(slack: Driver):
     text = view_text(await slack.open_home("U0WANGF"))
     assert "您的 IT 请求" in text and "您没有未完成的请求" in text
+
+
+async def test_people_synced_while_running_are_known_by_their_slack_id(slack: Driver):
+    # A directory sync replaces the desk's people (bot/people_watch.py): the adapter asks the
+    # desk each time, so someone added since the start is known at once.
+    desk = slack.desk
+    people = dict(desk.directory.people)
+    people["zoe"] = replace(
+        people["bob"],
+        id="zoe",
+        name="Zoe Park",
+        slack_id="U0ZOE",
+        telegram_id=None,
+        email="zoe@example.com",
+    )
+    old = desk.directory
+    desk.content = replace(
+        desk.content, directory=Directory(people, dict(old.approver_groups), list(old.assets))
+    )
+    await slack.dm("U0ZOE", "hello")
+    assert "Hi Zoe" in slack.last("D0ZOE").block_text()
+    assert slack.fake.called("users.info") == []  # known by the directory, not looked up
