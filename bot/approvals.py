@@ -33,12 +33,13 @@ from store.outbox import notify
 def approvers_for(
     desk: Desk, requester: Person, rule: str, group: str | None
 ) -> tuple[list[Person], str]:
-    """The people to ask and the rule that found them: the manager, or the group when there
-    is no manager (or the rule says group). Never the requester themself."""
+    """The people to ask and the rule that found them: the manager (the next one up when
+    the manager has left), or the group when there is none (or the rule says group). Never
+    the requester themself, nor anyone who left."""
     people: list[Person] = []
     effective = rule
     if rule == "manager":
-        manager = desk.directory.get(requester.manager)
+        manager = desk.directory.active_manager(requester.id)
         if manager is not None and manager.id != requester.id:
             people = [manager]
     if not people and group:
@@ -173,6 +174,8 @@ def notify_approver(
     ticket: Ticket | None,
     now: datetime,
 ) -> None:
+    if not approver.active:
+        return
     notify(
         session=session,
         to=home_address(desk, session, approver),
@@ -188,7 +191,7 @@ def close_requests(desk: Desk, session: Session, approval: Approval, now: dateti
     by = desk.directory.get(approval.decided_by)
     for pid in approval.approvers:
         approver = desk.directory.get(pid)
-        if approver is None:
+        if approver is None or not approver.active:
             continue
         lang = approver.language
         notify(

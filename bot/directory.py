@@ -150,6 +150,18 @@ class Directory:
     def reports(self, manager_id: str) -> list[Person]:
         return [p for p in self.people.values() if p.manager == manager_id and p.active]
 
+    def active_manager(self, person_id: str | None) -> Person | None:
+        """The person's manager, or the next one up the chain when the manager has left;
+        None when nobody up the chain is still here."""
+        person = self.get(person_id)
+        seen = {person_id}
+        while person is not None and person.manager and person.manager not in seen:
+            seen.add(person.manager)
+            person = self.get(person.manager)
+            if person is not None and person.active:
+                return person
+        return None
+
     def is_manager(self, person_id: str) -> bool:
         manager = self.people.get(person_id)
         if manager is None or not manager.active:

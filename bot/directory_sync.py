@@ -25,14 +25,14 @@ import csv
 import logging
 import os
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlmodel import Session
 
-from bot import people_watch
+from bot import leavers, people_watch
 from bot.addresses import home_address
 from bot.base.config import SYNCED_FIELDS, Settings
 from bot.base.messages import Message
@@ -40,6 +40,7 @@ from bot.base.yamlfile import ProblemsError
 from bot.desk import Desk
 from bot.directory import PEOPLE_COLUMNS, Directory, load_directory
 from bot.ldap_source import LDAP
+from bot.leavers import Handover
 from bot.people_sources import CSV, Read, Record, Source, SourceError, read_rows
 from store import people_audit
 from store.db import Store
@@ -367,11 +368,7 @@ class Applied:
     deactivated: tuple[str, ...]
     reactivated: tuple[str, ...]
     managers: Mapping[str, tuple[str, str]]
-
-
-# What runs after a sync applied, in the desk that ran it (a leaver's approvals and claimed
-# tickets handed on, say): each gets the desk and what changed.
-AFTER_APPLIED: list[Callable[[Desk, Applied], None]] = []
+    handover: Handover  # leavers' and movers' approvals and claimed tickets (bot/leavers.py)
 
 
 def run(desk: Desk, *, actor: str = "serve", dry_run: bool = False) -> SyncReport:
@@ -391,24 +388,29 @@ def run(desk: Desk, *, actor: str = "serve", dry_run: bool = False) -> SyncRepor
 
 def applied(desk: Desk, before: Directory, report: SyncReport) -> Applied:
     """After a sync changed the people file, with `desk` holding the new people: the one
-    place that knows who left, came back or changed manager, and where what follows from
-    it runs (`AFTER_APPLIED`: handing a leaver's approvals and claimed tickets on)."""
+    place that knows who left, came back or changed manager, and hands a leaver's approvals
+    and claimed tickets, and a mover's manager approvals, on (bot/leavers.py)."""
+    with desk.store.begin() as session:
+        changes = leavers.changes_between(before, desk.directory)
+        handover = leavers.hand_over(desk, session, changes, desk.clock.now())
     change = Applied(
         before=before,
         after=desk.directory,
         deactivated=tuple(report.deactivations),
         reactivated=tuple(report.reactivations),
         managers=dict(report.managers),
+        handover=handover,
     )
     log.info(
-        "directory synced: %d added, %d updated, %d deactivated, %d reactivated",
+        "directory synced: %d added, %d updated, %d deactivated, %d reactivated; "
+        "%d approvals and %d tickets handed over",
         len(report.adds),
         len(report.updates),
         len(report.deactivations),
         len(report.reactivations),
+        len(handover.approvals),
+        len(handover.released),
     )
-    for hook in AFTER_APPLIED:
-        hook(desk, change)
     return change
 
 

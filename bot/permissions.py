@@ -39,8 +39,9 @@ def may_work(person: Person, ticket: Ticket) -> bool:
 
 
 def may_take(person: Person, ticket: Ticket) -> bool:
-    """Who a ticket may be assigned to: someone who works its queue."""
-    return person.works_queue(ticket.queue)
+    """Who a ticket may be assigned to: someone who works its queue and has not left (an
+    old Assign button may still name a leaver)."""
+    return person.active and person.works_queue(ticket.queue)
 
 
 def may_release(person: Person, ticket: Ticket) -> bool:
@@ -55,7 +56,9 @@ def is_requester(person: Person, ticket: Ticket) -> bool:
 
 def decision_makers(desk: Desk, approval: Approval) -> set[str]:
     """Everyone who may decide `approval` now: the named approvers, the current members of
-    its approver group when the group was asked, and the delegates of all of those."""
+    its approver group when the group was asked, and the delegates of all of those; never
+    someone who left (the engine already answers them as a stranger: this is the rule
+    itself, for every other caller)."""
     ids = set(approval.approvers)
     if approval.rule == "group" and approval.group:
         ids |= {p.id for p in desk.directory.group(approval.group)}
@@ -64,7 +67,8 @@ def decision_makers(desk: Desk, approval: Approval) -> set[str]:
         if person is not None and person.delegate:
             ids.add(person.delegate)
     ids.discard(approval.requester_id)  # nobody approves their own request
-    return {pid for pid in ids if desk.directory.get(pid) is not None}
+    found = (desk.directory.get(pid) for pid in ids)
+    return {p.id for p in found if p is not None and p.active}
 
 
 def may_decide(desk: Desk, approval: Approval, person: Person) -> bool:

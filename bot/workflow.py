@@ -113,20 +113,21 @@ def tell_requester(
     requester = desk.directory.get(ticket.requester_id)
     if requester is None:
         return
-    to = requester_address(desk, session, ticket, requester)
-    lang = ticket.language
-    message = Message(
-        text=desk.texts.render(lang, key, number=ticket.number, title=ticket.title, **params),
-        choices=tuple(choices),
-        card=ticket_card(desk, ticket, lang) if card else None,
-    )
-    notify(
-        session=session,
-        to=to,
-        message=message,
-        idem_key=f"{key}:{event.id}:{to.person_id}",
-        now=now,
-    )
+    if requester.active:  # someone who left keeps their tickets but hears nothing more
+        to = requester_address(desk, session, ticket, requester)
+        lang = ticket.language
+        message = Message(
+            text=desk.texts.render(lang, key, number=ticket.number, title=ticket.title, **params),
+            choices=tuple(choices),
+            card=ticket_card(desk, ticket, lang) if card else None,
+        )
+        notify(
+            session=session,
+            to=to,
+            message=message,
+            idem_key=f"{key}:{event.id}:{to.person_id}",
+            now=now,
+        )
     _tell_followers(desk, session, ticket, event, key, requester.id, now=now, **params)
 
 
@@ -147,7 +148,7 @@ def _tell_followers(
     seen = {told}
     for merged in ticket_links.merged_into(session=session, ticket_id=ticket.id):
         person = desk.directory.get(merged.requester_id)
-        if person is None or person.id in seen:
+        if person is None or not person.active or person.id in seen:
             continue
         seen.add(person.id)
         lang = merged.language
@@ -174,7 +175,10 @@ def tell_person(
     card: bool = False,
     **params: Any,
 ) -> None:
-    """Queue a notice for a colleague (assignee, asker...) at their usual private chat."""
+    """Queue a notice for a colleague (assignee, asker...) at their usual private chat;
+    nothing for someone who left."""
+    if not person.active:
+        return
     lang = person.language
     message = Message(
         text=desk.texts.render(lang, key, number=ticket.number, title=ticket.title, **params),
@@ -207,7 +211,7 @@ def tell_team(
     notices were queued.
     """
     assignee = desk.directory.get(ticket.assignee_id)
-    if assignee is not None:
+    if assignee is not None and assignee.active:
         if assignee.id == skip:
             return 0
         tell_person(desk, session, assignee, ticket, event, key, now=now, **params)

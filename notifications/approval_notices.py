@@ -51,7 +51,7 @@ def approval_remind(
     requester = desk.directory.get(approval.requester_id)
     for pid in approval.approvers:
         person = desk.directory.get(pid)
-        if person is None:
+        if person is None or not person.active:
             continue
         waited = describe_duration(
             desk.texts, person.language, desk.settings.notifications.approvals.remind_after
@@ -84,14 +84,15 @@ def approval_remind(
 
 
 def fallback_approver(desk: Desk, approval: Approval) -> Person | None:
-    """Who else may decide: the configured person, or the first approver's manager."""
+    """Who else may decide: the configured person, or the first approver's manager (the
+    next one up when that manager has left); never someone who left."""
     setting = desk.settings.notifications.approvals.fallback
     if setting == "manager":
-        first = desk.directory.get(approval.approvers[0]) if approval.approvers else None
-        candidate = desk.directory.get(first.manager) if first else None
+        first = approval.approvers[0] if approval.approvers else None
+        candidate = desk.directory.active_manager(first)
     else:
         candidate = desk.directory.get(setting)
-    if candidate is None or candidate.id == approval.requester_id:
+    if candidate is None or not candidate.active or candidate.id == approval.requester_id:
         return None
     if candidate.id in approval.approvers:
         return None
@@ -139,7 +140,7 @@ def approval_escalate(
         key=f"approval:{approval.id}:{fallback.id}",
     )
     requester = desk.directory.get(approval.requester_id)
-    if requester is not None:
+    if requester is not None and requester.active:
         notify(
             session=session,
             to=Address(approval.channel, approval.conversation, requester.id),

@@ -37,6 +37,8 @@ from store.outbox import notify
 log = logging.getLogger(__name__)
 
 DeadHandler = Callable[[Session, OutboxMessage, datetime], None]
+# Whether a person id names someone who left: their messages are withheld, never sent.
+Gone = Callable[[str | None], bool]
 DEAD_PREFIX = "dead:"  # idem keys of dead-letter alerts (an alert is never alerted about)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -101,6 +103,7 @@ class Dispatcher:
         worker: str | None = None,
         policy: DispatchPolicy | None = None,
         on_dead: DeadHandler | None = None,
+        gone: Gone | None = None,
     ) -> None:
         policy = policy or DispatchPolicy()
         if lease is not None or max_attempts is not None:
@@ -120,6 +123,7 @@ class Dispatcher:
         self.conversation = conversation
         self.worker = worker or f"{socket.gethostname()}:{os.getpid()}"
         self.on_dead = on_dead
+        self.gone = gone
         # Channel-wide pause after a 429 (the platform's limit is usually per bot, not per chat).
         self.paused_until: dict[str, datetime] = {}
 
@@ -132,7 +136,9 @@ class Dispatcher:
         conversation: str | None = None,
         worker: str | None = None,
     ) -> Dispatcher:
-        """A dispatcher set up from `notifications.dispatch`; dead letters alert the admins."""
+        """A dispatcher set up from `notifications.dispatch`; dead letters alert the admins,
+        and messages to someone who left (by the desk's directory at sending time) are
+        withheld."""
         return cls(
             desk.store,
             channels,
@@ -141,6 +147,7 @@ class Dispatcher:
             worker=worker,
             policy=DispatchPolicy.from_settings(desk.settings.notifications.dispatch),
             on_dead=alert_admins(desk),
+            gone=left_the_desk(desk),
         )
 
     @property
@@ -192,6 +199,9 @@ class Dispatcher:
             if stop:
                 self._release(rows[i:])
                 return
+            if self.gone is not None and self.gone(row.person_id):
+                self._withhold(row)
+                continue
             # Logged under the turn that queued it, whenever and wherever it is sent.
             with logcontext.turn(row.correlation_id, person=row.person_id, ticket=row.ticket):
                 if not await self._send_one(row):
@@ -258,6 +268,17 @@ class Dispatcher:
                     now=now,
                 )
 
+    def _withhold(self, row: OutboxMessage) -> None:
+        assert row.id is not None and row.person_id is not None
+        with self.store.begin() as session:
+            outbox.withhold(
+                session=session,
+                person_ids=[row.person_id],
+                reason="not sent: the person has left",
+                message_id=row.id,
+            )
+        log.info("outbox message %s withheld: its person has left", row.id)
+
     def _release(self, rows: list[OutboxMessage]) -> None:
         if not rows:
             return
@@ -318,6 +339,16 @@ class Dispatcher:
                 outbox.retry_later(
                     session=session, message_id=row.id, error=str(exc), retry_at=retry_at
                 )
+
+
+def left_the_desk(desk: Desk) -> Gone:
+    """Whether a person id names someone the desk's directory (as it is now) has as gone."""
+
+    def gone(person_id: str | None) -> bool:
+        person = desk.directory.get(person_id)
+        return person is not None and not person.active
+
+    return gone
 
 
 def alert_admins(desk: Desk) -> DeadHandler:

@@ -85,6 +85,8 @@ class TicketJob:
         person, ticket = self.requester, self.ticket
         if person is None:
             return Fired("skipped:unknown_requester")
+        if not person.active:
+            return Fired("skipped:left")  # their tickets stay; notices to them stop
         if not essential and muted(self.session, person, self.now):
             return Fired("skipped:muted")
         lang = ticket.language

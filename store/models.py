@@ -183,7 +183,7 @@ class OutboxMessage(SQLModel, table=True):
     payload: dict[str, Any] = Field(
         default_factory=dict, sa_column=Column(JSONType, nullable=False)
     )
-    status: str = Field(default="pending", max_length=16)  # pending | sent | dead
+    status: str = Field(default="pending", max_length=16)  # pending | sent | dead | withheld
     attempts: int = Field(default=0)
     available_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     locked_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))

@@ -207,6 +207,27 @@ def mark_dead(*, session: Session, message_id: int, error: str) -> None:
     )
 
 
+WITHHELD = "withheld"  # for someone who left: kept on record, never sent (bot/leavers.py)
+
+
+def withhold(
+    *, session: Session, person_ids: Sequence[str], reason: str, message_id: int | None = None
+) -> int:
+    """Stop pending messages to people who left (or the one `message_id`): they stay in the
+    table as `withheld` with the reason, and are never sent. Returns how many."""
+    if not person_ids:
+        return 0
+    stmt = update(OutboxMessage).where(
+        col(OutboxMessage.status) == "pending", col(OutboxMessage.person_id).in_(list(person_ids))
+    )
+    if message_id is not None:
+        stmt = stmt.where(col(OutboxMessage.id) == message_id)
+    stmt = stmt.values(
+        status=WITHHELD, last_error=reason[:2000], locked_until=None, locked_by=None
+    ).returning(col(OutboxMessage.id))
+    return len(session.execute(stmt).all())
+
+
 def mark_failed(
     *, session: Session, message_id: int, error: str, retry_at: datetime | None
 ) -> None:

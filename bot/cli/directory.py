@@ -13,6 +13,7 @@ from bot.base.yamlfile import ProblemsError
 from bot.cli.common import add_config, add_format, print_json, settings_from
 from bot.directory import Directory, load_directory
 from bot.directory_sync import SyncReport, sync
+from bot.leavers import Handover
 from store.db import Store
 from store.migrate import current, head
 
@@ -73,6 +74,17 @@ def open_store(settings: Settings) -> Store:
     return store
 
 
+def _print_handover(handover: Handover) -> None:
+    for h in handover.approvals:
+        where = f" ({h.ticket})" if h.ticket else ""
+        to = h.to or ("its group" if h.why == "group" else "nobody: no delegate or manager left")
+        print(f"approval    #{h.approval}{where} of {h.requester}: {h.previous} -> {to} ({h.why})")
+    for r in handover.released:
+        print(f"released    {r.ticket} ({r.person} left) back to {r.queue}")
+    if handover.withheld:
+        print(f"withheld    {handover.withheld} message(s) to people who left")
+
+
 def _loaded(settings: Settings) -> Directory | None:
     """The people the desk loads now; None before the first sync."""
     try:
@@ -89,31 +101,33 @@ def directory_sync_command(args: argparse.Namespace) -> int:
         report = sync(settings, store, dry_run=args.dry_run, actor="cli")
     finally:
         store.dispose()
+    # Before the first sync there is nobody to tell, nor anything to hand on.
+    handover = Handover()
+    if before is not None and (report.new_problem or report.written):
+        handover = _follow_up(settings, before, report)
     if args.format == "json":
-        print_json({**report.as_dict(), "dry_run": args.dry_run})
+        print_json({**report.as_dict(), "dry_run": args.dry_run, "handover": handover.as_dict()})
     else:
         _print(report, args.dry_run)
-    # Before the first sync there is nobody to tell, nor anything to hand on.
-    if before is not None and (
-        report.new_problem or (report.written and directory_sync.AFTER_APPLIED)
-    ):
-        _follow_up(settings, before, report)
+        _print_handover(handover)
     return 1 if report.refused else 0
 
 
-def _follow_up(settings: Settings, before: Directory, report: SyncReport) -> None:
+def _follow_up(settings: Settings, before: Directory, report: SyncReport) -> Handover:
     """What `deskbot serve` does after its own syncs: tell the admins about a new problem,
-    hand on what changed. It needs the whole desk (texts, the people loaded), so only then."""
+    hand a leaver's and a mover's work on. It needs the whole desk (texts, the people
+    loaded), so only then."""
     try:
         desk = build_desk(settings)
     except ProblemsError as exc:
         print(f"note: the admins were not told ({exc.problems[0]})", file=sys.stderr)
-        return
+        return Handover()
     try:
         require_current_schema(desk)
         if report.new_problem:
             directory_sync.alert_admins(desk, report)
-        else:
-            directory_sync.applied(desk, before, report)
+        if report.written:
+            return directory_sync.applied(desk, before, report).handover
+        return Handover()
     finally:
         desk.store.dispose()
