@@ -167,7 +167,6 @@ def test_a_new_manager_takes_over_and_the_old_one_sees_it_go(
     achat: MemoryChat, adesk: Desk
 ) -> None:
     request_monitor(achat)
-    [approval] = approvals(adesk)
     [mark_ask] = achat.seen_by("mark", channel="console")
     old_button = yes([c.value for c in mark_ask.choices])
 
