@@ -138,6 +138,11 @@ class Directory:
     def get(self, person_id: str | None) -> Person | None:
         return self.people.get(person_id) if person_id else None
 
+    def present(self, person_id: str | None) -> Person | None:
+        """The person if they are still here (not someone who left): whom to tell or ask."""
+        person = self.get(person_id)
+        return person if person is not None and person.active else None
+
     def by_email(self, email: str) -> Person | None:
         return self._by_email.get(email.lower())
 

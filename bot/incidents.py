@@ -310,7 +310,7 @@ def alert_targets(desk: Desk, session: Session, queue: str) -> list[tuple[Addres
     people = desk.directory.technicians(queue)
     if not people:
         lead = desk.settings.queues[queue].lead if queue in desk.settings.queues else None
-        person = desk.directory.get(lead)
+        person = desk.directory.present(lead)
         people = [person] if person is not None else desk.directory.admins()
     return [(home_address(desk, session, p), p.id) for p in people]
 

@@ -360,7 +360,7 @@ def alert_admins(desk: Desk) -> DeadHandler:
             return  # an undeliverable alert is logged only: alerting about it could loop
         wanted = desk.settings.notifications.dead_letters_to
         people = (
-            [p for p in (desk.directory.get(pid) for pid in wanted) if p is not None]
+            [p for p in (desk.directory.present(pid) for pid in wanted) if p is not None]
             if wanted
             else desk.directory.admins()
         )

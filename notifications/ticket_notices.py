@@ -326,7 +326,7 @@ def _tell_triage(job: TicketJob, key: str, target: str, due: datetime) -> int:
 
 def _lead(job: TicketJob) -> Person | None:
     queue = job.desk.settings.queues.get(job.ticket.queue)
-    return job.desk.directory.get(queue.lead) if queue else None
+    return job.desk.directory.present(queue.lead) if queue else None
 
 
 def sla_warn(job: TicketJob) -> Fired:
@@ -334,7 +334,7 @@ def sla_warn(job: TicketJob) -> Fired:
     target = str(job.plan.data["target"])
     state = sla_state(job.desk, job.ticket, job.events)
     breach = (state.response_due if target == "response" else state.resolution_due) or job.now
-    assignee = job.desk.directory.get(job.ticket.assignee_id)
+    assignee = job.desk.directory.present(job.ticket.assignee_id)
     if assignee is not None:
         _tell_staff(job, assignee, "notices.sla.warning", target, breach)
     elif not _tell_triage(job, "notices.sla.warning", target, breach):
@@ -351,7 +351,7 @@ def sla_breach(job: TicketJob) -> Fired:
     target = str(job.plan.data["target"])
     due = job.plan.due_at
     _tell_triage(job, "notices.sla.breach", target, due)
-    assignee = job.desk.directory.get(job.ticket.assignee_id)
+    assignee = job.desk.directory.present(job.ticket.assignee_id)
     lead = _lead(job)
     if assignee is not None and (lead is None or assignee.id != lead.id):
         _tell_staff(job, assignee, "notices.sla.breach", target, due)

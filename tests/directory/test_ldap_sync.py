@@ -11,8 +11,11 @@ from pathlib import Path
 import ldap3
 import pytest
 
+from bot.adapters.memory import MemoryChat
+from bot.app import load_config
 from bot.cli import main
 from tests.configs import config_file
+from tests.desks import build_desk
 from tests.directory.people_ldif import (
     GROUPS,
     PEOPLE,
@@ -34,7 +37,9 @@ def slapd(tmp_path: Path) -> Iterator[Slapd]:
         yield server
 
 
-def _config(tmp_path: Path, server: Slapd, **ldap: object) -> Path:
+def _config(
+    tmp_path: Path, server: Slapd, *, extra: dict[str, object] | None = None, **ldap: object
+) -> Path:
     chat = tmp_path / "chat.csv"  # where the chat accounts are kept: people.csv's columns
     rows = ["id,name,email,slack_id,telegram_id,role"]
     rows += [
@@ -53,10 +58,13 @@ def _config(tmp_path: Path, server: Slapd, **ldap: object) -> Path:
         "timezones": {"London": "Europe/London", "Shanghai": "Asia/Shanghai"},
         **ldap,
     }
-    changes = {
-        "paths": {"people": str(chat)},
+    extra = dict(extra or {})
+    paths = {"people": str(chat), **extra.pop("paths", {})}  # type: ignore[dict-item]
+    changes: dict[str, object] = {
+        "paths": paths,
         # No `source`: an ldap section makes it ldap (the issue's own config block).
         "directory": {"ldap": settings, "synced": str(tmp_path / "synced.csv")},
+        **extra,
     }
     return config_file(tmp_path, changes)
 
@@ -411,3 +419,66 @@ def test_one_leaver_passes_even_a_zero_share_and_a_second_does_not(
         assert conn.delete(dn_of("alice")) and conn.delete(dn_of("wang.fang"))
     code, report = _sync(capsys, config)
     assert code == 1 and "max_deactivate (0%)" in report["refused"]
+
+
+SERVICES = Path(__file__).resolve().parent.parent / "tickets" / "data" / "services"
+
+
+def test_a_sync_hands_over_a_movers_and_a_leavers_approvals_and_says_so(
+    tmp_path: Path, slapd: Slapd, capsys: pytest.CaptureFixture[str], db_url: str
+) -> None:
+    """The issue's leavers and movers, end to end: slapd, `deskbot directory sync`, the real
+    desk and store (SQLite and PostgreSQL), `deskbot audit` and `deskbot tickets`."""
+    extra = {"database": {"url": db_url}, "paths": {"services": str(SERVICES)}}
+    config = _config(tmp_path, slapd, extra=extra)
+    code, first = _sync(capsys, config)
+    assert code == 0 and first["handover"]["approvals"] == []  # nobody known before
+    desk = build_desk(load_config(config), migrate=False)
+    try:
+        chat = MemoryChat(desk)
+        for who in ("alice", "olivia"):  # alice asks mark; olivia asks priya
+            chat.say(who, "I need another monitor")
+            chat.press(who, "j:size:27")
+    finally:
+        desk.store.dispose()
+
+    with _admin(slapd) as conn:  # alice moves to olivia
+        assert conn.modify(dn_of("alice"), {"manager": [(ldap3.MODIFY_REPLACE, [dn_of("olivia")])]})
+    code, out = _run(capsys, "directory", "sync", "--config", str(config))
+    assert code == 0, out
+    assert "update      alice (manager)" in out
+    assert "approval    #1 (IT-1000) of alice: mark -> olivia (manager_changed)" in out
+
+    with _admin(slapd) as conn:  # then olivia leaves
+        assert conn.delete(dn_of("olivia"))
+    code, report = _sync(capsys, config)
+    assert code == 0, report
+    assert report["deactivations"] == ["olivia"]
+    assert report["handover"]["leavers"] == ["olivia"]
+    assert report["handover"]["approvals"] == [
+        {
+            "approval": 1,
+            "ticket": "IT-1000",
+            "requester": "alice",
+            "from": "olivia",
+            "to": "priya",  # olivia's manager: the next one up
+            "why": "manager",
+        }
+    ]
+
+    code, out = _run(capsys, "audit", "IT-1000", "--config", str(config), "--format", "json")
+    assert code == 0, out
+    handed = [e["data"] for e in json.loads(out)["events"] if e["event"] == "approval_handed_over"]
+    assert [(d["from"], d["to"], d["why"]) for d in handed] == [
+        ("mark", "olivia", "manager_changed"),
+        ("olivia", "priya", "manager"),
+    ]
+    # Olivia's own request stays, listed under her name, still waiting for Priya.
+    code, out = _run(
+        capsys, "tickets", "--config", str(config), "--requester", "olivia", "--format", "json"
+    )
+    assert code == 0, out
+    assert [(t["number"], t["status"]) for t in json.loads(out)] == [
+        ("IT-1001", "awaiting_approval")
+    ]
+    assert _people(capsys, config)["olivia"]["active"] is False
