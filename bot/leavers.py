@@ -23,6 +23,7 @@ Every change is an event in the ticket's audit trail (`deskbot audit IT-1042`).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -33,6 +34,7 @@ from sqlmodel import Session, col, select
 from bot import workflow
 from bot.addresses import home_address
 from bot.approvals import approval_message
+from bot.base import logcontext
 from bot.base.messages import Address, Message
 from bot.base.texts import trusted
 from bot.desk import Desk
@@ -41,6 +43,8 @@ from store import lifecycle, outbox
 from store import tickets as repo
 from store.models import Approval, Ticket
 from store.outbox import notify
+
+log = logging.getLogger(__name__)
 
 WITHHELD_REASON = "not sent: the person has left"
 
@@ -143,27 +147,41 @@ def hand_over(desk: Desk, session: Session, changes: PeopleChanges, now: datetim
     )
     if changes.empty:
         return report
-    pending = session.exec(
-        select(Approval).where(Approval.status == "pending").order_by(col(Approval.id))
-    ).all()
-    for approval in pending:
-        report.approvals += _reassign(desk, session, changes, approval, now)
-    if changes.leavers:
-        claimed = session.exec(
-            select(Ticket)
-            .where(
-                col(Ticket.assignee_id).in_(list(changes.leavers)),
-                col(Ticket.status).in_(repo.ACTIVE),
-            )
-            .order_by(col(Ticket.id))
+    # One correlation id for the whole handover in the log lines and outbox rows; each
+    # approval and ticket in its own scope, so the ticket it names ends with it.
+    with logcontext.turn() as cid:
+        pending = session.exec(
+            select(Approval).where(Approval.status == "pending").order_by(col(Approval.id))
         ).all()
-        for ticket in claimed:
-            released = _release(desk, session, ticket, now)
-            if released is not None:
-                report.released.append(released)
-        report.withheld = outbox.withhold(
-            session=session, person_ids=list(changes.leavers), reason=WITHHELD_REASON
-        )
+        for approval in pending:
+            with logcontext.turn(cid):
+                report.approvals += _reassign(desk, session, changes, approval, now)
+        if changes.leavers:
+            claimed = session.exec(
+                select(Ticket)
+                .where(
+                    col(Ticket.assignee_id).in_(list(changes.leavers)),
+                    col(Ticket.status).in_(repo.ACTIVE),
+                )
+                .order_by(col(Ticket.id))
+            ).all()
+            for ticket in claimed:
+                with logcontext.turn(cid):
+                    released = _release(desk, session, ticket, now)
+                if released is not None:
+                    report.released.append(released)
+            report.withheld = outbox.withhold(
+                session=session, person_ids=list(changes.leavers), reason=WITHHELD_REASON
+            )
+    log.info(
+        "people changes handed over: %d leavers, %d movers, %d approvals, %d tickets, "
+        "%d messages withheld",
+        len(report.leavers),
+        len(report.movers),
+        len(report.approvals),
+        len(report.released),
+        report.withheld,
+    )
     return report
 
 

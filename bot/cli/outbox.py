@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from bot.cli.common import add_config, add_format, desk_from, print_json, print_table
+from bot.cli.common import add_config, add_format, print_json, print_table, with_desk
+from bot.desk import Desk
 from store import outbox as repo
 from store import timers as timer_repo
 
@@ -25,7 +26,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def outbox(args: argparse.Namespace) -> int:
-    desk = desk_from(args)  # SQLite is brought up to date; PostgreSQL must be already
+    # SQLite is brought up to date; PostgreSQL must be already. The connections are closed
+    # when it is done (PostgreSQL would otherwise keep them until the process exits).
+    return with_desk(_outbox)(args)
+
+
+def _outbox(args: argparse.Namespace, desk: Desk) -> int:
     now = desk.clock.now()
     if args.action == "retry":
         with desk.store.begin() as session:
@@ -68,6 +74,8 @@ def outbox(args: argparse.Namespace) -> int:
                     "pending": stats.counts.get("pending", 0),
                     "sent": stats.counts.get("sent", 0),
                     "dead": stats.counts.get("dead", 0),
+                    # To people who left: kept, never sent (bot/leavers.py).
+                    "withheld": stats.counts.get("withheld", 0),
                     "oldest_pending": stats.oldest_pending.isoformat(timespec="seconds")
                     if stats.oldest_pending
                     else "",
@@ -75,7 +83,15 @@ def outbox(args: argparse.Namespace) -> int:
                     "last_sweep": runs[0].started_at.isoformat(timespec="seconds") if runs else "",
                 }
             ]
-            columns = ["pending", "sent", "dead", "oldest_pending", "timers_pending", "last_sweep"]
+            columns = [
+                "pending",
+                "sent",
+                "dead",
+                "withheld",
+                "oldest_pending",
+                "timers_pending",
+                "last_sweep",
+            ]
     if args.format == "json":
         print_json(rows)
     else:

@@ -429,7 +429,7 @@ def test_a_sync_hands_over_a_movers_and_a_leavers_approvals_and_says_so(
 ) -> None:
     """The issue's leavers and movers, end to end: slapd, `deskbot directory sync`, the real
     desk and store (SQLite and PostgreSQL), `deskbot audit` and `deskbot tickets`."""
-    extra = {"database": {"url": db_url}, "paths": {"services": str(SERVICES)}}
+    extra: dict[str, object] = {"database": {"url": db_url}, "paths": {"services": str(SERVICES)}}
     config = _config(tmp_path, slapd, extra=extra)
     code, first = _sync(capsys, config)
     assert code == 0 and first["handover"]["approvals"] == []  # nobody known before
@@ -465,6 +465,11 @@ def test_a_sync_hands_over_a_movers_and_a_leavers_approvals_and_says_so(
             "why": "manager",
         }
     ]
+
+    # Olivia's request for alice's approval, asked at the move and not sent yet: kept, unsent.
+    assert report["handover"]["withheld"] == 1
+    code, out = _run(capsys, "outbox", "--config", str(config), "--format", "json")
+    assert code == 0 and json.loads(out)[0]["withheld"] == 1, out
 
     code, out = _run(capsys, "audit", "IT-1000", "--config", str(config), "--format", "json")
     assert code == 0, out

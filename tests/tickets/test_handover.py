@@ -9,6 +9,7 @@ from dataclasses import replace
 from sqlmodel import select
 
 from bot.adapters.memory import MemoryChat
+from bot.base import logcontext
 from bot.base.buttons import TICKET, button
 from bot.base.markup import to_plain
 from bot.base.messages import Address, Message
@@ -206,10 +207,12 @@ def test_a_group_request_is_not_moved_by_a_change_of_manager(
 def test_a_leavers_tickets_go_back_to_the_queue_noted_and_told(
     tchat: MemoryChat, tdesk: Desk
 ) -> None:
-    number = new_ticket(tdesk, "bob", "VPN drops every hour")
+    with logcontext.turn():  # as the engine would: the ticket it names ends with it
+        number = new_ticket(tdesk, "bob", "VPN drops every hour")
     tchat.say("alex", f"/claim {number}")
     assert get(tdesk, number).assignee_id == "alex"
     tchat.flush()
+    assert logcontext.ticket() is None
 
     done = change_people(tdesk, leave=("alex",))
     tchat.flush()
@@ -217,6 +220,7 @@ def test_a_leavers_tickets_go_back_to_the_queue_noted_and_told(
     assert [r.as_dict() for r in done.released] == [
         {"ticket": number, "from": "alex", "queue": "service_desk"}
     ]
+    assert logcontext.ticket() is None  # the ticket it named ended with the handover
     ticket = get(tdesk, number)
     assert (ticket.status, ticket.assignee_id) == ("open", None)
     [event] = events(tdesk, "leaver_released")
