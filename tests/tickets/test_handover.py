@@ -134,6 +134,15 @@ def test_without_a_delegate_the_next_manager_up_decides_and_the_requester_hears_
     assert approvals(adesk)[0].status == "approved"
 
 
+def test_a_new_request_whose_manager_left_goes_to_the_next_manager_up(
+    achat: MemoryChat, adesk: Desk
+) -> None:
+    change_people(adesk, leave=("li.wei",))
+    request_monitor(achat, "wang.fang", "我需要一台显示器")
+    assert [a.approvers for a in approvals(adesk)] == [["priya"]]
+    assert achat.seen_by("li.wei", channel="console") == []
+
+
 def test_a_manager_who_left_two_levels_up_is_skipped(achat: MemoryChat, adesk: Desk) -> None:
     request_monitor(achat, "wang.fang", "我需要一台显示器")
     # Li Wei and his manager Priya leave together; nobody is above Priya.
