@@ -446,7 +446,7 @@ def test_a_sync_hands_over_a_movers_and_a_leavers_approvals_and_says_so(
         assert conn.modify(dn_of("alice"), {"manager": [(ldap3.MODIFY_REPLACE, [dn_of("olivia")])]})
     code, out = _run(capsys, "directory", "sync", "--config", str(config))
     assert code == 0, out
-    assert "update      alice (manager)" in out
+    assert "update      alice (manager: 'mark' -> 'olivia')" in out
     assert "approval    #1 (IT-1000) of alice: mark -> olivia (manager_changed)" in out
 
     with _admin(slapd) as conn:  # then olivia leaves
