@@ -31,6 +31,7 @@ import tempfile
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,7 @@ import yaml
 from bot.app import load_config
 from bot.directory import load_directory
 from bot.directory_sync import sync
+from store.db import Store
 from tests.configs import ROOT, config_file
 from tests.directory.people_ldif import GROUPS, PEOPLE, QUEUE_GROUPS, dn_of
 from tests.directory.slapd import SUFFIX, running_slapd
@@ -52,6 +54,7 @@ ZH_FAMILY = ["王", "李", "张", "刘", "陈", "杨", "赵", "黄"]
 ZH_GIVEN = ["芳", "伟", "娜", "敏", "静", "磊", "洋", "婷"]
 DEPARTMENTS = ["Sales", "Engineering", "Finance", "Operations", "People", "Legal"]
 LOCATIONS = ["London", "Shanghai", "Berlin", "New York"]
+LOADED = datetime(2026, 11, 30, tzinfo=UTC)
 SPAN = 8  # reports per manager: 50,000 people make a chain about five levels deep
 
 
@@ -59,6 +62,11 @@ def _attr(name: str, value: str) -> str:
     if value.isascii():
         return f"{name}: {value}"
     return f"{name}:: {base64.b64encode(value.encode()).decode()}"  # RFC 2849: UTF-8 as base64
+
+
+def _stamp(rnd: random.Random) -> str:
+    """A change time in the hundred days before the benchmark's directory was loaded."""
+    return (LOADED - timedelta(seconds=rnd.randrange(100 * 86400))).strftime("%Y%m%d%H%M%SZ")
 
 
 def pid_of(i: int) -> str:
@@ -98,6 +106,8 @@ def generate_ldif(people: int, groups: int, seed: int = 7) -> str:
             f"title: Employee {i % 97}",
             f"departmentNumber: {DEPARTMENTS[i % len(DEPARTMENTS)]}",
             f"l: {LOCATIONS[i % len(LOCATIONS)]}",
+            # A real directory's entries changed over the past months, not all in one second.
+            f"modifyTimestamp: {_stamp(rnd)}",
         ]
         boss = manager_of(i)
         if boss is not None:
@@ -109,10 +119,12 @@ def generate_ldif(people: int, groups: int, seed: int = 7) -> str:
         named[group] = range(10 + 20 * n, 30 + 20 * n)
     for name, members in named.items():
         lines = [f"dn: cn={name},{GROUPS}", "objectClass: groupOfNames", f"cn: {name}"]
+        lines += [f"modifyTimestamp: {_stamp(rnd)}"]
         lines += [f"member: {dn_of(pid_of(m))}" for m in members if m < people]
         entries.append("\n".join(lines))
     for g in range(max(groups - len(named), 0)):
         lines = [f"dn: cn=team-{g:03d},{GROUPS}", "objectClass: groupOfNames", f"cn: team-{g:03d}"]
+        lines += [f"modifyTimestamp: {_stamp(rnd)}"]
         lines += [f"member: {dn_of(pid_of(rnd.randrange(people)))}" for _ in range(100)]
         entries.append("\n".join(lines))
     return "\n\n".join(entries) + "\n"
@@ -189,8 +201,10 @@ class Run:
 
 def _sync_child(config: str, out: Any) -> None:
     settings = load_config(Path(config))
+    store = Store(settings.database.url)  # every change is audited there
+    store.upgrade()
     start = time.perf_counter()
-    report = sync(settings)
+    report = sync(settings, store)
     seconds = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
     out.send(

@@ -12,14 +12,22 @@ The bind password is never part of an error message or a log line.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+import os
 import re
 import ssl
+import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
 
 import ldap3
 from ldap3.core.exceptions import LDAPException
+from ldap3.utils.conv import escape_filter_chars
 from ldap3.utils.dn import parse_dn
 
 from bot.base.config import LANGUAGES, LdapSettings, Settings
@@ -60,10 +68,10 @@ def normal_dn(dn: str) -> str:
         if all(len(part) == 2 for part in parts):
             return ",".join(f"{a.strip()}={v.strip()}" for a, v in parts).lower()
     try:
-        parts = parse_dn(dn, escape=False, strip=True)
+        parts_ = parse_dn(dn, escape=False, strip=True)
     except LDAPException:
         return dn.strip().lower()
-    return ",".join(f"{attr.strip()}={value.strip()}" for attr, value, _sep in parts).lower()
+    return ",".join(f"{attr.strip()}={value.strip()}" for attr, value, _sep in parts_).lower()
 
 
 def first_rdn_value(dn: str) -> str:
@@ -102,7 +110,7 @@ def _first(attributes: dict[str, list[bytes]], name: str) -> str:
 
 
 def _entries(
-    conn: ldap3.Connection, base: str, query: str, attributes: list[str], page_size: int
+    conn: ldap3.Connection, base: str, query: str, attributes: list[str] | str, page_size: int
 ) -> Iterator[tuple[str, dict[str, list[bytes]]]]:
     """The entries page by page, as they arrive (a large directory is never held twice)."""
     for item in conn.extend.standard.paged_search(
@@ -119,31 +127,73 @@ def _entries(
         yield str(item["dn"]), raw
 
 
-def _person(
-    ndn: str, attrs: dict[str, list[bytes]], names: dict[str, str], groups_of: dict[str, set[str]]
-) -> Entry:
-    member_of = {first_rdn_value(g).lower() for g in _values(attrs, names["member_of"])}
-    member_of |= groups_of.get(ndn, set())
-    flags = _first(attrs, names["disabled"])
-    values = {
-        key: _first(attrs, names[key])
-        for key in ("id", "name", "email", "language", "department", "title", "location")
+# What a snapshot keeps of a person: their fields, their manager's DN ("" for none), the
+# group names their own entry lists (memberOf) and whether the account is disabled.
+PersonData = tuple[dict[str, str], str, list[str], bool]
+SNAPSHOT_VERSION = 1
+
+
+@dataclass
+class Snapshot:
+    """What LDAP held when it was last read, kept between syncs (`snapshot_path`), so that a
+    sync reads only the entries changed since `mark` and the names of the rest (to see who
+    was removed): its cost follows the changes, not the size of the directory."""
+
+    key: str  # what was read (server, bases, filters, attributes): another key, a full read
+    full_at: str  # when the last full read was (ISO 8601, UTC)
+    mark: str = ""  # the newest change time seen, as the server writes it
+    people: dict[str, PersonData] = field(default_factory=dict)  # normalised DN -> person
+    groups: dict[str, tuple[str, list[str]]] = field(default_factory=dict)  # DN -> name, members
+
+
+def snapshot_key(cfg: LdapSettings) -> str:
+    what = [cfg.url, cfg.bind_dn, cfg.people, cfg.groups, cfg.people_filter, cfg.group_filter]
+    what += [f"{k}={v}" for k, v in sorted(cfg.attribute_map().items())]
+    return hashlib.sha256("\n".join(what).encode()).hexdigest()[:32]
+
+
+def load_snapshot(path: Path, key: str) -> Snapshot | None:
+    """The kept snapshot, or None (none yet, unreadable, another version or settings): a
+    full read then."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("version") != SNAPSHOT_VERSION or data.get("key") != key:
+            return None
+        return Snapshot(
+            key=key,
+            full_at=str(data["full_at"]),
+            mark=str(data["mark"]),
+            people={dn: (f, m, g, bool(d)) for dn, (f, m, g, d) in data["people"].items()},
+            groups={dn: (name, members) for dn, (name, members) in data["groups"].items()},
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def save_snapshot(path: Path, snapshot: Snapshot) -> None:
+    """Replace the kept snapshot in one rename (a sync interrupted midway keeps the old)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = {  # not dataclasses.asdict: it deep-copies every person first
+        "version": SNAPSHOT_VERSION,
+        "key": snapshot.key,
+        "full_at": snapshot.full_at,
+        "mark": snapshot.mark,
+        "people": snapshot.people,
+        "groups": snapshot.groups,
     }
-    if not values["name"]:
-        values["name"] = _first(attrs, names["name_fallback"])
-    return Entry(
-        dn=ndn,
-        fields=values,
-        manager_dn=normal_dn(m) if (m := _first(attrs, names["manager"])) else None,
-        groups=frozenset(member_of - {""}),
-        disabled=flags.isdigit() and bool(int(flags) & ACCOUNT_DISABLED),
-    )
+    fd, name = tempfile.mkstemp(prefix=".ldap-", suffix=".json", dir=path.parent)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        json.dump(data, out, ensure_ascii=False, separators=(",", ":"))
+    Path(name).replace(path)
 
 
-def fetch(cfg: LdapSettings) -> Fetched:
-    """Everyone under the people base and every group under the groups base."""
-    names = cfg.attribute_map()
-    wanted = sorted({a for a in names.values() if a})
+def _time_key(value: str) -> str:
+    """GeneralizedTime compared by its digits (`20261205081500Z`, AD's `...00.0Z`)."""
+    return re.sub(r"\D", "", value)[:14]
+
+
+@contextmanager
+def _connected(cfg: LdapSettings) -> Iterator[ldap3.Connection]:
     conn = ldap3.Connection(
         _server(cfg),
         user=cfg.bind_dn or None,
@@ -158,26 +208,7 @@ def fetch(cfg: LdapSettings) -> Fetched:
         if cfg.start_tls:
             conn.start_tls()
         conn.bind()
-        # Groups first, so each person becomes an Entry as their page arrives.
-        fetched = Fetched()
-        group_pages = _entries(
-            conn,
-            cfg.groups or cfg.people,
-            cfg.group_filter,
-            ["cn", "member", "uniqueMember"],
-            cfg.page_size,
-        )
-        for _dn, attrs in group_pages:
-            name = _first(attrs, "cn").lower()
-            if name:
-                members = _values(attrs, "member") + _values(attrs, "uniquemember")
-                fetched.groups.setdefault(name, set()).update(normal_dn(m) for m in members)
-        groups_of: dict[str, set[str]] = {}  # member DN -> group names
-        for name, member_dns in fetched.groups.items():
-            for member in member_dns:
-                groups_of.setdefault(member, set()).add(name)
-        for dn, attrs in _entries(conn, cfg.people, cfg.people_filter, wanted, cfg.page_size):
-            fetched.people.append(_person(normal_dn(dn), attrs, names, groups_of))
+        yield conn
     except LDAPException as exc:
         # ldap3's messages name the server and the result, never the password; say which
         # step failed in words an admin can act on.
@@ -193,7 +224,93 @@ def fetch(cfg: LdapSettings) -> Fetched:
         sock = getattr(conn, "socket", None)
         if sock is not None:
             sock.close()
-    return fetched
+
+
+def _person(attrs: dict[str, list[bytes]], names: dict[str, str]) -> PersonData:
+    values = {
+        key: _first(attrs, names[key])
+        for key in ("id", "name", "email", "language", "department", "title", "location")
+    }
+    if not values["name"]:
+        values["name"] = _first(attrs, names["name_fallback"])
+    manager = _first(attrs, names["manager"])
+    member_of = sorted({first_rdn_value(g).lower() for g in _values(attrs, names["member_of"])})
+    flags = _first(attrs, names["disabled"])
+    disabled = flags.isdigit() and bool(int(flags) & ACCOUNT_DISABLED)
+    return values, normal_dn(manager) if manager else "", member_of, disabled
+
+
+def refresh(cfg: LdapSettings, snapshot: Snapshot | None, now: datetime) -> Snapshot:
+    """Read LDAP into a snapshot: everything when `snapshot` is None, else only what changed
+    since its mark (plus every entry's DN, to drop those removed from the bases)."""
+    names = cfg.attribute_map()
+    changed_attr = names.get("changed", "")
+    wanted = sorted({a for k, a in names.items() if a})
+    group_attrs = ["cn", "member", "uniqueMember", *([changed_attr] if changed_attr else [])]
+    group_base = cfg.groups or cfg.people
+    incremental = snapshot is not None and bool(snapshot.mark) and bool(changed_attr)
+    if snapshot is None or not incremental:
+        snapshot = Snapshot(key=snapshot_key(cfg), full_at=now.isoformat())
+    since = ""
+    if incremental:
+        since = f"({changed_attr}>={escape_filter_chars(snapshot.mark)})"
+    marks = [snapshot.mark] if snapshot.mark else []
+    with _connected(cfg) as conn:
+        people_query = f"(&{cfg.people_filter}{since})" if since else cfg.people_filter
+        for dn, attrs in _entries(conn, cfg.people, people_query, wanted, cfg.page_size):
+            snapshot.people[normal_dn(dn)] = _person(attrs, names)
+            if changed_attr and (stamp := _first(attrs, changed_attr)):
+                marks.append(stamp)
+        group_query = f"(&{cfg.group_filter}{since})" if since else cfg.group_filter
+        for dn, attrs in _entries(conn, group_base, group_query, group_attrs, cfg.page_size):
+            members = _values(attrs, "member") + _values(attrs, "uniquemember")
+            name = _first(attrs, "cn").lower()
+            snapshot.groups[normal_dn(dn)] = (name, sorted({normal_dn(m) for m in members}))
+            if changed_attr and (stamp := _first(attrs, changed_attr)):
+                marks.append(stamp)
+        if incremental:
+            # Removed entries leave no change time behind: who is still there, by name only.
+            for kept, base, query in (
+                (snapshot.people, cfg.people, cfg.people_filter),
+                (snapshot.groups, group_base, cfg.group_filter),
+            ):
+                present = {
+                    normal_dn(dn)
+                    for dn, _ in _entries(conn, base, query, ldap3.NO_ATTRIBUTES, cfg.page_size)
+                }
+                for gone in set(kept) - present:
+                    del kept[gone]
+    snapshot.mark = max(marks, key=_time_key, default="")
+    return snapshot
+
+
+def fetched(snapshot: Snapshot) -> Fetched:
+    """The snapshot as the people and groups a sync works from."""
+    result = Fetched()
+    groups_of: dict[str, set[str]] = {}  # member DN -> group names
+    for name, members in snapshot.groups.values():
+        if not name:
+            continue
+        result.groups.setdefault(name, set()).update(members)
+        for member in members:
+            groups_of.setdefault(member, set()).add(name)
+    for dn, (values, manager, member_of, disabled) in snapshot.people.items():
+        groups = set(member_of) | groups_of.get(dn, set())
+        result.people.append(
+            Entry(
+                dn=dn,
+                fields=values,
+                manager_dn=manager or None,
+                groups=frozenset(groups - {""}),
+                disabled=disabled,
+            )
+        )
+    return result
+
+
+def fetch(cfg: LdapSettings, now: datetime | None = None) -> Fetched:
+    """Everyone under the people base and every group under the groups base, read in full."""
+    return fetched(refresh(cfg, None, now or datetime.now(UTC)))
 
 
 def language(value: str, default: str) -> str:
@@ -256,11 +373,28 @@ def records(settings: Settings, fetched: Fetched) -> Read:
     return read
 
 
+def snapshot_path(settings: Settings) -> Path:
+    """Next to the synced people: `var/directory/ldap-snapshot.json` by default."""
+    return settings.resolve(settings.directory.synced).with_name("ldap-snapshot.json")
+
+
 def read(settings: Settings) -> Read:
+    """LDAP's people as records: the changes since the last sync applied to its snapshot,
+    or a full read when there is none, it is older than `full_every` or the settings that
+    shape it changed."""
     cfg = settings.directory.ldap
     if cfg is None:
         raise SourceError("there is no directory.ldap section in config.yaml")
-    return records(settings, fetch(cfg))
+    now = datetime.now(UTC)
+    path = snapshot_path(settings)
+    kept = load_snapshot(path, snapshot_key(cfg))
+    if kept is not None and now - datetime.fromisoformat(kept.full_at) >= cfg.full_every:
+        kept = None
+    snapshot = refresh(cfg, kept, now)
+    # Kept whether or not this sync is applied: it mirrors LDAP, not the synced people, so
+    # a refused sync still finds every change against the people file next time.
+    save_snapshot(path, snapshot)
+    return records(settings, fetched(snapshot))
 
 
 LDAP = Source("ldap", read)

@@ -600,6 +600,8 @@ INET_ORG_PERSON: dict[str, str] = {
     "location": "l",
     "member_of": "",  # groups are read from the groups base (member) when empty
     "disabled": "",  # inetOrgPerson has no flag: a person who left is removed from the base
+    # When an entry last changed: what lets a sync read only the changes since the last one.
+    "changed": "modifyTimestamp",
 }
 ACTIVE_DIRECTORY: dict[str, str] = {
     **INET_ORG_PERSON,
@@ -609,6 +611,7 @@ ACTIVE_DIRECTORY: dict[str, str] = {
     "language": "preferredLanguage",
     "member_of": "memberOf",
     "disabled": "userAccountControl",  # bit 2 (ACCOUNTDISABLE) set: deactivated
+    "changed": "whenChanged",
 }
 FIELD_NAMES = tuple(INET_ORG_PERSON)
 
@@ -644,6 +647,10 @@ class LdapSettings(Section):
     approver_groups: dict[str, str] = Field(default_factory=dict)
     # Directories seldom hold a time zone: the person's location (l) decides, else UTC.
     timezones: dict[str, str] = Field(default_factory=dict)
+    # Between full reads a sync reads only the entries changed since the last one (and the
+    # names of all, to see who was removed); a full read at least this often, and whenever
+    # the settings above change. 0: always a full read.
+    full_every: Duration = timedelta(hours=24)
 
     @model_validator(mode="after")
     def _checked(self) -> LdapSettings:

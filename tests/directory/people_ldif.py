@@ -65,6 +65,14 @@ def _head() -> list[str]:
     ]
 
 
+# When the test directory's entries were last changed: long before any test runs, so a sync
+# that reads only entries changed since the last one tells them from the test's own changes.
+# The groups a day later: a sync reads again what changed in the newest second it saw, so
+# the people are read again only when they change.
+LOADED = ("createTimestamp: 20260101000000Z", "modifyTimestamp: 20260101000000Z")
+GROUPS_LOADED = ("createTimestamp: 20260102000000Z", "modifyTimestamp: 20260102000000Z")
+
+
 def inet_org_ldif(people: list[dict[str, str]]) -> str:
     entries = _head()
     for p in people:
@@ -81,12 +89,18 @@ def inet_org_ldif(people: list[dict[str, str]]) -> str:
             _line("departmentNumber", p["department"]),
             _line("l", p["location"]),
             "telephoneNumber: +44 20 7946 0000",
+            *LOADED,
         ]
         if p["manager"]:
             lines.append(f"manager: {dn_of(p['manager'])}")
         entries.append("\n".join(lines))
     for name, members in groups_of(people).items():
-        lines = [f"dn: cn={name},{GROUPS}", "objectClass: groupOfNames", f"cn: {name}"]
+        lines = [
+            f"dn: cn={name},{GROUPS}",
+            "objectClass: groupOfNames",
+            f"cn: {name}",
+            *GROUPS_LOADED,
+        ]
         lines += [f"member: {dn_of(m)}" for m in members] or [f"member: {SUFFIX}"]
         entries.append("\n".join(lines))
     return "\n\n".join(entries) + "\n"

@@ -7,6 +7,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import ldap3
 import pytest
@@ -14,6 +15,7 @@ import pytest
 from bot.adapters.memory import MemoryChat
 from bot.app import load_config
 from bot.cli import main
+from bot.ldap_source import normal_dn
 from tests.configs import config_file
 from tests.desks import build_desk
 from tests.directory.people_ldif import (
@@ -487,3 +489,72 @@ def test_a_sync_hands_over_a_movers_and_a_leavers_approvals_and_says_so(
         ("IT-1001", "awaiting_approval")
     ]
     assert _people(capsys, config)["olivia"]["active"] is False
+
+
+def _snapshot(tmp_path: Path) -> dict[str, Any]:
+    kept: dict[str, Any] = json.loads((tmp_path / "ldap-snapshot.json").read_text("utf-8"))
+    return kept
+
+
+def test_a_second_sync_reads_only_what_changed_since_the_first(
+    tmp_path: Path, slapd: Slapd, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = _config(tmp_path, slapd)
+    assert _sync(capsys, config)[0] == 0
+    kept = _snapshot(tmp_path)
+    assert kept["mark"] and len(kept["people"]) == len(demo_people())
+    # A sync that reads everything would put LDAP's title for Bob back; one that reads only
+    # the changes keeps what the snapshot says.
+    _tamper_bob(tmp_path)
+    with _admin(slapd) as conn:
+        assert conn.modify(dn_of("alice"), {"title": [(ldap3.MODIFY_REPLACE, ["Sales Lead"])]})
+        # Group changes reach the people they name: Alice joins the network team.
+        network = f"cn={QUEUE_GROUPS['network']},{GROUPS}"
+        assert conn.modify(network, {"member": [(ldap3.MODIFY_ADD, [dn_of("alice")])]})
+        assert conn.delete(dn_of("wang.fang"))
+    code, report = _sync(capsys, config)
+    assert code == 0, report
+    people = _people(capsys, config)
+    assert people["alice"]["title"] == "Sales Lead"
+    assert "network" in people["alice"]["queues"] and "technician" in people["alice"]["roles"]
+    assert people["wang.fang"]["active"] is False  # removed entries are seen without a change
+    assert people["bob"]["title"] == "Kept Only Here"  # not read again: it did not change
+
+
+def _tamper_bob(tmp_path: Path) -> None:
+    """Make the kept copy of Bob's entry say what LDAP never said."""
+    kept = _snapshot(tmp_path)
+    kept["people"][normal_dn(dn_of("bob"))][0]["title"] = "Kept Only Here"
+    (tmp_path / "ldap-snapshot.json").write_text(json.dumps(kept), encoding="utf-8")
+
+
+def test_a_full_read_comes_back_after_full_every_or_a_changed_setting(
+    tmp_path: Path, slapd: Slapd, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _sync(capsys, _config(tmp_path, slapd))[0] == 0
+    _tamper_bob(tmp_path)
+    # Another people filter may read other entries: the snapshot is not reused.
+    refiltered = _config(tmp_path, slapd, people_filter="(&(objectClass=inetOrgPerson)(uid=*))")
+    assert _sync(capsys, refiltered)[0] == 0
+    assert _people(capsys, refiltered)["bob"]["title"] == "Software Engineer"
+    _tamper_bob(tmp_path)
+    assert _sync(capsys, refiltered)[0] == 0  # the same settings: only changes are read
+    assert _people(capsys, refiltered)["bob"]["title"] == "Kept Only Here"
+    always_full = _config(
+        tmp_path,
+        slapd,
+        people_filter="(&(objectClass=inetOrgPerson)(uid=*))",
+        full_every="0s",
+    )
+    assert _sync(capsys, always_full)[0] == 0
+    assert _people(capsys, always_full)["bob"]["title"] == "Software Engineer"
+
+
+def test_an_unreadable_snapshot_means_a_full_read(
+    tmp_path: Path, slapd: Slapd, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = _config(tmp_path, slapd)
+    (tmp_path / "ldap-snapshot.json").write_text("{not json", encoding="utf-8")
+    code, report = _sync(capsys, config)
+    assert code == 0 and len(report["adds"]) == len(demo_people())
+    assert len(_snapshot(tmp_path)["people"]) == len(demo_people())
