@@ -54,12 +54,12 @@ def may_decide(desk: Desk, approval: Approval, person: Person) -> bool:
 
 def request(
     turn: Turn, effect: RequestApproval, state: JourneyState, ticket: Ticket | None
-) -> bool:
-    """Park the journey on a new approval and ask the approvers. False if nobody can approve."""
+) -> Approval | None:
+    """Park the journey on a new approval and ask the approvers. None if nobody can approve."""
     desk = turn.desk
     people, rule = approvers_for(desk, turn.person, effect.approver, effect.group)
     if not people:
-        return False
+        return None
     approval = Approval(
         ticket_id=ticket.id if ticket else None,
         service_id=effect.service_id,
@@ -92,12 +92,46 @@ def request(
         )
         if event is None:  # the ticket could not wait for approval: nobody is asked
             turn.session.delete(approval)
-            return False
+            return None
     for person in people:
         notify_approver(desk, turn.session, approval, person, ticket, turn.now)
     names = ", ".join(p.name for p in people)
     turn.say("approval.waiting", names=names, number=ticket.number if ticket else "")
-    return True
+    return approval
+
+
+def parked_request(
+    session: Session, person_id: str, channel: str, conversation: str
+) -> Approval | None:
+    """The newest request of this person, in this conversation, that waits for an approval
+    before its ticket exists (its journey parked on the approval)."""
+    return session.exec(
+        select(Approval)
+        .where(
+            col(Approval.requester_id) == person_id,
+            col(Approval.channel) == channel,
+            col(Approval.conversation) == conversation,
+            col(Approval.status) == "pending",
+            col(Approval.ticket_id).is_(None),
+        )
+        .order_by(col(Approval.id).desc())
+    ).first()
+
+
+def keep_with_parked(session: Session, approval: Approval, key: str, items: list[Any]) -> bool:
+    """Add `items` to the list `key` of a parked journey's state, unless the approval was
+    decided meanwhile (conditional UPDATE: a decision and a file never both miss)."""
+    state = dict(approval.journey_state or {})
+    state[key] = [*(state.get(key) or []), *items]
+    done = session.execute(
+        update(Approval)
+        .where(col(Approval.id) == approval.id, col(Approval.status) == "pending")
+        .values(journey_state=state)
+        .returning(col(Approval.id))
+    ).first()
+    if done is not None:
+        session.refresh(approval)
+    return done is not None
 
 
 def move(

@@ -11,7 +11,6 @@ from collections.abc import Sequence
 
 from bot import permissions
 from bot.addresses import is_shared, private_address
-from bot.base.filestore import FileStore
 from bot.base.messages import InboundFile, Message, SharedFile
 from bot.desk import Desk
 from bot.tickets import post_triage
@@ -93,8 +92,9 @@ def rows(desk: Desk, files: Sequence[Attachment]) -> list[dict[str, object]]:
 
 def share(turn: Turn, ticket: Ticket, chosen: Sequence[Attachment]) -> None:
     """Upload `chosen` to the asker's private chat (never to a shared place)."""
-    store = FileStore.for_settings(turn.desk.settings)
-    shared = tuple(SharedFile(str(store.path(f.path)), f.name) for f in chosen[:SHARE_AT_MOST])
+    # The adapter reads each file from the store when it sends the message (the outbox tries
+    # again later while the store does not answer).
+    shared = tuple(SharedFile(f.path, f.name) for f in chosen[:SHARE_AT_MOST])
     names = ", ".join(f.name for f in chosen[:SHARE_AT_MOST])
     message = Message(
         text=turn.t("files.shared", number=ticket.number, names=names, count=len(shared)),

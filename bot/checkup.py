@@ -1,6 +1,7 @@
-"""`deskbot doctor`'s checks that need no chat platform: the database and its schema, time
-zones, business-hours calendars and the ops listener. Each returns findings, never raises
-for what it was asked to check: a doctor that crashes on the illness tells nobody anything.
+"""`deskbot doctor`'s checks that need no chat platform: the database and its schema, the
+attachment store, time zones, business-hours calendars and the ops listener. Each returns
+findings, never raises for what it was asked to check: a doctor that crashes on the illness
+tells nobody anything.
 
 The Slack and Telegram checks live with their adapters (`probe.py`), the only code that
 talks to the platforms.
@@ -22,6 +23,7 @@ from sqlalchemy.engine import make_url
 
 from bot.base.calendar import BusinessCalendar
 from bot.base.config import Settings
+from bot.base.filestore import StoreUnavailable, open_store
 from bot.base.findings import Finding, good, problem
 from bot.directory import Person
 from store import migrate
@@ -99,6 +101,27 @@ def _schema(store: Store, have: str | None, want: str | None) -> Finding:
             "schema", f"at revision {have or 'none'}; deskbot serve upgrades SQLite to {want}"
         )
     return problem("schema", f"at revision {have or 'none'}, this release needs {want}", UPGRADE)
+
+
+# ---- the attachment store ------------------------------------------------------------------
+
+
+def file_store(settings: Settings) -> list[Finding]:
+    """Can files be kept where `attachments:` says: the folder writable, or the S3 bucket
+    reached with the configured keys (HeadBucket: nothing is written)."""
+    policy = settings.attachments
+    try:
+        return [good("attachments", open_store(settings).check())]
+    except StoreUnavailable as exc:
+        if policy.store == "s3":
+            fix = (
+                "check attachments.s3 (endpoint_url, bucket, region) and the access key "
+                "(S3_ACCESS_KEY_ID / S3_SECRET_ACCESS_KEY or however config.yaml names them), "
+                "that the bucket exists and that this machine can reach the endpoint"
+            )
+        else:
+            fix = "make attachments.folder writable by the user deskbot runs as"
+        return [problem("attachments", str(exc), fix)]
 
 
 # ---- time zones -----------------------------------------------------------------------------

@@ -1,12 +1,18 @@
-"""Attachment rows: the files kept for a ticket, and the ticket a thread is about."""
+"""Attachment rows: the files kept for a ticket, the ticket a thread is about, and which
+stored files something still refers to (the prune)."""
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import datetime
 
+from sqlalchemy import String, cast
 from sqlmodel import Session, col, select
 
-from store.models import Attachment, MessageRef, Ticket
+from store.models import Approval, Attachment, ConversationState, MessageRef, Ticket
+
+_STORED = re.compile(r"\b[0-9a-f]{2}/[0-9a-f]{64}\b")  # a path in the attachment store
 
 
 def add_attachment(
@@ -69,3 +75,26 @@ def ticket_of_thread(*, session: Session, channel: str, conversation: str) -> Ti
         return None
     number = card.key.removeprefix("card:")
     return session.exec(select(Ticket).where(Ticket.number == number)).first()
+
+
+def referenced_paths(*, session: Session) -> set[str]:
+    """Every stored file something refers to: an attachment row, or a file held in a
+    conversation for a request whose ticket does not exist yet (a journey under way, or one
+    parked on an approval)."""
+    paths = set(session.exec(select(Attachment.path).distinct()).all())
+    held = session.exec(
+        select(ConversationState.data).where(
+            cast(ConversationState.data, String).contains('"path"')
+        )
+    ).all()
+    for data in held:
+        paths.update(_STORED.findall(json.dumps(data)))
+    waiting = session.exec(
+        select(Approval.journey_state).where(
+            col(Approval.status) == "pending",
+            cast(Approval.journey_state, String).contains('"path"'),
+        )
+    ).all()
+    for state in waiting:
+        paths.update(_STORED.findall(json.dumps(state)))
+    return paths

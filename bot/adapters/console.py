@@ -55,7 +55,7 @@ def render_plain(out: Outbound) -> str:
         lines.append(f"  {i}) {choice.label}")
     if msg.image:
         lines.append(f"[image: {msg.image}]")
-    lines += [f"[file: {f.name} at {f.path}]" for f in msg.files]
+    lines += [f"[file: {f.name}, kept as {f.path}]" for f in msg.files]
     return "\n".join(lines)
 
 

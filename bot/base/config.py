@@ -529,10 +529,57 @@ DEFAULT_TYPES = (
 )
 
 
-class Attachments(Section):
-    """Files people send for tickets (bot/attachments.py): kept in a folder, within limits."""
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 
+
+class S3Settings(Section):
+    """An S3-compatible bucket for attachments (AWS S3, MinIO, Ceph, Garage...)."""
+
+    bucket: str
+    endpoint_url: str = ""  # empty: AWS S3 itself (from the region)
+    region: str = ""  # empty: the SDK's default (AWS_REGION, ~/.aws/config)
+    prefix: str = ""  # keys are PREFIX + ab/abcdef... (a folder inside a shared bucket)
+    # Write ${S3_ACCESS_KEY_ID} and ${S3_SECRET_ACCESS_KEY} here, never the keys themselves;
+    # both empty: the SDK's own chain (environment, instance role).
+    access_key_id: str = Field("", repr=False)
+    secret_access_key: str = Field("", repr=False)
+    addressing_style: Literal["auto", "path", "virtual"] = "auto"
+    timeout: Duration = timedelta(seconds=10)  # to connect, and to wait for each answer
+
+    @model_validator(mode="after")
+    def _sane(self) -> S3Settings:
+        if not _BUCKET.match(self.bucket):
+            raise ValueError(f"bucket: '{self.bucket}' is not a bucket name (3-63 of a-z 0-9 . -)")
+        if self.endpoint_url and not re.match(r"^https?://[^\s/]+/?$", self.endpoint_url):
+            raise ValueError(
+                f"endpoint_url: '{self.endpoint_url}' is not http(s)://HOST[:PORT] "
+                "(e.g. https://minio.example.org:9000)"
+            )
+        if self.prefix.startswith("/") or "//" in self.prefix:
+            raise ValueError(f"prefix: '{self.prefix}' must not start with / or contain //")
+        if bool(self.access_key_id) != bool(self.secret_access_key):
+            raise ValueError("access_key_id and secret_access_key go together: set both or neither")
+        if self.timeout <= timedelta(0):
+            raise ValueError("timeout must be longer than zero")
+        return self
+
+    @property
+    def key_prefix(self) -> str:
+        """The prefix as keys use it: empty, or ending in one `/`."""
+        return self.prefix.rstrip("/") + "/" if self.prefix else ""
+
+
+class Attachments(Section):
+    """Files people send for tickets (bot/attachments.py): kept in a folder or an
+    S3-compatible bucket, within limits."""
+
+    store: Literal["folder", "s3"] = "folder"
     folder: str = "var/attachments"  # relative to config.yaml; shared by replicas
+    s3: S3Settings | None = None  # with store: s3
+    # Files no ticket refers to (a request abandoned, a ticket that failed) are removed once
+    # this old; the sweep looks every `prune_every` (and `deskbot attachments prune`).
+    keep_unreferenced: Duration = timedelta(days=2)
+    prune_every: Duration = timedelta(hours=6)
     max_size: Size = 20 * MIB  # Telegram bots cannot download more than 20 MB anyway
     allowed_types: list[str] = Field(default_factory=lambda: list(DEFAULT_TYPES))
     download_timeout: Duration = timedelta(seconds=30)
@@ -548,6 +595,12 @@ class Attachments(Section):
                 )
         if self.download_timeout <= timedelta(0):
             raise ValueError("download_timeout must be longer than zero")
+        if self.store == "s3" and self.s3 is None:
+            raise ValueError("store is s3 but there is no attachments.s3 section (bucket...)")
+        if self.keep_unreferenced < timedelta(hours=1):
+            raise ValueError("keep_unreferenced must be at least 1h (files arrive before rows)")
+        if self.prune_every < timedelta(minutes=1):
+            raise ValueError("prune_every must be at least 1m")
         return self
 
 

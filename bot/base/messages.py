@@ -45,8 +45,8 @@ class TicketCard:
 
 @dataclass(frozen=True, slots=True)
 class SharedFile:
-    """A file to upload with a message (an attachment re-shared to a technician): where it
-    is on disk and the name people see."""
+    """A file to upload with a message (an attachment re-shared to a technician): its path
+    in the attachment store (`bot.base.filestore`, ab/abcdef...) and the name people see."""
 
     path: str
     name: str

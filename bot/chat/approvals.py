@@ -12,6 +12,7 @@ from bot import permissions, workflow
 from bot.approvals import close_requests, may_decide, move
 from bot.base.buttons import REJECT_REASON, awaiting
 from bot.base.messages import Inbound
+from bot.chat import files
 from bot.chat.conversation import run
 from bot.desk import Desk
 from bot.directory import Person
@@ -164,6 +165,7 @@ def resume(
     if requester is None or journey is None or not approval.journey_state:
         return False
     desk.store.lock(session, f"conv:{approval.channel}:{requester.id}:{approval.conversation}")
+    session.refresh(approval)  # files the requester sent up to the lock are in its state
     row = conversations.load_conversation(
         session=session,
         channel=approval.channel,
@@ -181,10 +183,13 @@ def resume(
         row,
         dict(row.data) if row else {},
     )
-    other = turn.data.get("journey")
+    # Another journey under way here is set aside meanwhile (its files are not this ticket's).
+    other = turn.data.pop("journey", None)
     run(turn, journey, JourneyState.from_dict(approval.journey_state), decision)
     if other is not None:  # the resumed journey never asks questions, so restore the active one
         turn.data["journey"] = other
+    if turn.tickets:  # approved and raised: the files sent while it waited go with it
+        files.attach_parked(turn, turn.tickets[-1], approval)
     for i, out in enumerate(turn.replies):
         turn.send(out.to, out.message, idem=f"approval:{approval.id}:resume:{i}", key=out.key)
     save_turn(turn)

@@ -194,7 +194,10 @@ def _request_approval(
     turn: Turn, journey: Journey, effect: RequestApproval, state: JourneyState
 ) -> None:
     ticket = turn.tickets[-1] if turn.tickets else None
-    if approvals.request(turn, effect, state, ticket):
+    approval = approvals.request(turn, effect, state, ticket)
+    if approval is not None:
+        if ticket is None:  # files sent so far wait with the journey for the ticket
+            files.park_pending(turn, approval)
         return
     # Nobody can approve (no manager and no group): a person sorts it out instead.
     state.status = "done"

@@ -8,6 +8,8 @@ download failed). Here, in order, a file goes to:
 3. the request being made in an active journey (attached when its ticket is created);
 4. the ticket a shared thread is about (raised there, or its triage card heads it);
 5. the ticket waiting on this person's answer;
+6. the request of this conversation that waits for an approval before its ticket exists
+   (kept on the approval with the parked journey, attached when the ticket is raised);
 
 and otherwise the person is asked which request it is for. The text of the message is
 handled as usual afterwards, unless it was only the `/add IT-1042` that carried the files.
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot import attachments, expiry
+from bot import approvals, attachments, expiry
 from bot.addresses import is_shared
 from bot.base.buttons import ADD_INFO, read_awaiting
 from bot.base.filestore import TOO_BIG
@@ -28,9 +30,10 @@ from bot.turn import Turn
 from bot.workflow import team_told, waiting_ticket
 from store import attachments as repo
 from store import tickets as ticket_repo
-from store.models import Ticket
+from store.models import Approval, Ticket
 
 PENDING = "files"  # turn.data: files kept for the request of the active journey
+PARKED = "files"  # Approval.journey_state: files kept for a request parked on its approval
 ADD = "add"
 DONE = frozenset({"closed", "cancelled", "rejected"})
 
@@ -85,6 +88,16 @@ def receive(turn: Turn, verbs: Verbs) -> bool:
     if waiting is not None:
         _attach(turn, waiting, kept)
         return not text  # the words are the answer to the question, as usual
+    parked = approvals.parked_request(
+        turn.session, turn.person.id, inbound.channel, inbound.conversation
+    )
+    if parked is not None and approvals.keep_with_parked(
+        turn.session, parked, PARKED, [_as_dict(f) for f in kept]
+    ):
+        service = turn.desk.catalog.get(parked.service_id)
+        title = service.title.get(turn.language) if service else parked.service_id
+        turn.say("files.kept_for_approval", names=names, title=title)
+        return not text
     rows = []
     if not is_shared(inbound.conversation):  # titles are for the person alone
         tickets = ticket_repo.list_tickets(
@@ -98,12 +111,30 @@ def receive(turn: Turn, verbs: Verbs) -> bool:
 def attach_pending(turn: Turn, ticket: Ticket) -> None:
     """Attach the files kept during this journey to the ticket it has just raised (files
     kept during an earlier journey that ended without a ticket are let go)."""
-    held = turn.data.pop(PENDING, None) or {}
+    held = turn.data.get(PENDING) or {}
     if held.get("journey") != _journey_key(turn):
-        return
+        return  # another journey's (one set aside while an approval resumes)
+    turn.data.pop(PENDING, None)
     files = [InboundFile(**f) for f in held.get("files") or []]
     if files:
         attachments.attach(turn, ticket, files)
+
+
+def park_pending(turn: Turn, approval: Approval) -> None:
+    """The journey has parked on `approval` before its ticket exists: the files kept during
+    it wait on the approval row with the journey's state (`attach_parked`)."""
+    held = turn.data.pop(PENDING, None) or {}
+    if held.get("journey") == _journey_key(turn) and held.get("files"):
+        approvals.keep_with_parked(turn.session, approval, PARKED, list(held["files"]))
+
+
+def attach_parked(turn: Turn, ticket: Ticket, approval: Approval) -> None:
+    """Attach the files that waited with `approval` to the ticket its approval has raised
+    (rejected: no ticket, and the files are left for the prune)."""
+    files = [InboundFile(**f) for f in (approval.journey_state or {}).get(PARKED) or []]
+    if not files or attachments.attach(turn, ticket, files) is None:
+        return
+    turn.say("files.attached", names=", ".join(f.name for f in files), number=ticket.number)
 
 
 def _journey_key(turn: Turn) -> str:

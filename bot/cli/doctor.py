@@ -1,8 +1,9 @@
 """`deskbot doctor`: check everything deskbot needs to run here and say what to fix.
 
-Config and content, the database and its schema, each chat platform's tokens and triage
-places (asked of the platform itself), time zones, business-hours calendars and the ops
-listener. Exit status 1 when anything is wrong, so it can gate a deployment.
+Config and content, the database and its schema, the attachment store, each chat
+platform's tokens and triage places (asked of the platform itself), time zones,
+business-hours calendars and the ops listener. Exit status 1 when anything is wrong, so it
+can gate a deployment.
 """
 
 from __future__ import annotations
@@ -78,6 +79,7 @@ def diagnose(path: Path, environ: dict[str, str], today: date) -> list[Finding]:
             )
         )
     found += checkup.database(settings)
+    found += checkup.file_store(settings)
     found += asyncio.run(probe_platforms(settings))
     found += checkup.time_zones(settings, people)
     found += checkup.calendars(settings, today)

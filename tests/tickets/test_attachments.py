@@ -8,21 +8,23 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from itertools import count
-from pathlib import Path
 
 import pytest
+from sqlmodel import col, select
 
 from bot.adapters.memory import MemoryChat
 from bot.base.clock import FixedClock
 from bot.base.config import Settings
-from bot.base.filestore import TOO_BIG, WRONG_TYPE, FileStore, refusal
+from bot.base.filestore import TOO_BIG, WRONG_TYPE, FolderStore, open_store, refusal
 from bot.base.markup import to_plain
 from bot.base.messages import Inbound, InboundFile
 from bot.desk import Desk
 from store import attachments as repo
 from store import tickets as ticket_repo
+from store.models import Approval
 from tests.desks import build_desk
 from tests.tickets.helpers import (
+    DATA,
     SLACK_TRIAGE,
     buttons,
     card,
@@ -53,7 +55,7 @@ def fchat(fdesk: Desk) -> MemoryChat:
 
 def kept(desk: Desk, name: str, mime: str, data: bytes) -> InboundFile:
     """A file as an adapter hands it over once downloaded into the store."""
-    done = FileStore.for_settings(desk.settings).put(data)
+    done = open_store(desk.settings).put(data)
     return InboundFile(name, mime, len(data), "F1", done.path, done.sha256)
 
 
@@ -106,7 +108,7 @@ def test_get_files_in_the_triage_channel_uploads_them_privately(
     )  # never to the shared place
     private = [o for o in fchat.channels["slack"].in_conversation("U0DANA") if o.message.files]
     [shared] = private[-1].message.files
-    assert shared.name == "vpn.log" and Path(shared.path).read_bytes() == LOG
+    assert shared.name == "vpn.log" and open_store(fdesk.settings).read(shared.path) == LOG
     assert private[-1].to.person_id == "dana"
     assert kinds(fdesk, number)[-1] == "files_shared"
 
@@ -156,11 +158,16 @@ def test_the_store_policy_checks_size_type_and_extension(fdesk: Desk) -> None:
     assert refusal(policy, "huge.png", "image/png", policy.max_size + 1) == TOO_BIG
     assert refusal(policy, "setup.exe", "image/png", 1000) == WRONG_TYPE  # a name that lies
     assert refusal(policy, "clip.mp4", "video/mp4", 1000) == WRONG_TYPE
-    first = FileStore.for_settings(fdesk.settings).put(PNG)
-    again = FileStore.for_settings(fdesk.settings).put(PNG)
+    first = open_store(fdesk.settings).put(PNG)
+    again = open_store(fdesk.settings).put(PNG)
     assert first == again and first.sha256 == hashlib.sha256(PNG).hexdigest()
-    with pytest.raises(ValueError):
-        FileStore.for_settings(fdesk.settings).path("../../etc/passwd")
+    store = open_store(fdesk.settings)
+    assert isinstance(store, FolderStore)
+    for wrong in ("../../etc/passwd", "ab/" + "c" * 64, "/etc/passwd", first.path + "/x"):
+        with pytest.raises(ValueError):
+            store.path(wrong)
+        with pytest.raises(ValueError):
+            store.read(wrong)
 
 
 def test_only_the_requester_or_the_queue_may_add_or_get_files(
@@ -182,3 +189,55 @@ def test_a_file_with_nowhere_to_go_asks_which_request(fchat: MemoryChat, fdesk: 
     said = send(fchat, "bob", "", kept(fdesk, "jam.png", "image/png", PNG))
     assert "Which request is jam.png for?" in said and f"/add {number} Printer jams" in said
     assert stored(fdesk, number) == []
+
+
+def approvals_of(desk: Desk) -> list[Approval]:
+    with desk.store.read() as session:
+        return list(session.exec(select(Approval).order_by(col(Approval.id))).all())
+
+
+@pytest.fixture
+def first_desk(settings: Settings, clock: FixedClock) -> Iterator[Desk]:
+    """A catalog whose one service asks the manager before its ticket exists."""
+    desk = build_desk(with_triage(settings, DATA / "approve_first"), clock=clock)
+    yield desk
+    desk.store.dispose()
+
+
+def test_files_sent_while_a_request_waits_for_approval_go_to_its_ticket(
+    first_desk: Desk,
+) -> None:
+    chat = MemoryChat(first_desk)
+    chat.say("alice", "I need admin rights")
+    # One file while the journey asks, one after it has parked on the manager's approval.
+    send(chat, "alice", "", kept(first_desk, "installer-error.png", "image/png", PNG))
+    said = plain(chat.say("alice", "To install the VPN client for the lab"))
+    assert "approv" in said.lower()
+    [approval] = approvals_of(first_desk)
+    assert approval.ticket_id is None and approval.status == "pending"
+    said = send(chat, "alice", "", kept(first_desk, "setup.log", "text/plain", LOG))
+    assert "Got setup.log: your request for Admin rights is waiting for approval" in said
+    assert "Which request" not in said
+    # Alice's manager approves: the ticket is raised with both files.
+    manager = approval.approvers[0]
+    chat.say(manager, f"/approve {approval.id}")
+    with first_desk.store.read() as session:
+        [ticket] = ticket_repo.list_tickets(session=session, requester_id="alice")
+    assert [r[0] for r in stored(first_desk, ticket.number)] == ["installer-error.png", "setup.log"]
+    assert "attached" in kinds(first_desk, ticket.number)
+    told = "\n".join(to_plain(o.text) for o in chat.seen_by("alice"))
+    assert f"Added installer-error.png, setup.log to {ticket.number}" in told
+
+
+def test_a_rejected_request_attaches_nothing_and_a_new_journey_keeps_its_own_files(
+    first_desk: Desk,
+) -> None:
+    chat = MemoryChat(first_desk)
+    chat.say("alice", "I need admin rights")
+    chat.say("alice", "To debug a driver")
+    [approval] = approvals_of(first_desk)
+    send(chat, "alice", "", kept(first_desk, "driver.log", "text/plain", LOG))
+    chat.say(approval.approvers[0], f"/reject {approval.id}")
+    with first_desk.store.read() as session:
+        assert ticket_repo.list_tickets(session=session, requester_id="alice") == []
+        assert repo.referenced_paths(session=session) == set()  # left for the prune

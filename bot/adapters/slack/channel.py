@@ -638,13 +638,18 @@ class SlackChannel:
                     if exc.response.get("error") not in EDIT_GONE:
                         raise
                     log.info("message %s is gone; posting a new one", edit)
+            # A ticket's files are read first: a store that does not answer delays the
+            # whole message (the outbox tries again) rather than posting it without them.
+            files = await downloads.shared_bytes(self.desk.settings, out.message.files)
             ref = await self._post_parts(out, channel, thread_ts)
             log.info("slack: chat.postMessage to %s done: %s", out.to.conversation, ref)
             posted_channel = ref.partition(":")[0] or channel
             if out.message.image:
                 await self._upload(out.message.image, posted_channel, thread_ts)
-            for shared in out.message.files:
-                await self._upload(shared.path, posted_channel, thread_ts, name=shared.name)
+            for shared, data in files:
+                await self.client.files_upload_v2(
+                    channel=posted_channel, file=data, filename=shared.name, thread_ts=thread_ts
+                )
             return ref
         except SlackApiError as exc:
             raise delivery_error(exc) from exc
@@ -672,11 +677,9 @@ class SlackChannel:
         self._partial.pop(key, None)
         return ref
 
-    async def _upload(
-        self, path: str, channel: str, thread_ts: str | None, *, name: str | None = None
-    ) -> None:
-        """Attach a file (a report chart, a ticket's attachment) under the message, in the
-        same conversation (files.upload v2: an upload URL, the bytes, then completion)."""
+    async def _upload(self, path: str, channel: str, thread_ts: str | None) -> None:
+        """Attach a file (a report chart) under the message, in the same conversation
+        (files.upload v2: an upload URL, the bytes, then completion)."""
         try:
             data = await asyncio.to_thread(Path(path).read_bytes)
         except OSError as exc:
@@ -684,7 +687,7 @@ class SlackChannel:
             log.error("file %s for %s cannot be read: %s", path, channel, exc)
             return
         await self.client.files_upload_v2(
-            channel=channel, file=data, filename=name or Path(path).name, thread_ts=thread_ts
+            channel=channel, file=data, filename=Path(path).name, thread_ts=thread_ts
         )
 
 

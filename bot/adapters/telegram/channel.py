@@ -42,6 +42,7 @@ from telegram.error import (
 )
 from telegram.ext import Application, ApplicationBuilder
 
+from bot.adapters import downloads
 from bot.adapters.telegram import render
 from bot.adapters.telegram.handlers import Handlers
 from bot.adapters.telegram.pacing import Pacer, Pacing
@@ -391,6 +392,9 @@ class TelegramChannel:
         # failure midway resumes after the parts already shown instead of repeating them.
         key = (chat, hashlib.sha256(repr((chunks, message)).encode()).hexdigest())
         done, ref = self._partial.get(key, (0, None))
+        # A ticket's files are read first: a store that does not answer delays the whole
+        # message (the outbox tries again) rather than sending it without them.
+        files = await downloads.shared_bytes(self.desk.settings, message.files)
         try:
             for i, chunk in enumerate(chunks):
                 if i >= done:
@@ -400,8 +404,8 @@ class TelegramChannel:
                     self._partial[key] = (i + 1, ref)
             if message.image:
                 await self._send_image(chat, message.image)
-            for shared in message.files:
-                await self._send_document(chat, shared)
+            for shared, data in files:
+                await self._send_document(chat, shared, data)
         except DeliveryError as exc:
             if exc.permanent:
                 self._partial.pop(key, None)
@@ -442,13 +446,8 @@ class TelegramChannel:
             return
         await self._call(chat, lambda: self.app.bot.send_photo(chat, data))
 
-    async def _send_document(self, chat: int | str, shared: SharedFile) -> None:
+    async def _send_document(self, chat: int | str, shared: SharedFile, data: bytes) -> None:
         """A ticket's file, re-shared (sendDocument, uploaded under its own name)."""
-        try:
-            data = await self.blocking(Path(shared.path).read_bytes)
-        except OSError as exc:
-            log.error("telegram: file %s not sent: %s", shared.name, exc)
-            return
         bot = self.app.bot
         await self._call(chat, lambda: bot.send_document(chat, data, filename=shared.name))
 
