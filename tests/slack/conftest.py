@@ -29,6 +29,7 @@ from bot.chat.engine import Engine
 from bot.desk import Desk
 from notifications.dispatch import Dispatcher
 from tests.desks import build_desk
+from tests.s3server import own_s3_server, s3_server  # noqa: F401 - fixtures
 from tests.slack.fake_slack import Call, FakeSlack, dm_of
 
 PAYLOADS = Path(__file__).resolve().parent / "payloads"

@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
+from sqlmodel import select
 
 from bot.adapters.slack import SlackChannel
 from bot.base.clock import FixedClock
@@ -21,7 +23,13 @@ from bot.base.config import Settings
 from bot.chat.engine import Engine
 from store import attachments as files_repo
 from store import tickets as repo
+from store.models import OutboxMessage
 from tests.desks import build_desk
+from tests.s3server import (
+    SECRET,
+    S3Server,
+    s3_config,
+)
 from tests.slack.conftest import TRIAGE, Driver, slack_settings
 from tests.slack.fake_slack import FakeSlack
 from tests.slack.test_staff import open_password_ticket
@@ -193,3 +201,76 @@ async def test_a_file_with_no_ticket_in_a_channel_is_asked_about_without_titles(
     said = slack.last("C0GENERAL").block_text()
     assert "Which request is error.png for?" in said and "/add IT-1042" in said
     assert "IT-1000" not in said  # her requests are not listed where others read
+
+
+async def test_files_go_to_an_s3_bucket_and_back_to_a_technician(
+    settings: Settings, clock: FixedClock, fake: FakeSlack, s3_server: S3Server
+) -> None:
+    bucket = await asyncio.to_thread(s3_server.bucket)
+    config = s3_config(s3_server, bucket)
+    async with slack_with(settings, clock, fake, store="s3", s3=config) as slack:
+        number = await open_password_ticket(slack)
+        log = fake.host_file("router.log", LOG, "text/plain")
+        await slack.event(with_files(slack.dm_event("U0ALICE", f"/add {number}"), log))
+        assert f"Added router.log to *{number}*" in slack.last("D0ALICE").block_text()
+        sha = hashlib.sha256(LOG).hexdigest()
+        assert await asyncio.to_thread(s3_server.keys, bucket) == [f"deskbot/files/{sha[:2]}/{sha}"]
+        assert not await asyncio.to_thread(stored_files, Path(settings.attachments.folder))
+        await slack.command("U0DANA", f"file {number}")
+        await slack.flush()
+        [uploaded] = fake.files
+        assert uploaded["filename"] == "router.log" and uploaded["data"] == LOG
+        assert uploaded["channel"] == "D0DANA"
+
+
+async def test_an_s3_outage_delays_files_and_loses_nothing(
+    settings: Settings,
+    clock: FixedClock,
+    fake: FakeSlack,
+    own_s3_server: S3Server,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    s3 = own_s3_server
+    bucket = await asyncio.to_thread(s3.bucket)
+    async with slack_with(settings, clock, fake, store="s3", s3=s3_config(s3, bucket)) as slack:
+        number = await open_password_ticket(slack)
+        await asyncio.to_thread(s3.stop)
+        # Sent while the bucket does not answer: told so; the words still reach the ticket.
+        shot = fake.host_file("error.png", PNG, "image/png")
+        body = with_files(slack.dm_event("U0ALICE", f"/add {number} it says error 809"), shot)
+        await slack.event(body)
+        said = "\n".join(c.block_text() for c in fake.posts("D0ALICE")[-2:])
+        assert "got *error.png* but couldn't store it just now" in said
+        assert "send the file again in a few minutes" in said
+        assert kept(slack, number) == []
+        with slack.desk.store.read() as session:
+            ticket = repo.get_ticket(session=session, number=number)
+            assert ticket is not None and ticket.id is not None
+            notes = [e.note for e in repo.events_of(session=session, ticket_id=ticket.id)]
+        assert "it says error 809" in notes
+        # Sent again once it is back: kept.
+        await asyncio.to_thread(s3.start)
+        again = fake.host_file("error.png", PNG, "image/png")
+        await slack.event(with_files(slack.dm_event("U0ALICE", f"/add {number}"), again))
+        assert [k[0] for k in kept(slack, number)] == ["error.png"]
+        # A technician asks for it while the bucket is down again: the message waits.
+        await asyncio.to_thread(s3.stop)
+        await slack.command("U0DANA", f"file {number}")
+        await slack.flush()
+        assert fake.files == []
+        with slack.desk.store.read() as session:
+            waiting = [
+                m
+                for m in session.exec(select(OutboxMessage)).all()
+                if m.status == "pending" and m.conversation.startswith("D0DANA")
+            ]
+        [row] = waiting
+        assert row.last_error and "attachment store unavailable" in row.last_error
+        await asyncio.to_thread(s3.start)
+        clock.advance(timedelta(minutes=5))
+        await slack.flush()
+        [uploaded] = fake.files
+        assert uploaded["data"] == PNG and uploaded["channel"] == "D0DANA"
+        # The text went out once, with its file, after the outage.
+        assert len([c for c in fake.posts("D0DANA") if "error.png" in c.block_text()]) == 1
+    assert SECRET not in caplog.text

@@ -12,6 +12,7 @@ from bot.base.clock import FixedClock
 from bot.base.config import Settings
 from bot.desk import Desk
 from tests.desks import build_desk
+from tests.s3server import own_s3_server, s3_server  # noqa: F401 - fixtures
 from tests.tickets.helpers import DATA, with_triage
 
 
