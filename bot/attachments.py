@@ -1,5 +1,6 @@
 """Files kept with tickets: recording one (audited, the triage card updated), listing a
-ticket's files, and re-sharing them to a technician's private chat.
+ticket's files, re-sharing them to a technician's private chat, and removing stored files
+nothing refers to any more (`prune`).
 
 The bytes were kept by the adapter (`bot.base.filestore`) before the turn began; here only
 rows and messages are made, so a turn never waits on a download.
@@ -7,10 +8,14 @@ rows and messages are made, so a turn never waits on a download.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from bot import permissions
 from bot.addresses import is_shared, private_address
+from bot.base.filestore import Stored, open_store
 from bot.base.messages import InboundFile, Message, SharedFile
 from bot.desk import Desk
 from bot.tickets import post_triage
@@ -18,6 +23,8 @@ from bot.turn import Turn
 from store import attachments as repo
 from store import tickets as ticket_repo
 from store.models import Attachment, Ticket, TicketEvent
+
+log = logging.getLogger(__name__)
 
 SHARE_AT_MOST = 10  # files re-shared by one /file
 
@@ -116,3 +123,49 @@ def share(turn: Turn, ticket: Ticket, chosen: Sequence[Attachment]) -> None:
     to = private_address(turn.desk, turn.session, turn.person, inbound.channel, inbound.account)
     turn.send(to, message, idem=f"files:{ticket.number}:{event.id}:{to.person_id}")
     turn.say("files.sent_privately", number=ticket.number)
+
+
+# ---- the prune -------------------------------------------------------------------------------
+
+
+@dataclass
+class Pruned:
+    """What a prune found: the files it removed (or would remove, on a dry run), and how
+    many it kept because something refers to them or they are younger than the limit."""
+
+    listed: int = 0
+    removed: list[Stored] = field(default_factory=list)
+    referenced: int = 0
+    young: int = 0
+
+
+def prune(desk: Desk, now: datetime, *, dry_run: bool = False) -> Pruned:
+    """Remove the stored files that no attachment row, no request under way and no request
+    waiting for its approval refers to, once older than `attachments.keep_unreferenced`
+    (a journey abandoned, a turn that failed after the download). The store is listed
+    before the references are read, and each file's date is read again just before it is
+    removed, so a file sent again meanwhile (which renews its date) stays. Raises
+    `StoreUnavailable` when the store cannot be listed."""
+    store = open_store(desk.settings)
+    limit = now - desk.settings.attachments.keep_unreferenced
+    listed = list(store.listing())
+    with desk.store.read() as session:
+        used = repo.referenced_paths(session=session)
+    out = Pruned(listed=len(listed))
+    for stored in listed:
+        if stored.path in used:
+            out.referenced += 1
+            continue
+        if stored.modified > limit:
+            out.young += 1
+            continue
+        if not dry_run:
+            again = store.modified(stored.path)
+            if again is not None and again > limit:
+                out.young += 1
+                continue
+            store.delete(stored.path)
+        out.removed.append(stored)
+    if out.removed and not dry_run:
+        log.info("attachments: removed %d unreferenced files", len(out.removed))
+    return out

@@ -24,6 +24,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from bot.addresses import home_address
+from bot.attachments import prune
 from bot.base import logcontext
 from bot.base.messages import Message
 from bot.desk import Desk
@@ -96,7 +97,37 @@ class Sweeper:
                     items=report.fired,
                     error=error,
                 )
+        self.prune_files(now)
         return report
+
+    def prune_files(self, now: datetime) -> int | None:
+        """Remove stored files nothing refers to (`bot.attachments.prune`), once per
+        `attachments.prune_every` across replicas; None when it was not this one's turn.
+        Not part of `sweep`, so `deskbot simulate`'s moved clock never removes a file. A
+        store that fails is logged and recorded; the sweep goes on."""
+        every = self.desk.settings.attachments.prune_every.total_seconds()
+        slot = int(now.timestamp() // every)
+        with self.desk.store.begin() as session:
+            if not timer_repo.claim_slot(
+                session=session, name="prune", slot=slot, worker=self.worker, now=now
+            ):
+                return None
+        removed, error = 0, None
+        try:
+            removed = len(prune(self.desk, now).removed)
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {exc}"
+            log.error("attachment prune failed: %s", error)
+        with self.desk.store.begin() as session:
+            timer_repo.finish_slot(
+                session=session,
+                name="prune",
+                slot=slot,
+                now=self.desk.clock.now(),
+                items=removed,
+                error=error,
+            )
+        return removed
 
     async def run_async(self) -> None:
         """The scheduler job: the sweep's database work runs off the event loop."""

@@ -75,6 +75,10 @@ class FileStore(Protocol):
         """Every file this store made (anything else in its place is left alone)."""
         ...
 
+    def modified(self, path: str) -> datetime | None:
+        """When the file was last stored (None: not there)."""
+        ...
+
     def check(self) -> str:
         """What was reached (for `deskbot doctor`), or raise `StoreUnavailable`."""
         ...
@@ -156,6 +160,14 @@ class FolderStore:
                     continue  # a temporary .part- file, or something not ours
                 info = entry.stat()
                 yield Stored(relative, datetime.fromtimestamp(info.st_mtime, UTC), info.st_size)
+
+    def modified(self, path: str) -> datetime | None:
+        try:
+            return datetime.fromtimestamp(self.path(path).stat().st_mtime, UTC)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise StoreUnavailable(f"cannot look at {path}: {exc.strerror}") from exc
 
     def check(self) -> str:
         if not self.folder.exists():
@@ -259,6 +271,17 @@ class S3Store:
                         yield Stored(relative, item["LastModified"], int(item["Size"]))
         except Exception as exc:
             raise self._failed("listing files", exc) from exc
+
+    def modified(self, path: str) -> datetime | None:
+        try:
+            head = self.client.head_object(Bucket=self.bucket, Key=self.prefix + checked(path))
+        except Exception as exc:
+            code = str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
+            if code in ("NoSuchKey", "404"):
+                return None
+            raise self._failed(f"looking at {path}", exc) from exc
+        when: datetime = head["LastModified"]
+        return when
 
     def check(self) -> str:
         try:

@@ -13,6 +13,7 @@ from bot.base import logformat
 from bot.base.yamlfile import ProblemsError
 from bot.cli import (
     admin,
+    attachments,
     backup,
     directory,
     doctor,
@@ -38,6 +39,7 @@ COMMAND_MODULES = (
     link,
     outbox,
     inbox,
+    attachments,
     intents,
     report,
     kb,
