@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import ColumnElement, delete
 from sqlmodel import Session, col, or_, select
 
 from store.models import Ticket, TicketLink
@@ -30,16 +31,32 @@ def add_link(
     )
 
 
+def _between(a: int, b: int) -> ColumnElement[bool]:
+    return or_(
+        (col(TicketLink.ticket_id) == a) & (col(TicketLink.other_id) == b),
+        (col(TicketLink.ticket_id) == b) & (col(TicketLink.other_id) == a),
+    )
+
+
 def _tied(session: Session, a: int, b: int) -> bool:
-    found = session.exec(
-        select(TicketLink.id).where(
-            or_(
-                (col(TicketLink.ticket_id) == a) & (col(TicketLink.other_id) == b),
-                (col(TicketLink.ticket_id) == b) & (col(TicketLink.other_id) == a),
-            )
-        )
+    return session.exec(select(TicketLink.id).where(_between(a, b))).first() is not None
+
+
+def kind_between(*, session: Session, ticket: Ticket, other: Ticket) -> str | None:
+    """How two tickets are tied (`related`, `merged`), either way round; None: not tied."""
+    assert ticket.id is not None and other.id is not None
+    return session.exec(select(TicketLink.kind).where(_between(ticket.id, other.id))).first()
+
+
+def remove_related(*, session: Session, ticket: Ticket, other: Ticket) -> bool:
+    """Untie two related tickets (either way round); False when they were not related."""
+    assert ticket.id is not None and other.id is not None
+    gone = session.execute(
+        delete(TicketLink)
+        .where(_between(ticket.id, other.id), col(TicketLink.kind) == "related")
+        .returning(col(TicketLink.id))
     ).first()
-    return found is not None
+    return gone is not None
 
 
 def links_of(*, session: Session, ticket_id: int) -> list[tuple[str, Ticket]]:

@@ -61,3 +61,43 @@ def test_a_duplicate_merges_and_its_requester_follows(tchat: MemoryChat, tdesk: 
 
     assert f"{dup} is Cancelled" in plain(tchat.say("dana", f"/merge {dup} {keep}"))
     assert "twice" in plain(tchat.say("dana", f"/merge {keep} {keep}"))
+
+
+def test_unlink_removes_a_related_link_from_both_and_is_audited(
+    tchat: MemoryChat, tdesk: Desk
+) -> None:
+    vpn = new_ticket(tdesk, "bob", "VPN drops at home")
+    router = new_ticket(tdesk, "bob", "Office router reboots", queue="network")
+    assert f"Linked {vpn} and {router}" in plain(tchat.say("alex", f"/link {vpn} {router}"))
+    # Only staff, and only of one of the two queues (or an admin).
+    assert "is for IT technicians" in plain(tchat.say("bob", f"/unlink {vpn} {router}"))
+    assert "belongs to the Service Desk team" in plain(tchat.say("sam", f"/unlink {vpn} {router}"))
+    assert "Please use it like this" in plain(tchat.say("dana", f"/unlink {vpn}"))
+    # Dana works the Service Desk, not Network: one side is enough.
+    done = plain(tchat.say("dana", f"/unlink {router} {vpn}"))
+    assert f"Unlinked {router} and {vpn}" in done
+    assert "related to" not in plain(tchat.say("dana", f"/show {vpn}"))
+    assert "related to" not in plain(tchat.say("alex", f"/show {router}"))
+    assert kinds(tdesk, vpn)[-1] == kinds(tdesk, router)[-1] == "unrelated"
+    assert "aren't linked" in plain(tchat.say("dana", f"/unlink {vpn} {router}"))
+    # In Chinese too, for a technician writing Chinese.
+    tchat.say("alex", f"/link {vpn} {router}")
+    assert f"已取消 {vpn} 和 {router} 的关联" in plain(
+        tchat.say("chen.jie", f"/unlink {vpn} {router} 不相关")
+    )
+
+
+def test_unlink_does_not_undo_a_merge(tchat: MemoryChat, tdesk: Desk) -> None:
+    keep = new_ticket(tdesk, "bob", "Printer on floor 3 jammed")
+    dup = new_ticket(tdesk, "alice", "Floor 3 printer jam")
+    tchat.say("dana", f"/merge {dup} {keep}")
+    said = plain(tchat.say("dana", f"/unlink {dup} {keep}"))
+    assert "are merged, not linked" in said
+    assert f"merged here {dup}" in plain(tchat.say("dana", f"/show {keep}"))
+
+
+def test_help_names_link_unlink_and_merge(tchat: MemoryChat) -> None:
+    said = plain(tchat.say("dana", "/help"))
+    assert "/link IT-1043 IT-1042" in said and "/unlink IT-1043 IT-1042" in said
+    assert "/merge IT-1043 IT-1042" in said
+    assert "/unlink" not in plain(tchat.say("bob", "/help"))
