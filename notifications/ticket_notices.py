@@ -2,6 +2,11 @@
 
 Requesters get waiting reminders, auto-close warnings and the auto-close itself, nudges and
 surveys; technicians (assignee, triage channels, queue lead) get SLA warnings and breaches.
+
+Followers (the requesters of tickets merged into this one with `/merge`) get what tells them
+where the problem stands: the progress nudges and the auto-close. What asks the requester to
+act (answer the question, say whether the fix worked, rate the help) stays the requester's:
+a follower could not answer for them, and their own ticket was the duplicate.
 Each notice is rendered, queued in the outbox and recorded in the ticket's audit trail, inside
 the transaction that marks its timer done (notifications/firing.py), so a notice, the status
 change it announces (auto-close) and the timer's completion commit together or not at all.
@@ -10,7 +15,7 @@ change it announces (auto-close) and the timer's completion commit together or n
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -30,7 +35,7 @@ from bot.workflow import fixed_buttons
 from notifications.outcome import Fired
 from notifications.plan import sla_state
 from notifications.quiet import deliver_at, muted
-from store import lifecycle
+from store import lifecycle, ticket_links
 from store import notices as notice_repo
 from store import tickets as ticket_repo
 from store.models import Approval, Ticket, TicketEvent, Timer
@@ -103,6 +108,45 @@ class TicketJob:
             available_at=when,
         )
         return Fired("sent", {"delivered_at": when.isoformat()})
+
+    def tell_followers(
+        self,
+        key: str,
+        *,
+        essential: bool,
+        params: Callable[[Person, str], dict[str, Any]] | None = None,
+    ) -> int:
+        """Queue a notice to each follower (requester of a ticket merged into this one) in
+        their own language and time zone (`params(person, lang)`), where they asked for the
+        duplicate, without buttons, respecting their mute and quiet hours. Returns how many."""
+        ticket = self.ticket
+        assert ticket.id is not None
+        seen = {ticket.requester_id}
+        sent = 0
+        for merged in ticket_links.merged_into(session=self.session, ticket_id=ticket.id):
+            person = self.desk.directory.get(merged.requester_id)
+            if person is None or person.id in seen:
+                continue
+            seen.add(person.id)
+            if not essential and muted(self.session, person, self.now):
+                continue
+            lang = merged.language
+            extra = params(person, lang) if params else {}
+            text = self.desk.texts.render(
+                lang, key, number=ticket.number, title=ticket.title, own=merged.number, **extra
+            )
+            notify(
+                session=self.session,
+                to=requester_address(self.desk, self.session, merged, person),
+                message=Message(text=text),
+                idem_key=f"timer:{self.timer.key}:{person.id}",
+                now=self.now,
+                available_at=deliver_at(
+                    self.desk, self.session, person, self.now, urgent=ticket.priority == "P1"
+                ),
+            )
+            sent += 1
+        return sent
 
 
 # Requester notices ------------------------------------------------------------------------
@@ -197,6 +241,7 @@ def _auto_close(job: TicketJob, from_status: str, notice: str) -> Fired:
         except (lifecycle.InvalidTransition, lifecycle.Conflict):
             return Fired("skipped:changed")
     post_triage(job.desk, job.session, ticket, job.now, "auto_closed")
+    job.tell_followers("notices.follower_closed", essential=True)
     if ticket.type == "problem":  # closed; its declarer is not a requester to thank
         return Fired("skipped:problem_record")
     return job.tell_requester(notice, essential=True)
@@ -230,18 +275,23 @@ def next_step(job: TicketJob, lang: str) -> str:
 
 
 def nudge(job: TicketJob) -> Fired:
-    ticket, lang = job.ticket, job.ticket.language
+    ticket = job.ticket
     state = sla_state(job.desk, ticket, job.events)
     eta = state.expected_at or state.resolution_due or ticket.expected_at or ticket.resolution_due
+
+    def said(person: Person | None, lang: str) -> dict[str, Any]:
+        return {
+            "next": trusted(next_step(job, lang)),
+            "expected": job.time_for(person, eta, lang) if eta else "",
+            "late": bool(eta and eta <= job.now),
+        }
+
     fired = job.tell_requester(
-        "notices.nudge",
-        essential=False,
-        next=trusted(next_step(job, lang)),
-        expected=job.time_for(job.requester, eta, lang) if eta else "",
-        late=bool(eta and eta <= job.now),
+        "notices.nudge", essential=False, **said(job.requester, ticket.language)
     )
-    if fired.outcome == "sent":
-        job.event("nudged")
+    followers = job.tell_followers("notices.nudge", essential=False, params=said)
+    if fired.outcome == "sent" or followers:
+        job.event("nudged", followers=followers)
     return fired
 
 
