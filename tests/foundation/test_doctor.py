@@ -60,6 +60,7 @@ def test_a_healthy_desk_exits_zero_and_prints_json(
         "content",
         "database",
         "schema",
+        "attachments",
         "slack",
         "telegram",
         "time zones",

@@ -7,9 +7,13 @@ tests/slack/test_attachments.py."""
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
+import re
+import uuid
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -21,7 +25,9 @@ from bot.base.filestore import FileMissing, S3Store, StoreUnavailable, open_stor
 from bot.base.messages import Inbound, InboundFile
 from bot.desk import Desk
 from tests.desks import build_desk
+from tests.foundation.helpers import config_copy, deskbot
 from tests.s3server import (
+    KEY_ID,
     SECRET,
     S3Server,
     free_port,
@@ -144,6 +150,40 @@ def test_the_doctor_says_whether_the_bucket_answers(
     assert SECRET not in found.detail + found.fix
     [found] = checkup.file_store(settings)  # the folder store
     assert found.ok
+
+
+def test_deskbot_doctor_fails_on_a_bucket_it_cannot_use(
+    s3_server: S3Server, settings: Settings, tmp_path: Path
+) -> None:
+    config = config_copy(tmp_path)
+    bucket = f"later-{uuid.uuid4().hex[:10]}"
+    section = (
+        "  store: s3\n"
+        "  s3:\n"
+        f"    bucket: {bucket}\n"
+        f"    endpoint_url: {s3_server.url}\n"
+        "    region: eu-west-1\n"
+        "    access_key_id: ${S3_ACCESS_KEY_ID}\n"
+        "    secret_access_key: ${S3_SECRET_ACCESS_KEY}\n"
+    )
+    text = re.sub(r"  store: folder[^\n]*\n", section, config.read_text(encoding="utf-8"))
+    config.write_text(text, encoding="utf-8")
+    env = {
+        "DATABASE_URL": settings.database.url,
+        "S3_ACCESS_KEY_ID": KEY_ID,
+        "S3_SECRET_ACCESS_KEY": SECRET,
+    }
+    found = deskbot("doctor", "--config", str(config), "--format", "json", env=env)
+    assert found.returncode == 1
+    [store] = [c for c in json.loads(found.stdout)["checks"] if c["check"] == "attachments"]
+    assert not store["ok"] and f"no bucket {bucket}" in store["detail"]
+    assert SECRET not in found.stdout + found.stderr
+    s3_server.client().create_bucket(  # type: ignore[attr-defined]
+        Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+    )
+    found = deskbot("doctor", "--config", str(config), "--format", "json", env=env)
+    [store] = [c for c in json.loads(found.stdout)["checks"] if c["check"] == "attachments"]
+    assert store["ok"] and f"s3://{bucket}/" in store["detail"]
 
 
 def test_timeouts_are_the_configured_ones(s3_server: S3Server) -> None:
