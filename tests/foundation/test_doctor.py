@@ -79,7 +79,7 @@ def test_problems_print_their_fix_and_exit_one(
     config = config_file(tmp_path, {"business_hours": {"default": {"holidays": "XX"}}})
     assert main(["doctor", "--config", str(config)]) == 1
     out = capsys.readouterr().out
-    assert "PROBLEM  calendars   business_hours.default.holidays: 'XX' is not known" in out
+    assert "PROBLEM  calendars    business_hours.default.holidays: 'XX' is not known" in out
     assert "fix: set business_hours.default.holidays to a country code such as GB" in out
     assert out.rstrip().endswith("1 problem found.")
 
