@@ -114,18 +114,20 @@ class FolderStore:
         relative = relative_for(digest)
         target = self.folder / relative
         try:
-            if target.exists():
-                os.utime(target)  # sent again: not an old orphan any more (the prune)
-            else:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                fd, temp = tempfile.mkstemp(dir=target.parent, prefix=".part-")
-                try:
-                    with os.fdopen(fd, "wb") as handle:
-                        handle.write(data)
-                    os.replace(temp, target)
-                except BaseException:
-                    Path(temp).unlink(missing_ok=True)
-                    raise
+            try:
+                os.utime(target)  # kept already; sent again: not an old orphan (the prune)
+                return Kept(relative, digest, len(data))
+            except FileNotFoundError:
+                pass
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, temp = tempfile.mkstemp(dir=target.parent, prefix=".part-")
+            try:
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(data)
+                os.replace(temp, target)
+            except BaseException:
+                Path(temp).unlink(missing_ok=True)
+                raise
         except OSError as exc:
             raise StoreUnavailable(f"cannot write in {self.folder}: {exc.strerror}") from exc
         return Kept(relative, digest, len(data))
@@ -151,15 +153,23 @@ class FolderStore:
     def listing(self) -> Iterator[Stored]:
         if not self.folder.is_dir():
             return
-        for sub in sorted(self.folder.iterdir()):
-            if not sub.is_dir() or len(sub.name) != 2:
-                continue
-            for entry in sorted(sub.iterdir()):
-                relative = f"{sub.name}/{entry.name}"
-                if not _PATH.match(relative) or not entry.is_file():
-                    continue  # a temporary .part- file, or something not ours
-                info = entry.stat()
-                yield Stored(relative, datetime.fromtimestamp(info.st_mtime, UTC), info.st_size)
+        try:
+            subs = sorted(self.folder.iterdir())
+            for sub in subs:
+                if not sub.is_dir() or len(sub.name) != 2:
+                    continue
+                for entry in sorted(sub.iterdir()):
+                    relative = f"{sub.name}/{entry.name}"
+                    if not _PATH.match(relative) or not entry.is_file():
+                        continue  # a temporary .part- file, or something not ours
+                    try:
+                        info = entry.stat()
+                    except FileNotFoundError:
+                        continue  # removed meanwhile
+                    modified = datetime.fromtimestamp(info.st_mtime, UTC)
+                    yield Stored(relative, modified, info.st_size)
+        except OSError as exc:
+            raise StoreUnavailable(f"cannot list {self.folder}: {exc.strerror}") from exc
 
     def modified(self, path: str) -> datetime | None:
         try:
@@ -254,8 +264,9 @@ class S3Store:
             raise self._failed(f"reading {path}", exc) from exc
 
     def delete(self, path: str) -> None:
+        key = self.prefix + checked(path)
         try:
-            self.client.delete_object(Bucket=self.bucket, Key=self.prefix + checked(path))
+            self.client.delete_object(Bucket=self.bucket, Key=key)
         except Exception as exc:
             raise self._failed(f"removing {path}", exc) from exc
 
@@ -273,8 +284,9 @@ class S3Store:
             raise self._failed("listing files", exc) from exc
 
     def modified(self, path: str) -> datetime | None:
+        key = self.prefix + checked(path)
         try:
-            head = self.client.head_object(Bucket=self.bucket, Key=self.prefix + checked(path))
+            head = self.client.head_object(Bucket=self.bucket, Key=key)
         except Exception as exc:
             code = str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
             if code in ("NoSuchKey", "404"):

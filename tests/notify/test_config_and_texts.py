@@ -126,6 +126,7 @@ def test_every_notice_renders_in_both_languages_and_escapes_user_text():
         "error": evil,
         "kind": "k",
         "subject": "s",
+        "own": evil,
     }
     flat = _flatten(load_yaml(PACKAGE_LOCALE / "en" / "notify.yaml").data)
     for lang in ("en", "zh"):

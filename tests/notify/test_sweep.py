@@ -44,8 +44,13 @@ def test_one_replica_runs_each_slot(desk: Desk, clock: FixedClock):
     clock.advance(timedelta(seconds=30))
     assert two.run_once() is not None
     with desk.store.read() as session:
-        runs = session.exec(select(JobRun).order_by(col(JobRun.slot))).all()
-    assert [r.worker for r in runs] == ["one", "two"]
+        runs = session.exec(select(JobRun).order_by(col(JobRun.name), col(JobRun.slot))).all()
+    # The attachment prune runs with the sweep, once per `attachments.prune_every` (6h).
+    assert [(r.name, r.worker) for r in runs] == [
+        ("prune", "one"),
+        ("sweep", "one"),
+        ("sweep", "two"),
+    ]
     assert all(r.finished_at is not None and r.error is None for r in runs)
 
 
