@@ -9,6 +9,7 @@ from bot.base.config import Settings
 from bot.base.texts import Texts
 from bot.base.yamlfile import Problem, ProblemsError
 from bot.canned import CannedReply, load_replies
+from bot.cis import Cmdb, load_cmdb
 from bot.desk import Content
 from bot.directory import Directory, load_directory, people_stamp
 from intents.catalog import Intent, IntentCatalog, Referral, load_builtins, load_referrals
@@ -68,11 +69,12 @@ class Loaded(NamedTuple):
     catalog: Catalog
     intents: IntentCatalog
     replies: dict[str, CannedReply]
+    cis: Cmdb
 
 
 def load_content(settings: Settings) -> Loaded:
-    """Load people, texts, services, intents and canned replies, collecting problems from
-    all of them."""
+    """Load people, texts, services, intents, canned replies and configuration items,
+    collecting problems from all of them."""
     problems: list[Problem] = []
     directory = texts = catalog = None
     builtins: list[Intent] = []
@@ -112,17 +114,23 @@ def load_content(settings: Settings) -> Loaded:
         replies = load_replies(settings.resolve(settings.paths.replies))
     except ProblemsError as exc:
         problems += exc.problems
+    cis = Cmdb()
+    if directory is not None:
+        try:
+            service_ids = {j.id for j in catalog} if catalog is not None else None
+            cis = load_cmdb(settings, directory, service_ids)
+        except ProblemsError as exc:
+            problems += exc.problems
     if problems or directory is None or texts is None or catalog is None:
         raise ProblemsError(problems)
-    return Loaded(
-        directory, texts, catalog, build_intents(catalog, builtins, learned, referrals), replies
-    )
+    intents = build_intents(catalog, builtins, learned, referrals)
+    return Loaded(directory, texts, catalog, intents, replies, cis)
 
 
 def build_content(settings: Settings) -> Content:
     """Everything the files say, with the matcher trained on it."""
     stamp = people_stamp(settings)  # before reading: a change meanwhile is seen later
-    directory, texts, catalog, intents, replies = load_content(settings)
+    directory, texts, catalog, intents, replies, cis = load_content(settings)
     return Content(
         directory=directory,
         texts=texts,
@@ -132,4 +140,5 @@ def build_content(settings: Settings) -> Content:
         file_intents=intents,
         replies=replies,
         people_stamp=stamp,
+        cis=cis,
     )

@@ -17,6 +17,7 @@ from bot.base.clock import Clock
 from bot.base.config import Settings
 from bot.base.texts import Texts
 from bot.canned import CannedReply
+from bot.cis import Cmdb
 from bot.directory import Directory
 from intents.catalog import IntentCatalog
 from intents.matcher import Matcher
@@ -44,6 +45,8 @@ class Content:
     # The people file's stamp when `directory` was loaded from it (bot/people_watch.py);
     # None: not watched (people set by hand).
     people_stamp: str | None = None
+    # Configuration items: directory/cis.yaml and the assets as devices (docs/cis.md).
+    cis: Cmdb = field(default_factory=Cmdb)
 
 
 @dataclass

@@ -581,3 +581,12 @@ class DirectoryState(SQLModel, table=True):
     since: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     last_run: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     last_ok: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+class TicketCi(SQLModel, table=True):
+    """A configuration item (`bot/cis.py`, by id) that a ticket concerns, and how the link
+    came about: requester_device, journey_answer, change, technician or problem."""
+
+    __tablename__ = "ticket_ci"
+    ticket_id: int = Field(foreign_key="ticket.id", primary_key=True)
+    ci_id: str = Field(primary_key=True, max_length=64, index=True)
+    how: str = Field(max_length=32)
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

@@ -194,6 +194,7 @@ class Paths(Section):
     replies: str = "content/replies"  # canned replies: /reply IT-1042 #name
     people: str = "directory/people.csv"
     assets: str = "directory/assets.csv"
+    cis: str = "directory/cis.yaml"  # configuration items (docs/cis.md)
     locale: str = ""
 
 

@@ -25,7 +25,8 @@ SEARCH_LIMIT = 20  # results of `tickets --search` without --limit
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
-        "check", help="validate config.yaml, people, catalog, texts and canned replies"
+        "check",
+        help="validate config.yaml, people, catalog, texts, canned replies and configuration items",
     )
     add_config(p)
     p.set_defaults(func=check)
@@ -84,10 +85,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def check(args: argparse.Namespace) -> int:
     settings = settings_from(args)
-    directory, _texts, services, intents, replies = load_content(settings)
+    directory, _texts, services, intents, replies, cis = load_content(settings)
     print(
         f"ok: {settings.source}: {len(directory.people)} people, {len(services)} services, "
-        f"{len(intents)} intents, {len(settings.queues)} queues, {len(replies)} canned replies"
+        f"{len(intents)} intents, {len(settings.queues)} queues, {len(replies)} canned replies, "
+        f"{len(cis)} configuration items"
     )
     return 0
 

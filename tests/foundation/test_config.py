@@ -23,7 +23,7 @@ def problems_for(path: Path, env: dict[str, str] | None = None) -> list[str]:
 
 def test_repository_config_loads_and_content_checks():
     settings = load_config(ROOT / "config.yaml", {})
-    directory, texts, catalog, intents, _replies = load_content(settings)
+    directory, texts, catalog, intents, _replies, _cis = load_content(settings)
     assert settings.channels.console_active and not settings.channels.slack.active
     assert "service_desk" in settings.queues and settings.sla["standard"][
         "P1"
