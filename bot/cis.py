@@ -9,6 +9,7 @@ two relations together may not go round in a circle.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -23,6 +24,8 @@ CI_ID = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 MAX_ID = 64  # the store keeps a CI id in 64 characters
 _ITEM_FIELDS = ("id", "name", "kind", "owner", "services", "runs_on", "depends_on", "aliases")
 _LISTS = ("services", "runs_on", "depends_on", "aliases")
+MIN_MENTION = 2  # characters (without spaces) a word needs to be found inside a sentence
+_LATIN = re.compile(r"[\x00-\x7f]+")
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,9 @@ class ConfigurationItem:
     runs_on: tuple[str, ...] = ()
     depends_on: tuple[str, ...] = ()
     aliases: tuple[str, ...] = ()
+    # False for an asset no longer in use (assets.csv status other than in_use): still an
+    # item, with its history, but no longer linked to its owner's new tickets.
+    active: bool = True
 
     def name(self, language: str) -> str:
         return self.names.get(language) or self.names.get("en") or self.id
@@ -59,6 +65,9 @@ class Cmdb:
     _used_by: dict[str, tuple[str, ...]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
+    _longest: list[tuple[str, str]] = field(
+        default_factory=list, init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         by_key: dict[str, str] = {}
@@ -71,6 +80,13 @@ class Cmdb:
         for item in self.items.values():
             for target in item.stands_on:
                 used_by.setdefault(target, []).append(item.id)
+        # (word, item id) for every id, name and alias, longest first (for `find_in`).
+        words: dict[str, str] = {}
+        for item in self.items.values():
+            for w in (item.id, *item.names.values(), *item.aliases):
+                if len(key(w)) >= MIN_MENTION:
+                    words.setdefault(" ".join(w.casefold().split()), item.id)
+        self._longest.extend(sorted(words.items(), key=lambda p: -len(key(p[0]))))
         self._by_key.update(by_key)
         self._used_by.update({k: tuple(v) for k, v in used_by.items()})
 
@@ -89,8 +105,35 @@ class Cmdb:
         found = self._by_key.get(key(text))
         return self.items[found] if found else None
 
-    def devices_of(self, person_id: str) -> list[ConfigurationItem]:
-        return [i for i in self.items.values() if i.kind == "device" and i.owner == person_id]
+    def find_in(self, text: str) -> ConfigurationItem | None:
+        """The item `text` is, else the item it names with the longest of the ids, names
+        and aliases it contains ("the SAP finance module" names SAP Finance); a Latin word
+        counts only as a whole word ("ad" is not found in "upload")."""
+        found = self.find(text)
+        if found is not None:
+            return found
+        said = " ".join(text.casefold().split())
+        bare = key(text)
+        for word, ci_id in self._longest:
+            if _LATIN.fullmatch(word):
+                pattern = r"(?<![\w])" + r"\s*".join(map(re.escape, word.split())) + r"(?![\w])"
+                if re.search(pattern, said):
+                    return self.items[ci_id]
+            elif key(word) in bare:
+                return self.items[ci_id]
+        return None
+
+    def similar(self, text: str, limit: int = 3) -> list[str]:
+        """The ids of items whose id, name or alias looks like `text` (a typo), best first."""
+        close = difflib.get_close_matches(key(text), list(self._by_key), n=limit * 3, cutoff=0.6)
+        return list(dict.fromkeys(self._by_key[c] for c in close))[:limit]
+
+    def devices_of(self, person_id: str, *, active_only: bool = False) -> list[ConfigurationItem]:
+        return [
+            i
+            for i in self.items.values()
+            if i.kind == "device" and i.owner == person_id and (i.active or not active_only)
+        ]
 
     def for_service(self, service_id: str) -> list[ConfigurationItem]:
         return [i for i in self.items.values() if service_id in i.services]
@@ -159,6 +202,7 @@ def load_cmdb(
             owner=asset.owner,
             services=device_services.get(asset.kind, ()),
             aliases=(asset.asset_tag,),
+            active=asset.status == "in_use",
         )
     if doc is not None:
         problems += _relations(doc, items, where) + _names_taken(doc, items, where)

@@ -29,7 +29,9 @@ from bot import workflow
 from bot.addresses import home_address
 from bot.base.buttons import MENU, SERVICE, button
 from bot.base.messages import Address, Choice, Message
+from bot.base.texts import trusted
 from bot.base.timefmt import describe_time
+from bot.ci_tickets import impact_params
 from bot.desk import Desk
 from bot.tickets import triage_addresses
 from bot.turn import Turn
@@ -327,6 +329,7 @@ def _alert_message(desk: Desk, session: Session, incident: MajorIncident) -> Mes
         "service": service,
         "sample": what(desk, incident, lang),
         "what": what(desk, incident, lang),
+        "impact": _impact(desk, session, incident, lang),
     }
     decider = desk.directory.get(incident.decided_by)
     name = decider.name if decider is not None else ""
@@ -363,8 +366,17 @@ def _alert_message(desk: Desk, session: Session, incident: MajorIncident) -> Mes
     )
 
 
-def post_alert(desk: Desk, session: Session, incident: MajorIncident, now: datetime) -> None:
-    """Post the alert, or edit it in place: same key per target, so it stays one message."""
+def _impact(desk: Desk, session: Session, incident: MajorIncident, lang: str) -> str:
+    """The items behind the incident, and the people and services depending on them."""
+    params = impact_params(desk, session, incident, lang)
+    return trusted(desk.texts.render(lang, "ci.impact", **params)) if params else ""
+
+
+def post_alert(
+    desk: Desk, session: Session, incident: MajorIncident, now: datetime, reason: str = ""
+) -> None:
+    """Post the alert, or edit it in place: same key per target, so it stays one message.
+    `reason`: what changed when neither the status nor the reports did (an item linked)."""
     message = _alert_message(desk, session, incident)
     reports = reporters(session, incident.id or 0)
     for address, person in alert_targets(desk, session, incident.queue):
@@ -374,7 +386,8 @@ def post_alert(desk: Desk, session: Session, incident: MajorIncident, now: datet
             to=address,
             message=message,
             key=key,
-            idem_key=f"{key}:{incident.status}:{reports}:{address.channel}:{address.conversation}",
+            idem_key=f"{key}:{incident.status}:{reports}:{address.channel}:{address.conversation}"
+            + (f":{reason}" if reason else ""),
             now=now,
         )
 

@@ -13,6 +13,7 @@ from bot.base.messages import Address, CardField, Choice, Message, TicketCard
 from bot.base.metrics import TALLY, TICKETS_OPENED
 from bot.base.texts import trusted
 from bot.base.timefmt import describe_time
+from bot.ci_tickets import link_new_ticket, names_of
 from bot.desk import Desk
 from bot.directory import Person
 from store import attachments as files_repo
@@ -32,10 +33,16 @@ def status_label(desk: Desk, status: str, lang: str, *, staff: bool = False) -> 
 
 
 def ticket_card(
-    desk: Desk, ticket: Ticket, lang: str, *, staff: bool = False, files: Sequence[str] = ()
+    desk: Desk,
+    ticket: Ticket,
+    lang: str,
+    *,
+    staff: bool = False,
+    files: Sequence[str] = (),
+    cis: Sequence[str] = (),
 ) -> TicketCard:
     """The ticket as a card: status, priority, queue, who has it, when it is due, and the
-    names of its files when there are any."""
+    names of its files and of the configuration items it concerns when there are any."""
     texts = desk.texts
     status = status_label(desk, ticket.status, lang, staff=staff)
     assignee = desk.directory.get(ticket.assignee_id)
@@ -59,6 +66,8 @@ def ticket_card(
         fields.append(CardField(texts.plain(lang, "card.due"), describe_time(texts, lang, eta, tz)))
     if files:
         fields.append(CardField(texts.plain(lang, "card.files"), ", ".join(files)))
+    if cis:
+        fields.append(CardField(texts.plain(lang, "card.cis"), ", ".join(cis)))
     return TicketCard(
         number=ticket.number,
         title=ticket.title,
@@ -72,7 +81,9 @@ def file_names(session: Session, ticket: Ticket) -> list[str]:
     return [f.name for f in files_repo.attachments_of(session=session, ticket_id=ticket.id)]
 
 
-def triage_message(desk: Desk, ticket: Ticket, files: Sequence[str] = ()) -> Message:
+def triage_message(
+    desk: Desk, ticket: Ticket, files: Sequence[str] = (), cis: Sequence[str] = ()
+) -> Message:
     """The card in a queue's triage channel, kept current as the ticket moves: Claim and
     Assign while nobody has it, Assign (to hand it over) while someone works it, and Canned
     reply while it is open (when there are canned replies)."""
@@ -100,7 +111,7 @@ def triage_message(desk: Desk, ticket: Ticket, files: Sequence[str] = ()) -> Mes
         text=texts.render(
             lang, "triage.card", number=ticket.number, title=ticket.title, state=ticket.status
         ),
-        card=ticket_card(desk, ticket, lang, staff=True, files=files),
+        card=ticket_card(desk, ticket, lang, staff=True, files=files, cis=cis),
         choices=choices,
         more=f"/show {ticket.number}",
     )
@@ -126,7 +137,9 @@ def post_triage(desk: Desk, session: Session, ticket: Ticket, now: datetime, rea
     addresses = triage_addresses(desk, ticket.queue)
     if not addresses:
         return  # a queue without a triage channel: no card to build
-    message = triage_message(desk, ticket, file_names(session, ticket))
+    lang = desk.settings.language
+    cis = names_of(desk, session, ticket, lang)
+    message = triage_message(desk, ticket, file_names(session, ticket), cis)
     for address in addresses:
         notify(
             session=session,
@@ -247,6 +260,7 @@ def open_ticket(
         note=title,
         data={"source": source, "priority": priority, "queue": queue},
     )
+    link_new_ticket(desk, session, ticket, requester, answers, now)
     post_triage(desk, session, ticket, now, "created")
     log.info(
         "ticket %s opened for %s: %s, %s, queue %s",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -157,6 +157,9 @@ def check_journey(
             problems += _template_problems(
                 doc, (*loc, "rule"), step.rule, step_ids, texts, expression=True
             )
+        if step.type == "ask" and step.ci and step.validate_.kind not in ("text", "pattern"):
+            message = f"ci: true needs a text answer, not {step.validate_.kind}"
+            problems.append(doc.problem((*loc, "ci"), message))
         if step.type == "suggest" and step.search:
             problems += _template_problems(doc, (*loc, "search"), step.search, step_ids, texts)
         if step.when:
@@ -318,9 +321,14 @@ def load_journey(
 
 
 def _reference_problems(
-    catalog: Catalog, sources: dict[str, Source], article_ids: set[str], service_ids: set[str]
+    catalog: Catalog,
+    sources: dict[str, Source],
+    article_ids: set[str],
+    service_ids: set[str],
+    ci_ids: Collection[str] | None = None,
 ) -> list[Problem]:
-    """References between files: services offered instead, articles shown, article services.
+    """References between files: services offered instead, articles shown, article services,
+    configuration items named (`ci_ids`: those of directory/cis.yaml; None: not checked).
 
     `article_ids` and `service_ids` hold every article and service id seen, including files
     with problems of their own, so a broken file is reported once, not again by everything
@@ -337,6 +345,8 @@ def _reference_problems(
                         problems.append(
                             doc.problem((*loc, "alternatives", j), f"unknown service '{sid}'")
                         )
+            if ci_ids is not None:
+                problems += _ci_problems(doc, loc, step, ci_ids)
             if step.type == "suggest":
                 for j, aid in enumerate(step.articles):
                     if aid not in article_ids:
@@ -349,6 +359,22 @@ def _reference_problems(
     # An article may name services this catalog does not have (a trimmed or test catalog
     # with the shipped articles): such links are unused, not errors. See unlinked_services.
     return problems
+
+
+def _ci_problems(
+    doc: YamlDoc, loc: tuple[str | int, ...], step: Any, ci_ids: Collection[str]
+) -> list[Problem]:
+    """Configuration items named by a choice (`options[].ci`) or a ticket step (`cis`)."""
+    named: list[tuple[tuple[str | int, ...], str]] = []
+    if step.type == "choose":
+        named = [((*loc, "options", j, "ci"), o.ci) for j, o in enumerate(step.options) if o.ci]
+    elif step.type == "ticket":
+        named = [((*loc, "cis", j), ci) for j, ci in enumerate(step.cis)]
+    return [
+        doc.problem(where, f"no configuration item '{ci}' in cis.yaml (or assets.csv)")
+        for where, ci in named
+        if ci not in ci_ids
+    ]
 
 
 def unlinked_services(catalog: Catalog) -> list[Problem]:
@@ -366,8 +392,11 @@ def unlinked_services(catalog: Catalog) -> list[Problem]:
     ]
 
 
-def load_catalog(settings: Settings, texts: Texts) -> Catalog:
-    """Load every `*.yaml` in the services folder; raise ProblemsError listing all problems."""
+def load_catalog(
+    settings: Settings, texts: Texts, ci_ids: Collection[str] | None = None
+) -> Catalog:
+    """Load every `*.yaml` in the services folder; raise ProblemsError listing all problems.
+    `ci_ids`: the configuration items that steps may name (None: not checked)."""
     folder = settings.resolve(settings.paths.services)
     if not folder.is_dir():
         raise ProblemsError(
@@ -405,7 +434,7 @@ def load_catalog(settings: Settings, texts: Texts) -> Catalog:
             catalog.journeys[journey.id] = journey
             catalog.sources[journey.id] = path
     article_ids = catalog.kb.ids() | broken_articles
-    problems += _reference_problems(catalog, sources, article_ids, service_ids)
+    problems += _reference_problems(catalog, sources, article_ids, service_ids, ci_ids)
     if problems:
         raise ProblemsError(problems)
     return catalog

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel, field_validator, m
 from bot.base.config import LANGUAGES, Duration
 
 ID = r"^[a-z][a-z0-9_]{0,39}$"
+CI_ID = r"^[a-z0-9][a-z0-9._-]{0,63}$"  # a configuration item in directory/cis.yaml
 
 
 class Strict(BaseModel):
@@ -97,12 +98,16 @@ class AskStep(StepBase):
     hint: LocalText | None = None
     validate_: Validation = Field(default_factory=Validation, alias="validate")
     optional: bool = False
+    # The answer names a configuration item (by id, name or alias): the ticket links it.
+    # Only a text answer can (checked by the loader, at the line of `ci`).
+    ci: bool = False
 
 
 class Option(Strict):
     value: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,31}$")
     label: LocalText
     keywords: list[str] = Field(default_factory=list)
+    ci: str | None = Field(None, pattern=CI_ID)  # the configuration item this choice names
 
 
 class ChooseStep(StepBase):
@@ -174,6 +179,7 @@ class TicketStep(StepBase):
     queue: str | None = None
     next: LocalText | None = None  # what happens next, shown after submission
     expected: Duration | None = None  # how long IT's own part takes (after any approvals)
+    cis: list[str] = Field(default_factory=list)  # configuration items every such ticket concerns
 
 
 class ApproveStep(StepBase):

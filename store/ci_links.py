@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
-from store.models import TicketCi
+from store.models import Ticket, TicketCi
 from store.sql import insert_ignore
 
 # How a link came about.
@@ -58,5 +58,29 @@ def tickets_of(session: Session, ci_id: str) -> list[int]:
             select(TicketCi.ticket_id)
             .where(col(TicketCi.ci_id) == ci_id)
             .order_by(col(TicketCi.ticket_id))
+        ).all()
+    )
+
+
+def linked_tickets(session: Session, ci_id: str) -> list[tuple[Ticket, str]]:
+    """The tickets linked to `ci_id` with how each was linked, newest ticket first."""
+    rows = session.exec(
+        select(Ticket, TicketCi.how)
+        .join(TicketCi, col(TicketCi.ticket_id) == col(Ticket.id))
+        .where(col(TicketCi.ci_id) == ci_id)
+        .order_by(col(Ticket.id).desc())
+    ).all()
+    return [(ticket, how) for ticket, how in rows]
+
+
+def cis_of_tickets(session: Session, ticket_ids: list[int]) -> list[TicketCi]:
+    """The links of several tickets at once."""
+    if not ticket_ids:
+        return []
+    return list(
+        session.exec(
+            select(TicketCi)
+            .where(col(TicketCi.ticket_id).in_(ticket_ids))
+            .order_by(col(TicketCi.ticket_id), col(TicketCi.ci_id))
         ).all()
     )

@@ -34,6 +34,7 @@ from bot.chat.places import Audience, confine
 from bot.chat.verbs import (
     Verbs,
     approver,
+    cis,
     find,
     insight,
     linking,
@@ -64,7 +65,18 @@ class Awaited:
 
 
 # Each feature's slash verbs, in the order `/help` lists them.
-VERB_MODULES = (requester, staff, transfer, related, find, approver, linking, notify, insight)
+VERB_MODULES = (
+    requester,
+    staff,
+    transfer,
+    related,
+    cis,
+    find,
+    approver,
+    linking,
+    notify,
+    insight,
+)
 
 
 def default_verbs() -> Verbs:

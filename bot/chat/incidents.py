@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import update
 from sqlmodel import col
 
-from bot import permissions, workflow
+from bot import ci_tickets, permissions, workflow
 from bot.base.timefmt import describe_time
 from bot.chat import conversation, understanding
 from bot.incidents import (
@@ -111,6 +111,7 @@ def _declare(turn: Turn, incident: MajorIncident) -> None:
     incident.problem_ticket_id = problem.id
     session.add(incident)
     session.flush()
+    ci_tickets.link_problem(desk, session, incident, problem, turn.person.id, now)
     for ticket in tickets:
         mark_linked(desk, session, incident, problem, ticket, turn.person.id, now)
     post_alert(desk, session, incident, now)

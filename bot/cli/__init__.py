@@ -15,6 +15,7 @@ from bot.cli import (
     admin,
     attachments,
     backup,
+    ci,
     directory,
     doctor,
     inbox,
@@ -43,6 +44,7 @@ COMMAND_MODULES = (
     intents,
     report,
     kb,
+    ci,
 )
 
 

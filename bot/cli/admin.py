@@ -9,9 +9,10 @@ from dataclasses import replace
 from sqlmodel import Session
 
 from bot import search as finder
+from bot.base.yamlfile import ProblemsError
 from bot.cli.common import add_config, add_format, desk_from, print_json, print_table, settings_from
 from bot.cli.directory import open_store
-from bot.content import load_content
+from bot.content import load_content, unknown_services
 from bot.desk import Desk
 from bot.lookup import find_person
 from store import people_audit as audit_repo
@@ -85,7 +86,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def check(args: argparse.Namespace) -> int:
     settings = settings_from(args)
-    directory, _texts, services, intents, replies, cis = load_content(settings)
+    loaded = load_content(settings)
+    directory, _texts, services, intents, replies, cis = loaded
+    unknown = unknown_services(settings, loaded)
+    if unknown:
+        raise ProblemsError(unknown)
     print(
         f"ok: {settings.source}: {len(directory.people)} people, {len(services)} services, "
         f"{len(intents)} intents, {len(settings.queues)} queues, {len(replies)} canned replies, "

@@ -4,6 +4,7 @@ with its file, line and field (and all of them at once)."""
 from __future__ import annotations
 
 import textwrap
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from bot.base.yamlfile import ProblemsError
 from bot.cis import Cmdb, load_cmdb
 from bot.cli import main
 from bot.content import load_content
-from bot.directory import Directory, load_directory
+from bot.directory import Asset, Directory, load_directory
 from tests.configs import config_file
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -173,6 +174,20 @@ def test_circles_of_relations_are_refused(
     ]
 
 
+def test_an_asset_out_of_use_is_an_item_but_not_a_current_device(
+    tmp_path: Path, settings: Settings, directory: Directory
+) -> None:
+    old = Asset("LT-0099", "alice", "laptop", "Old ThinkPad", None, "retired")
+    cmdb = load_cmdb(
+        with_cis(settings, ROOT / "directory" / "cis.yaml"),
+        replace(directory, assets=[*directory.assets, old]),
+    )
+    retired = cmdb.get("lt-0099")
+    assert retired is not None and not retired.active and retired.owner == "alice"
+    assert "lt-0099" in {d.id for d in cmdb.devices_of("alice")}
+    assert {d.id for d in cmdb.devices_of("alice", active_only=True)} == {"lt-0101", "mb-0201"}
+
+
 def test_a_missing_file_means_only_the_assets(
     tmp_path: Path, settings: Settings, directory: Directory
 ) -> None:
@@ -204,6 +219,15 @@ def test_deskbot_check_reports_cis_problems(
     assert main(["--config", str(config), "check"]) == 2
     err = capsys.readouterr().err
     assert f"{bad}:5: items[0].owner: 'ghost' is not a person in the directory" in err
+    # A service the catalog lacks is told by check (loading a trimmed catalog allows it).
+    shipped = (ROOT / "directory" / "cis.yaml").read_text(encoding="utf-8")
+    bad.write_text(shipped.replace("[vpn_issue]", "[vpn_isue]"), encoding="utf-8")
+    assert main(["--config", str(config), "check"]) == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert lines == [
+        f"error: {bad}:58: items[4].services[0]: 'vpn_isue' is not a service in the catalog",
+        "deskbot: 1 problem found; nothing was started.",
+    ]
     good = config_file(tmp_path)
     assert main(["--config", str(good), "check"]) == 0
     assert "27 configuration items" in capsys.readouterr().out

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot import approvals, attachments, expiry, permissions, workflow
+from bot import approvals, attachments, ci_tickets, expiry, permissions, workflow
 from bot.base.buttons import ADD_INFO, HANDOFF_TEXT, TICKET, awaiting, button
 from bot.base.messages import Choice, Message
 from bot.base.timefmt import describe_time
@@ -112,6 +112,9 @@ def show_ticket(turn: Turn, number: str, action: str) -> None:
         "files.list", files=attachments.rows(turn.desk, files), number=ticket.number, staff=staff
     )
     get = button(TICKET, "file", ticket.number)
+    # The items it concerns: for staff (a requester's view stays as it was).
+    items = ci_tickets.item_rows(turn.desk, turn.session, ticket, turn.language) if staff else []
+    about = turn.t("ci.on_ticket", items=items, number=ticket.number) if items else ""
     turn.reply(
         Message(
             choices=(Choice(turn.plain("button.get_files"), get),) if files and staff else (),
@@ -126,9 +129,15 @@ def show_ticket(turn: Turn, number: str, action: str) -> None:
                 links=_links(turn, ticket, staff),
                 links_heading=turn.plain("related.heading"),
             )
-            + ("\n" + listed if files else ""),
+            + ("\n" + listed if files else "")
+            + ("\n" + about if about else ""),
             card=ticket_card(
-                turn.desk, ticket, turn.language, staff=staff, files=[f.name for f in files]
+                turn.desk,
+                ticket,
+                turn.language,
+                staff=staff,
+                files=[f.name for f in files],
+                cis=[row["name"] for row in items],
             ),
         )
     )
