@@ -25,7 +25,7 @@ from rapidfuzz import fuzz, utils
 from sqlalchemy import bindparam, or_, update
 from sqlmodel import Session, col, select
 
-from bot import workflow
+from bot import problems, workflow
 from bot.addresses import home_address
 from bot.base.buttons import MENU, SERVICE, button
 from bot.base.messages import Address, Choice, Message
@@ -276,6 +276,12 @@ def mark_linked(
     now: datetime,
 ) -> None:
     """Audit the link on the report and tell its requester that IT handles it as one."""
+    if problem.id is not None:
+        record = problems.of_work_ticket(session, problem.id)
+        if record is not None:
+            problems.link(
+                desk, session, record, ticket, how="major_incident", actor_id=actor_id, now=now
+            )
     try:
         event = lifecycle.transition(
             session=session,

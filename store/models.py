@@ -590,3 +590,70 @@ class TicketCi(SQLModel, table=True):
     ci_id: str = Field(primary_key=True, max_length=64, index=True)
     how: str = Field(max_length=32)
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class Problem(SQLModel, table=True):
+    """A problem record: the cause behind one or more incidents (docs/problems.md).
+
+    Its work (queue, owner, SLA, notes, the audit trail) is a ticket of type `problem`
+    (`ticket_id`); this row holds what a problem adds: root cause, workaround and status
+    investigating -> known_error -> resolved. Shown as `PRB-<id>` (`problems.prefix`).
+    """
+
+    __tablename__ = "problem"
+    __table_args__ = (Index("ix_problem_status", "status", "service_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", unique=True)
+    title: str = Field(max_length=300)
+    service_id: str | None = Field(default=None, max_length=64)
+    status: str = Field(default="investigating", max_length=16)
+    root_cause: str = Field(default="", sa_column=Column(Text, nullable=False))
+    workaround: str = Field(default="", sa_column=Column(Text, nullable=False))
+    article_id: str | None = Field(default=None, max_length=64)  # published known error
+    incident_id: int | None = Field(default=None, foreign_key="major_incident.id")
+    created_by: str = Field(max_length=64)
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    resolved_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+
+
+class ProblemLink(SQLModel, table=True):
+    """An incident ticket linked to a problem. status: linked | unlinked; `how`: technician,
+    major_incident, candidate (opened from a recurring-fault proposal) or reported (a new
+    report offered the workaround)."""
+
+    __tablename__ = "problem_link"
+    __table_args__ = (UniqueConstraint("problem_id", "ticket_id", name="uq_problem_link"),)
+    id: int | None = Field(default=None, primary_key=True)
+    problem_id: int = Field(foreign_key="problem.id", index=True)
+    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    status: str = Field(default="linked", max_length=16)
+    how: str = Field(max_length=16)
+    actor_id: str | None = Field(default=None, max_length=64)
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class ProblemCandidate(SQLModel, table=True):
+    """A recurring fault proposed to a queue as a problem (bot/recurring.py).
+
+    `key` names what recurs (`service:<id>`, `service:<id>|ci:<id>`,
+    `person:<id>|service:<id>`); `last_at` is the newest report counted, so the same
+    reports are never proposed twice. status: proposed -> opened | dismissed.
+    """
+
+    __tablename__ = "problem_candidate"
+    __table_args__ = (Index("ix_problem_candidate_key", "key", "last_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=200)
+    queue: str = Field(max_length=64)
+    service_id: str | None = Field(default=None, max_length=64)
+    ci_id: str | None = Field(default=None, max_length=64)
+    person_id: str | None = Field(default=None, max_length=64)
+    ticket_ids: list[int] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
+    reporters: int = 0
+    status: str = Field(default="proposed", max_length=16)
+    problem_id: int | None = Field(default=None, foreign_key="problem.id")
+    last_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
+    decided_by: str | None = Field(default=None, max_length=64)
+    decided_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))

@@ -23,6 +23,7 @@ APPROVAL = "ap"  # approve or reject
 ARTICLE = "kb"  # did the article help?
 SURVEY = "sv"  # satisfaction score or "no comment"
 INCIDENT = "mi"  # major incidents: declare, dismiss, not mine
+PROBLEM = "pb"  # recurring-fault proposals: open a problem, not a problem
 TICKET = "t"  # a ticket verb (claim, assign, fixed...) on a card
 
 # Buttons that answer a question: once pressed, the question can show the answer instead.

@@ -465,6 +465,34 @@ class Insight(Section):
         return self
 
 
+class Recurring(Section):
+    """Recurring faults proposed as problems (bot/recurring.py): the same service (and
+    configuration item), or the same person and service, reported `incidents` times within
+    `window`."""
+
+    enabled: bool = True
+    incidents: int = Field(3, ge=2, le=1000)  # N: reports that make a candidate
+    window: Duration = timedelta(days=30)  # M: how far back reports count
+    distinct_reporters: bool = True  # service (+ item): count different people, not tickets
+    by_person: bool = True  # also the same person reporting the same service N times
+
+    @model_validator(mode="after")
+    def _positive(self) -> Recurring:
+        if self.window <= timedelta(0):
+            raise ValueError("window must be longer than zero")
+        return self
+
+
+class Problems(Section):
+    """Problem records (docs/problems.md): their numbers, workarounds offered in chat and
+    the detection of recurring faults."""
+
+    prefix: str = Field("PRB", pattern=r"^[A-Z][A-Z0-9]{0,9}$")  # PRB-12
+    priority: Priority = "P3"  # of a problem's work ticket opened from an incident
+    offer_workaround: bool = True  # tell new reporters of the same service the workaround
+    recurring: Recurring = Recurring()
+
+
 class EngineSettings(Section):
     """Where conversations are handled while Slack or Telegram is on (bot/chat/workers.py)."""
 
@@ -878,6 +906,7 @@ class Settings(Section):
     conversation: ConversationSettings = ConversationSettings()
     notifications: Notifications = Notifications()
     insight: Insight = Insight()
+    problems: Problems = Problems()
     limits: Limits = Limits()
     logging: LoggingSettings = LoggingSettings()
     attachments: Attachments = Attachments()

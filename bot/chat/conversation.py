@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from zoneinfo import ZoneInfo
 
-from bot import approvals, flood, incidents
+from bot import approvals, flood, incidents, problems
 from bot.base.buttons import JOURNEY, button
 from bot.base.messages import Choice, Message
 from bot.base.metrics import JOURNEYS_STARTED, REFERRALS, TALLY, journey_ended
@@ -234,6 +234,7 @@ def _create_ticket(turn: Turn, journey: Journey, effect: CreateTicket) -> None:
             turn.desk, ticket, turn.language, next_text=effect.next_text, expected=expected
         )
     )
+    problems.offer_workaround(turn, ticket)  # an open problem of this service has one
 
 
 def _handoff(turn: Turn, journey: Journey | None, effect: Handoff) -> None:

@@ -39,6 +39,7 @@ from bot.chat.verbs import (
     insight,
     linking,
     notify,
+    problems,
     related,
     requester,
     staff,
@@ -76,6 +77,7 @@ VERB_MODULES = (
     linking,
     notify,
     insight,
+    problems,
 )
 
 
@@ -110,6 +112,7 @@ class Engine:
             buttons.ARTICLE: understanding.on_article_button,
             buttons.SURVEY: surveys.on_button,
             buttons.INCIDENT: incidents.on_button,  # declare, dismiss, not mine
+            buttons.PROBLEM: problems.on_button,  # a recurring fault: open a problem or not
             buttons.TICKET: self.verbs.on_ticket_button,  # the verb of the same name
         }
         # Who may read what a button shows, where it is not ANYONE; a ticket button's is
@@ -117,6 +120,7 @@ class Engine:
         self.audiences: dict[str, Audience] = {
             buttons.APPROVAL: Audience.ASKER,
             buttons.INCIDENT: Audience.INCIDENT,
+            buttons.PROBLEM: Audience.ASKER,
         }
         self.replies: dict[str, Awaited] = {
             # An approver's reason stands however late it comes: the approval waits for it.

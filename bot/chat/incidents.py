@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import update
 from sqlmodel import col
 
-from bot import ci_tickets, permissions, workflow
+from bot import ci_tickets, permissions, problems, workflow
 from bot.base.timefmt import describe_time
 from bot.chat import conversation, understanding
 from bot.incidents import (
@@ -112,6 +112,21 @@ def _declare(turn: Turn, incident: MajorIncident) -> None:
     session.add(incident)
     session.flush()
     ci_tickets.link_problem(desk, session, incident, problem, turn.person.id, now)
+    # The problem record on the same ticket: root cause, workaround, the reports linked
+    # (by mark_linked below, and as later reports arrive).
+    problems.open_problem(
+        desk,
+        session,
+        actor=turn.person,
+        title=title[:300],
+        service_id=incident.service_id,
+        queue=incident.queue,
+        incidents=[],
+        how="major_incident",
+        now=now,
+        work=problem,
+        incident_id=incident.id,
+    )
     for ticket in tickets:
         mark_linked(desk, session, incident, problem, ticket, turn.person.id, now)
     post_alert(desk, session, incident, now)

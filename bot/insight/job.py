@@ -3,7 +3,8 @@
 Every `insight.every`, on every replica: pick up knowledge articles other replicas made,
 and build the `/report` requests (each claimed by one replica). Once per `check_every`
 slot, on the one replica that inserts `(insight, slot)` into `job_run`: look for major
-incidents, send the weekly digest when it is due, and delete old chart files.
+incidents and recurring faults (bot/recurring.py), send the weekly digest when it is due,
+and delete old chart files.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import os
 import socket
 from dataclasses import dataclass
 
-from bot import incidents, known_errors
+from bot import incidents, known_errors, recurring
 from bot.desk import Desk
 from bot.insight import charts, delivery
 from store import timers as timer_repo
@@ -30,6 +31,7 @@ class InsightRun:
     knowledge_changed: bool = False
     slot: bool = False
     linked: int = 0
+    candidates: int = 0  # recurring faults proposed as problems
     digest: bool = False
 
 
@@ -58,6 +60,7 @@ class InsightJob:
         error: str | None = None
         try:
             run.linked = incidents.detect(desk, now)
+            run.candidates = recurring.detect(desk, now)
             run.digest = delivery.send_digest(desk, now, self.worker)
             charts.forget_old_charts(desk)
         except Exception as exc:

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from bot import approvals, attachments, incidents, permissions, workflow
+from bot import approvals, attachments, incidents, permissions, problems, workflow
 from bot.base.buttons import TICKET, button, fits
 from bot.base.messages import Choice, Message
 from bot.base.timefmt import describe_time
@@ -419,6 +419,7 @@ def resolve_verb(turn: Turn, args: str) -> None:
         # own reports; the technician who declared it is not asked whether it is fixed.
         turn.say("tickets.resolved_problem", number=ticket.number)
         incidents.on_problem_resolved(turn, ticket, note)
+        problems.on_work_resolved(turn, ticket, note)
         return
     turn.say("tickets.resolved", number=ticket.number, name=requester_name(turn, ticket))
     workflow.requester_told(
