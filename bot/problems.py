@@ -27,7 +27,7 @@ from bot.desk import Desk
 from bot.directory import Person
 from bot.tickets import open_ticket, status_label
 from bot.turn import Turn
-from store import lifecycle
+from store import ci_links, lifecycle
 from store import tickets as ticket_repo
 from store.models import KnowledgeArticle, Problem, ProblemLink, Ticket
 from store.sql import insert_ignore
@@ -115,6 +115,31 @@ def for_service(session: Session, service_id: str) -> list[Problem]:
     return list(session.exec(stmt).all())
 
 
+def items_of(desk: Desk, session: Session, ticket_id: int) -> list[str]:
+    """The configuration items a ticket concerns, without devices: a person's own laptop
+    says who reported, not what failed."""
+    out = []
+    for ci_id in ci_links.cis_of(session, ticket_id):
+        item = desk.content.cis.get(ci_id)
+        if item is None or item.kind != "device":
+            out.append(ci_id)
+    return out
+
+
+def matching(desk: Desk, session: Session, ticket: Ticket) -> list[Problem]:
+    """Open problems a new incident may belong to: the same service, or a configuration
+    item in common with the problem's; newest first."""
+    assert ticket.id is not None
+    items = set(items_of(desk, session, ticket.id))
+    found = []
+    for problem in reversed(open_problems(session)):
+        if ticket.service_id and problem.service_id == ticket.service_id:
+            found.append(problem)
+        elif items and items & set(ci_links.cis_of(session, problem.ticket_id)):
+            found.append(problem)
+    return found
+
+
 # ---- opening and linking ----------------------------------------------------------------------
 
 
@@ -153,9 +178,10 @@ def open_problem(
     now: datetime,
     work: Ticket | None = None,
     incident_id: int | None = None,
+    items: tuple[str, ...] = (),
 ) -> Problem:
     """Open a problem (and its work ticket, claimed by `actor`, unless `work` is given) and
-    link `incidents` to it."""
+    link `incidents` to it. The work ticket concerns `items` and the incidents' items."""
     if work is None:
         staff = desk.settings.language
         work = open_ticket(
@@ -202,6 +228,11 @@ def open_problem(
     _audit(session, desk, problem, work, "problem_opened", actor.id, now, title, how=how)
     for incident in incidents:
         link(desk, session, problem, incident, how=how, actor_id=actor.id, now=now)
+    concerned = list(items)
+    for incident in incidents:
+        concerned += items_of(desk, session, incident.id or 0)
+    for ci_id in dict.fromkeys(concerned):
+        ci_links.link_ci(session, work.id, ci_id, "problem", now)
     return problem
 
 
@@ -370,14 +401,12 @@ def publish(
 
 
 def offer_workaround(turn: Turn, ticket: Ticket) -> bool:
-    """A new incident of a service with an open problem that has a workaround: link it and
-    tell the reporter the workaround. True when offered."""
+    """A new incident of the service or a configuration item of an open problem that has a
+    workaround: link it and tell the reporter the workaround. True when offered."""
     desk = turn.desk
     if not desk.settings.problems.offer_workaround or ticket.type != "incident":
         return False
-    if not ticket.service_id:
-        return False
-    found = next((p for p in for_service(turn.session, ticket.service_id) if p.workaround), None)
+    found = next((p for p in matching(desk, turn.session, ticket) if p.workaround), None)
     if found is None:
         return False
     link(desk, turn.session, found, ticket, how="reported", actor_id=None, now=turn.now)
@@ -447,6 +476,11 @@ def _resolve_incident(turn: Turn, problem: Problem, ticket: Ticket, note: str) -
     return True
 
 
+def _item_name(desk: Desk, ci_id: str, lang: str) -> str:
+    item = desk.content.cis.get(ci_id)
+    return item.name(lang) if item is not None else ci_id
+
+
 # ---- showing ------------------------------------------------------------------------------------
 
 
@@ -477,5 +511,6 @@ def view(desk: Desk, session: Session, problem: Problem, lang: str) -> dict[str,
         "root_cause": problem.root_cause,
         "workaround": problem.workaround,
         "article": problem.article_id or "",
+        "items": [_item_name(desk, c, lang) for c in ci_links.cis_of(session, problem.ticket_id)],
         "incidents": incidents,
     }

@@ -4,8 +4,12 @@ Run by the insight job once per `insight.check_every` slot. Incidents reported w
 `problems.recurring.window` that no problem holds yet are grouped by what recurs:
 
 * `service:<id>|ci:<item>`: the same service and configuration item (the items linked to
-  the ticket); `service:<id>` for those without an item;
+  the ticket in `ticket_ci`, devices left out: a laptop says who reported, not what failed);
+* `service:<id>`: the same service, whatever the items;
 * `person:<id>|service:<id>`: the same person and service (`by_person`).
+
+The most precise group is proposed first; a group whose reports were all just proposed by
+another is left out (the same fault told twice).
 
 A service group counts different reporters (`distinct_reporters`, else tickets), a person
 group its tickets. At `incidents` or more, the group becomes a `ProblemCandidate` and is
@@ -37,11 +41,6 @@ from store.outbox import notify
 SKIPPED = ("cancelled", "rejected")  # duplicates merged away and refusals are no recurrence
 
 
-def items_of(session: Session, ticket_id: int) -> list[str]:
-    """The configuration items linked to a ticket (none before the CMDB is in)."""
-    return []
-
-
 def _last_at(session: Session, key: str) -> datetime | None:
     """The newest report counted by the key's latest candidate."""
     row = session.exec(
@@ -54,7 +53,7 @@ def _last_at(session: Session, key: str) -> datetime | None:
 
 
 def _groups(
-    session: Session, tickets: list[Ticket], by_person: bool
+    desk: Desk, session: Session, tickets: list[Ticket], by_person: bool
 ) -> dict[str, tuple[dict[str, str | None], list[Ticket]]]:
     groups: dict[str, tuple[dict[str, str | None], list[Ticket]]] = {}
 
@@ -64,17 +63,19 @@ def _groups(
     for ticket in tickets:
         service = ticket.service_id
         assert service is not None and ticket.id is not None
-        items = items_of(session, ticket.id)
-        for item in items:
+        for item in problems.items_of(desk, session, ticket.id):
             add(f"service:{service}|ci:{item}", {"service": service, "ci": item}, ticket)
-        if not items:
-            add(f"service:{service}", {"service": service}, ticket)
+        add(f"service:{service}", {"service": service}, ticket)
         if by_person:
             person = ticket.requester_id
             add(
                 f"person:{person}|service:{service}", {"service": service, "person": person}, ticket
             )
     return groups
+
+
+def _precision(key: str) -> tuple[int, str]:
+    return (0 if "|ci:" in key else 2 if key.startswith("person:") else 1), key
 
 
 def detect(desk: Desk, now: datetime) -> int:
@@ -98,18 +99,18 @@ def detect(desk: Desk, now: datetime) -> int:
         )
         held = problems.linked_ids(session)
         recent = [t for t in session.exec(stmt).all() if t.id not in held]
-        groups = _groups(session, recent, rules.by_person)
+        groups = _groups(desk, session, recent, rules.by_person)
         covered: set[int] = set()
-        # Service groups first: a person group whose reports a service group just proposed
-        # is the same fault told twice.
-        for key in sorted(groups, key=lambda k: k.startswith("person:")):
+        # The most precise first (service and item, then service, then person): a group
+        # whose reports one before it just proposed is the same fault told twice.
+        for key in sorted(groups, key=_precision):
             what, group = groups[key]
             since = _last_at(session, key)
             fresh = [t for t in group if since is None or t.created_at > since]
+            if fresh and {t.id for t in fresh} <= covered:
+                continue
             if "person" in what:
                 count = len(fresh)
-                if {t.id for t in fresh} <= covered:
-                    continue
             else:
                 count = (
                     len({t.requester_id for t in fresh}) if rules.distinct_reporters else len(fresh)
@@ -167,9 +168,10 @@ def what(desk: Desk, candidate: ProblemCandidate, lang: str) -> dict[str, str]:
     """The service, the item and the person a candidate is about, as people read them."""
     journey = desk.catalog.get(candidate.service_id) if candidate.service_id else None
     person = desk.directory.get(candidate.person_id)
+    item = desk.content.cis.get(candidate.ci_id) if candidate.ci_id else None
     return {
         "service": journey.title.get(lang) if journey is not None else (candidate.service_id or ""),
-        "item": candidate.ci_id or "",
+        "item": item.name(lang) if item is not None else (candidate.ci_id or ""),
         "person": person.name if person is not None else (candidate.person_id or ""),
     }
 

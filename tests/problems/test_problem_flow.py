@@ -90,7 +90,7 @@ def test_problem_from_an_incident_to_resolved(pchat: MemoryChat, clock: FixedClo
 
     # Dana (not in network) may read nothing private and change nothing.
     refused = chat.say("dana", "/problem PRB-1 cause guess")
-    assert "belongs to the Network team, and you.re not one of its technicians" in texts(refused)
+    assert "belongs to the Network team, and you're not one of its technicians" in texts(refused)
     assert problem(chat).root_cause == ""
 
     cause = chat.say("alex", "/problem PRB-1 cause The gateway's certificate expires hourly")

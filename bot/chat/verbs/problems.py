@@ -254,6 +254,7 @@ def on_button(turn: Turn, rest: str) -> None:
             incidents=incidents,
             how="candidate",
             now=turn.now,
+            items=(candidate.ci_id,) if candidate.ci_id else (),
         )
         candidate.problem_id = problem.id
         turn.session.add(candidate)

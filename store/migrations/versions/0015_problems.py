@@ -1,7 +1,7 @@
 """problem records, their links and recurring-fault candidates
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0014
 Create Date: 2026-12-05 07:30:15.115650
 """
 from __future__ import annotations
@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql
 import store.models  # noqa: F401  (custom column types such as UTCDateTime)
 
 revision = '0015'
-down_revision = '0013'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 
