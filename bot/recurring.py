@@ -1,7 +1,8 @@
 """Recurring faults: the same thing reported again and again over weeks, proposed as a problem.
 
-Run by the insight job once per `insight.check_every` slot. Incidents reported within
-`problems.recurring.window` that no problem holds yet are grouped by what recurs:
+Run by the insight job once per `insight.check_every` slot, after major-incident detection.
+Incidents reported within `problems.recurring.window` that no problem holds yet and that
+are not reports of a major incident (a burst is one outage) are grouped by what recurs:
 
 * `service:<id>|ci:<item>`: the same service and configuration item (the items linked to
   the ticket in `ticket_ci`, devices left out: a laptop says who reported, not what failed);
@@ -35,7 +36,7 @@ from bot.base.timefmt import describe_time
 from bot.desk import Desk
 from bot.directory import Person
 from store import tickets as ticket_repo
-from store.models import ProblemCandidate, Ticket
+from store.models import IncidentLink, MajorIncident, ProblemCandidate, Ticket
 from store.outbox import notify
 
 SKIPPED = ("cancelled", "rejected")  # duplicates merged away and refusals are no recurrence
@@ -74,6 +75,20 @@ def _groups(
     return groups
 
 
+def _in_major_incidents(session: Session) -> set[int]:
+    """Reports of a major incident (not dismissed): one outage, not a fault coming back."""
+    rows = session.exec(
+        select(IncidentLink.ticket_id)
+        .join(MajorIncident, col(MajorIncident.id) == col(IncidentLink.incident_id))
+        .where(
+            col(IncidentLink.status) == "linked",
+            col(IncidentLink.ticket_id).is_not(None),
+            col(MajorIncident.status) != "dismissed",
+        )
+    )
+    return {ticket_id for ticket_id in rows.all() if ticket_id is not None}
+
+
 def _precision(key: str) -> tuple[int, str]:
     return (0 if "|ci:" in key else 2 if key.startswith("person:") else 1), key
 
@@ -97,7 +112,7 @@ def detect(desk: Desk, now: datetime) -> int:
             )
             .order_by(col(Ticket.created_at), col(Ticket.id))
         )
-        held = problems.linked_ids(session)
+        held = problems.linked_ids(session) | _in_major_incidents(session)
         recent = [t for t in session.exec(stmt).all() if t.id not in held]
         groups = _groups(desk, session, recent, rules.by_person)
         covered: set[int] = set()
