@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, col, select
 
 from bot.desk import Desk
+from bot.insight.problems import ProblemFigures, problem_figures
 from notifications.plan import approval_calendar, sla_target
 from notifications.sla import SlaClock, status_spans, stops
 from store import tickets as ticket_repo
@@ -240,12 +241,14 @@ class Report:
     period: Figures
     weeks: list[Figures]
     timezone: str
+    problems: ProblemFigures | None = None  # for the whole period (bot/insight/problems.py)
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "timezone": self.timezone,
             "period": self.period.as_dict(),
             "weeks": [w.as_dict() for w in self.weeks],
+            "problems": self.problems.as_dict() if self.problems is not None else None,
         }
 
 
@@ -387,7 +390,12 @@ def build_report(desk: Desk, session: Session, start: datetime, end: datetime) -
     facts = load_facts(desk, session, start, end)
     tz = report_timezone(desk)
     weeks = [figures(facts, lo, hi) for lo, hi in week_bounds(start, end, tz)]
-    return Report(period=figures(facts, start, end), weeks=weeks, timezone=tz)
+    return Report(
+        period=figures(facts, start, end),
+        weeks=weeks,
+        timezone=tz,
+        problems=problem_figures(session, start, end),
+    )
 
 
 # ---- loading ------------------------------------------------------------------------------

@@ -17,6 +17,8 @@ from bot.base.markup import to_plain
 from bot.base.texts import trusted
 from bot.desk import Desk
 from bot.insight.metrics import GENERAL, KINDS, Figures, Rate, Report, Spread
+from bot.insight.problems import GENERAL as NO_SERVICE
+from bot.insight.problems import ProblemFigures
 
 # The columns of the CSV: one row per week, then one for the whole period.
 CSV_COLUMNS = (
@@ -187,7 +189,7 @@ def summary(desk: Desk, lang: str, report: Report, *, digest: bool = False) -> s
         period=fmt.period(report.period, report.timezone),
     )
     sections = []
-    for section in fmt.sections(report.period):
+    for section in [*fmt.sections(report.period), *problem_sections(fmt, report.problems)]:
         rows = section.rows
         if section.key == "services":
             rows = rows[:TOP_SERVICES]
@@ -202,13 +204,52 @@ def table(desk: Desk, lang: str, report: Report) -> str:
     title = to_plain(
         desk.texts.render(lang, "insight.title", period=fmt.period(report.period, report.timezone))
     )
-    sections = fmt.sections(report.period)
+    sections = [*fmt.sections(report.period), *problem_sections(fmt, report.problems)]
     width = max((len(r.label) for s in sections for r in s.rows), default=0)
     lines = [title]
     for section in sections:
         lines += ["", section.title]
         lines += [f"  {r.label.ljust(width)}  {r.value}" for r in section.rows]
     return "\n".join(lines) + "\n"
+
+
+def problem_sections(fmt: Formatter, figures: ProblemFigures | None) -> list[Section]:
+    """The problems block: totals, then one row per service (labels in problems.yaml)."""
+    if figures is None:
+        return []
+    desk, lang = fmt.desk, fmt.lang
+
+    def t(key: str, **params: Any) -> str:
+        return desk.texts.plain(lang, f"problems.report.{key}", **params)
+
+    per = figures.per_problem
+    rows = [
+        Row(t("opened"), str(figures.opened)),
+        Row(t("resolved"), str(figures.resolved)),
+        Row(t("open"), str(figures.open)),
+        Row(
+            t("per_problem"),
+            t(
+                "per_problem_value",
+                value=_number(per, 1) if per is not None else fmt.t("fmt.none"),
+                incidents=figures.incidents,
+                problems=figures.problems_seen,
+            ),
+        ),
+        Row(t("candidates"), str(figures.candidates)),
+    ]
+    for s in figures.by_service:
+        name = t("general") if s.service == NO_SERVICE else fmt.service(s.service)
+        value = t(
+            "service_value",
+            opened=s.opened,
+            resolved=s.resolved,
+            open=s.open,
+            incidents=s.incidents,
+            candidates=s.candidates,
+        )
+        rows.append(Row(t("service", service=name), value))
+    return [Section("problems", t("section"), tuple(rows))]
 
 
 def _rate(rate: Rate) -> str:
