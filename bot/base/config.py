@@ -950,6 +950,11 @@ class Settings(Section):
             missing = [p for p in PRIORITIES if p not in targets]
             if missing:
                 raise ValueError(f"sla.{name}: missing targets for {', '.join(missing)}")
+        if self.problems.prefix == self.ticket_prefix:
+            raise ValueError(
+                f"problems.prefix: '{self.problems.prefix}' is the ticket_prefix too; "
+                "problem numbers need their own (e.g. PRB)"
+            )
         return self
 
 

@@ -43,6 +43,7 @@ def test_the_engine_routes_every_kind_of_button_and_awaited_reply(desk: Desk):
         buttons.ARTICLE,
         buttons.SURVEY,
         buttons.INCIDENT,
+        buttons.PROBLEM,
         buttons.TICKET,
     }
     assert set(engine.actions) == kinds

@@ -89,6 +89,9 @@ def test_problem_from_an_incident_to_resolved(pchat: MemoryChat, clock: FixedClo
     assert "already linked to the open problem PRB-1" in texts(again)
 
     # Dana (not in network) may read nothing private and change nothing.
+    assert "I can't find a ticket IT-1001 that you can see" in texts(
+        chat.say("dana", "/problem PRB-1")
+    )
     refused = chat.say("dana", "/problem PRB-1 cause guess")
     assert "belongs to the Network team, and you're not one of its technicians" in texts(refused)
     assert problem(chat).root_cause == ""

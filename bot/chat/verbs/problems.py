@@ -121,10 +121,12 @@ def _open_from(turn: Turn, incident: Ticket, title: str) -> None:
 def _act(turn: Turn, problem: Problem, rest: str) -> None:
     word, _, text = rest.partition(" ")
     word, text = word.lower(), text.strip()
-    if not word:
-        _show(turn, problem)
-        return
     desk, session = turn.desk, turn.session
+    if not word:
+        # Seen by those who may see its work ticket: its queue's technicians, admins.
+        if visible_ticket(turn, problems.work_ticket(session, problem).number, "problem"):
+            _show(turn, problem)
+        return
     shown = problems.number(desk, problem)
     work = workable_ticket(turn, problems.work_ticket(session, problem).number, "problem")
     if work is None:
