@@ -91,9 +91,15 @@ def linked(session: Session, problem_id: int) -> list[Ticket]:
     )
 
 
-def linked_ids(session: Session) -> set[int]:
-    """Every ticket linked to some problem (recurring-fault detection leaves them out)."""
-    rows = session.exec(select(ProblemLink.ticket_id).where(ProblemLink.status == "linked"))
+def linked_ids(session: Session, among: list[int]) -> set[int]:
+    """Which of the tickets `among` are linked to some problem."""
+    if not among:
+        return set()
+    rows = session.exec(
+        select(ProblemLink.ticket_id).where(
+            col(ProblemLink.status) == "linked", col(ProblemLink.ticket_id).in_(among)
+        )
+    )
     return set(rows.all())
 
 
@@ -130,9 +136,12 @@ def matching(desk: Desk, session: Session, ticket: Ticket) -> list[Problem]:
     """Open problems a new incident may belong to: the same service, or a configuration
     item in common with the problem's; newest first."""
     assert ticket.id is not None
+    candidates = open_problems(session)
+    if not candidates:
+        return []
     items = set(items_of(desk, session, ticket.id))
     found = []
-    for problem in reversed(open_problems(session)):
+    for problem in reversed(candidates):
         if ticket.service_id and problem.service_id == ticket.service_id:
             found.append(problem)
         elif items and items & set(ci_links.cis_of(session, problem.ticket_id)):

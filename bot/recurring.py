@@ -75,14 +75,17 @@ def _groups(
     return groups
 
 
-def _in_major_incidents(session: Session) -> set[int]:
-    """Reports of a major incident (not dismissed): one outage, not a fault coming back."""
+def _in_major_incidents(session: Session, among: list[int]) -> set[int]:
+    """Which of the tickets `among` are reports of a major incident (not dismissed): one
+    outage, not a fault coming back."""
+    if not among:
+        return set()
     rows = session.exec(
         select(IncidentLink.ticket_id)
         .join(MajorIncident, col(MajorIncident.id) == col(IncidentLink.incident_id))
         .where(
             col(IncidentLink.status) == "linked",
-            col(IncidentLink.ticket_id).is_not(None),
+            col(IncidentLink.ticket_id).in_(among),
             col(MajorIncident.status) != "dismissed",
         )
     )
@@ -112,8 +115,10 @@ def detect(desk: Desk, now: datetime) -> int:
             )
             .order_by(col(Ticket.created_at), col(Ticket.id))
         )
-        held = problems.linked_ids(session) | _in_major_incidents(session)
-        recent = [t for t in session.exec(stmt).all() if t.id not in held]
+        found = list(session.exec(stmt).all())
+        ids = [t.id for t in found if t.id is not None]
+        held = problems.linked_ids(session, ids) | _in_major_incidents(session, ids)
+        recent = [t for t in found if t.id not in held]
         groups = _groups(desk, session, recent, rules.by_person)
         covered: set[int] = set()
         # The most precise first (service and item, then service, then person): a group

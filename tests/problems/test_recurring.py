@@ -13,6 +13,7 @@ from bot.base.clock import FixedClock
 from bot.base.markup import to_plain
 from bot.base.messages import Outbound
 from bot.insight.job import InsightJob
+from bot.tickets import open_ticket
 from store.models import Problem, ProblemCandidate, ProblemLink, TicketEvent
 from tests.problems.conftest import MakeDesk
 from tests.problems.test_problem_flow import report_vpn, texts, ticket
@@ -164,3 +165,37 @@ def test_switched_off_proposes_nothing(make_desk: MakeDesk, clock: FixedClock):
         clock.advance(EVERY)
     check(chat, clock)
     assert candidates(chat) == []
+
+
+def test_a_chinese_speaking_lead_gets_the_proposal_in_chinese(pchat: MemoryChat, clock: FixedClock):
+    """Incidents opened the way journeys open them (bot.tickets.open_ticket); the
+    applications queue's lead, Chen Jie, reads and answers in Chinese."""
+    chat = pchat
+    desk = chat.desk
+    for person in ("alice", "bob", "mark"):
+        requester = desk.directory.get(person)
+        assert requester is not None
+        with desk.store.begin() as session:
+            open_ticket(
+                desk,
+                session,
+                requester=requester,
+                service_id="app_error",
+                ticket_type="incident",
+                title="SAP error",
+                description="",
+                priority="P3",
+                queue="applications",
+                answers={},
+                origin=None,
+                language="en",
+                now=clock.now(),
+            )
+        clock.advance(EVERY)
+    check(chat, clock)
+    [proposal] = proposals(chat, "chen.jie")
+    said = to_plain(proposal.text)
+    assert "反复出现的故障？" in said and "3 人在 30 天内报告了 3 次" in said, said
+    assert [c.label for c in proposal.choices] == ["开立问题", "不是问题"]
+    opened = chat.press("chen.jie", proposal.choices[0].value)
+    assert "已开立问题 PRB-1" in texts(opened) and "关联了 3 个事件" in texts(opened)

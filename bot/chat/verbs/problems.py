@@ -237,8 +237,9 @@ def on_button(turn: Turn, rest: str) -> None:
         data={"candidate": candidate.id},
     )
     if to == "opened":
-        held = problems.linked_ids(turn.session)
-        incidents = [t for t in recurring.tickets_of(turn.session, candidate) if t.id not in held]
+        listed = recurring.tickets_of(turn.session, candidate)
+        held = problems.linked_ids(turn.session, [t.id for t in listed if t.id is not None])
+        incidents = [t for t in listed if t.id not in held]
         about = recurring.what(turn.desk, candidate, turn.desk.settings.language)
         title = turn.desk.texts.plain(
             turn.desk.settings.language,
