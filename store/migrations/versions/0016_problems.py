@@ -1,7 +1,7 @@
 """problem records, their links and recurring-fault candidates
 
-Revision ID: 0015
-Revises: 0014
+Revision ID: 0016
+Revises: 0015
 Create Date: 2026-12-05 07:30:15.115650
 """
 from __future__ import annotations
@@ -15,8 +15,8 @@ from sqlalchemy.dialects import postgresql
 
 import store.models  # noqa: F401  (custom column types such as UTCDateTime)
 
-revision = '0015'
-down_revision = '0014'
+revision = '0016'
+down_revision = '0015'
 branch_labels = None
 depends_on = None
 
