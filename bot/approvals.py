@@ -17,14 +17,17 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from bot import changes as change_control
 from bot import permissions, workflow
 from bot.addresses import home_address
 from bot.base.buttons import APPROVAL, button
 from bot.base.messages import Choice, Message
+from bot.base.texts import trusted
 from bot.desk import Desk
 from bot.directory import Person
 from bot.turn import Turn
 from journeys.state import JourneyState, RequestApproval
+from store import changes as changes_repo
 from store import lifecycle
 from store.models import Approval, Ticket, TicketEvent
 from store.outbox import notify
@@ -75,6 +78,10 @@ def request(
         journey_state=state.to_dict(),
         scope=dict(effect.answers),
         created_at=turn.now,
+    )
+    # A change's CAB decides by quorum (bot/changes.py); anything else by one decision.
+    approval.quorum = change_control.quorum_for(
+        desk, turn.session, ticket, effect.group, len(people)
     )
     turn.session.add(approval)
     turn.session.flush()
@@ -169,7 +176,10 @@ def approval_message(
     approval: Approval,
     approver: Person,
     ticket: Ticket | None,
+    note: str = "",
 ) -> Message:
+    """An approver's request; `note` is a rendered block about the ticket (a change's risk,
+    window and conflicts, from `bot.changes.approval_note`)."""
     lang = approver.language
     requester = desk.directory.get(approval.requester_id)
     journey = desk.catalog.get(approval.service_id)
@@ -184,6 +194,7 @@ def approval_message(
             number=ticket.number if ticket else "",
             id=approval.id,
             changes=changes,
+            note=trusted(note) if note else "",
         ),
         choices=(
             Choice(
@@ -213,7 +224,15 @@ def notify_approver(
     notify(
         session=session,
         to=home_address(desk, session, approver),
-        message=approval_message(desk, approval, approver, ticket),
+        message=approval_message(
+            desk,
+            approval,
+            approver,
+            ticket,
+            change_control.approval_note(
+                desk, session, ticket, approver.language, approver.timezone, approval.quorum
+            ),
+        ),
         idem_key=f"approval:{approval.id}:ask:{approver.id}",
         now=now,
         key=f"approval:{approval.id}:{approver.id}",
@@ -245,6 +264,49 @@ def close_requests(desk: Desk, session: Session, approval: Approval, now: dateti
             now=now,
             key=f"approval:{approval.id}:{pid}",
         )
+
+
+def principal(desk: Desk, approval: Approval, person: Person) -> str | None:
+    """For a delegate's decision: the approver they stood in for."""
+    if person.id in approval.approvers:
+        return None
+    for pid in approval.approvers:
+        approver = desk.directory.get(pid)
+        if approver is not None and approver.delegate == person.id:
+            return pid
+    return None
+
+
+def vote(
+    desk: Desk,
+    session: Session,
+    approval: Approval,
+    person: Person,
+    *,
+    approved: bool,
+    reason: str,
+    now: datetime,
+) -> list[str] | None:
+    """One member's vote on an approval that needs a quorum (a delegate votes for the
+    approver they stand in for). Returns the ids of everyone who approved so far, or None
+    when this person (or the approver they stand in for) voted already."""
+    assert approval.id is not None
+    stands_for = principal(desk, approval, person)
+    if not changes_repo.add_vote(
+        session,
+        approval_id=approval.id,
+        person_id=stands_for or person.id,
+        verdict="approved" if approved else "rejected",
+        reason=reason,
+        on_behalf_of=person.id if stands_for else None,
+        at=now,
+    ):
+        return None
+    return [
+        v.on_behalf_of or v.person_id
+        for v in changes_repo.votes_of(session, approval.id)
+        if v.verdict == "approved"
+    ]
 
 
 def pending_for(desk: Desk, session: Session, person: Person) -> list[Approval]:
@@ -330,6 +392,7 @@ def rescope(turn: Turn, ticket: Ticket, changed: Mapping[str, tuple[Any, Any]]) 
         journey_state=parked,
         scope={**scope, CHANGES_KEY: changes},
         created_at=turn.now,
+        quorum=latest.quorum,
     )
     session.add(approval)
     session.flush()

@@ -23,6 +23,8 @@ from store.outbox import notify
 
 log = logging.getLogger(__name__)
 
+RISK_ANSWER = "change_risk"  # a change's risk level in its answers (bot/changes.py), on its card
+
 
 def status_label(desk: Desk, status: str, lang: str, *, staff: bool = False) -> str:
     """A status as people read it; `staff` picks the technicians' wording where it differs
@@ -61,6 +63,10 @@ def ticket_card(
             assignee.name if assignee else texts.plain(lang, "card.unassigned"),
         ),
     ]
+    risk = ticket.answers.get(RISK_ANSWER) if ticket.type == "change" else None
+    if risk in ("low", "medium", "high"):
+        label = texts.plain(lang, f"changes.risk.{risk}")
+        fields.append(CardField(texts.plain(lang, "card.risk"), label))
     eta = ticket.expected_at or ticket.resolution_due
     if eta is not None and ticket.status not in repo.DONE:
         fields.append(CardField(texts.plain(lang, "card.due"), describe_time(texts, lang, eta, tz)))

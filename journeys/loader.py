@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -15,7 +16,20 @@ from bot.base.config import Settings
 from bot.base.texts import Texts, make_environment
 from bot.base.yamlfile import Problem, ProblemsError, YamlDoc, load_yaml, validation_problems
 from journeys.kb import KnowledgeBase, load_kb
-from journeys.model import STEP_TYPES, AnyStep, Journey, LocalText, asks
+from journeys.model import (
+    CHANGE_KINDS,
+    HOURS,
+    STEP_TYPES,
+    AnyStep,
+    AskStep,
+    ChooseStep,
+    ConfirmStep,
+    Journey,
+    LocalText,
+    Step,
+    TicketStep,
+    asks,
+)
 
 VARIABLES = frozenset({"answers", "labels", "requester", "assets", "devices", "today", "lang"})
 STEP = TypeAdapter[Any](AnyStep)
@@ -160,6 +174,8 @@ def check_journey(
         if step.type == "ask" and step.ci and step.validate_.kind not in ("text", "pattern"):
             message = f"ci: true needs a text answer, not {step.validate_.kind}"
             problems.append(doc.problem((*loc, "ci"), message))
+        if isinstance(step, TicketStep) and step.change is not None:
+            problems += _change_problems(journey, step, doc, settings, loc, other_ids)
         if step.type == "suggest" and step.search:
             problems += _template_problems(doc, (*loc, "search"), step.search, step_ids, texts)
         if step.when:
@@ -202,6 +218,74 @@ def check_journey(
                 )
     problems += _after_approval_problems(journey, doc, where_of)
     return problems
+
+
+_LEVELS = ("high", "medium", "low")
+_SAMPLE_HOURS = "22:00-23:30"
+
+
+def _change_problems(
+    journey: Journey,
+    step: TicketStep,
+    doc: YamlDoc,
+    settings: Settings,
+    loc: tuple[str | int, ...],
+    broken: frozenset[str],
+) -> list[Problem]:
+    """A ticket step's `change`: each field names a step of the right kind whose options
+    the risk settings know (docs/changes.md)."""
+    problems: list[Problem] = []
+    if (step.ticket_type or journey.type) != "change":
+        return [doc.problem((*loc, "change"), "only a change ticket (ticket_type: change) has one")]
+    steps = {s.id: s for s in journey.steps}
+    sizes = tuple(settings.changes.risk.size)
+    choices: dict[str, tuple[str, ...]] = {
+        "kind": CHANGE_KINDS,
+        "impact": _LEVELS,
+        "likelihood": _LEVELS,
+        "size": sizes,
+    }
+    for name, sid in step.change or ():
+        if sid is None or sid in broken:
+            continue
+        where = (*loc, "change", name)
+        target = steps.get(sid)
+        if target is None:
+            problems.append(doc.problem(where, f"'{sid}' is not a step of this journey"))
+            continue
+        wrong = _change_step_problem(name, target, choices.get(name), settings.source)
+        if wrong:
+            problems.append(doc.problem(where, f"step '{sid}' {wrong}"))
+    return problems
+
+
+def _change_step_problem(
+    field: str, target: Step, values: tuple[str, ...] | None, source: str
+) -> str | None:
+    if values is not None:
+        if not isinstance(target, ChooseStep):
+            return "must be a choose step"
+        unknown = [o.value for o in target.options if o.value not in values]
+        if unknown:
+            where = f" (changes.risk.size in {source})" if field == "size" else ""
+            return f"has option(s) {', '.join(unknown)}; {field} takes {', '.join(values)}{where}"
+        return None
+    if field in ("tested", "rollback"):
+        return None if isinstance(target, ConfirmStep) else "must be a confirm (yes/no) step"
+    if field == "window":
+        if isinstance(target, AskStep) and target.validate_.kind == "date":
+            return None
+        return "must be an ask step with validate: {kind: date}"
+    if field == "hours":
+        rule = target.validate_ if isinstance(target, AskStep) else None
+        if rule is None or rule.kind != "pattern" or not rule.pattern:
+            return f"must be an ask step with validate: {{kind: pattern}} (e.g. {HOURS})"
+        if not re.search(rule.pattern, _SAMPLE_HOURS):
+            return f"must accept a time range such as {_SAMPLE_HOURS}"
+        return None
+    if not isinstance(target, AskStep | ChooseStep):
+        return "must be an ask or choose step"
+    return None
 
 
 def _after_approval_problems(journey: Journey, doc: YamlDoc, where_of: list[int]) -> list[Problem]:

@@ -168,6 +168,28 @@ class SuggestStep(StepBase):
     hint: LocalText | None = None
 
 
+class ChangeSpec(Strict):
+    """Which of the journey's steps hold a change's facts (docs/changes.md): each value is
+    the id of a step. `kind` is a choice of standard / normal / emergency; `impact`,
+    `likelihood` and `size` choices whose values the risk settings know; `tested` and
+    `rollback` yes/no questions; `window` a date question and `hours` (optional) a
+    `HH:MM-HH:MM` time range on that day, in the requester's time zone."""
+
+    kind: str
+    system: str
+    impact: str
+    likelihood: str
+    size: str | None = None
+    tested: str | None = None
+    rollback: str | None = None
+    window: str
+    hours: str | None = None
+
+
+CHANGE_KINDS = ("standard", "normal", "emergency")
+HOURS = r"^\s*([01]?\d|2[0-3])[:.]([0-5]\d)\s*[-–~到至]\s*([01]?\d|2[0-3])[:.]([0-5]\d)\s*$"
+
+
 class TicketStep(StepBase):
     type: Literal["ticket"]
     summary: str
@@ -180,6 +202,7 @@ class TicketStep(StepBase):
     next: LocalText | None = None  # what happens next, shown after submission
     expected: Duration | None = None  # how long IT's own part takes (after any approvals)
     cis: list[str] = Field(default_factory=list)  # configuration items every such ticket concerns
+    change: ChangeSpec | None = None  # a change's facts, for its risk and calendar
 
 
 class ApproveStep(StepBase):

@@ -103,6 +103,9 @@ class CreateTicket:
     queue: str
     answers: dict[str, Any]
     next_text: str | None = None
+    # A change's facts named by the step's `change` (kind, system, impact, likelihood, size,
+    # tested, rollback, window, hours): the answers given, None for a question skipped.
+    change: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

@@ -139,6 +139,11 @@ def ticket(journey: Journey, step: TicketStep, result: Result, ctx: Context) -> 
             queue=step.queue or journey.queue,
             answers=dict(state.answers),
             next_text=next_text(journey, step, state, ctx),
+            change=(
+                {name: state.answers.get(sid) for name, sid in step.change if sid is not None}
+                if step.change is not None
+                else None
+            ),
         )
     )
     state.history.append(step.id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, Text, UniqueConstraint, text
+from sqlalchemy import JSON, Column, DateTime, Index, Integer, Text, UniqueConstraint, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
@@ -238,6 +238,8 @@ class Approval(SQLModel, table=True):
     scope: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     decided_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    # Approvals needed before it is approved (a CAB's quorum); one is the usual single decision.
+    quorum: int = Field(default=1, sa_column=Column(Integer, nullable=False, server_default="1"))
 
 
 class IdentityLink(SQLModel, table=True):
@@ -581,6 +583,8 @@ class DirectoryState(SQLModel, table=True):
     since: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     last_run: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     last_ok: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+
+
 class TicketCi(SQLModel, table=True):
     """A configuration item (`bot/cis.py`, by id) that a ticket concerns, and how the link
     came about: requester_device, journey_answer, change, technician or problem."""
@@ -657,3 +661,47 @@ class ProblemCandidate(SQLModel, table=True):
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
     decided_by: str | None = Field(default=None, max_length=64)
     decided_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+
+
+class ApprovalVote(SQLModel, table=True):
+    """One approver's vote on an approval that needs several (a CAB quorum): one per person."""
+
+    __tablename__ = "approval_vote"
+    approval_id: int = Field(foreign_key="approval.id", primary_key=True)
+    person_id: str = Field(primary_key=True, max_length=64)
+    verdict: str = Field(max_length=16)  # approved | rejected
+    reason: str = Field(default="", sa_column=Column(Text, nullable=False))
+    on_behalf_of: str | None = Field(default=None, max_length=64)
+    at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class ChangeRecord(SQLModel, table=True):
+    """A change ticket's change control (bot/changes.py): its kind, the item it touches, its
+    risk, its window, and where it is: pending (the CAB decides) -> approved -> scheduled ->
+    implementing -> succeeded | failed | rolled_back; or rejected."""
+
+    __tablename__ = "change_record"
+    __table_args__ = (Index("ix_change_record_window", "window_start", "window_end"),)
+    ticket_id: int = Field(foreign_key="ticket.id", primary_key=True)
+    kind: str = Field(max_length=16)  # standard | normal | emergency
+    system: str = Field(max_length=200)  # as the requester named it
+    item: str = Field(max_length=200, index=True)  # the CI id, else the system name folded
+    impact: str = Field(max_length=8)
+    likelihood: str = Field(max_length=8)
+    size: str | None = Field(default=None, max_length=32)
+    tested: bool | None = None
+    rollback: bool | None = None
+    risk: str = Field(max_length=8)  # low | medium | high
+    score: int
+    window_start: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    window_end: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    stage: str = Field(max_length=16, index=True)
+    implementer_id: str | None = Field(default=None, max_length=64)
+    conflicts: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSONType, nullable=False)
+    )
+    review_needed: bool = False  # an emergency change: the CAB reviews it after the outcome
+    reviewed_by: str | None = Field(default=None, max_length=64)
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    outcome_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))

@@ -8,7 +8,7 @@ Secrets are written as `${ENV_VAR}` (or `${ENV_VAR:-default}`) and expanded on l
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -493,6 +493,97 @@ class Problems(Section):
     recurring: Recurring = Recurring()
 
 
+class Freeze(Section):
+    """A period in which no change should be made (a change freeze): its first and last day,
+    inclusive, and why, as people read it."""
+
+    start: date
+    end: date
+    name: dict[str, str]
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Freeze:
+        if self.end < self.start:
+            raise ValueError("end is before start")
+        missing = [lang for lang in LANGUAGES if not self.name.get(lang, "").strip()]
+        if missing:
+            raise ValueError(f"name: missing text for language(s): {', '.join(missing)}")
+        return self
+
+
+_MATRIX_LEVELS = ("high", "medium", "low")
+
+
+class ChangeRisk(Section):
+    """How a change's risk is scored (bot/changes.py): impact x likelihood from `matrix`, plus
+    points for its size, for not being tested and for having no way back; the total is a
+    level by `levels` (a score at or above `high` is high, at or above `medium` medium)."""
+
+    matrix: dict[str, dict[str, int]] = Field(
+        default_factory=lambda: {
+            "high": {"high": 9, "medium": 6, "low": 3},
+            "medium": {"high": 6, "medium": 4, "low": 2},
+            "low": {"high": 3, "medium": 2, "low": 1},
+        }
+    )
+    size: dict[str, int] = Field(default_factory=lambda: {"small": 0, "medium": 1, "large": 2})
+    untested: int = Field(2, ge=0, le=100)
+    no_rollback: int = Field(3, ge=0, le=100)
+    levels: dict[str, int] = Field(default_factory=lambda: {"medium": 4, "high": 7})
+
+    @model_validator(mode="after")
+    def _complete(self) -> ChangeRisk:
+        unknown = [k for k in self.matrix if k not in _MATRIX_LEVELS]
+        unknown += [k for row in self.matrix.values() for k in row if k not in _MATRIX_LEVELS]
+        if unknown:
+            raise ValueError(f"matrix: '{unknown[0]}' is not high, medium or low")
+        for impact in _MATRIX_LEVELS:
+            row = self.matrix.get(impact)
+            if row is None:
+                raise ValueError(f"matrix: missing the row for impact '{impact}'")
+            missing = [lk for lk in _MATRIX_LEVELS if lk not in row]
+            if missing:
+                raise ValueError(f"matrix.{impact}: missing likelihood {', '.join(missing)}")
+        if set(self.levels) != {"medium", "high"}:
+            raise ValueError("levels: give both medium and high (the lowest score of each)")
+        if self.levels["high"] <= self.levels["medium"]:
+            raise ValueError("levels: high must be above medium")
+        if not self.size:
+            raise ValueError("size: name at least one size")
+        for name in self.size:
+            if not re.match(r"^[a-z0-9][a-z0-9_.-]{0,31}$", name):
+                raise ValueError(f"size: '{name}' is not a valid option value")
+        return self
+
+
+class ChangeSettings(Section):
+    """Change control (docs/changes.md): risk, the CAB's quorum, freezes, and how long after
+    a failed change incidents on the same item are tied to it."""
+
+    risk: ChangeRisk = ChangeRisk()
+    # The approver group that is the change advisory board, and how many of its members
+    # must approve a normal change (N of the M members; never more than there are). Any one
+    # member's rejection rejects the change (a veto).
+    cab: str = "change_advisory"
+    quorum: int = Field(2, ge=1, le=50)
+    emergency_quorum: int = Field(1, ge=1, le=50)  # an emergency change: fewer, reviewed after
+    freezes: list[Freeze] = Field(default_factory=list)
+    # Incidents on the item of a failed (or rolled back) change within this long after its
+    # window began are linked to it and its implementer is told.
+    incidents_within: Duration = timedelta(days=2)
+    # The length of a window given as a day only (no hours).
+    default_window: Duration = timedelta(hours=2)
+
+    @model_validator(mode="after")
+    def _sane(self) -> ChangeSettings:
+        if self.emergency_quorum > self.quorum:
+            raise ValueError("emergency_quorum must not be more than quorum")
+        for name in ("incidents_within", "default_window"):
+            if getattr(self, name) <= timedelta(0):
+                raise ValueError(f"{name} must be longer than zero")
+        return self
+
+
 class EngineSettings(Section):
     """Where conversations are handled while Slack or Telegram is on (bot/chat/workers.py)."""
 
@@ -911,6 +1002,7 @@ class Settings(Section):
     logging: LoggingSettings = LoggingSettings()
     attachments: Attachments = Attachments()
     directory: DirectorySettings = DirectorySettings()
+    changes: ChangeSettings = ChangeSettings()
 
     ops: Ops = Ops()
 
@@ -946,6 +1038,8 @@ class Settings(Section):
                     f"queues.{qid}.business_hours: '{queue.business_hours}' is not defined "
                     "under business_hours"
                 )
+        if "changes" in self.model_fields_set and self.changes.cab not in self.approver_groups:
+            raise ValueError(f"changes.cab: '{self.changes.cab}' is not one of the approver_groups")
         for name, targets in self.sla.items():
             missing = [p for p in PRIORITIES if p not in targets]
             if missing:

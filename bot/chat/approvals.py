@@ -8,8 +8,9 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlmodel import Session, col
 
+from bot import changes as change_control
 from bot import permissions, workflow
-from bot.approvals import close_requests, may_decide, move
+from bot.approvals import close_requests, may_decide, move, principal, vote
 from bot.base.buttons import REJECT_REASON, awaiting
 from bot.base.messages import Inbound
 from bot.chat import files
@@ -76,6 +77,24 @@ def decide(turn: Turn, approval_id: int, *, approved: bool, reason: str) -> None
     if approval is None or not may_decide(desk, approval, turn.person):
         refuse(turn, approval)
         return
+    names = turn.person.name
+    if approval.quorum > 1:  # a CAB: N of M approve, any one member's rejection rejects
+        if approval.status != "pending":
+            _already_decided(turn, approval)
+            return
+        desk.store.lock(session, f"approval:{approval.id}")  # votes counted one at a time
+        approvers = vote(
+            desk, session, approval, turn.person, approved=approved, reason=reason, now=turn.now
+        )
+        if approvers is None:
+            turn.say("approval.voted_already", id=approval.id)
+            return
+        if approved and len(approvers) < approval.quorum:
+            _vote_recorded(turn, approval, len(approvers))
+            return
+        if approved:
+            found = (desk.directory.get(pid) for pid in approvers)
+            names = ", ".join(p.name for p in found if p is not None)
     verdict = "approved" if approved else "rejected"
     won = session.execute(
         update(Approval)
@@ -88,7 +107,7 @@ def decide(turn: Turn, approval_id: int, *, approved: bool, reason: str) -> None
         _already_decided(turn, approval)
         return
     ticket = session.get(Ticket, approval.ticket_id) if approval.ticket_id else None
-    data = {"approval": approval.id, "on_behalf_of": _principal(desk, approval, turn.person)}
+    data = {"approval": approval.id, "on_behalf_of": principal(desk, approval, turn.person)}
     event: TicketEvent | None = None
     if ticket is not None:
         to = "rejected"
@@ -109,20 +128,27 @@ def decide(turn: Turn, approval_id: int, *, approved: bool, reason: str) -> None
         )
     turn.say("approval.recorded", id=approval.id, status=turn.plain(f"approval.status.{verdict}"))
     close_requests(desk, session, approval, turn.now)
-    decision = Decision(approval.step, approved, turn.person.name, reason)
+    if ticket is not None and ticket.type == "change":
+        change_control.on_decision(desk, session, ticket, approved, turn.person.id, turn.now)
+    decision = Decision(approval.step, approved, names, reason)
     if not resume(desk, session, approval, decision, turn.now) and ticket is not None:
         _tell_outcome(desk, session, ticket, event, approval, turn.person, turn.now)
 
 
-def _principal(desk: Desk, approval: Approval, person: Person) -> str | None:
-    """For a delegate's decision: the approver they stood in for."""
-    if person.id in approval.approvers:
-        return None
-    for pid in approval.approvers:
-        approver = desk.directory.get(pid)
-        if approver is not None and approver.delegate == person.id:
-            return pid
-    return None
+def _vote_recorded(turn: Turn, approval: Approval, count: int) -> None:
+    """An approval short of its quorum: on record (audited), and the voter told how many
+    more it needs."""
+    ticket = turn.session.get(Ticket, approval.ticket_id) if approval.ticket_id else None
+    ticket_repo.add_event(
+        session=turn.session,
+        ticket=ticket,
+        at=turn.now,
+        actor_id=turn.person.id,
+        kind="approval_vote",
+        note=f"{count}/{approval.quorum}",
+        data={"approval": approval.id, "approvals": count, "quorum": approval.quorum},
+    )
+    turn.say("approval.vote_recorded", id=approval.id, count=count, quorum=approval.quorum)
 
 
 def _tell_outcome(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from zoneinfo import ZoneInfo
 
-from bot import approvals, flood, incidents, problems
+from bot import approvals, changes, flood, incidents, problems
 from bot.base.buttons import JOURNEY, button
 from bot.base.messages import Choice, Message
 from bot.base.metrics import JOURNEYS_STARTED, REFERRALS, TALLY, journey_ended
@@ -13,7 +13,7 @@ from bot.base.texts import trusted
 from bot.base.timefmt import describe_duration
 from bot.chat import files, followup
 from bot.expiry import active_journey
-from bot.tickets import created_message, open_ticket
+from bot.tickets import RISK_ANSWER, created_message, open_ticket
 from bot.turn import Turn
 from journeys import answers as ans
 from journeys.flow import CONTROL
@@ -209,6 +209,10 @@ def _request_approval(
 
 
 def _create_ticket(turn: Turn, journey: Journey, effect: CreateTicket) -> None:
+    planned = changes.plan(turn.desk, turn.person, effect.change) if effect.change else None
+    answers = effect.answers
+    if planned is not None:  # its risk shows on the ticket and its card
+        answers = {**answers, RISK_ANSWER: planned.risk.level}
     ticket = open_ticket(
         turn.desk,
         turn.session,
@@ -219,7 +223,7 @@ def _create_ticket(turn: Turn, journey: Journey, effect: CreateTicket) -> None:
         description=effect.description,
         priority=effect.priority,
         queue=effect.queue,
-        answers=effect.answers,
+        answers=answers,
         origin=turn.address,
         language=turn.language,
         now=turn.now,
@@ -235,6 +239,10 @@ def _create_ticket(turn: Turn, journey: Journey, effect: CreateTicket) -> None:
         )
     )
     problems.offer_workaround(turn, ticket)  # an open problem of this service has one
+    if planned is not None:
+        changes.register(turn, ticket, planned)
+    elif ticket.type == "incident":  # after a failed change on the same item?
+        changes.on_incident(turn.desk, turn.session, ticket, turn.now)
 
 
 def _handoff(turn: Turn, journey: Journey | None, effect: Handoff) -> None:

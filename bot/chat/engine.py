@@ -34,6 +34,7 @@ from bot.chat.places import Audience, confine
 from bot.chat.verbs import (
     Verbs,
     approver,
+    changes,
     cis,
     find,
     insight,
@@ -74,6 +75,7 @@ VERB_MODULES = (
     cis,
     find,
     approver,
+    changes,
     linking,
     notify,
     insight,
