@@ -30,7 +30,7 @@ from bot.directory import Person
 from bot.turn import Turn
 from journeys.model import HOURS
 from store import changes as repo
-from store import ticket_links
+from store import ci_links, ticket_links
 from store import tickets as ticket_repo
 from store.models import ChangeRecord, Ticket, TicketEvent
 from store.outbox import notify
@@ -107,8 +107,10 @@ def fold(text: str) -> str:
 
 
 def item_of(desk: Desk, system: str) -> str:
-    """What a change touches, for comparing: the system's name folded."""
-    return fold(system)
+    """What a change touches, for comparing: the configuration item the system's name (or
+    alias) names, else the name itself folded."""
+    found = desk.content.cis.find(system)
+    return found.id if found is not None else fold(system)
 
 
 def window(
@@ -301,6 +303,8 @@ def register(turn: Turn, ticket: Ticket, planned: Plan) -> ChangeRecord:
             "conflicts": clashes,
         },
     )
+    if desk.content.cis.get(planned.item) is not None:
+        ci_links.link_ci(session, ticket.id, planned.item, "change", turn.now)
     lang, tz = turn.language, turn.person.timezone
     message = Message(
         text=turn.t(
@@ -654,9 +658,16 @@ def _review(turn: Turn, ticket: Ticket, record: ChangeRecord, note: str) -> None
 # ---- incidents after a failed change ------------------------------------------------------
 
 
-def concerns(desk: Desk, record: ChangeRecord, incident: Ticket) -> bool:
-    """Whether an incident is about the change's item: its service's id or title, or one of
-    its answers, names the same system."""
+def concerns(desk: Desk, session: Session, record: ChangeRecord, incident: Ticket) -> bool:
+    """Whether an incident is about the change's item. A configuration item: the incident
+    is linked to it, or its service is one of the item's. A system by name only: the
+    incident's service id or title, or one of its answers, names the same system."""
+    item = desk.content.cis.get(record.item)
+    if item is not None:
+        assert incident.id is not None
+        if record.item in ci_links.cis_of(session, incident.id):
+            return True
+        return incident.service_id is not None and incident.service_id in item.services
     names = {fold(incident.service_id or "")}
     journey = desk.catalog.get(incident.service_id) if incident.service_id else None
     if journey is not None:
@@ -675,7 +686,7 @@ def link_incidents(
     found = [
         t
         for t in repo.incidents_between(session, record.window_start, until)
-        if concerns(desk, record, t)
+        if concerns(desk, session, record, t)
     ]
     return sum(_tie(desk, session, ticket, record, incident, now) for incident in found)
 
@@ -686,7 +697,7 @@ def on_incident(desk: Desk, session: Session, incident: Ticket, now: datetime) -
     since = now - desk.settings.changes.incidents_within
     for record in repo.failed_since(session, since):
         change = session.get(Ticket, record.ticket_id)
-        if change is not None and concerns(desk, record, incident):
+        if change is not None and concerns(desk, session, record, incident):
             tied += _tie(desk, session, change, record, incident, now)
     return tied
 

@@ -59,6 +59,8 @@ class Script:
     said: list[str] = field(default_factory=list)  # the requester saw these (plain text)
     approver: str | None = None  # approves from the console
     after_approval: str = ""  # the requester is told this once approved
+    # The rest of a quorum (a change's CAB): each approves after `approver`.
+    also_approve: tuple[str, ...] = ()
 
 
 SCRIPTS: dict[str, Script] = {
@@ -313,18 +315,26 @@ SCRIPTS: dict[str, Script] = {
             "core-fw-01",
             "Open TCP 443 from the DMZ web tier to the new API gateway",
             "high",
+            "possible",
+            "small",
             "2026-11-28",
+            "22:00-23:30",
             "Remove the rule in the firewall manager; takes 5 minutes",
+            "yes",
             "yes",
         ],
         "change",
         "change",
         "P2",
         "Normal change: core-fw-01 on 2026-11-28",
-        {"kind": "normal", "impact": "high", "tested": True},
-        ["approval by the change advisory board, usually within 2 business days"],
+        {"kind": "normal", "impact": "high", "tested": True, "change_risk": "medium"},
+        [
+            "approval by the change advisory board, usually within 2 business days",
+            "Risk of IT-1000: medium (score 6). Window: 2026-11-28 22:00-23:30.",
+        ],
         approver="olivia",
-        after_approval="The change advisory board (Olivia Brandt) approved it",
+        after_approval="The change advisory board (Olivia Brandt, Priya Raman) approved it",
+        also_approve=("priya",),
     ),
 }
 
@@ -401,6 +411,11 @@ def test_journey_end_to_end(chat: MemoryChat, service_id: str) -> None:
     ask = chat.seen_by(script.approver, channel="console")
     assert ticket.number in plain(ask)
     chat.press(script.approver, button(ask, ":y"), channel="console")
+    for other in script.also_approve:  # short of the quorum, it still waits
+        [ticket] = tickets(chat)
+        assert ticket.status == "awaiting_approval"
+        ask = chat.seen_by(other, channel="console")
+        chat.press(other, button(ask, ":y"), channel="console")
     [ticket] = tickets(chat)
     assert ticket.status == "open"
     assert script.after_approval in plain(chat.seen_by(script.person))

@@ -62,13 +62,23 @@ def test_standard_change_is_pre_approved(chat: MemoryChat) -> None:
             "www.example.com",
             "Renew the TLS certificate before it expires on 1 December",
             "low",
+            "unlikely",
+            "small",
             "2026-11-26",
+            "skip",
             "Put the old certificate back from the vault",
+            "yes",
+            "yes",
         ],
     )
     [ticket] = tickets(chat)
     assert ticket.type == "change" and ticket.status == "new" and ticket.priority == "P4"
     assert "pre-approved" in done.text
+    # Low impact, unlikely to fail, small, tested, reversible: low risk, shown on the card;
+    # no hours given: two hours from midnight in Alex's time zone (London, UTC in November).
+    assert "Risk of IT-1000: low (score 1). Window: 2026-11-26 00:00-02:00." in done.text
+    card = next(o.message.card for o in done.turns[-1] if o.message.card)
+    assert ("Risk", "low") in [(f.label, f.value) for f in card.fields]
     assert chat.seen_by("olivia", channel="console") == []
     assert outcomes(chat) == ["ticket"]
 
