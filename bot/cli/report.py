@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from bot.base.config import parse_duration
 from bot.cli.common import add_config, desk_from
 from bot.insight import charts, render
+from bot.insight.changes import change_figures, change_table
 from bot.insight.metrics import build_report, report_timezone
 
 
@@ -75,13 +76,16 @@ def report(args: argparse.Namespace) -> int:
         lang = args.lang or desk.settings.language
         with desk.store.read() as session:
             result = build_report(desk, session, start, end)
+            changed = change_figures(desk, session, start, end)
         if args.format == "json":
-            json.dump(result.as_dict(), sys.stdout, ensure_ascii=False, indent=2)
+            data = {**result.as_dict(), "changes": changed.as_dict()}
+            json.dump(data, sys.stdout, ensure_ascii=False, indent=2)
             sys.stdout.write("\n")
         elif args.format == "csv":
             sys.stdout.write(render.to_csv(result))
         else:
             sys.stdout.write(render.table(desk, lang, result))
+            sys.stdout.write("\n" + change_table(desk, lang, changed))
         if args.chart:
             charts.draw(desk, result, args.chart, lang)
             print(f"chart: {args.chart}", file=sys.stderr)

@@ -108,7 +108,7 @@ def test_normal_change_needs_the_quorum_and_the_implementer_reports_each_stage(
     assert "can't be marked" in plain(chat.say("alex", "/change IT-1000 done"))
 
     moved = chat.press("alex", schedule)
-    assert "change IT-1000 is scheduled" in plain(moved)
+    assert "change IT-1000, now scheduled" in plain(moved)
     start = button(moved, "IT-1000 start")
     chat.press("alex", start)
     now = ticket(chat, "IT-1000")
