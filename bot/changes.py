@@ -513,12 +513,7 @@ def report(turn: Turn, ticket: Ticket, action: str, rest: str) -> None:
         return
     to = NEXT.get(record.stage, {}).get(action)
     if to is None:
-        turn.say(
-            "changes.not_now",
-            number=ticket.number,
-            stage=turn.plain(f"changes.stage.{record.stage}"),
-            action=turn.plain(f"changes.button.{action}"),
-        )
+        _not_now(turn, ticket, record, action)
         return
     values: dict[str, Any] = {}
     if record.implementer_id is None:
@@ -531,6 +526,9 @@ def report(turn: Turn, ticket: Ticket, action: str, rest: str) -> None:
             return
         values["window_start"], values["window_end"] = moved
         note = ""
+    if to == record.stage and "window_start" not in values:  # scheduled already, same window
+        _not_now(turn, ticket, record, action)
+        return
     if to in repo.OUTCOMES:
         values["outcome_at"] = turn.now
     before = record.stage
@@ -595,6 +593,15 @@ def report(turn: Turn, ticket: Ticket, action: str, rest: str) -> None:
                 now=turn.now,
                 stage=desk.texts.plain(member.language, f"changes.stage.{to}"),
             )
+
+
+def _not_now(turn: Turn, ticket: Ticket, record: ChangeRecord, action: str) -> None:
+    turn.say(
+        "changes.not_now",
+        number=ticket.number,
+        stage=turn.plain(f"changes.stage.{record.stage}"),
+        action=turn.plain(f"changes.button.{action}"),
+    )
 
 
 def _ticket_move(

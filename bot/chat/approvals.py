@@ -83,6 +83,10 @@ def decide(turn: Turn, approval_id: int, *, approved: bool, reason: str) -> None
             _already_decided(turn, approval)
             return
         desk.store.lock(session, f"approval:{approval.id}")  # votes counted one at a time
+        session.refresh(approval)
+        if approval.status != "pending":  # decided while this vote waited for the lock
+            _already_decided(turn, approval)
+            return
         approvers = vote(
             desk, session, approval, turn.person, approved=approved, reason=reason, now=turn.now
         )

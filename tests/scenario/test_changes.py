@@ -234,3 +234,21 @@ def test_a_failed_change_is_linked_to_incidents_on_the_same_item(
     clock.advance(timedelta(days=2))
     talk(chat, "dana", ["!s:vpn_issue", "won't connect", "no", "hotel", "yes", "yes"])
     assert len(events(chat, "change_incident")) == 2
+
+
+def test_rescheduling_moves_the_window_and_checks_it_again(chat: MemoryChat) -> None:
+    submit(chat, kind="standard", hours="22:00-23:00")
+    submit(chat, kind="standard", person="dana", day="2026-11-30", hours="08:00-09:00")
+    assert record(chat, "IT-1000").conflicts == []
+    chat.say("alex", "/change IT-1000 schedule")
+    # Scheduled already: the same again is refused; a new window moves it, and its clash
+    # with Dana's change on the same firewall is shown.
+    assert "can't be marked" in plain(chat.say("alex", "/change IT-1000 schedule"))
+    moved = plain(chat.say("alex", "/change IT-1000 schedule 2026-11-30 08:30-10:00"))
+    assert "now scheduled (window 2026-11-30 08:30-10:00)" in moved
+    assert "IT-1001 also changes core-fw-01 in an overlapping window" in moved
+    assert record(chat, "IT-1000").conflicts[0]["number"] == "IT-1001"
+    assert "I didn't understand the window" in plain(
+        chat.say("alex", "/change IT-1000 schedule tomorrow evening")
+    )
+    assert record(chat, "IT-1000").window_start.hour == 8  # London is on UTC in November
