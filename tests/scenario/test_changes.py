@@ -252,3 +252,30 @@ def test_rescheduling_moves_the_window_and_checks_it_again(chat: MemoryChat) -> 
         chat.say("alex", "/change IT-1000 schedule tomorrow evening")
     )
     assert record(chat, "IT-1000").window_start.hour == 8  # London is on UTC in November
+
+
+def test_a_change_in_chinese(chat: MemoryChat) -> None:
+    done = talk(
+        chat,
+        "chen.jie",
+        [
+            "!s:change_request",
+            "紧急",
+            "域控",
+            "修复域控制器的复制故障，重启复制服务",
+            "高",
+            "不太可能",
+            "小",
+            "2026-11-24",
+            "20:00至21:00",
+            "如果失败，恢复昨晚的快照",
+            "是",
+            "否",
+        ],
+    )
+    # 域控 is an alias of the item ldap; high x unlikely (3) + small (0) + untested (2) = 5.
+    assert "IT-1000 的风险：中（5 分）。窗口：2026-11-24 20:00-21:00。" in done.text
+    assert record(chat, "IT-1000").item == "ldap"
+    assert record(chat, "IT-1000").kind == "emergency"
+    ask = plain(chat.seen_by("olivia", channel="console"))  # Olivia reads English
+    assert "Emergency change, risk medium (score 5), window 2026-11-24 12:00-13:00." in ask
