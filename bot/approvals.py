@@ -211,6 +211,17 @@ def approval_message(
     )
 
 
+def request_for(
+    desk: Desk, session: Session, approval: Approval, approver: Person, ticket: Ticket | None
+) -> Message:
+    """`approval_message` with what the approver must see of the ticket (a change's risk,
+    window, conflicts and the CAB's quorum)."""
+    note = change_control.approval_note(
+        desk, session, ticket, approver.language, approver.timezone, approval.quorum
+    )
+    return approval_message(desk, approval, approver, ticket, note)
+
+
 def notify_approver(
     desk: Desk,
     session: Session,
@@ -224,15 +235,7 @@ def notify_approver(
     notify(
         session=session,
         to=home_address(desk, session, approver),
-        message=approval_message(
-            desk,
-            approval,
-            approver,
-            ticket,
-            change_control.approval_note(
-                desk, session, ticket, approver.language, approver.timezone, approval.quorum
-            ),
-        ),
+        message=request_for(desk, session, approval, approver, ticket),
         idem_key=f"approval:{approval.id}:ask:{approver.id}",
         now=now,
         key=f"approval:{approval.id}:{approver.id}",

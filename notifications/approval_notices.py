@@ -16,13 +16,14 @@ from sqlalchemy import update
 from sqlmodel import Session, col
 
 from bot.addresses import home_address
-from bot.approvals import approval_message
+from bot.approvals import request_for
 from bot.base.messages import Address, Message
 from bot.base.texts import trusted
 from bot.base.timefmt import describe_duration
 from bot.desk import Desk
 from bot.directory import Person
 from notifications.outcome import Fired
+from store import changes as changes_repo
 from store import tickets as ticket_repo
 from store.models import Approval, Ticket, Timer
 from store.outbox import notify
@@ -31,11 +32,17 @@ log = logging.getLogger(__name__)
 
 
 def _approval_request(
-    desk: Desk, approval: Approval, person: Person, ticket: Ticket | None, key: str, **params: Any
+    desk: Desk,
+    session: Session,
+    approval: Approval,
+    person: Person,
+    ticket: Ticket | None,
+    key: str,
+    **params: Any,
 ) -> Message:
     """The approval request with its Approve / Reject buttons, under a reminder line."""
 
-    original = approval_message(desk, approval, person, ticket)
+    original = request_for(desk, session, approval, person, ticket)
     text = desk.texts.render(person.language, key, request=trusted(original.text), **params)
     return Message(text=text, choices=original.choices)
 
@@ -49,9 +56,11 @@ def approval_remind(
     now: datetime,
 ) -> Fired:
     requester = desk.directory.get(approval.requester_id)
+    assert approval.id is not None
+    voted = {v.person_id for v in changes_repo.votes_of(session, approval.id)}  # a CAB's quorum
     for pid in approval.approvers:
         person = desk.directory.get(pid)
-        if person is None or not person.active:
+        if person is None or not person.active or pid in voted:
             continue
         waited = describe_duration(
             desk.texts, person.language, desk.settings.notifications.approvals.remind_after
@@ -61,6 +70,7 @@ def approval_remind(
             to=home_address(desk, session, person),
             message=_approval_request(
                 desk,
+                session,
                 approval,
                 person,
                 ticket,
@@ -128,6 +138,7 @@ def approval_escalate(
         to=home_address(desk, session, fallback),
         message=_approval_request(
             desk,
+            session,
             approval,
             fallback,
             ticket,

@@ -14,6 +14,7 @@ from sqlmodel import select
 
 from bot.adapters.memory import MemoryChat
 from bot.base.clock import FixedClock
+from notifications.sweep import Sweeper
 from store import ci_links, ticket_links
 from store.models import ChangeRecord, Ticket
 from tests.journeys.talk import Talk, button, events, plain, talk, tickets
@@ -279,3 +280,18 @@ def test_a_change_in_chinese(chat: MemoryChat) -> None:
     assert record(chat, "IT-1000").kind == "emergency"
     ask = plain(chat.seen_by("olivia", channel="console"))  # Olivia reads English
     assert "Emergency change, risk medium (score 5), window 2026-11-24 12:00-13:00." in ask
+
+
+def test_the_reminder_goes_to_the_members_yet_to_vote_with_the_risk(
+    chat: MemoryChat, clock: FixedClock
+) -> None:
+    submit(chat)
+    approve(chat, "olivia")
+    asked = len(chat.seen_by("olivia", channel="console"))
+    clock.advance(timedelta(days=1))  # Tuesday 10:00: one working day (remind_after)
+    Sweeper(chat.desk).sweep()
+    chat.flush()
+    [reminder] = chat.seen_by("priya", channel="console")[1:]
+    text = plain([reminder])
+    assert "Reminder" in text and "risk medium (score 6)" in text
+    assert len(chat.seen_by("olivia", channel="console")) == asked  # she voted: no reminder
