@@ -110,8 +110,11 @@ def test_normal_change_needs_the_quorum_and_the_implementer_reports_each_stage(
 
     moved = chat.press("alex", schedule)
     assert "change IT-1000, now scheduled" in plain(moved)
-    start = button(moved, "IT-1000 start")
-    chat.press("alex", start)
+    assert button(moved, "IT-1000 start")
+    # Priya (an admin: she works every queue) reports it started; Alex, the requester, is told.
+    chat.say("priya", "/change IT-1000 start", channel="console")
+    assert "Your change IT-1000 (Normal change: core-fw-01" in plain(chat.seen_by("alex"))
+    assert "now being implemented" in plain(chat.seen_by("alex"))
     now = ticket(chat, "IT-1000")
     assert now.status == "in_progress" and now.assignee_id == "alex"
     chat.say("alex", "/change IT-1000 rolledback rule broke the API health checks")
