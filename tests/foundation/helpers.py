@@ -28,6 +28,7 @@ def config_copy(tmp_path: Path, text: str | None = None) -> Path:
         "content/replies",
         "directory/people.csv",
         "directory/assets.csv",
+        "directory/cis.yaml",
     ):
         body = body.replace(f": {name}\n", f": {ROOT / name}\n")
     path = tmp_path / "config.yaml"
