@@ -27,9 +27,10 @@ def test_match_sections_give_the_matcher_enough_to_learn(catalog: Catalog) -> No
     for journey in _journeys(catalog):
         examples, keywords = journey.match.examples, journey.match.keywords
         # The upper bounds keep one service from crowding out the rest; they grew with the
-        # colloquial and symptom phrasings the realistic dev set asked for.
-        assert 8 <= len(examples.get("en", [])) <= 20, journey.id
-        assert 6 <= len(examples.get("zh", [])) <= 18, journey.id
+        # colloquial and symptom phrasings the realistic dev set asked for, then with four
+        # symptom-only phrasings per language for every service (tests/intents/indirect_dev).
+        assert 8 <= len(examples.get("en", [])) <= 24, journey.id
+        assert 6 <= len(examples.get("zh", [])) <= 22, journey.id
         assert keywords.get("en") and keywords.get("zh"), journey.id
         phrases = [p.lower() for p in examples["en"] + examples["zh"]]
         assert len(phrases) == len(set(phrases)), f"{journey.id}: duplicate examples"
