@@ -1,13 +1,17 @@
 """Closing journeys nobody answered: a sweep for the scheduler, with a short note to each person.
 
 The next message in an expired conversation also closes it (`expire_if_idle`, from the engine);
-the sweep makes sure people hear about it even if they never write again.
+the sweep makes sure people hear about it even if they never write again. A second request
+kept from the same message as the expired journey's (bot/followup.py) is offered with the
+sweep's note; when the next message closes the journey, the engine offers it after handling
+that message, unless the message starts a journey of its own (then it waits for that one).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
+from bot import followup
 from bot.base.messages import Inbound
 from bot.base.metrics import journey_ended
 from bot.desk import Desk
@@ -53,6 +57,7 @@ def expire_idle(desk: Desk, now: datetime) -> int:
             turn = Turn(desk, session, inbound, person, now, row.language, row, dict(row.data))
             if expire_if_idle(turn):
                 ended += 1
+                followup.offer(turn, "")  # a second request from the same message, if any
             turn.data.pop("awaiting", None)  # an unanswered "why reject?" lapses too
             for i, out in enumerate(turn.replies):
                 turn.send(

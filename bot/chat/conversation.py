@@ -5,13 +5,13 @@ from __future__ import annotations
 import re
 from zoneinfo import ZoneInfo
 
-from bot import approvals, changes, flood, incidents, problems
+from bot import approvals, changes, flood, followup, incidents, problems
 from bot.base.buttons import JOURNEY, button
 from bot.base.messages import Choice, Message
 from bot.base.metrics import JOURNEYS_STARTED, REFERRALS, TALLY, journey_ended
 from bot.base.texts import trusted
 from bot.base.timefmt import describe_duration
-from bot.chat import files, followup
+from bot.chat import files
 from bot.expiry import active_journey
 from bot.tickets import RISK_ANSWER, created_message, open_ticket
 from bot.turn import Turn
@@ -132,6 +132,7 @@ def run(turn: Turn, journey: Journey, state: JourneyState | None, event: Input) 
     seen: frozenset[str] = frozenset()
     if isinstance(event, Start):
         TALLY.count(JOURNEYS_STARTED, journey.id)
+        followup.started(turn, journey.id)
         # Articles just given as a direct answer are not suggested again by the journey.
         seen = frozenset(turn.data.pop("kb_seen", None) or ())
     result = advance(journey, state, event, context_for(turn, journey, seen=seen))

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from bot import expiry, flood, people_watch
+from bot import expiry, flood, followup, people_watch
 from bot.base import buttons, logcontext
 from bot.base.language import detect
 from bot.base.messages import Inbound, Message, Outbound, clean_text
@@ -301,10 +301,20 @@ class Engine:
 
     def _route(self, turn: Turn) -> None:
         inbound = turn.inbound
-        if expiry.expire_if_idle(turn):
-            pressed = buttons.read_button(inbound.action or "")
-            if not inbound.text and inbound.action and pressed.kind == buttons.JOURNEY:
-                return
+        if not expiry.expire_if_idle(turn):
+            self._dispatch(turn)
+            return
+        pressed = buttons.read_button(inbound.action or "")
+        if inbound.text or not inbound.action or pressed.kind != buttons.JOURNEY:
+            self._dispatch(turn)  # (a press on the expired journey's own buttons is spent)
+        if expiry.active_journey(turn) is None:
+            # The journey ended by timing out: a second request kept from the same message
+            # is offered now, as when a journey ends otherwise; if this message started a
+            # journey, the request waits for that one to end.
+            followup.offer(turn, "")
+
+    def _dispatch(self, turn: Turn) -> None:
+        inbound = turn.inbound
         if inbound.action:
             pressed = buttons.read_button(inbound.action)
             handler = self.actions.get(pressed.kind)

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import re
 
-from bot import incidents, matching
+from bot import followup, incidents, matching
 from bot.base.buttons import HANDOFF_TEXT, MENU, SERVICE, awaiting, button
 from bot.base.messages import Choice, Message
 from bot.base.texts import trusted
-from bot.chat import conversation, followup, knowledge
+from bot.chat import conversation, knowledge
 from bot.chat.verbs.requester import my_tickets
 from bot.turn import Turn
 from intents.matcher import MatchResult

@@ -11,6 +11,7 @@ from bot.base.clock import FixedClock
 from bot.base.markup import to_plain
 from bot.base.messages import Outbound
 from bot.desk import Desk
+from bot.expiry import expire_idle
 from bot.insight.metrics import build_report
 from bot.insight.render import table
 from store import tickets as ticket_repo
@@ -47,6 +48,60 @@ def test_the_urgent_request_goes_first_in_chinese_and_the_other_can_be_let_go(de
     dropped = chat.press("bob", "m:skip_next")
     assert "先不处理" in said(dropped)
     assert "软件申请" not in said(chat.say("bob", "/cancel"))  # offered once only
+
+
+def test_when_the_first_request_times_out_the_sweep_offers_the_other_with_its_note(
+    desk: Desk, clock: FixedClock
+):
+    chat = MemoryChat(desk)
+    chat.say("alice", "the vpn keeps dropping, and also the printer on 3 is jammed")
+    clock.advance(desk.settings.conversation.idle_timeout + timedelta(minutes=1))
+    assert expire_idle(desk, clock.now()) == 1
+    chat.flush()
+    note, offer = chat.seen_by("alice")[-2:]
+    assert "Your earlier request (VPN problem) timed out" in said([note])
+    assert "You also mentioned Printer or scanner problem" in said([offer])
+    assert [c.value for c in offer.message.choices] == ["s:printer_issue", "m:skip_next"]
+    started = chat.press("alice", "s:printer_issue")
+    assert "What's the printer problem?" in said(started)
+
+
+def test_when_the_first_request_times_out_the_next_message_brings_the_other_in_chinese(
+    desk: Desk, clock: FixedClock
+):
+    chat = MemoryChat(desk)
+    chat.say("bob", "想装个Visio，不过更急的是我好像点了钓鱼链接")
+    clock.advance(desk.settings.conversation.idle_timeout + timedelta(minutes=1))
+    replies = chat.say("bob", "你好")  # no sweep ran: this message closes the journey
+    text = said(replies)
+    assert "您之前的请求（信息安全事件）因长时间未回复已自动关闭" in text, text
+    assert text.index("自动关闭") < text.index("您还提到了软件申请"), text
+    assert choices(replies) == ["s:software_request", "m:skip_next"]
+
+
+def test_a_new_request_after_the_timeout_goes_first_and_the_kept_one_follows_it(
+    desk: Desk, clock: FixedClock
+):
+    chat = MemoryChat(desk)
+    chat.say("alice", "the vpn keeps dropping, and also the printer on 3 is jammed")
+    clock.advance(desk.settings.conversation.idle_timeout + timedelta(minutes=1))
+    replies = chat.say("alice", "my mailbox is full")
+    assert "timed out" in said(replies) and "Got it: Storage full." in said(replies)
+    assert "You also mentioned" not in said(replies)  # not in the middle of the new journey
+    left = chat.say("alice", "/cancel")
+    assert "You also mentioned Printer or scanner problem" in said(left)
+
+
+def test_the_kept_request_asked_for_again_after_the_timeout_is_not_offered_twice(
+    desk: Desk, clock: FixedClock
+):
+    chat = MemoryChat(desk)
+    chat.say("alice", "the vpn keeps dropping, and also the printer on 3 is jammed")
+    clock.advance(desk.settings.conversation.idle_timeout + timedelta(minutes=1))
+    assert "Got it: Printer or scanner problem." in said(chat.say("alice", "the printer is jammed"))
+    assert "You also mentioned" not in said(chat.say("alice", "/cancel"))
+    chat.say("alice", "my mailbox is full")
+    assert "You also mentioned" not in said(chat.say("alice", "/cancel"))  # done with, not kept
 
 
 def test_an_explicit_ask_for_a_person_wins_over_a_service(desk: Desk):

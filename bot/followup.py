@@ -2,8 +2,9 @@
 
 "the vpn keeps dropping, and also the printer on 3 is jammed": the desk starts the first (or
 the one called urgent) and keeps the other here, in the conversation's data; when that
-journey ends (done, handed off, cancelled, or parked on an approval) the person is offered
-the other one with a button (`s:<service>`) or can let it go (`m:skip_next`).
+journey ends (done, handed off, cancelled, parked on an approval, or closed for being left
+idle: bot/expiry.py) the person is offered the other one with a button (`s:<service>`) or can
+let it go (`m:skip_next`). An operation rather than chat, so that the idle sweep can offer it.
 """
 
 from __future__ import annotations
@@ -19,6 +20,13 @@ SKIP = "skip_next"
 def keep(turn: Turn, service_id: str) -> None:
     """Remember a request to offer once the current journey ends."""
     turn.data[NEXT_KEY] = service_id
+
+
+def started(turn: Turn, service_id: str) -> None:
+    """A journey of `service_id` starts: if that is the request kept for later, it is no
+    longer waiting (offering it again when this one ends would ask for it twice)."""
+    if turn.data.get(NEXT_KEY) == service_id:
+        turn.data.pop(NEXT_KEY, None)
 
 
 def offer(turn: Turn, finished: str) -> None:
