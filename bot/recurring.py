@@ -120,7 +120,16 @@ def detect(desk: Desk, now: datetime) -> int:
         held = problems.linked_ids(session, ids) | _in_major_incidents(session, ids)
         recent = [t for t in found if t.id not in held]
         groups = _groups(desk, session, recent, rules.by_person)
+        # Reports an earlier candidate already counted are that fault told again, under
+        # whichever key: a service and its item proposed last run is not the service alone
+        # proposed this run.
         covered: set[int] = set()
+        for counted in session.exec(
+            select(ProblemCandidate.ticket_ids).where(
+                col(ProblemCandidate.last_at) >= now - rules.window
+            )
+        ).all():
+            covered |= set(counted)
         # The most precise first (service and item, then service, then person): a group
         # whose reports one before it just proposed is the same fault told twice.
         for key in sorted(groups, key=_precision):

@@ -23,6 +23,7 @@ from psycopg import sql
 
 from bot.adapters.memory import MemoryChat
 from bot.app import load_config
+from bot.base import logcontext
 from bot.base.clock import FixedClock
 from bot.base.config import Settings, with_database
 from bot.desk import Desk
@@ -201,6 +202,14 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     url: str = request.getfixturevalue("pg_schema_url")
     request.getfixturevalue("pg_emptier").empty()
     return url
+
+
+@pytest.fixture(autouse=True)
+def _own_log_context() -> Iterator[None]:
+    """Each test starts with no log fields set: one that wrote a ticket event outside a turn
+    must not name its ticket in the next test's lines."""
+    with logcontext.cleared():
+        yield
 
 
 @pytest.fixture

@@ -78,3 +78,16 @@ def turn(
     finally:
         for var, token in zip((_correlation, _person, _ticket, _event), tokens, strict=True):
             var.reset(token)
+
+
+@contextmanager
+def cleared() -> Iterator[None]:
+    """Nothing known inside: no turn, person, ticket or event (work that belongs to no turn,
+    such as each test, must not inherit fields an earlier piece of work left set)."""
+    variables = (_correlation, _person, _ticket, _event)
+    tokens = [var.set(None) for var in variables]
+    try:
+        yield
+    finally:
+        for var, token in zip(variables, tokens, strict=True):
+            var.reset(token)

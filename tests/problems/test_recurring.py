@@ -54,12 +54,15 @@ def test_same_service_by_different_people_is_proposed_once_and_opened(
 
     [proposal] = proposals(chat)
     said = to_plain(proposal.text)
-    assert "Recurring fault? 3 people reported VPN problem 3 times in 30 days" in said
+    # The VPN service links its reports to the VPN gateway (catalog: cis), so the item is named.
+    assert (
+        "Recurring fault? 3 people reported VPN problem on VPN gateway 3 times in 30 days" in said
+    )
     for number, name in zip(numbers, ("Alice Morgan", "Bob Okafor", "王芳"), strict=True):
         assert number in said and name in said
     [found] = candidates(chat)
     assert (found.key, found.queue, found.status, found.reporters) == (
-        "service:vpn_issue",
+        "service:vpn_issue|ci:vpn-gateway",
         "network",
         "proposed",
         3,
@@ -82,8 +85,9 @@ def test_same_service_by_different_people_is_proposed_once_and_opened(
     assert candidates(chat)[0].status == "proposed"
 
     opened = chat.press("alex", f"pb:open:{found.id}")
-    assert "Problem PRB-1 opened: “Recurring: VPN problem”, with 3 incidents linked" in texts(
-        opened
+    assert (
+        "Problem PRB-1 opened: “Recurring: VPN problem on VPN gateway”, with 3 incidents"
+        in texts(opened)
     )
     with chat.desk.store.read() as session:
         record = session.exec(select(Problem)).one()
@@ -155,7 +159,11 @@ def test_thresholds_window_and_counting_are_configurable(make_desk: MakeDesk, cl
     report_vpn(chat, "alice")
     check(chat, clock)
     [found] = candidates(chat)
-    assert (found.key, len(found.ticket_ids), found.reporters) == ("service:vpn_issue", 2, 1)
+    assert (found.key, len(found.ticket_ids), found.reporters) == (
+        "service:vpn_issue|ci:vpn-gateway",
+        2,
+        1,
+    )
 
 
 def test_switched_off_proposes_nothing(make_desk: MakeDesk, clock: FixedClock):
