@@ -53,10 +53,13 @@ def engine_children(pid: int) -> list[int]:
     multiprocessing's spawn_main; not its resource tracker)."""
     found = []
     for task in Path(f"/proc/{pid}/task").iterdir():
-        for child in (task / "children").read_text().split():
-            cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
-            if b"spawn_main" in cmdline:
-                found.append(int(child))
+        try:  # a thread (or a child) may end between the listing and the reading
+            for child in (task / "children").read_text().split():
+                cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
+                if b"spawn_main" in cmdline:
+                    found.append(int(child))
+        except (FileNotFoundError, ProcessLookupError):
+            continue
     return sorted(found)
 
 
