@@ -56,6 +56,7 @@ def keep_secret(settings: Settings) -> None:
         channels.slack.signing_secret,
         channels.telegram.token,
         channels.telegram.webhook.secret_token,
+        settings.directory.scim.token if settings.directory.scim else "",
     ):
         redact.add_secret(value)
     redact.add_url_password(settings.database.url)

@@ -419,12 +419,22 @@ def load_assets(path: Path, people: dict[str, Person]) -> tuple[list[Asset], lis
 def load_directory(settings: Settings) -> Directory:
     """Load people and assets; raise ProblemsError with every problem found."""
     source_path = people_path(settings)
-    if settings.directory.from_sync and not source_path.exists():
+    if (
+        settings.directory.from_sync
+        and not source_path.exists()
+        and "scim" not in settings.directory.members
+    ):
         names = " and ".join(settings.directory.members)
         message = f"no people synced from {names} yet: run `deskbot directory sync` first"
         raise ProblemsError([settings.problem(("directory", "source"), message)])
     group_names = settings.approver_group_names()
-    people, problems = load_people(source_path, set(settings.queues), group_names)
+    if settings.directory.from_sync and not source_path.exists():
+        # Nobody pushed over SCIM yet: the desk starts empty, so `deskbot serve` can take
+        # the first push.
+        people: dict[str, Person] = {}
+        problems: list[Problem] = []
+    else:
+        people, problems = load_people(source_path, set(settings.queues), group_names)
     assets, asset_problems = load_assets(settings.resolve(settings.paths.assets), people)
     problems += asset_problems
     for group, members in settings.approver_groups.items():

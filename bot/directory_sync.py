@@ -1,7 +1,8 @@
 """`deskbot directory sync`: people from one or more sources into the people file the desk
 loads.
 
-Sources (`directory.sources`, bot/people_sources.py) each return plain person records; the
+Sources (`directory.sources`, bot/people_sources.py: the CSV, LDAP, and what an identity
+provider pushed over SCIM, bot/scim/source.py) each return plain person records; the
 `members` sources say who is a person at all (and who left), and every field is taken from
 the first source, in `directory.precedence`'s order for that field, that holds the person
 and gives that field. Where the synced people live: a generated CSV in people.csv's own
@@ -42,6 +43,7 @@ from bot.directory import PEOPLE_COLUMNS, Directory, load_directory
 from bot.ldap_source import LDAP
 from bot.leavers import Handover
 from bot.people_sources import CSV, Read, Record, Source, SourceError, read_rows
+from bot.scim.source import SCIM
 from store import people_audit
 from store.db import Store
 from store.outbox import notify
@@ -52,7 +54,7 @@ log = logging.getLogger(__name__)
 
 Row = dict[str, str]
 # Every source deskbot can read, by its name in `directory.sources`.
-SOURCES: dict[str, Source] = {s.name: s for s in (CSV, LDAP)}
+SOURCES: dict[str, Source] = {s.name: s for s in (CSV, LDAP, SCIM)}
 # Fields that stay as the last sync wrote them when no source gives them.
 KEPT = ("slack_id", "telegram_id", "delegate")
 # Fields a sync compares to tell an update (all but the id).
@@ -232,7 +234,7 @@ def _check(settings: Settings, candidate: Path, rows: list[Row]) -> list[str]:
 
 
 def _read_sources(
-    settings: Settings, sources: Mapping[str, Source], report: SyncReport
+    settings: Settings, store: Store | None, sources: Mapping[str, Source], report: SyncReport
 ) -> dict[str, Read] | None:
     reads = {}
     for name in settings.directory.sources:
@@ -241,7 +243,7 @@ def _read_sources(
             report.refused, report.problem = f"{name}: no such source", f"source:{name}"
             return None
         try:
-            reads[name] = source.read(settings)
+            reads[name] = source.read(settings, store)
         except SourceError as exc:
             report.refused, report.problem = f"{name}: {exc}", f"source:{name}"
             return None
@@ -266,7 +268,7 @@ def sync(
             "is, nothing to sync"
         )
     report = SyncReport(sources=list(settings.directory.sources))
-    reads = _read_sources(settings, sources, report)
+    reads = _read_sources(settings, store, sources, report)
     if reads is None:
         return _refused(settings, store, report, dry_run, actor, now)
     target = settings.resolve(settings.directory.synced)

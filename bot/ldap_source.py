@@ -3,9 +3,10 @@
 One simple bind (optionally after StartTLS, or over LDAPS), then paged searches of the
 people base and the groups base. What comes back is plain data (`Fetched`): each person's
 DN, their fields under deskbot's names, their manager's DN and the names of their groups.
-`read` turns that into plain person records (`bot/people_sources.py`): managers as person
-ids, roles and approver groups from group names, a language and a time zone; combining them
-with other sources and checking them is `bot/directory_sync.py`'s job.
+`records` turns that into plain person records (`bot/people_sources.py`): managers as person
+ids, roles and approver groups from group names, a language and a time zone; the SCIM source
+(`bot/scim/source.py`) hands it the people an identity provider pushed in the same shape.
+Combining them with other sources and checking them is `bot/directory_sync.py`'s job.
 
 The bind password is never part of an error message or a log line.
 """
@@ -24,14 +25,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import ldap3
 from ldap3.core.exceptions import LDAPException
 from ldap3.utils.conv import escape_filter_chars
 from ldap3.utils.dn import parse_dn
 
-from bot.base.config import LANGUAGES, LdapSettings, Settings
+from bot.base.config import LANGUAGES, LdapSettings, ScimSettings, Settings
 from bot.people_sources import Read, Record, Source, SourceError
+from store.db import Store
 
 log = logging.getLogger(__name__)
 
@@ -319,7 +322,12 @@ def language(value: str, default: str) -> str:
     return code if code in LANGUAGES else default
 
 
-def _roles(entry: Entry, cfg: LdapSettings) -> tuple[str, str]:
+# What turns groups and locations into roles, approver groups and time zones: LDAP's
+# settings, or SCIM's (bot/scim/source.py gives the same `Fetched`).
+GroupRules = LdapSettings | ScimSettings
+
+
+def _roles(entry: Entry, cfg: GroupRules) -> tuple[str, str]:
     roles = ["employee"]
     groups = entry.groups
     if cfg.roles.admin and cfg.roles.admin.lower() in groups:
@@ -332,11 +340,27 @@ def _roles(entry: Entry, cfg: LdapSettings) -> tuple[str, str]:
     return ";".join(roles), ";".join(queues)
 
 
-def records(settings: Settings, fetched: Fetched) -> Read:
-    """What LDAP returned as person records: every field LDAP owns (never a chat account
-    or a delegate: those come from other sources or stay as the last sync wrote them)."""
-    cfg = settings.directory.ldap
+def _timezone(entry: Entry, cfg: GroupRules, pid: str, read: Read) -> str:
+    """The person's own time zone when the source gives a valid one (SCIM's `timezone`),
+    else their location's, else UTC."""
+    given = entry.fields.get("timezone", "")
+    if given:
+        try:
+            ZoneInfo(given)
+        except (ZoneInfoNotFoundError, ValueError):
+            read.problems.append(f"{pid}: unknown timezone '{given}'; the location's is used")
+        else:
+            return given
+    return cfg.timezones.get(entry.fields.get("location", ""), "UTC")
+
+
+def records(settings: Settings, fetched: Fetched, cfg: GroupRules | None = None) -> Read:
+    """What a directory returned as person records: every field it owns (never a chat
+    account or a delegate: those come from other sources or stay as the last sync wrote
+    them). `cfg`: the settings that map its groups and locations (default: LDAP's)."""
+    cfg = cfg or settings.directory.ldap
     assert cfg is not None
+    where = f"under {cfg.people}" if isinstance(cfg, LdapSettings) else "pushed over SCIM"
     read = Read()
     by_dn = {e.dn: e.fields["id"] for e in fetched.people if e.fields["id"]}
     for entry in fetched.people:
@@ -349,7 +373,7 @@ def records(settings: Settings, fetched: Fetched) -> Read:
             manager = by_dn.get(entry.manager_dn, "")
             if not manager:
                 read.problems.append(
-                    f"{pid}: manager '{entry.manager_dn}' is not a person under {cfg.people}; "
+                    f"{pid}: manager '{entry.manager_dn}' is not a person {where}; "
                     "left without a manager"
                 )
         role, queues = _roles(entry, cfg)
@@ -362,7 +386,7 @@ def records(settings: Settings, fetched: Fetched) -> Read:
             "role": role,
             "queues": queues,
             "language": language(entry.fields["language"], settings.language),
-            "timezone": cfg.timezones.get(location, "UTC"),
+            "timezone": _timezone(entry, cfg, pid, read),
             "title": entry.fields["title"],
             "department": entry.fields["department"],
             "location": location,
@@ -378,7 +402,7 @@ def snapshot_path(settings: Settings) -> Path:
     return settings.resolve(settings.directory.synced).with_name("ldap-snapshot.json")
 
 
-def read(settings: Settings) -> Read:
+def read(settings: Settings, store: Store | None = None) -> Read:
     """LDAP's people as records: the changes since the last sync applied to its snapshot,
     or a full read when there is none, it is older than `full_every` or the settings that
     shape it changed."""

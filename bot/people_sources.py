@@ -5,8 +5,9 @@ person records (`Source`). `bot/directory_sync.py` combines the records of every
 A record holds only the fields its source knows: a field it leaves out is taken from the
 next source, while a field it gives empty is its answer ("no manager"). Values are text in
 people.csv's own format (`role` and `queues` with `;`, `active` true or false), so a source
-needs nothing of the desk's: the CSV (`paths.people`) and LDAP (`bot/ldap_source.py`) are
-two such functions, and a new source is one more.
+needs nothing of the desk's: the CSV (`paths.people`), LDAP (`bot/ldap_source.py`) and what
+an identity provider pushed over SCIM (`bot/scim/source.py`, from the database: a source is
+handed the store, when there is one) are three such functions, and a new source is one more.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 
 from bot.base.config import SYNCED_FIELDS, Settings
 from bot.base.yamlfile import TABLE_LIMIT, ProblemsError, read_text
+from store.db import Store
 
 
 class SourceError(Exception):
@@ -45,11 +47,12 @@ class Read:
 @dataclass(frozen=True)
 class Source:
     name: str
-    # Every person the source holds; raises SourceError when it cannot be read.
-    read: Callable[[Settings], Read]
+    # Every person the source holds; raises SourceError when it cannot be read. The store
+    # is None when there is no database (a sync without one): a source kept there fails.
+    read: Callable[[Settings, Store | None], Read]
 
 
-def _csv_records(settings: Settings) -> Read:
+def _csv_records(settings: Settings, store: Store | None = None) -> Read:
     """paths.people's rows, each with the columns its header has (empty cells included:
     the file says so). A missing file is a source that cannot be read."""
     path = settings.resolve(settings.paths.people)

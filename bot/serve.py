@@ -32,6 +32,7 @@ from bot.chat.workers import Workers
 from bot.desk import Desk
 from bot.directory import example_people
 from bot.ops.server import OpsServer
+from bot.scim.http import ScimServer
 from notifications.scheduler import build_scheduler, guarded, stop_scheduler
 
 
@@ -105,7 +106,9 @@ async def run_service(desk: Desk, engine: Engine) -> int:
     refuse_demo_directory(desk)
     # First, so /healthz answers (and /readyz says what is still starting) from the start.
     ops = await start_ops(desk)
+    scim: ScimServer | None = None
     try:
+        scim = await start_scim(desk)
         platform_on = desk.settings.channels.slack.active or desk.settings.channels.telegram.active
         workers = workers_for(desk, engine, platform_on=platform_on)
         if ops is not None:
@@ -118,8 +121,37 @@ async def run_service(desk: Desk, engine: Engine) -> int:
             # After the channels stopped: messages under way in an engine process finish.
             await workers.close()
     finally:
+        if scim is not None:
+            await scim.stop()
         if ops is not None:
             await ops.stop()
+
+
+async def start_scim(desk: Desk) -> ScimServer | None:
+    """The SCIM 2.0 endpoint on `directory.scim.listen`, or None without a scim section.
+    When scim is one of `directory.sources`, every change it takes starts the sync the
+    directory job runs (`directory_sync.run`): audited, told to the admins when refused,
+    leavers' work handed on, and the running desk's people loaded again at once."""
+    cfg = desk.settings.directory.scim
+    if cfg is None:
+        return None
+    on_change = None
+    if "scim" in desk.settings.directory.sources:
+
+        def on_change() -> None:
+            directory_sync.run(desk, actor="scim")
+
+    server = ScimServer(desk.store, desk.clock, cfg, on_change)
+    try:
+        await server.start()
+    except OSError as exc:
+        await server.stop()
+        where = f"{cfg.listen[0]}:{cfg.listen[1]}"
+        problem = desk.settings.problem(
+            ("directory", "scim", "listen"), f"cannot listen on {where} ({exc.strerror})"
+        )
+        raise ProblemsError([problem]) from exc
+    return server
 
 
 async def start_ops(desk: Desk) -> OpsServer | None:

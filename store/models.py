@@ -705,3 +705,22 @@ class ChangeRecord(SQLModel, table=True):
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     outcome_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+
+
+class ScimResource(SQLModel, table=True):
+    """A SCIM 2.0 User or Group an identity provider pushed (bot/scim/): its attributes as
+    the provider gave them (`data`, JSON, without id and meta), its ETag `version` and times.
+
+    `unique_key` is a User's userName in lower case (unique, as RFC 7643 makes it for the
+    server); Groups leave it NULL, as their displayName need not be unique."""
+
+    __tablename__ = "scim_resource"
+    __table_args__ = (UniqueConstraint("kind", "unique_key", name="uq_scim_resource_key"),)
+    id: str = Field(primary_key=True, max_length=64)
+    kind: str = Field(max_length=16, index=True)  # User | Group
+    unique_key: str | None = Field(default=None, max_length=255)
+    external_id: str | None = Field(default=None, max_length=255, index=True)
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
+    version: int = 1
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

@@ -849,9 +849,44 @@ class LdapSettings(Section):
         return {**preset, **self.attributes}
 
 
+class ScimSettings(Section):
+    """The SCIM 2.0 endpoint an identity provider pushes people to (bot/scim/)."""
+
+    # Where `deskbot serve` serves /scim/v2/ (HOST:PORT; put TLS in front of it).
+    listen: Annotated[tuple[str, int], BeforeValidator(parse_host_port)] = ("127.0.0.1", 8090)
+    # The bearer token the identity provider sends: write ${DESKBOT_SCIM_TOKEN} here.
+    token: str = Field(repr=False)
+    roles: LdapRoles = LdapRoles()  # roles from SCIM group names (displayName)
+    # Approver groups from SCIM groups: desk group -> group displayName.
+    approver_groups: dict[str, str] = Field(default_factory=dict)
+    # People with no `timezone` attribute: by their address's locality, else UTC.
+    timezones: dict[str, str] = Field(default_factory=dict)
+    # The most resources one list response holds (a client's `count` is capped to it).
+    max_results: int = Field(200, ge=1, le=10000)
+    # The endpoint's public URL (behind a proxy), for `meta.location`; unset: as requested.
+    url: str | None = None
+    # Which attribute becomes the person's id in the people file: `userName` as it is,
+    # its part before an @ (`local_part`), `externalId`, or the enterprise `employeeNumber`.
+    person_id: Literal["userName", "local_part", "externalId", "employeeNumber"] = "userName"
+
+    @model_validator(mode="after")
+    def _checked(self) -> ScimSettings:
+        if len(self.token) < 16:
+            raise ValueError(
+                "token: set a bearer token of at least 16 characters "
+                "(e.g. token: ${DESKBOT_SCIM_TOKEN}, from `openssl rand -hex 32`)"
+            )
+        for location, tz in self.timezones.items():
+            try:
+                ZoneInfo(tz)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(f"timezones.{location}: unknown timezone '{tz}'") from None
+        return self
+
+
 # Where people can come from (`directory.sources`); each name but csv has its own section
 # under `directory:` (bot/directory_sync.py's SOURCES holds what reads each).
-SOURCE_NAMES = ("csv", "ldap")
+SOURCE_NAMES = ("csv", "ldap", "scim")
 # The people fields a source may give, whose precedence can be chosen (people.csv's columns
 # but the id and the source itself); `roles` stands for role and queues together.
 SYNCED_FIELDS = (
@@ -876,10 +911,11 @@ FIELD_ALIASES = {"roles": ("role", "queues")}
 
 class DirectorySettings(Section):
     """Where people come from: directory/people.csv (the default), or a sync of one or more
-    sources (LDAP, the CSV) into the file the desk loads."""
+    sources (LDAP, SCIM, the CSV) into the file the desk loads."""
 
-    # The short form: csv, or ldap (= sources [ldap, csv]: people from LDAP, chat accounts
-    # from paths.people). Unset: ldap when there is an ldap section, else csv.
+    # The short form: csv, ldap or scim (= sources [ldap, csv]: people from LDAP, chat
+    # accounts from paths.people). Unset: ldap when there is an ldap section, else scim when
+    # there is a scim one, else csv.
     source: str = "csv"
     # The long form: every source, in order of precedence for fields `precedence` does not
     # name. Normalised from `source` when not given.
@@ -890,6 +926,7 @@ class DirectorySettings(Section):
     # Field -> the source it is taken from first (`roles`: role and queues).
     precedence: dict[str, str] = Field(default_factory=dict)
     ldap: LdapSettings | None = None
+    scim: ScimSettings | None = None
     # What `deskbot directory sync` writes and the desk then loads (relative to config.yaml).
     synced: str = "var/directory/people.csv"
     # A sync that would deactivate more than this share of the people changes nothing.
@@ -910,7 +947,7 @@ class DirectorySettings(Section):
         if "sources" not in data:
             source = data.get("source")
             if source is None:
-                source = "ldap" if data.get("ldap") is not None else "csv"
+                source = next((s for s in ("ldap", "scim") if data.get(s) is not None), "csv")
             if not isinstance(source, str):
                 raise ValueError("source: expected one source name, e.g. ldap")
             data["sources"] = ["csv"] if source == "csv" else [source, "csv"]

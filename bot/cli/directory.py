@@ -1,5 +1,5 @@
-"""`deskbot directory sync`: people from LDAP / Active Directory and the CSV
-(bot/directory_sync.py)."""
+"""`deskbot directory sync`: people from LDAP / Active Directory, from what an identity
+provider pushed over SCIM, and from the CSV (bot/directory_sync.py)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from store.migrate import current, head
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("directory", help="people from LDAP / Active Directory and the CSV")
+    p = sub.add_parser("directory", help="people from LDAP / Active Directory, SCIM and the CSV")
     actions = p.add_subparsers(dest="action", metavar="ACTION")
     actions.required = True
     s = actions.add_parser(
