@@ -1,0 +1,292 @@
+"""`directory.source: scim`: what an identity provider pushes over real HTTP becomes the
+people the desk loads, through the same plan and people.csv rules as LDAP; managers,
+roles from group names, languages, leavers. SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from bot.app import load_config
+from bot.base.clock import SystemClock
+from bot.base.config import Settings
+from bot.cli import main
+from bot.scim.service import Scim
+from bot.scim.source import sync_people
+from store.db import Store
+from tests.configs import ROOT, config_file
+from tests.directory.people_ldif import QUEUE_GROUPS, demo_people
+from tests.directory.scim_http import ENTERPRISE, TOKEN, Api, running
+
+ROLES = {"admin": "it-admins", "approver": "approvers", "technician": QUEUE_GROUPS}
+
+
+@pytest.fixture(autouse=True)
+def _token(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The command line reads the token's ${DESKBOT_SCIM_TOKEN} from the environment."""
+    monkeypatch.setenv("DESKBOT_SCIM_TOKEN", TOKEN)
+
+
+def _nobody_named() -> dict[str, Any]:
+    """config.yaml's keys that name demo people, emptied (for a directory without them)."""
+    data = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
+    return {
+        "queues": {q: {"lead": None} for q in data["queues"]},
+        "approver_groups": {g: [] for g in data.get("approver_groups", {})},
+        "channels": {"console": {"person": ""}},
+    }
+
+
+def _settings(
+    tmp_path: Path, db_url: str, demo: bool = True, **scim: object
+) -> tuple[Path, Settings]:
+    chat = tmp_path / "chat.csv"  # chat accounts stay people.csv's, as with LDAP
+    rows = ["id,name,email,slack_id,telegram_id,role"]
+    rows += [
+        f"{p['id']},{p['name']},{p['email']},{p['slack_id']},{p['telegram_id']},employee"
+        for p in demo_people()
+    ]
+    chat.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    changes = {
+        # Without the demo people, the demo assets (owned by them) go too.
+        "paths": {"people": str(chat)} | ({} if demo else {"assets": str(tmp_path / "none.csv")}),
+        "database": {"url": db_url},
+        # No `source`: a scim section makes it scim.
+        "directory": {
+            "scim": {
+                "listen": "127.0.0.1:0",
+                "token": "${DESKBOT_SCIM_TOKEN}",
+                "roles": ROLES,
+                **scim,
+            },
+            "synced": str(tmp_path / "synced.csv"),
+        },
+    }
+    path = config_file(tmp_path, changes if demo else {**changes, **_nobody_named()})
+    return path, load_config(path, {"DESKBOT_SCIM_TOKEN": TOKEN, "DATABASE_URL": db_url})
+
+
+def _syncer(settings: Settings, db_url: str) -> tuple[Callable[[], object], Store]:
+    store = Store(db_url)
+    reader = Scim(store, SystemClock())
+    return (lambda: sync_people(settings, reader)), store
+
+
+def _people(capsys: pytest.CaptureFixture[str], config: Path, db_url: str) -> dict[str, Any]:
+    capsys.readouterr()
+    code = main(["people", "--config", str(config), "--format", "json"])
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    return {p["id"]: p for p in json.loads(out.out)}
+
+
+async def _push_demo(api: Api) -> dict[str, str]:
+    """The demo directory pushed as Entra ID pushes: users, then managers by PATCH, then
+    groups named after roles and queues. Returns person id -> SCIM id."""
+    ids: dict[str, str] = {}
+    people = demo_people()
+    for p in people:
+        user = await api.user(
+            p["id"],
+            displayName=p["name"],
+            emails=[{"value": p["email"], "type": "work", "primary": True}],
+            preferredLanguage="zh-CN" if p["language"] == "zh" else "en-GB",
+            title=p["title"],
+            timezone=p["timezone"],
+            addresses=[{"type": "work", "locality": p["location"]}],
+            active=True,
+            **{ENTERPRISE: {"department": p["department"], "employeeNumber": p["id"]}},
+        )
+        ids[p["id"]] = user["id"]
+    for p in people:
+        if p["manager"]:
+            answer = await api.patch(
+                f"/Users/{ids[p['id']]}",
+                {"op": "Add", "path": f"{ENTERPRISE}:manager", "value": ids[p["manager"]]},
+            )
+            assert answer.status == 200
+    members: dict[str, list[str]] = {}
+    for p in people:
+        roles = p["role"].split(";")
+        for role in ("admin", "approver"):
+            if role in roles:
+                members.setdefault(ROLES[role], []).append(p["id"])  # type: ignore[arg-type]
+        for queue in filter(None, p["queues"].split(";")):
+            members.setdefault(QUEUE_GROUPS[queue], []).append(p["id"])
+    for name, who in members.items():
+        created = await api.call("POST", "/Groups", {"displayName": name})
+        answer = await api.patch(
+            f"/Groups/{created.body['id']}",
+            {"op": "Add", "path": "members", "value": [{"value": ids[w]} for w in who]},
+        )
+        assert answer.status == 200
+    await api.server.settled()
+    return ids
+
+
+async def test_pushed_people_become_the_desks_people(
+    db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config, settings = _settings(tmp_path, db_url)
+    assert settings.directory.source == "scim"
+    sync, store = _syncer(settings, db_url)
+    try:
+        async with running(db_url, sync, settings.directory.scim) as api:
+            ids = await _push_demo(api)
+            people = _people(capsys, config, db_url)
+            demo = {p["id"]: p for p in demo_people()}
+            assert set(people) == set(demo)
+            for pid, want in demo.items():
+                got = people[pid]
+                assert got["active"] is True
+                assert got["name"] == want["name"]
+                assert got["email"] == want["email"]
+                assert got["manager"] == (want["manager"] or None), pid
+                assert got["language"] == want["language"], pid
+                assert got["timezone"] == want["timezone"], pid
+                assert got["department"] == want["department"]
+                assert got["location"] == want["location"]
+                assert got["slack_id"] == want["slack_id"]  # chat accounts kept
+                assert set(got["roles"]) == set(want["role"].split(";")) | {"employee"}, pid
+                assert set(got["queues"]) == set(filter(None, want["queues"].split(";"))), pid
+            assert people["wang.fang"]["name"] == "王芳"
+
+            # A leaver: Entra ID disables them; they stay, inactive, so tickets name them.
+            answer = await api.patch(
+                f"/Users/{ids['bob']}", {"op": "Replace", "path": "active", "value": "False"}
+            )
+            assert answer.status == 200
+            await api.server.settled()
+            people = _people(capsys, config, db_url)
+            assert people["bob"]["active"] is False
+            assert people["alice"]["active"] is True
+            # Deleted outright: also kept as inactive.
+            assert (await api.call("DELETE", f"/Users/{ids['alice']}")).status == 204
+            await api.server.settled()
+            people = _people(capsys, config, db_url)
+            assert people["alice"]["active"] is False and people["alice"]["manager"] is None
+
+            # Group membership moves a role: priya leaves the admins' group.
+            admins = await api.call(
+                "GET", "/Groups", params={"filter": 'displayName eq "it-admins"'}
+            )
+            gid = admins.body["Resources"][0]["id"]
+            before = _people(capsys, config, db_url)
+            assert "admin" in before["priya"]["roles"]
+            await api.patch(
+                f"/Groups/{gid}", {"op": "Remove", "path": f'members[value eq "{ids["priya"]}"]'}
+            )
+            await api.server.settled()
+            assert "admin" not in _people(capsys, config, db_url)["priya"]["roles"]
+    finally:
+        store.dispose()
+
+    # The command line gives the same result from the database: nothing left to change.
+    capsys.readouterr()
+    code = main(["directory", "sync", "--config", str(config), "--format", "json", "--dry-run"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0, report
+    assert report["adds"] == [] and report["deactivations"] == [] and report["updates"] == []
+    assert report["refused"] is None
+
+
+async def test_a_push_that_breaks_the_people_rules_changes_nothing(
+    db_url: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    config, settings = _settings(tmp_path, db_url)
+    sync, store = _syncer(settings, db_url)
+    synced = tmp_path / "synced.csv"
+    try:
+        async with running(db_url, sync, settings.directory.scim) as api:
+            ids = await _push_demo(api)
+            written = synced.read_text(encoding="utf-8")
+            caplog.set_level(logging.WARNING)
+            # Someone pushed with another person's email: people.csv's rules refuse it.
+            answer = await api.patch(
+                f"/Users/{ids['bob']}",
+                {
+                    "op": "Replace",
+                    "path": 'emails[type eq "work"].value',
+                    "value": "alice@example.com",
+                },
+            )
+            assert answer.status == 200  # the endpoint keeps what the provider says...
+            await api.server.settled()
+            assert synced.read_text(encoding="utf-8") == written  # ...the desk's file waits
+            assert "people from SCIM not synced" in caplog.text
+            assert "alice@example.com" in caplog.text and "email" in caplog.text
+            # Mended at the provider: the next change goes through, with everything since.
+            await api.patch(
+                f"/Users/{ids['bob']}",
+                {
+                    "op": "Replace",
+                    "path": 'emails[type eq "work"].value',
+                    "value": "bob.o@example.com",
+                },
+            )
+            await api.patch(
+                f"/Users/{ids['bob']}",
+                {"op": "Replace", "path": "title", "value": "Staff Engineer"},
+            )
+            await api.server.settled()
+            people = _people(capsys, config, db_url)
+            assert people["bob"]["email"] == "bob.o@example.com"
+            assert people["bob"]["title"] == "Staff Engineer"
+    finally:
+        store.dispose()
+
+
+async def test_ids_languages_and_unknown_managers(
+    db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`person_id: local_part` makes `jo@corp.test` the person `jo`; a manager named by
+    userName (some Okta mappings) is found; one nobody knows is a problem, not a failure;
+    an unknown time zone falls back to the location's."""
+    from_location = {"Shanghai": "Asia/Shanghai"}
+    config, settings = _settings(
+        tmp_path, db_url, demo=False, person_id="local_part", timezones=from_location
+    )
+    sync, store = _syncer(settings, db_url)
+    try:
+        async with running(db_url, sync, settings.directory.scim) as api:
+            await api.user(
+                "boss@corp.test", name={"givenName": "Big", "familyName": "Boss"}, locale="zh_CN"
+            )
+            await api.user(
+                "jo@corp.test",
+                displayName="Jo",
+                emails=[
+                    {"value": "jo.private@home.test", "type": "home"},
+                    {"value": "jo@corp.test", "type": "work"},
+                ],
+                timezone="Mars/Olympus",
+                addresses=[{"locality": "Shanghai"}],
+                **{ENTERPRISE: {"manager": {"value": "BOSS@corp.test"}}},
+            )
+            await api.user("ann@corp.test", **{ENTERPRISE: {"manager": {"value": "ghost"}}})
+            await api.server.settled()
+        capsys.readouterr()
+        code = main(["directory", "sync", "--config", str(config), "--format", "json", "--dry-run"])
+        report = json.loads(capsys.readouterr().out)
+        assert code == 0
+        assert any("ann: manager 'ghost'" in p for p in report["problems"]), report
+        assert any("jo: unknown timezone 'Mars/Olympus'" in p for p in report["problems"])
+        people = _people(capsys, config, db_url)
+        assert set(people) == {"boss", "jo", "ann"}
+        assert people["boss"]["name"] == "Big Boss" and people["boss"]["language"] == "zh"
+        assert people["jo"]["manager"] == "boss"
+        assert people["jo"]["email"] == "jo@corp.test"  # the work address, none is primary
+        assert people["jo"]["timezone"] == "Asia/Shanghai"
+        assert people["ann"]["manager"] is None
+        assert people["ann"]["email"] == "ann@corp.test"  # no emails: the userName
+    finally:
+        store.dispose()
