@@ -12,6 +12,7 @@ from bot.base.yamlfile import ProblemsError
 from tests.configs import config_file
 
 LDAP = {"url": "ldap://ldap.example.org", "people": "ou=people,dc=example,dc=org"}
+SCIM = {"token": "a-long-enough-token-123"}
 
 
 def _problems(tmp_path: Path, directory: dict[str, Any]) -> list[str]:
@@ -44,7 +45,7 @@ def _problems(tmp_path: Path, directory: dict[str, Any]) -> list[str]:
         ({"ldap": {**LDAP, "preset": "openldap"}}, "directory.ldap.preset: Input should be"),
         ({"max_deactivate": 1.5}, "directory.max_deactivate: Input should be less than or"),
         ({"sources": ["ldap", "csv"]}, "directory: source is ldap but there is no directory.ldap"),
-        ({"sources": ["csv", "okta"]}, "directory: sources: 'okta' is not one of csv, ldap"),
+        ({"sources": ["csv", "okta"]}, "directory: sources: 'okta' is not one of csv, ldap, scim"),
         ({"sources": ["csv", "csv"]}, "directory: sources: a source is named twice"),
         ({"sources": []}, "directory: sources: name at least one source"),
         ({"source": "csv", "sources": ["csv"]}, "directory: give either source or sources"),
@@ -61,6 +62,18 @@ def _problems(tmp_path: Path, directory: dict[str, Any]) -> list[str]:
             "directory: precedence.telegram_id: 'csv' is not one of the sources",
         ),
         ({"every": "10s"}, "directory: every: sync at most once a minute"),
+        ({"source": "scim"}, "directory: source is scim but there is no directory.scim section"),
+        ({"scim": {}}, "directory.scim.token: required field is missing"),
+        ({"scim": {"token": "short"}}, "directory.scim: token: set a bearer token of at least 16"),
+        ({"scim": {**SCIM, "listen": "8090"}}, "directory.scim.listen: '8090' is not HOST:PORT"),
+        (
+            {"scim": {**SCIM, "person_id": "mail"}},
+            "directory.scim.person_id: Input should be",
+        ),
+        (
+            {"scim": {**SCIM, "timezones": {"Mars": "Olympus/Mons"}}},
+            "directory.scim: timezones.Mars: unknown",
+        ),
     ],
 )
 def test_a_bad_directory_setting_names_its_key(
@@ -90,3 +103,33 @@ def test_the_short_form_and_the_long_form_say_the_same() -> None:
     assert long.order_for("queues") == ["ldap", "csv"] == long.order_for("role")
     assert long.order_for("title") == ["csv", "ldap"]
     assert DirectorySettings.model_validate({}).from_sync is False
+
+
+def test_scim_has_the_short_form_and_the_long_form_too() -> None:
+    short = DirectorySettings.model_validate({"source": "scim", "scim": SCIM})
+    assert (short.sources, short.members, short.source) == (["scim", "csv"], ["scim"], "scim")
+    long = DirectorySettings.model_validate(
+        {"scim": SCIM, "sources": ["scim", "csv"], "precedence": {"title": "csv"}}
+    )
+    assert (long.members, long.from_sync) == (["scim"], True)
+    assert long.order_for("title") == ["csv", "scim"]
+    assert long.order_for("email") == ["scim", "csv"]
+
+
+def test_a_scim_section_makes_scim_the_source_and_its_token_comes_from_the_environment(
+    tmp_path: Path,
+) -> None:
+    path = config_file(tmp_path, {"directory": {"scim": {"token": "${DESKBOT_SCIM_TOKEN}"}}})
+    settings = load_settings(path, {"DESKBOT_SCIM_TOKEN": "s" * 32})
+    assert settings.directory.source == "scim"
+    assert settings.directory.scim is not None
+    assert settings.directory.scim.token == "s" * 32
+    assert settings.directory.scim.listen == ("127.0.0.1", 8090)
+    assert "s" * 32 not in repr(settings)  # never printed with the settings
+    # Unset in the environment: refused, not served without a token.
+    with pytest.raises(ProblemsError) as told:
+        load_settings(path, {})
+    assert "token" in str(told.value)
+    # With an ldap section too, ldap stays the source; the endpoint can be set up first.
+    both = config_file(tmp_path, {"directory": {"ldap": LDAP, "scim": SCIM}})
+    assert load_settings(both, {}).directory.source == "ldap"
