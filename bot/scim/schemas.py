@@ -125,6 +125,7 @@ USER_SCHEMA = Schema(
         ),
         Attr("displayName"),
         Attr("nickName"),
+        Attr("profileUrl", "reference", refs=("external",)),
         Attr("title"),
         Attr("userType"),
         Attr("preferredLanguage", description="e.g. zh-CN; deskbot speaks en and zh"),

@@ -40,6 +40,9 @@ class Query:
     excluded: tuple[str, ...] = ()
 
 
+Document = tuple[str, dict[str, Any]]
+
+
 def etag(row: ScimResource) -> str:
     return f'W/"{row.version}"'
 
@@ -291,10 +294,14 @@ class Scim:
 
     # --- for the directory sync ----------------------------------------------------------
 
-    def documents(self, kind: Kind) -> list[tuple[str, dict[str, Any]]]:
-        """Every resource of a kind as (id, stored document), oldest first."""
+    def snapshot(self) -> tuple[list[Document], list[Document]]:
+        """Every User and every Group as (id, stored document), oldest first, read in one
+        transaction so a group never names a user the same read did not see."""
         with self.store.read() as session:
-            return [(row.id, row.data) for row in repo.all_of(session, kind.name)]
+            return (
+                [(row.id, row.data) for row in repo.all_of(session, USERS.name)],
+                [(row.id, row.data) for row in repo.all_of(session, GROUPS.name)],
+            )
 
 
 def _precondition(row: ScimResource, if_match: str | None) -> None:

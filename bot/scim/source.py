@@ -19,7 +19,7 @@ from bot.base.clock import SystemClock
 from bot.base.config import ScimSettings, Settings
 from bot.ldap_source import Entry, Fetched, records
 from bot.people_sources import Read, Source, SourceError
-from bot.scim.schemas import ENTERPRISE, GROUPS, USERS
+from bot.scim.schemas import ENTERPRISE
 from bot.scim.service import Scim
 from store.db import Store
 
@@ -86,8 +86,7 @@ def _group_names(groups: list[tuple[str, dict[str, Any]]]) -> dict[str, set[str]
 def pushed(scim: Scim, settings: ScimSettings) -> Fetched:
     """Everyone pushed, as a directory's people and groups (`ldap_source.records` makes
     them person records)."""
-    users = scim.documents(USERS)
-    groups = scim.documents(GROUPS)
+    users, groups = scim.snapshot()
     member_of = _group_names(groups)
     by_external = {str(d["externalId"]): uid for uid, d in users if d.get("externalId")}
     by_user = {str(d.get("userName", "")).lower(): uid for uid, d in users}

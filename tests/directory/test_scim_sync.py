@@ -290,3 +290,23 @@ async def test_ids_languages_and_unknown_managers(
         assert people["ann"]["email"] == "ann@corp.test"  # no emails: the userName
     finally:
         store.dispose()
+
+
+async def test_many_leavers_at_once_change_nothing(
+    db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`directory.max_deactivate` guards pushed people too: three of eleven deleted
+    between two syncs is more than 10%, so the file stays until an admin lets it through."""
+    config, _settings_ = _settings(tmp_path, db_url)
+    async with running(db_url) as api:  # no sync after each push: the command line's turn
+        ids = await _push_demo(api)
+        capsys.readouterr()
+        assert main(["directory", "sync", "--config", str(config), "--format", "json"]) == 0
+        for pid in ("alice", "bob", "wang.fang"):
+            assert (await api.call("DELETE", f"/Users/{ids[pid]}")).status == 204
+    capsys.readouterr()
+    code = main(["directory", "sync", "--config", str(config), "--format", "json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 1 and report["written"] is False
+    assert "3 of 11 people would be deactivated" in report["refused"]
+    assert _people(capsys, config, db_url)["alice"]["active"] is True
