@@ -195,7 +195,19 @@ class _Parser:
             self.take()
             inner = self.disjunction()
             self.expect("]")
-            return ValuePath(path, inner)
+            after = self.peek() or ""
+            if not after.startswith("."):
+                return ValuePath(path, inner)
+            # `emails[type eq "work"].value eq "x"` (Entra ID's matching attribute): an
+            # element that passes the bracket and whose sub-attribute compares.
+            self.take()
+            sub = AttrPath(None, after[1:])
+            op = self.take().lower()
+            if op == "pr":
+                return ValuePath(path, Logic("and", inner, Present(sub)))
+            if op not in COMPARE:
+                raise invalid_filter(f"'{op}' is not a comparison")
+            return ValuePath(path, Logic("and", inner, Compare(sub, op, self.value())))
         op = self.take().lower()
         if op == "pr":
             return Present(path)

@@ -285,12 +285,17 @@ async def test_filters_and_paging(api: Api) -> None:
     assert await names("title pr") == ["andy", "ann", "bea"]
     assert await names('title eq "engineer" and active eq true') == ["ann"]
     assert await names('title eq "Manager" or userName eq "cai"') == ["andy", "cai"]
+    # `and` binds tighter than `or` (RFC 7644, table 5): cai, or (ann and inactive).
+    assert await names('userName eq "cai" or userName eq "ann" and active eq false') == ["cai"]
     assert await names('not (title pr) or (userName eq "bea" and active eq false)') == [
         "bea",
         "cai",
     ]
     assert await names('emails[type eq "work" and value co "bea"]') == ["bea"]
     assert await names('emails.value ew "@corp.test"') == ["andy", "ann", "bea", "cai"]
+    # Entra ID may match users on their work email.
+    assert await names('emails[type eq "work"].value eq "CAI@corp.test"') == ["cai"]
+    assert await names('emails[type eq "home"].value eq "cai@corp.test"') == []
     assert await names('externalId eq "EXT-1"') == []  # externalId is caseExact
     assert await names('externalId eq "ext-1"') == ["andy"]
     assert await names('meta.created gt "2000-01-01T00:00:00Z"') == ["andy", "ann", "bea", "cai"]

@@ -297,7 +297,7 @@ async def test_many_leavers_at_once_change_nothing(
 ) -> None:
     """`directory.max_deactivate` guards pushed people too: three of eleven deleted
     between two syncs is more than 10%, so the file stays until an admin lets it through."""
-    config, _settings_ = _settings(tmp_path, db_url)
+    config, _ = _settings(tmp_path, db_url)
     async with running(db_url) as api:  # no sync after each push: the command line's turn
         ids = await _push_demo(api)
         capsys.readouterr()
