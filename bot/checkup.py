@@ -227,12 +227,8 @@ def ops_listener(value: object) -> list[Finding]:
             )
         ]
     host, port = address
-    try:
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        with socket.socket(family, socket.SOCK_STREAM) as sock:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind((host, port))
-    except OSError as exc:
+    exc = _cannot_bind(host, port)
+    if exc is not None:
         if exc.errno == errno.EADDRINUSE:
             if _answers_healthz(host, port):
                 return [good("ops", f"ops.http {host}:{port}: deskbot answers /healthz there")]
@@ -253,6 +249,65 @@ def ops_listener(value: object) -> list[Finding]:
             )
         ]
     return [good("ops", f"ops.http {host}:{port}: free to listen on")]
+
+
+def _cannot_bind(host: str, port: int) -> OSError | None:
+    """Why this process could not listen on host:port now; None when it could."""
+    try:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((host, port))
+    except OSError as exc:
+        return exc
+    return None
+
+
+def scim_listener(settings: Settings) -> list[Finding]:
+    """`directory.scim.listen`: the SCIM endpoint's port can be bound here - or deskbot's
+    SCIM endpoint already answers there (asked without the token: a SCIM 401). Nothing
+    to say without a `directory.scim` section."""
+    cfg = settings.directory.scim
+    if cfg is None:
+        return []
+    host, port = cfg.listen
+    where = f"directory.scim.listen {host}:{port}"
+    exc = _cannot_bind(host, port)
+    if exc is None:
+        return [good("scim", f"{where}: free to listen on")]
+    if exc.errno == errno.EADDRINUSE:
+        if _answers_scim(host, port):
+            return [good("scim", f"{where}: deskbot's SCIM endpoint answers there")]
+        return [
+            problem(
+                "scim",
+                f"{where}: the port is taken by another program",
+                "choose a free port for directory.scim.listen, or stop what listens there "
+                f"(ss -ltnp 'sport = :{port}')",
+            )
+        ]
+    return [
+        problem(
+            "scim",
+            f"{where}: cannot listen there ({exc.strerror or exc})",
+            "use an address of this machine (127.0.0.1 behind a reverse proxy) "
+            "and a port above 1023",
+        )
+    ]
+
+
+def _answers_scim(host: str, port: int) -> bool:
+    reach = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)  # noqa: S104
+    shown = f"[{reach}]" if ":" in reach else reach
+    url = f"http://{shown}:{port}/scim/v2/ServiceProviderConfig"
+    try:
+        with urllib.request.urlopen(url, timeout=3) as answer:
+            body = answer.read(4096)
+    except urllib.error.HTTPError as refused:  # 401: no token was sent
+        body = refused.read(4096) if refused.code == 401 else b""
+    except (urllib.error.URLError, OSError, ValueError):
+        return False
+    return b"urn:ietf:params:scim:api:messages:2.0:Error" in body
 
 
 def parse_host_port(value: object) -> tuple[str, int] | None:

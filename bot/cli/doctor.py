@@ -84,6 +84,7 @@ def diagnose(path: Path, environ: dict[str, str], today: date) -> list[Finding]:
     found += checkup.time_zones(settings, people)
     found += checkup.calendars(settings, today)
     found += checkup.ops_listener(ops_http(settings, path, environ))
+    found += checkup.scim_listener(settings)
     return found
 
 

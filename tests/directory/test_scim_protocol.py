@@ -4,11 +4,15 @@ filters, paging, ETags, errors and the bearer token."""
 
 from __future__ import annotations
 
+import json
 import logging
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from store.backup import backup, restore
+from store.db import Store
 from tests.directory.scim_http import (
     CORE_GROUP,
     CORE_USER,
@@ -442,3 +446,29 @@ async def test_resources_survive_a_restart(db_url: str) -> None:
         assert seen.body["displayName"] == "Kept"
         assert seen.body["meta"] == user["meta"] | {"location": f"{again.url}/Users/{user['id']}"}
         assert seen.body["groups"][0]["value"] == group.body["id"]
+
+
+async def test_resources_come_back_from_a_backup(db_url: str, tmp_path: Path) -> None:
+    """`deskbot backup` / `restore` carry the pushed resources (JSON documents, versions,
+    times) to a new database, SQLite or PostgreSQL alike."""
+    async with running(db_url) as api:
+        user = await api.user(
+            "王芳@corp.test", displayName="王芳", **{ENTERPRISE: {"department": "财务"}}
+        )
+        uid = user["id"]
+        await api.patch(f"/Users/{uid}", {"op": "replace", "path": "title", "value": "x"})
+        group = {"displayName": "approvers", "members": [{"value": uid}]}
+        assert (await api.call("POST", "/Groups", group)).status == 201
+        before = json.dumps((await api.call("GET", f"/Users/{uid}")).body).replace(api.url, "")
+    source = Store(db_url)
+    backup(source, tmp_path / "scim.jsonl.gz")
+    source.dispose()
+    restored = f"sqlite:///{tmp_path / 'restored.db'}"
+    target = Store(restored)
+    target.upgrade()
+    restore(target, tmp_path / "scim.jsonl.gz")
+    target.dispose()
+    async with running(restored) as again:
+        after = json.dumps((await again.call("GET", f"/Users/{uid}")).body)
+        assert after.replace(again.url, "") == before
+    assert "财务" in json.loads(after)[ENTERPRISE]["department"]

@@ -14,11 +14,13 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from bot import checkup
 from bot.app import build_desk, load_config
+from bot.base.config import Settings
 from bot.base.yamlfile import ProblemsError
 from bot.serve import start_scim
 from tests.configs import config_file
-from tests.directory.scim_http import CORE_USER, TOKEN
+from tests.directory.scim_http import CORE_USER, TOKEN, running
 from tests.directory.test_scim_sync import ROLES, _nobody_named
 
 
@@ -136,3 +138,24 @@ async def test_a_taken_port_is_told_with_its_key(db_url: str, tmp_path: Path) ->
     [problem] = told.value.problems
     assert problem.field == "directory.scim.listen"
     assert f"cannot listen on 127.0.0.1:{port}" in problem.message
+
+
+async def test_doctor_checks_the_scim_port(db_url: str, tmp_path: Path) -> None:
+    def settings_on(port: int) -> Settings:
+        return load_config(
+            _config(tmp_path, db_url, port), {"DESKBOT_SCIM_TOKEN": TOKEN, "DATABASE_URL": db_url}
+        )
+
+    [free] = checkup.scim_listener(settings_on(_free_port()))
+    assert free.ok and "free to listen on" in free.detail
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        [taken] = checkup.scim_listener(settings_on(other.getsockname()[1]))
+    assert not taken.ok and "taken by another program" in taken.detail
+    assert "directory.scim.listen" in taken.fix
+    # deskbot itself already serving there is fine.
+    async with running(db_url) as api:
+        port = int(api.url.split(":")[2].split("/")[0])
+        [ours] = await asyncio.to_thread(checkup.scim_listener, settings_on(port))
+    assert ours.ok and "SCIM endpoint answers there" in ours.detail
