@@ -24,7 +24,7 @@ from bot.base.config import ScimSettings
 from bot.scim.errors import ScimError
 from bot.scim.schemas import KINDS, SCHEMAS, Kind, service_provider_config
 from bot.scim.service import Query, Reply, Scim, parse_query
-from store.db import Store
+from store.db import Store, is_outage
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +133,15 @@ class ScimServer:
             return _error(ScimError(404, f"no such endpoint: {request.path}"))
         except web.HTTPMethodNotAllowed:
             return _error(ScimError(405, f"{request.method} is not supported on {request.path}"))
+        except web.HTTPException:
+            raise
+        except Exception as exc:
+            if is_outage(exc):
+                # The provider tries again later (Okta and Entra ID retry a 503).
+                log.warning("SCIM %s %s: the database did not answer", request.method, request.path)
+                return _error(ScimError(503, "the database is not reachable now; try again"))
+            log.exception("SCIM %s %s failed", request.method, request.path)
+            return _error(ScimError(500, "the request failed on the server; see its log"))
         log.debug("SCIM %s %s -> %d", request.method, request.path, response.status)
         return response
 

@@ -166,17 +166,19 @@ class Scim:
 
     # --- writing -------------------------------------------------------------------------
 
-    def _check_refs(self, session: Session, kind: Kind, data: dict[str, Any]) -> None:
+    def _check_refs(
+        self, session: Session, kind: Kind, data: dict[str, Any], old: dict[str, Any] | None
+    ) -> None:
+        """Each member a group gains is a User or Group here (members it had are not asked
+        again: deleting a resource takes it out of every group)."""
         if kind is not GROUPS:
             return
+        had = {m.get("value") for m in (old or {}).get("members", [])}
         for member in data.get("members", []):
             value = member.get("value")
             if not isinstance(value, str) or not value:
                 raise invalid_value("members: each member needs a value (a User's or Group's id)")
-            if (
-                repo.get(session, USERS.name, value) is None
-                and repo.get(session, GROUPS.name, value) is None
-            ):
+            if value not in had and session.get(ScimResource, value) is None:
                 raise invalid_value(f"members: '{value}' is not a User or Group here")
 
     def _check_unique(
@@ -195,7 +197,7 @@ class Scim:
             with self.store.begin() as session:
                 self.store.lock(session, "scim")
                 self._check_unique(session, kind, data, None)
-                self._check_refs(session, kind, data)
+                self._check_refs(session, kind, data, None)
                 row = repo.add(
                     session,
                     rid=str(uuid.uuid4()),
@@ -228,7 +230,7 @@ class Scim:
                 data = change(row.data)
                 if data != row.data:
                     self._check_unique(session, kind, data, rid)
-                    self._check_refs(session, kind, data)
+                    self._check_refs(session, kind, data, row.data)
                     repo.save(
                         session,
                         row,

@@ -77,8 +77,9 @@ async def running(
     db_url: str,
     on_change: Callable[[], object] | None = None,
     settings: ScimSettings | None = None,
+    busy_timeout: float = 30.0,
 ) -> AsyncIterator[Api]:
-    store = Store(db_url)
+    store = Store(db_url, busy_timeout=busy_timeout)
     cfg = settings or ScimSettings(listen=("127.0.0.1", 0), token=TOKEN, max_results=50)
     server = ScimServer(store, SystemClock(), cfg, on_change)
     await server.start()

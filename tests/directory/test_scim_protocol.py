@@ -22,6 +22,7 @@ from tests.directory.scim_http import (
     Api,
     running,
 )
+from tests.outages import BUSY_TIMEOUT, Outage
 
 ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
 
@@ -472,3 +473,16 @@ async def test_resources_come_back_from_a_backup(db_url: str, tmp_path: Path) ->
         after = json.dumps((await again.call("GET", f"/Users/{uid}")).body)
         assert after.replace(again.url, "") == before
     assert "财务" in json.loads(after)[ENTERPRISE]["department"]
+
+
+async def test_a_database_outage_is_a_503_the_provider_retries(outage: Outage) -> None:
+    async with running(outage.url, busy_timeout=BUSY_TIMEOUT) as api:
+        await api.user("before@corp.test")
+        outage.begin()
+        try:
+            down = await api.call("POST", "/Users", {"userName": "during@corp.test"})
+        finally:
+            outage.end()
+        assert down.status == 503, down.body
+        assert down.body["schemas"] == [ERROR] and "try again" in down.body["detail"]
+        assert (await api.call("POST", "/Users", {"userName": "during@corp.test"})).status == 201
