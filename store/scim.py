@@ -26,6 +26,17 @@ def all_of(session: Session, kind: str) -> list[ScimResource]:
     return list(session.exec(stmt))
 
 
+def documents(session: Session, kind: str) -> list[tuple[str, dict[str, Any]]]:
+    """(id, data) of every resource of a kind, oldest first, without building ORM objects
+    (what the directory sync reads after each change)."""
+    stmt = (
+        select(col(ScimResource.id), col(ScimResource.data))
+        .where(col(ScimResource.kind) == kind)
+        .order_by(col(ScimResource.created_at), col(ScimResource.id))
+    )
+    return [(rid, data) for rid, data in session.exec(stmt)]
+
+
 def by_key(session: Session, kind: str, unique_key: str) -> ScimResource | None:
     stmt = select(ScimResource).where(
         col(ScimResource.kind) == kind, col(ScimResource.unique_key) == unique_key

@@ -300,10 +300,7 @@ class Scim:
         """Every User and every Group as (id, stored document), oldest first, read in one
         transaction so a group never names a user the same read did not see."""
         with self.store.read() as session:
-            return (
-                [(row.id, row.data) for row in repo.all_of(session, USERS.name)],
-                [(row.id, row.data) for row in repo.all_of(session, GROUPS.name)],
-            )
+            return repo.documents(session, USERS.name), repo.documents(session, GROUPS.name)
 
 
 def _precondition(row: ScimResource, if_match: str | None) -> None:
