@@ -133,8 +133,8 @@ class ScimServer:
             return _error(ScimError(404, f"no such endpoint: {request.path}"))
         except web.HTTPMethodNotAllowed:
             return _error(ScimError(405, f"{request.method} is not supported on {request.path}"))
-        except web.HTTPException:
-            raise
+        except web.HTTPException as exc:  # e.g. 413: a body over aiohttp's 1 MiB
+            return _error(ScimError(exc.status, exc.reason))
         except Exception as exc:
             if is_outage(exc):
                 # The provider tries again later (Okta and Entra ID retry a 503).

@@ -4,6 +4,7 @@ filters, paging, ETags, errors and the bearer token."""
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 from pathlib import Path
@@ -392,6 +393,12 @@ async def test_errors(api: Api) -> None:
     assert (await api.call("GET", "/Users/no-such-id")).status == 404
     assert (await api.call("DELETE", "/Groups/no-such-id")).status == 404
     assert (await api.call("GET", "/Widgets")).status == 404
+    assert (await api.call("DELETE", "/Users")).body["status"] == "405"
+    big = io.BytesIO(json.dumps({"userName": "big", "title": "x" * 2_000_000}).encode())
+    headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/scim+json"}
+    async with api.http.post(f"{api.url}/Users", data=big, headers=headers) as response:
+        assert response.status == 413  # over aiohttp's 1 MiB: still a SCIM error
+        assert (await response.json(content_type=None))["schemas"] == [ERROR]
     async with api.http.post(
         f"{api.url}/Users", data=b"{not json", headers={"Authorization": f"Bearer {TOKEN}"}
     ) as response:
