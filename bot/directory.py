@@ -428,11 +428,13 @@ def load_directory(settings: Settings) -> Directory:
         message = f"no people synced from {names} yet: run `deskbot directory sync` first"
         raise ProblemsError([settings.problem(("directory", "source"), message)])
     group_names = settings.approver_group_names()
+    named = source_path.name  # how the problems below name the people
     if settings.directory.from_sync and not source_path.exists():
         # Nobody pushed over SCIM yet: the desk starts empty, so `deskbot serve` can take
         # the first push.
         people: dict[str, Person] = {}
         problems: list[Problem] = []
+        named = "the people pushed over SCIM (nobody yet: leave it out until they are)"
     else:
         people, problems = load_people(source_path, set(settings.queues), group_names)
     assets, asset_problems = load_assets(settings.resolve(settings.paths.assets), people)
@@ -441,16 +443,12 @@ def load_directory(settings: Settings) -> Directory:
         for member in members:
             if member not in people:
                 problems.append(
-                    settings.problem(
-                        ("approver_groups", group), f"'{member}' is not in {source_path.name}"
-                    )
+                    settings.problem(("approver_groups", group), f"'{member}' is not in {named}")
                 )
     for qid, queue in settings.queues.items():
         if queue.lead and queue.lead not in people:
             problems.append(
-                settings.problem(
-                    ("queues", qid, "lead"), f"'{queue.lead}' is not in {source_path.name}"
-                )
+                settings.problem(("queues", qid, "lead"), f"'{queue.lead}' is not in {named}")
             )
     notices = settings.notifications
     fallback = notices.approvals.fallback
@@ -458,21 +456,21 @@ def load_directory(settings: Settings) -> Directory:
         problems.append(
             settings.problem(
                 ("notifications", "approvals", "fallback"),
-                f"'{fallback}' is not in {source_path.name} (use a person id or 'manager')",
+                f"'{fallback}' is not in {named} (use a person id or 'manager')",
             )
         )
     for i, pid in enumerate(notices.dead_letters_to):
         if pid not in people:
             problems.append(
                 settings.problem(
-                    ("notifications", "dead_letters_to", i), f"'{pid}' is not in {source_path.name}"
+                    ("notifications", "dead_letters_to", i), f"'{pid}' is not in {named}"
                 )
             )
     if settings.channels.console.person and settings.channels.console.person not in people:
         problems.append(
             settings.problem(
                 ("channels", "console", "person"),
-                f"'{settings.channels.console.person}' is not in {source_path.name}",
+                f"'{settings.channels.console.person}' is not in {named}",
             )
         )
     if problems:

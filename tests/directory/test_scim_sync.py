@@ -16,7 +16,9 @@ import yaml
 from bot.app import load_config
 from bot.base.clock import SystemClock
 from bot.base.config import Settings
+from bot.base.yamlfile import ProblemsError
 from bot.cli import main
+from bot.directory import load_directory
 from bot.scim.service import Scim
 from bot.scim.source import sync_people
 from store.db import Store
@@ -310,3 +312,15 @@ async def test_many_leavers_at_once_change_nothing(
     assert code == 1 and report["written"] is False
     assert "3 of 11 people would be deactivated" in report["refused"]
     assert _people(capsys, config, db_url)["alice"]["active"] is True
+
+
+def test_before_the_first_push_config_naming_people_is_told_why(
+    db_url: str, tmp_path: Path
+) -> None:
+    _, settings = _settings(tmp_path, db_url)  # the repository's config: queue leads etc.
+    with pytest.raises(ProblemsError) as told:
+        load_directory(settings)
+    leads = [p for p in told.value.problems if p.field.startswith("queues.")]
+    assert leads and all("pushed over SCIM (nobody yet" in p.message for p in leads)
+    _, empty = _settings(tmp_path, db_url, demo=False)
+    assert list(load_directory(empty)) == []  # nobody named: the desk starts empty
