@@ -288,7 +288,8 @@ class ScimServer:
             request.headers.get("If-Match"),
             self._query(request),
         )
-        self.changed()
+        if reply.changed:
+            self.changed()
         return _json(reply.body, etag=reply.etag)
 
     async def patch(self, request: web.Request) -> web.Response:
@@ -302,7 +303,8 @@ class ScimServer:
             request.headers.get("If-Match"),
             self._query(request),
         )
-        self.changed()
+        if reply.changed:
+            self.changed()
         return _json(reply.body, etag=reply.etag)
 
     async def delete(self, request: web.Request) -> web.Response:

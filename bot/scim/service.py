@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from dataclasses import replace as altered
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -29,6 +30,7 @@ from store.models import ScimResource
 class Reply:
     body: dict[str, Any]
     etag: str | None = None
+    changed: bool = True  # False: a PUT or PATCH that left the resource as it was
 
 
 @dataclass(frozen=True)
@@ -228,7 +230,8 @@ class Scim:
                     raise not_found(kind.name, rid)
                 _precondition(row, if_match)
                 data = change(row.data)
-                if data != row.data:
+                changed = data != row.data
+                if changed:
                     self._check_unique(session, kind, data, rid)
                     self._check_refs(session, kind, data, row.data)
                     repo.save(
@@ -239,7 +242,8 @@ class Scim:
                         data=data,
                         now=self.clock.now(),
                     )
-                return self._reply(session, kind, row, base, query)
+                reply = self._reply(session, kind, row, base, query)
+                return altered(reply, changed=changed)
         except IntegrityError:
             raise ScimError(409, "the userName is already taken", "uniqueness") from None
 

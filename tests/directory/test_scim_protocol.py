@@ -493,3 +493,26 @@ async def test_a_database_outage_is_a_503_the_provider_retries(outage: Outage) -
         assert down.status == 503, down.body
         assert down.body["schemas"] == [ERROR] and "try again" in down.body["detail"]
         assert (await api.call("POST", "/Users", {"userName": "during@corp.test"})).status == 201
+
+
+async def test_only_a_change_starts_a_sync(db_url: str) -> None:
+    """Providers repeat themselves (a full PUT of what is there, a PATCH to the same value):
+    the people are synced after a change only."""
+    runs: list[int] = []
+    async with running(db_url, lambda: runs.append(1)) as api:
+        user = await api.user("same@corp.test", title="Engineer")
+        await api.server.settled()
+        assert len(runs) == 1
+        again = await api.patch(
+            f"/Users/{user['id']}", {"op": "replace", "path": "title", "value": "Engineer"}
+        )
+        assert again.status == 200
+        put = await api.call(
+            "PUT", f"/Users/{user['id']}", {"userName": "same@corp.test", "title": "Engineer"}
+        )
+        assert put.body["meta"]["version"] == user["meta"]["version"]
+        await api.server.settled()
+        assert len(runs) == 1
+        await api.patch(f"/Users/{user['id']}", {"op": "replace", "path": "title", "value": "Lead"})
+        await api.server.settled()
+        assert len(runs) == 2
