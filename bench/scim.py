@@ -1,7 +1,8 @@
 """What one SCIM change costs the desk: the endpoint's write, then the directory sync that
-follows it (bot/scim/source.py: every pushed user and group read, planned, checked with
-people.csv's rules, the people file written), against loading that people file as the desk
-does at start (`load_directory`, the baseline, measured in the same process).
+follows it (bot/directory_sync.py with the scim source: every pushed user and group read,
+merged, checked with people.csv's rules, the people file written), against loading that
+people file as the desk does at start (`load_directory`, the baseline, measured in the
+same process).
 
     .venv/bin/python -m bench.scim [--people 5000] [--changes 15]
 
@@ -25,13 +26,13 @@ from typing import Any
 
 import yaml
 
+from bot import directory_sync
 from bot.app import load_config
 from bot.base.clock import SystemClock
 from bot.base.config import Settings
 from bot.directory import load_directory
 from bot.scim.schemas import ENTERPRISE, GROUPS, PATCH, USERS
 from bot.scim.service import Scim
-from bot.scim.source import sync_people
 from store import scim as repo
 from store.db import Store
 
@@ -120,8 +121,8 @@ def main() -> None:
         ids = _fill(store, args.people)
         settings = _settings(folder, url)
         scim = Scim(store, SystemClock())
-        first = _timed(lambda: sync_people(settings, scim))
-        report = sync_people(settings, scim, dry_run=True)
+        first = _timed(lambda: directory_sync.sync(settings, store, actor="bench"))
+        report = directory_sync.sync(settings, store, dry_run=True, actor="bench")
         assert not report.refused, report.refused
         writes, syncs = [], []
         for n in range(args.changes):
@@ -131,7 +132,7 @@ def main() -> None:
             }
             uid = ids[(n * 7919) % len(ids)]
             writes.append(_timed(lambda: scim.patch(USERS, uid, body, "http://bench", None)))  # noqa: B023
-            syncs.append(_timed(lambda: sync_people(settings, scim)))
+            syncs.append(_timed(lambda: directory_sync.sync(settings, store, actor="bench")))
         baseline = statistics.median(_timed(lambda: load_directory(settings)) for _ in range(5))
         store.dispose()
     sync = statistics.median(syncs)

@@ -1,6 +1,6 @@
 """`deskbot serve` runs the SCIM endpoint on `directory.scim.listen`: a real serve process
 starts with nobody pushed yet, takes the identity provider's first pushes over HTTP and
-writes the people file the desk loads; the token never reaches its log."""
+writes the people file the desk loads, audited; the token never reaches its log."""
 
 from __future__ import annotations
 
@@ -19,9 +19,11 @@ from bot.app import build_desk, load_config
 from bot.base.config import Settings
 from bot.base.yamlfile import ProblemsError
 from bot.serve import start_scim
+from store import people_audit
+from store.db import Store
 from tests.configs import config_file
 from tests.directory.scim_http import CORE_USER, TOKEN, running
-from tests.directory.test_scim_sync import ROLES, _nobody_named
+from tests.directory.test_scim_sync import ROLES, _nobody_named, _ownerless
 
 
 def _free_port() -> int:
@@ -33,7 +35,11 @@ def _free_port() -> int:
 def _config(tmp_path: Path, db_url: str, port: int) -> Path:
     changes = {
         **_nobody_named(),
-        "paths": {"people": str(tmp_path / "none.csv"), "assets": str(tmp_path / "none.csv")},
+        "paths": {
+            "people": str(tmp_path / "none.csv"),
+            "assets": str(tmp_path / "none.csv"),
+            "cis": str(_ownerless(tmp_path)),
+        },
         "database": {"url": db_url},
         "channels": {"slack": {"enabled": False}, "telegram": {"enabled": False}},
         "directory": {
@@ -117,8 +123,15 @@ async def test_serve_takes_the_first_pushes_and_writes_the_people(
         await asyncio.wait_for(serve.wait(), 60)
     assert serve.returncode == 0, log
     assert f"SCIM 2.0 endpoint on {url}" in log
-    assert "people from SCIM: 1 added" in log
+    assert "directory synced: 1 added" in log  # the sync serve's own job runs
     assert TOKEN not in log
+    store = Store(db_url)
+    try:  # audited as pushed over SCIM
+        with store.read() as session:
+            events = people_audit.events(session=session, person_id="jo")
+    finally:
+        store.dispose()
+    assert events and (events[0].kind, events[0].actor) == ("add", "scim")
 
 
 async def test_a_taken_port_is_told_with_its_key(db_url: str, tmp_path: Path) -> None:

@@ -1,30 +1,35 @@
 """`directory.source: scim`: what an identity provider pushes over real HTTP becomes the
-people the desk loads, through the same plan and people.csv rules as LDAP; managers,
-roles from group names, languages, leavers. SQLite and PostgreSQL."""
+people the desk loads, through the sync `deskbot serve` runs (`directory_sync.run`): the
+same records, precedence and people.csv rules as LDAP, audited, refusals told to the
+admins, and the running desk's people loaded again at once; managers, roles from group
+names, languages, leavers. SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 import json
-import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from sqlmodel import select
 
-from bot.app import load_config
-from bot.base.clock import SystemClock
+from bot import directory_sync
+from bot.adapters.memory import MemoryChat
+from bot.app import build_desk, load_config
 from bot.base.config import Settings
 from bot.base.yamlfile import ProblemsError
 from bot.cli import main
+from bot.desk import Desk
 from bot.directory import load_directory
-from bot.scim.service import Scim
-from bot.scim.source import sync_people
-from store.db import Store
+from store import people_audit
+from store.models import OutboxMessage, PersonEvent
 from tests.configs import ROOT, config_file
 from tests.directory.people_ldif import QUEUE_GROUPS, demo_people
 from tests.directory.scim_http import ENTERPRISE, TOKEN, Api, running
+from tests.tickets.helpers import get, kinds, new_ticket
 
 ROLES = {"admin": "it-admins", "approver": "approvers", "technician": QUEUE_GROUPS}
 
@@ -45,6 +50,16 @@ def _nobody_named() -> dict[str, Any]:
     }
 
 
+def _ownerless(tmp_path: Path) -> Path:
+    """directory/cis.yaml without its owners (demo people, not pushed yet)."""
+    data = yaml.safe_load((ROOT / "directory" / "cis.yaml").read_text(encoding="utf-8"))
+    for item in data["items"]:
+        item.pop("owner", None)
+    path = tmp_path / "cis.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return path
+
+
 def _settings(
     tmp_path: Path, db_url: str, demo: bool = True, **scim: object
 ) -> tuple[Path, Settings]:
@@ -56,8 +71,11 @@ def _settings(
     ]
     chat.write_text("\n".join(rows) + "\n", encoding="utf-8")
     changes = {
-        # Without the demo people, the demo assets (owned by them) go too.
-        "paths": {"people": str(chat)} | ({} if demo else {"assets": str(tmp_path / "none.csv")}),
+        # Without the demo people, the demo assets and items (owned by them) go too.
+        "paths": {"people": str(chat)}
+        | (
+            {} if demo else {"assets": str(tmp_path / "none.csv"), "cis": str(_ownerless(tmp_path))}
+        ),
         "database": {"url": db_url},
         # No `source`: a scim section makes it scim.
         "directory": {
@@ -74,10 +92,15 @@ def _settings(
     return path, load_config(path, {"DESKBOT_SCIM_TOKEN": TOKEN, "DATABASE_URL": db_url})
 
 
-def _syncer(settings: Settings, db_url: str) -> tuple[Callable[[], object], Store]:
-    store = Store(db_url)
-    reader = Scim(store, SystemClock())
-    return (lambda: sync_people(settings, reader)), store
+def _syncer(settings: Settings) -> tuple[Callable[[], object], Desk]:
+    """A running desk (nobody in it yet) and what `deskbot serve` runs after each change."""
+    desk = build_desk(settings)
+    return (lambda: directory_sync.run(desk, actor="scim")), desk
+
+
+def _events(desk: Desk, person: str | None = None) -> list[PersonEvent]:
+    with desk.store.read() as session:
+        return people_audit.events(session=session, person_id=person)
 
 
 def _people(capsys: pytest.CaptureFixture[str], config: Path, db_url: str) -> dict[str, Any]:
@@ -135,9 +158,9 @@ async def _push_demo(api: Api) -> dict[str, str]:
 async def test_pushed_people_become_the_desks_people(
     db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    config, settings = _settings(tmp_path, db_url)
+    config, settings = _settings(tmp_path, db_url, demo=False)
     assert settings.directory.source == "scim"
-    sync, store = _syncer(settings, db_url)
+    sync, desk = _syncer(settings)
     try:
         async with running(db_url, sync, settings.directory.scim) as api:
             ids = await _push_demo(api)
@@ -158,6 +181,26 @@ async def test_pushed_people_become_the_desks_people(
                 assert set(got["roles"]) == set(want["role"].split(";")) | {"employee"}, pid
                 assert set(got["queues"]) == set(filter(None, want["queues"].split(";"))), pid
             assert people["wang.fang"]["name"] == "王芳"
+            # The running desk has them at once, and each change is audited as SCIM's (bob
+            # came, then his manager and groups did, as each push was synced).
+            assert desk.directory.get("wang.fang") is not None
+            bob = _events(desk, "bob")
+            assert bob[0].kind == "add" and {e.actor for e in bob} == {"scim"}
+
+            # A technician the provider deactivates: the ticket they had claimed goes back
+            # to its queue (leavers are handed on as after any sync).
+            number = new_ticket(desk, "bob", "VPN drops every hour")
+            chat = MemoryChat(desk)
+            await asyncio.to_thread(chat.say, "alex", f"/claim {number}")
+            assert get(desk, number).assignee_id == "alex"
+            answer = await api.patch(
+                f"/Users/{ids['alex']}", {"op": "replace", "path": "active", "value": False}
+            )
+            assert answer.status == 200
+            await api.server.settled()
+            ticket = get(desk, number)
+            assert (ticket.status, ticket.assignee_id) == ("open", None)
+            assert "leaver_released" in kinds(desk, number)
 
             # A leaver: Entra ID disables them; they stay, inactive, so tickets name them.
             answer = await api.patch(
@@ -168,6 +211,8 @@ async def test_pushed_people_become_the_desks_people(
             people = _people(capsys, config, db_url)
             assert people["bob"]["active"] is False
             assert people["alice"]["active"] is True
+            assert desk.directory.get("bob").active is False  # type: ignore[union-attr]
+            assert _events(desk, "bob")[-1].kind == "deactivate"
             # Deleted outright: also kept as inactive.
             assert (await api.call("DELETE", f"/Users/{ids['alice']}")).status == 204
             await api.server.settled()
@@ -187,7 +232,7 @@ async def test_pushed_people_become_the_desks_people(
             await api.server.settled()
             assert "admin" not in _people(capsys, config, db_url)["priya"]["roles"]
     finally:
-        store.dispose()
+        desk.store.dispose()
 
     # The command line gives the same result from the database: nothing left to change.
     capsys.readouterr()
@@ -199,19 +244,15 @@ async def test_pushed_people_become_the_desks_people(
 
 
 async def test_a_push_that_breaks_the_people_rules_changes_nothing(
-    db_url: str,
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-    caplog: pytest.LogCaptureFixture,
+    db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    config, settings = _settings(tmp_path, db_url)
-    sync, store = _syncer(settings, db_url)
+    config, settings = _settings(tmp_path, db_url, demo=False)
+    sync, desk = _syncer(settings)
     synced = tmp_path / "synced.csv"
     try:
         async with running(db_url, sync, settings.directory.scim) as api:
             ids = await _push_demo(api)
             written = synced.read_text(encoding="utf-8")
-            caplog.set_level(logging.WARNING)
             # Someone pushed with another person's email: people.csv's rules refuse it.
             answer = await api.patch(
                 f"/Users/{ids['bob']}",
@@ -224,8 +265,15 @@ async def test_a_push_that_breaks_the_people_rules_changes_nothing(
             assert answer.status == 200  # the endpoint keeps what the provider says...
             await api.server.settled()
             assert synced.read_text(encoding="utf-8") == written  # ...the desk's file waits
-            assert "people from SCIM not synced" in caplog.text
-            assert "alice@example.com" in caplog.text and "email" in caplog.text
+            refused = [e for e in _events(desk) if e.kind == "refused"]
+            assert [(e.actor, e.source) for e in refused] == [("scim", "scim;csv")]
+            # The admins are told privately, once, with the reason.
+            with desk.store.read() as session:
+                alerts = list(session.exec(select(OutboxMessage)).all())
+            admins = sorted(p.id for p in desk.directory.admins())
+            assert admins and sorted(str(a.person_id) for a in alerts) == admins
+            text = alerts[0].payload["text"]
+            assert "alice@example.com" in text and "email" in text
             # Mended at the provider: the next change goes through, with everything since.
             await api.patch(
                 f"/Users/{ids['bob']}",
@@ -243,8 +291,9 @@ async def test_a_push_that_breaks_the_people_rules_changes_nothing(
             people = _people(capsys, config, db_url)
             assert people["bob"]["email"] == "bob.o@example.com"
             assert people["bob"]["title"] == "Staff Engineer"
+            assert desk.directory.get("bob").title == "Staff Engineer"  # type: ignore[union-attr]
     finally:
-        store.dispose()
+        desk.store.dispose()
 
 
 async def test_ids_languages_and_unknown_managers(
@@ -257,7 +306,7 @@ async def test_ids_languages_and_unknown_managers(
     config, settings = _settings(
         tmp_path, db_url, demo=False, person_id="local_part", timezones=from_location
     )
-    sync, store = _syncer(settings, db_url)
+    sync, desk = _syncer(settings)
     try:
         async with running(db_url, sync, settings.directory.scim) as api:
             await api.user(
@@ -291,7 +340,7 @@ async def test_ids_languages_and_unknown_managers(
         assert people["ann"]["manager"] is None
         assert people["ann"]["email"] == "ann@corp.test"  # no emails: the userName
     finally:
-        store.dispose()
+        desk.store.dispose()
 
 
 async def test_many_leavers_at_once_change_nothing(
@@ -324,3 +373,45 @@ def test_before_the_first_push_config_naming_people_is_told_why(
     assert leads and all("pushed over SCIM (nobody yet" in p.message for p in leads)
     _, empty = _settings(tmp_path, db_url, demo=False)
     assert list(load_directory(empty)) == []  # nobody named: the desk starts empty
+
+
+async def test_a_pushed_person_talks_to_the_desk_at_once_and_a_deactivated_one_is_a_stranger(
+    db_url: str, tmp_path: Path
+) -> None:
+    """No restart: the sync after a push loads the running desk's people again, so the
+    engine knows a new colleague at their first message, and answers one the provider
+    deactivated as a stranger."""
+    _, settings = _settings(tmp_path, db_url, demo=False)
+    sync, desk = _syncer(settings)
+    chat = MemoryChat(desk)
+    unknown = desk.texts.render("en", "identity.unknown_person")
+
+    async def says(person: str, text: str) -> list[str]:
+        # The memory chat runs its own event loop: in a thread, as the engine's workers do.
+        replies = await asyncio.to_thread(chat.say, person, text)
+        return [o.message.text for o in replies]
+
+    try:
+        assert await says("jo", "my laptop is broken") == [unknown]  # nobody pushed yet
+        async with running(db_url, sync, settings.directory.scim) as api:
+            user = await api.user(
+                "jo",
+                displayName="Jo Park",
+                emails=[{"value": "jo@corp.test", "type": "work", "primary": True}],
+            )
+            await api.server.settled()
+            assert desk.directory.get("jo") is not None  # loaded by the sync itself
+            assert await says("jo", "my laptop is broken") != [unknown]
+            answer = await api.patch(
+                f"/Users/{user['id']}", {"op": "replace", "path": "active", "value": False}
+            )
+            assert answer.status == 200
+            await api.server.settled()
+            assert desk.directory.get("jo").active is False  # type: ignore[union-attr]
+            assert await says("jo", "my laptop is broken") == [unknown]
+        assert [(e.kind, e.actor) for e in _events(desk, "jo")] == [
+            ("add", "scim"),
+            ("deactivate", "scim"),
+        ]
+    finally:
+        desk.store.dispose()
