@@ -415,3 +415,47 @@ async def test_a_pushed_person_talks_to_the_desk_at_once_and_a_deactivated_one_i
         ]
     finally:
         desk.store.dispose()
+
+
+async def test_scim_and_the_csv_combined_with_precedence(db_url: str, tmp_path: Path) -> None:
+    """The long form: `sources: [scim, csv]`, SCIM saying who is a person; the CSV's
+    title wins where `precedence` says so, its chat accounts are added, and a CSV row
+    SCIM does not know is nobody."""
+    chat = tmp_path / "chat.csv"
+    chat.write_text(
+        "id,name,email,telegram_id,title\n"
+        "jo,Someone Else,jo@corp.test,4242,Head of Desks\n"
+        "ghost,Ghost,ghost@corp.test,1,Nobody\n",
+        encoding="utf-8",
+    )
+    changes = {
+        "paths": {
+            "people": str(chat),
+            "assets": str(tmp_path / "none.csv"),
+            "cis": str(_ownerless(tmp_path)),
+        },
+        "directory": {
+            "sources": ["scim", "csv"],
+            "precedence": {"title": "csv"},
+            "scim": {
+                "listen": "127.0.0.1:0",
+                "token": "${DESKBOT_SCIM_TOKEN}",
+                "person_id": "externalId",
+            },
+            "synced": str(tmp_path / "synced.csv"),
+        },
+    }
+    config = config_file(tmp_path, {**_nobody_named(), **changes})
+    settings = load_config(config, {"DESKBOT_SCIM_TOKEN": TOKEN, "DATABASE_URL": db_url})
+    sync, desk = _syncer(settings)
+    try:
+        async with running(db_url, sync, settings.directory.scim) as api:
+            await api.user("jo@corp.test", displayName="Jo Park", title="Engineer", externalId="jo")
+            await api.server.settled()
+        jo = desk.directory.get("jo")
+        assert jo is not None
+        assert (jo.name, jo.title, jo.telegram_id) == ("Jo Park", "Head of Desks", "4242")
+        assert jo.source == "scim"
+        assert desk.directory.get("ghost") is None
+    finally:
+        desk.store.dispose()
