@@ -61,7 +61,7 @@ def test_recurring_on_the_same_item_is_proposed_with_it(pchat: MemoryChat, clock
     chat.say("alex", f"/ci {other} remove vpn-gateway")
     with chat.desk.store.read() as session:
         fresh = session.exec(select(Ticket).where(Ticket.number == other)).one()
-        assert ci_links.cis_of(session, fresh.id) == []
+        assert fresh.id is not None and ci_links.cis_of(session, fresh.id) == []
         assert problems.matching(chat.desk, session, fresh) == []
     link_items(chat, other, "vpn-gateway")
     with chat.desk.store.read() as session:
