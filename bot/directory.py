@@ -239,7 +239,7 @@ def is_email(value: str) -> bool:
         and "@" not in domain
         and len(parts) >= 2
         and all(parts)
-        and not any(c.isspace() for c in value)
+        and value.split() == [value]  # no spaces (str.split is C: a sync checks 50,000)
     )
 
 

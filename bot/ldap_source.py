@@ -186,7 +186,9 @@ def save_snapshot(path: Path, snapshot: Snapshot) -> None:
     }
     fd, name = tempfile.mkstemp(prefix=".ldap-", suffix=".json", dir=path.parent)
     with os.fdopen(fd, "w", encoding="utf-8") as out:
-        json.dump(data, out, ensure_ascii=False, separators=(",", ":"))
+        # dumps, not dump: one string from the C encoder, several times faster than
+        # dump's chunk-by-chunk Python encoder on 50,000 people.
+        out.write(json.dumps(data, ensure_ascii=False, separators=(",", ":")))
     Path(name).replace(path)
 
 
