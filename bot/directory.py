@@ -10,32 +10,17 @@ from datetime import date
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.base.config import LANGUAGES, Settings
+from bot.base.config import LANGUAGES, SYNCED_FIELDS, Settings
 from bot.base.yamlfile import TABLE_LIMIT, Problem, ProblemsError, read_text
 
 ROLES = ("employee", "technician", "approver", "admin")
 # Domains reserved for examples (RFC 2606): nobody's real address. The demo directory's
 # people all have one, which is how `deskbot serve` recognises it.
 EXAMPLE_DOMAINS = ("example.com", "example.org", "example.net", "example")
-PEOPLE_COLUMNS = (
-    "id",
-    "name",
-    "email",
-    "slack_id",
-    "telegram_id",
-    "manager",
-    "role",
-    "queues",
-    "language",
-    "timezone",
-    "title",
-    "department",
-    "location",
-    "delegate",
-    "active",  # optional: false for someone who left (written by `deskbot directory sync`)
-    "approver_groups",  # optional: approver groups (config.yaml's) the person is in, `;`
-    "source",  # optional: which sources the person came from (written by a sync)
-)
+# people.csv's columns: the id, every field a sync's sources may give (bot/base/config.py:
+# `active` false for someone who left, `approver_groups` the person is in, `;`-separated),
+# and the sources a synced person's fields came from. All but id, name and email optional.
+PEOPLE_COLUMNS = ("id", *SYNCED_FIELDS, "source")
 ASSET_COLUMNS = ("asset_tag", "owner", "kind", "model", "purchased", "status")
 
 

@@ -522,7 +522,14 @@ def on_problem_resolved(turn: Turn, problem: Ticket, note: str) -> None:
     for link in links_of(session, found.id):
         if link.ticket_id is not None:
             ticket = session.get(Ticket, link.ticket_id)
-            if ticket is not None and _resolve_linked(turn, found, problem, ticket, note):
+            if ticket is not None and workflow.resolve_behind(
+                turn,
+                ticket,
+                note,
+                {"problem": problem.number, "incident": found.id},
+                "insight.incident.resolved_ticket",
+                what=what(turn.desk, found, ticket.language),
+            ):
                 tickets += 1
                 people += 1
             continue
@@ -548,42 +555,6 @@ def on_problem_resolved(turn: Turn, problem: Ticket, note: str) -> None:
         people += 1
     post_alert(desk, session, found, now)
     turn.say("insight.incident.resolved_summary", people=people, tickets=tickets)
-
-
-def _resolve_linked(
-    turn: Turn, incident: MajorIncident, problem: Ticket, ticket: Ticket, note: str
-) -> bool:
-    if ticket.status not in ticket_repo.ACTIVE or not lifecycle.allowed(ticket.status, "resolved"):
-        return False
-    try:
-        event = lifecycle.transition(
-            session=turn.session,
-            ticket=ticket,
-            actor_id=turn.person.id,
-            now=turn.now,
-            kind="resolved",
-            to="resolved",
-            note=note,
-            values={
-                "resolved_at": turn.now,
-                "assignee_id": ticket.assignee_id or turn.person.id,
-                "first_response_at": ticket.first_response_at or turn.now,
-            },
-            data={"problem": problem.number, "incident": incident.id},
-        )
-    except (lifecycle.InvalidTransition, lifecycle.Conflict):
-        return False
-    workflow.refresh_triage(turn.desk, turn.session, ticket, turn.now, event)
-    workflow.requester_told(
-        turn,
-        ticket,
-        event,
-        "insight.incident.resolved_ticket",
-        choices=workflow.fixed_buttons(turn.desk, ticket),
-        what=what(turn.desk, incident, ticket.language),
-        note=note,
-    )
-    return True
 
 
 def since_text(turn: Turn, moment: datetime) -> str:

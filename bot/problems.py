@@ -445,44 +445,17 @@ def on_work_resolved(turn: Turn, work: Ticket, note: str) -> None:
         return
     resolved = 0
     for incident in linked(turn.session, problem.id or 0):
-        if _resolve_incident(turn, problem, incident, note):
+        if workflow.resolve_behind(
+            turn,
+            incident,
+            note,
+            {"problem": number(turn.desk, problem)},
+            "problems.told_resolved",
+            problem=problem.title,
+        ):
             resolved += 1
     if resolved or problem.incident_id is None:
         turn.say("problems.resolved_summary", problem=number(turn.desk, problem), count=resolved)
-
-
-def _resolve_incident(turn: Turn, problem: Problem, ticket: Ticket, note: str) -> bool:
-    if ticket.status not in ticket_repo.ACTIVE or not lifecycle.allowed(ticket.status, "resolved"):
-        return False
-    try:
-        event = lifecycle.transition(
-            session=turn.session,
-            ticket=ticket,
-            actor_id=turn.person.id,
-            now=turn.now,
-            kind="resolved",
-            to="resolved",
-            note=note,
-            values={
-                "resolved_at": turn.now,
-                "assignee_id": ticket.assignee_id or turn.person.id,
-                "first_response_at": ticket.first_response_at or turn.now,
-            },
-            data={"problem": number(turn.desk, problem)},
-        )
-    except (lifecycle.InvalidTransition, lifecycle.Conflict):
-        return False
-    workflow.refresh_triage(turn.desk, turn.session, ticket, turn.now, event)
-    workflow.requester_told(
-        turn,
-        ticket,
-        event,
-        "problems.told_resolved",
-        choices=workflow.fixed_buttons(turn.desk, ticket),
-        problem=problem.title,
-        note=note,
-    )
-    return True
 
 
 def _item_name(desk: Desk, ci_id: str, lang: str) -> str:

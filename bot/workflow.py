@@ -336,3 +336,37 @@ def asker_of(session: Session, ticket: Ticket) -> str | None:
         if event.kind == "asked":
             return event.actor_id
     return None
+
+
+def resolve_behind(
+    turn: Turn, ticket: Ticket, note: str, data: dict[str, Any], told: str, **fields: Any
+) -> bool:
+    """Resolve `ticket` because what was behind it is fixed (a major incident's problem, a
+    problem record): through the lifecycle on this turn's person's behalf, its triage card
+    refreshed, its requester told (`told`, with `note` and `fields`) and asked Fixed / Not
+    fixed. False when it cannot be resolved (already closed, or changed meanwhile)."""
+    if ticket.status not in repo.ACTIVE or not lifecycle.allowed(ticket.status, "resolved"):
+        return False
+    try:
+        event = lifecycle.transition(
+            session=turn.session,
+            ticket=ticket,
+            actor_id=turn.person.id,
+            now=turn.now,
+            kind="resolved",
+            to="resolved",
+            note=note,
+            values={
+                "resolved_at": turn.now,
+                "assignee_id": ticket.assignee_id or turn.person.id,
+                "first_response_at": ticket.first_response_at or turn.now,
+            },
+            data=data,
+        )
+    except (lifecycle.InvalidTransition, lifecycle.Conflict):
+        return False
+    refresh_triage(turn.desk, turn.session, ticket, turn.now, event)
+    requester_told(
+        turn, ticket, event, told, choices=fixed_buttons(turn.desk, ticket), note=note, **fields
+    )
+    return True
