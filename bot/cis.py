@@ -10,6 +10,7 @@ two relations together may not go round in a circle.
 from __future__ import annotations
 
 import difflib
+import logging
 import re
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -26,6 +27,8 @@ _ITEM_FIELDS = ("id", "name", "kind", "owner", "services", "runs_on", "depends_o
 _LISTS = ("services", "runs_on", "depends_on", "aliases")
 MIN_MENTION = 2  # characters (without spaces) a word needs to be found inside a sentence
 _LATIN = re.compile(r"[\x00-\x7f]+")
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -174,7 +177,7 @@ def load_cmdb(
     device_services: dict[str, tuple[str, ...]] = {}
     if path.exists():
         doc = load_yaml(path)
-        reader = _Reader(doc, directory, services)
+        reader = _Reader(doc, directory, services, settings.directory.from_sync)
         device_services = reader.devices()
         for item, i in reader.items():
             if item.id in items:
@@ -184,6 +187,8 @@ def load_cmdb(
             items[item.id] = item
             where[item.id] = i
         problems += reader.problems
+        for note in reader.notes:
+            log.warning("%s", note)
     assets = str(settings.resolve(settings.paths.assets))
     for asset in directory.assets:
         ci_id = asset.asset_tag.lower()
@@ -295,12 +300,18 @@ class _Reader:
     """Reads cis.yaml's `devices` and `items`, noting a problem for each bad value."""
 
     def __init__(
-        self, doc: YamlDoc, directory: Directory, services: Collection[str] | None
+        self,
+        doc: YamlDoc,
+        directory: Directory,
+        services: Collection[str] | None,
+        synced: bool = False,
     ) -> None:
         self.doc = doc
         self.directory = directory
         self.services = services
         self.problems: list[Problem] = []
+        self.synced = synced  # people from a directory sync: unknown owners are left out
+        self.notes: list[str] = []
         self._data: dict[str, Any] | None = None
 
     def bad(self, loc: tuple[str | int, ...], message: str) -> None:
@@ -374,8 +385,15 @@ class _Reader:
             self.bad((*at, "kind"), f"{shown} one of {', '.join(KINDS)}")
         owner = entry.get("owner")
         if owner is not None:
-            if not isinstance(owner, str) or self.directory.get(owner) is None:
+            if not isinstance(owner, str):
                 self.bad((*at, "owner"), f"'{owner}' is not a person in the directory")
+            elif self.directory.get(owner) is None:
+                message = f"'{owner}' is not a person in the directory"
+                if self.synced:  # the directory is right (bot.directory.load_directory)
+                    self.notes.append(f"{self.doc.problem((*at, 'owner'), message)}; left out")
+                    owner = None
+                else:
+                    self.bad((*at, "owner"), message)
         lists = {name: self._strings((*at, name), entry.get(name)) for name in _LISTS}
         self._check_services((*at, "services"), lists["services"])
         # An item with a problem is still returned, so that its relations are checked too;

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -12,6 +13,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.base.config import LANGUAGES, SYNCED_FIELDS, Settings
 from bot.base.yamlfile import TABLE_LIMIT, Problem, ProblemsError, read_text
+
+log = logging.getLogger(__name__)
 
 ROLES = ("employee", "technician", "approver", "admin")
 # Domains reserved for examples (RFC 2606): nobody's real address. The demo directory's
@@ -108,6 +111,9 @@ class Directory:
     people: dict[str, Person]
     approver_groups: dict[str, list[str]] = field(default_factory=dict)
     assets: list[Asset] = field(default_factory=list)
+    # People from a sync: what the other files said of people the directory does not hold,
+    # left out (a queue lead, an approver group member, an asset's owner...), one line each.
+    notes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         # Someone who left keeps their name on old tickets (`get`) but is no longer found by
@@ -423,22 +429,27 @@ def load_directory(settings: Settings) -> Directory:
     else:
         people, problems = load_people(source_path, set(settings.queues), group_names)
     assets, asset_problems = load_assets(settings.resolve(settings.paths.assets), people)
-    problems += asset_problems
+    # What config.yaml and assets.csv say of people. With people.csv kept by hand a name
+    # that is nobody is a mistake to fix there; with people from a directory the directory
+    # is right, and the demo's names (or a leaver's) must not stop a whole company's sync:
+    # they are left out, each with a note (logged, and listed by `deskbot check`).
+    unknown: list[Problem] = [p for p in asset_problems if p.field == "owner"]
+    problems += [p for p in asset_problems if p.field != "owner"]
     for group, members in settings.approver_groups.items():
         for member in members:
             if member not in people:
-                problems.append(
+                unknown.append(
                     settings.problem(("approver_groups", group), f"'{member}' is not in {named}")
                 )
     for qid, queue in settings.queues.items():
         if queue.lead and queue.lead not in people:
-            problems.append(
+            unknown.append(
                 settings.problem(("queues", qid, "lead"), f"'{queue.lead}' is not in {named}")
             )
     notices = settings.notifications
     fallback = notices.approvals.fallback
     if fallback != "manager" and fallback not in people:
-        problems.append(
+        unknown.append(
             settings.problem(
                 ("notifications", "approvals", "fallback"),
                 f"'{fallback}' is not in {named} (use a person id or 'manager')",
@@ -446,25 +457,35 @@ def load_directory(settings: Settings) -> Directory:
         )
     for i, pid in enumerate(notices.dead_letters_to):
         if pid not in people:
-            problems.append(
+            unknown.append(
                 settings.problem(
                     ("notifications", "dead_letters_to", i), f"'{pid}' is not in {named}"
                 )
             )
     if settings.channels.console.person and settings.channels.console.person not in people:
-        problems.append(
+        unknown.append(
             settings.problem(
                 ("channels", "console", "person"),
                 f"'{settings.channels.console.person}' is not in {named}",
             )
         )
+    notes: tuple[str, ...] = ()
+    if settings.directory.from_sync:
+        notes = tuple(f"{p}; left out" for p in unknown)
+        for note in notes:
+            log.warning("%s", note)
+        assets = [a for a in assets if a.owner in people]
+    else:
+        problems += unknown
     if problems:
         raise ProblemsError(problems)
     # config.yaml's members, then those the people file puts in a group (from LDAP groups).
-    groups = {g: list(members) for g, members in settings.approver_groups.items()}
+    groups = {
+        g: [m for m in members if m in people] for g, members in settings.approver_groups.items()
+    }
     groups.update({g: [] for g in sorted(group_names - set(groups))})
     for person in people.values():
         for g in sorted(person.approver_groups):
             if person.id not in groups[g]:
                 groups[g].append(person.id)
-    return Directory(people=people, approver_groups=groups, assets=assets)
+    return Directory(people=people, approver_groups=groups, assets=assets, notes=notes)

@@ -96,6 +96,8 @@ def check(args: argparse.Namespace) -> int:
         f"{len(intents)} intents, {len(settings.queues)} queues, {len(replies)} canned replies, "
         f"{len(cis)} configuration items"
     )
+    for note in directory.notes:  # people from a directory: names it does not hold
+        print(f"note: {note}")
     return 0
 
 

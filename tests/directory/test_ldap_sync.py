@@ -558,3 +558,25 @@ def test_an_unreadable_snapshot_means_a_full_read(
     code, report = _sync(capsys, config)
     assert code == 0 and len(report["adds"]) == len(demo_people())
     assert len(_snapshot(tmp_path)["people"]) == len(demo_people())
+
+
+def test_a_directory_without_the_demo_people_config_names_still_syncs_and_says_what_it_left_out(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A company's own directory does not hold config.yaml's demo people (a queue lead, the
+    console person, an approver group member, an asset and item owner): the directory is
+    right, so they are left out with a note, not a refused sync."""
+    gone = {"dana", "alice"}
+    people = [p for p in demo_people() if p["id"] not in gone]
+    with running_slapd(tmp_path / "slapd", inet_org_ldif(people), PASSWORD) as server:
+        config = _config(tmp_path, server)
+        code, report = _sync(capsys, config)
+        assert code == 0 and report["written"] is True, report
+        assert sorted(report["adds"]) == sorted(p["id"] for p in people)
+        listed = _people(capsys, config)
+        assert "dana" not in listed and "bob" in listed
+        code, out = _run(capsys, "check", "--config", str(config))
+        assert code == 0, out
+        assert "queues.service_desk.lead: 'dana' is not in synced.csv; left out" in out
+        assert "channels.console.person: 'alice' is not in synced.csv; left out" in out
+        assert "owner: 'alice' is not a person; left out" in out  # assets.csv
