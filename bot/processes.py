@@ -90,6 +90,7 @@ class ProcessWorkers:
         self._closing = False
         self._started = False  # every child was ready once: later deaths are replaced
         self.restart_delay = RESTART_DELAY
+        self._starting: set[asyncio.Task[None]] = set()  # replacements being started
         self._tries: dict[int, int] = {}  # requests that were with a child that died
 
     async def start(self) -> None:
@@ -125,8 +126,7 @@ class ProcessWorkers:
                 problems.append(f"engine process {number} (pid {child.process.pid}) is starting")
         return problems
 
-    def _spawn(self) -> _Child:
-        assert self._loop is not None
+    def _process(self) -> tuple[BaseProcess, Connection, Connection]:
         ours, theirs = multiprocessing.Pipe()
         context = multiprocessing.get_context("spawn")
         level = logging.getLogger().getEffectiveLevel()
@@ -135,11 +135,33 @@ class ProcessWorkers:
             args=(self.settings, level, theirs, self.build, self.content),
             name="deskbot-engine",
         )
-        process.start()
+        return process, ours, theirs
+
+    def _watch(self, process: BaseProcess, ours: Connection, theirs: Connection) -> _Child:
+        assert self._loop is not None
         theirs.close()  # the child's end lives in the child: EOF here when it exits
         child = _Child(process, ours)
         self._loop.add_reader(ours.fileno(), self._readable, child)
         return child
+
+    def _spawn(self) -> _Child:
+        process, ours, theirs = self._process()
+        process.start()
+        return self._watch(process, ours, theirs)
+
+    async def _spawn_off_loop(self) -> _Child:
+        """A new child, started in a thread: starting one writes the settings and content
+        down its pipe and waits while it reads them (its interpreter's start and imports,
+        a second or more on a busy machine), time in which the loop - the platforms,
+        /readyz - would answer nobody. Meanwhile /readyz says the old one is dead."""
+        process, ours, theirs = self._process()
+        try:
+            await asyncio.to_thread(process.start)
+        except BaseException:
+            ours.close()
+            theirs.close()
+            raise
+        return self._watch(process, ours, theirs)
 
     async def run(self, inbound: Inbound) -> list[Outbound]:
         assert self._loop is not None, "start() first"
@@ -229,8 +251,14 @@ class ProcessWorkers:
         if self._closing or child not in self._children:
             return
         assert self._loop is not None
+        task = self._loop.create_task(self._replace_off_loop(child))
+        self._starting.add(task)  # held until done: the loop keeps only weak references
+        task.add_done_callback(self._starting.discard)
+
+    async def _replace_off_loop(self, child: _Child) -> None:
+        assert self._loop is not None
         try:
-            fresh = self._spawn()
+            fresh = await self._spawn_off_loop()
         except Exception:
             # Not even started (no process, or its arguments would not pickle): the
             # messages it had fail now rather than wait for ever, and it is tried again.
@@ -241,6 +269,9 @@ class ProcessWorkers:
                     future.set_exception(EngineFailed("the engine process could not start"))
             child.sent.clear()
             self._loop.call_later(self.restart_delay, self._replace, child)
+            return
+        if self._closing or child not in self._children:  # closed while it started
+            await self._stop(fresh)
             return
         self._children[self._children.index(child)] = fresh
         for request, inbound in child.sent.items():
@@ -260,8 +291,22 @@ class ProcessWorkers:
                 continue
             self._send(fresh, request, inbound)
 
+    async def _stop(self, child: _Child) -> None:
+        assert self._loop is not None
+        with contextlib.suppress(OSError):  # it died just now
+            child.conn.send(None)
+        await asyncio.to_thread(child.process.join, 30)
+        if child.process.is_alive():
+            child.process.terminate()
+        if not child.conn.closed:
+            self._loop.remove_reader(child.conn.fileno())
+            child.conn.close()
+
     async def close(self) -> None:
         self._closing = True
+        for task in list(self._starting):  # a replacement under way: stopped when started
+            with contextlib.suppress(Exception):
+                await task
         for child in self._children:
             if child.process.is_alive() and not child.conn.closed:
                 with contextlib.suppress(OSError):  # it died just now

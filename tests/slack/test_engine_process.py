@@ -326,3 +326,34 @@ async def test_in_memory_databases_and_console_only_runs_keep_the_engine_in_this
     await made.close()
     for desk in (memory, on_file):
         desk.store.dispose()
+
+
+async def test_the_loop_keeps_answering_while_a_dead_child_is_replaced(
+    workers: ProcessWorkers,
+) -> None:
+    """Starting a child writes the settings and content down its pipe and waits while the
+    child reads them (its interpreter's start and imports). Done on the loop, the platforms
+    and /readyz were answered by nobody for that long whenever a child was replaced."""
+    loop = asyncio.get_running_loop()
+    victim = workers.pids[0]
+    gaps: list[float] = []
+    done = asyncio.Event()
+
+    async def tick() -> None:
+        last = loop.time()
+        while not done.is_set():
+            await asyncio.sleep(0.01)
+            now = loop.time()
+            gaps.append(now - last)
+            last = now
+
+    ticker = asyncio.create_task(tick())
+    os.kill(victim, signal.SIGKILL)
+    for _ in range(3000):  # until a new child has built its desk
+        if victim not in workers.pids and workers.ready:
+            break
+        await asyncio.sleep(0.01)
+    done.set()
+    await ticker
+    assert victim not in workers.pids and workers.ready
+    assert max(gaps) < 0.5, f"the loop stood still for {max(gaps):.2f} s"
