@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Table, bindparam, text
+from sqlalchemy import Table, bindparam, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel
 
@@ -87,3 +88,28 @@ def try_xact_lock(session: Session, name: str) -> bool:
         return True
     got = session.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": lock_key(name)})
     return bool(got.scalar_one())
+
+
+def decide_once(
+    session: Session,
+    model: type[SQLModel],
+    row: int,
+    pending: str,
+    to: str,
+    by: str,
+    at: datetime,
+) -> bool:
+    """Move a row from `pending` to `to` (status, decided_by, decided_at) unless someone
+    else decided first: two people pressing one decision's buttons at once, on two
+    devices or two replicas, get one winner. The row is read again either way."""
+    table = _table(model)
+    won = session.execute(
+        update(table)
+        .where(table.c.id == row, table.c.status == pending)
+        .values(status=to, decided_by=by, decided_at=at)
+        .returning(table.c.id)
+    ).first()
+    found = session.get(model, row)
+    if found is not None:
+        session.refresh(found)
+    return won is not None

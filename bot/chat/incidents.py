@@ -22,7 +22,7 @@ from bot.tickets import open_ticket
 from bot.turn import Turn
 from store import lifecycle
 from store.models import IncidentLink, MajorIncident
-from store.sql import row_id
+from store.sql import decide_once, row_id
 
 
 def on_button(turn: Turn, rest: str) -> None:
@@ -48,14 +48,11 @@ def on_button(turn: Turn, rest: str) -> None:
         )
         return
     to = "declared" if action == "declare" else "dismissed"
-    won = turn.session.execute(
-        update(MajorIncident)
-        .where(col(MajorIncident.id) == incident.id, col(MajorIncident.status) == "suspected")
-        .values(status=to, decided_by=turn.person.id, decided_at=turn.now)
-        .returning(col(MajorIncident.id))
-    ).first()
-    turn.session.refresh(incident)
-    if won is None:
+    assert incident.id is not None
+    won = decide_once(
+        turn.session, MajorIncident, incident.id, "suspected", to, turn.person.id, turn.now
+    )
+    if not won:
         status = turn.plain(f"insight.incident.status.{incident.status}")
         turn.say("insight.incident.already", status=status)
         return

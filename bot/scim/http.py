@@ -278,24 +278,17 @@ class ScimServer:
         return response
 
     async def replace(self, request: web.Request) -> web.Response:
-        body = await self.body(request)
-        reply = await asyncio.to_thread(
-            self.scim.replace,
-            self.kind(request),
-            request.match_info["id"],
-            body,
-            self.base(request),
-            request.headers.get("If-Match"),
-            self._query(request),
-        )
-        if reply.changed:
-            self.changed()
-        return _json(reply.body, etag=reply.etag)
+        return await self._write(request, self.scim.replace)
 
     async def patch(self, request: web.Request) -> web.Response:
+        return await self._write(request, self.scim.patch)
+
+    async def _write(self, request: web.Request, write: Callable[..., Any]) -> web.Response:
+        """PUT and PATCH: the same arguments, a people sync only when something changed
+        (providers repeat themselves)."""
         body = await self.body(request)
         reply = await asyncio.to_thread(
-            self.scim.patch,
+            write,
             self.kind(request),
             request.match_info["id"],
             body,

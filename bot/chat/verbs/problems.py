@@ -14,9 +14,6 @@ recurring-fault proposal.
 
 from __future__ import annotations
 
-from sqlalchemy import update
-from sqlmodel import col
-
 from bot import permissions, problems, recurring
 from bot.chat.places import Audience
 from bot.chat.verbs import Verb, Verbs
@@ -25,7 +22,7 @@ from bot.lookup import normalise_number, split_number, staff_only, visible_ticke
 from bot.turn import Turn
 from store import tickets as repo
 from store.models import Problem, ProblemCandidate, Ticket
-from store.sql import row_id
+from store.sql import decide_once, row_id
 
 ACTIONS = {
     "cause": "root_cause",
@@ -214,14 +211,11 @@ def on_button(turn: Turn, rest: str) -> None:
         )
         return
     to = "opened" if action == "open" else "dismissed"
-    won = turn.session.execute(
-        update(ProblemCandidate)
-        .where(col(ProblemCandidate.id) == candidate.id, col(ProblemCandidate.status) == "proposed")
-        .values(status=to, decided_by=turn.person.id, decided_at=turn.now)
-        .returning(col(ProblemCandidate.id))
-    ).first()
-    turn.session.refresh(candidate)
-    if won is None:
+    assert candidate.id is not None
+    won = decide_once(
+        turn.session, ProblemCandidate, candidate.id, "proposed", to, turn.person.id, turn.now
+    )
+    if not won:
         turn.say(
             "problems.candidate_decided",
             status=turn.plain(f"problems.candidate_status.{candidate.status}"),
