@@ -5,9 +5,10 @@ from __future__ import annotations
 import csv
 import io
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -239,6 +240,137 @@ def is_email(value: str) -> bool:
 _UNIQUE = ("email", "slack_id", "telegram_id")
 
 
+Bad = Callable[[int, str, str], None]  # line, column, message
+
+
+def person_of(
+    row: Mapping[str, str],
+    line: int,
+    bad: Bad,
+    queues: set[str] | None = None,
+    groups: set[str] | None = None,
+) -> Person:
+    """One people row as a person, telling `bad` each rule of `deskbot check` it breaks on
+    its own (roles, queues, language, time zone, email, active, approver groups); what
+    needs the other rows too is `Owners`, `reference_problems` and `manager_cycles`."""
+    pid = row["id"]
+    roles = set(_split(row.get("role", "")) or ["employee"])
+    for role in roles - set(ROLES):
+        bad(line, "role", f"'{role}' is not one of {', '.join(ROLES)}")
+    roles &= set(ROLES)
+    roles.add("employee")
+    person_queues = frozenset(_split(row.get("queues", "")))
+    if "technician" in roles and not person_queues:
+        bad(line, "queues", "a technician needs at least one queue")
+    for q in sorted(person_queues - queues) if queues is not None else []:
+        bad(line, "queues", f"'{q}' is not a queue in config.yaml")
+    language = row.get("language") or "en"
+    if language not in LANGUAGES:
+        bad(line, "language", f"'{language}' is not one of {', '.join(LANGUAGES)}")
+        language = "en"
+    tz = row.get("timezone") or "UTC"
+    if not _known_zone(tz):
+        bad(line, "timezone", f"unknown timezone '{tz}'")
+        tz = "UTC"
+    if not is_email(row["email"]):
+        bad(line, "email", f"'{row['email']}' is not an email address like name@example.com")
+    active = _active(row.get("active", ""), line, bad)
+    person_groups = frozenset(_split(row.get("approver_groups", "")))
+    for g in sorted(person_groups - groups) if groups is not None else []:
+        bad(line, "approver_groups", f"'{g}' is not an approver group in config.yaml")
+    return Person(
+        id=pid,
+        name=row["name"],
+        email=row["email"],
+        roles=frozenset(roles),
+        queues=person_queues,
+        manager=row.get("manager") or None,
+        slack_id=row.get("slack_id") or None,
+        telegram_id=row.get("telegram_id") or None,
+        language=language,
+        timezone=tz,
+        title=row.get("title", ""),
+        department=row.get("department", ""),
+        location=row.get("location", ""),
+        delegate=row.get("delegate") or None,
+        active=active,
+        approver_groups=person_groups,
+        source=row.get("source") or "csv",
+    )
+
+
+@cache
+def _known_zone(name: str) -> bool:
+    # Asked once per person: tens of thousands of people share a few dozen zones.
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+class Owners:
+    """Who each email, Slack id and Telegram id belongs to, row by row in file order: a
+    value on two active rows is told on the later one."""
+
+    def __init__(self) -> None:
+        self._owner: dict[tuple[str, str], tuple[str, int]] = {}
+
+    def claim(self, pid: str, line: int, row: Mapping[str, str], active: bool) -> list[Clash]:
+        clashes: list[Clash] = []
+        if not active:
+            # Someone who left is no longer known by their accounts (their old email may
+            # well belong to a new colleague now).
+            return clashes
+        for column in _UNIQUE:
+            value = row.get(column, "")
+            if not value:
+                continue  # nobody is known by an empty value
+            key = (column, value.lower() if column == "email" else value)
+            first = self._owner.get(key)
+            if first is None:
+                self._owner[key] = (pid, line)
+            else:
+                clashes.append(Clash(pid, first[0], line, column, value, first[1]))
+        return clashes
+
+
+@dataclass(frozen=True)
+class Clash:
+    pid: str  # the later row's person
+    first: str  # the earlier row's
+    line: int
+    column: str
+    value: str
+    first_line: int
+
+    @property
+    def message(self) -> str:
+        return f"'{self.value}' is also on line {self.first_line} ({self.first})"
+
+
+def reference_problems(
+    pid: str, manager: str | None, delegate: str | None, exists: Callable[[str], bool]
+) -> list[tuple[str, str]]:
+    """(column, message) for a manager or delegate who is nobody here, or the person."""
+    found = []
+    for column, ref in (("manager", manager), ("delegate", delegate)):
+        if ref and not exists(ref):
+            found.append((column, f"'{ref}' is not a person in this file"))
+        elif ref == pid:
+            found.append((column, f"'{ref}' is this person: nobody is their own {column}"))
+    return found
+
+
+def cycle_message(cycle: list[str], lines: Callable[[str], int]) -> tuple[str, str]:
+    """The first person of a circle of managers (by line) and what is told there."""
+    first = min(cycle, key=lines)
+    at = cycle.index(first)
+    cycle = cycle[at:] + cycle[:at]  # told from the row that comes first in the file
+    steps = " -> ".join(f"{p} (line {lines(p)})" for p in cycle)
+    return first, f"managers go round in a circle: {steps} -> {first}"
+
+
 def load_people(
     path: Path, queues: set[str] | None = None, groups: set[str] | None = None
 ) -> tuple[dict[str, Person], list[Problem]]:
@@ -249,7 +381,7 @@ def load_people(
         problems.append(Problem(str(path), line, column, message))
 
     lines: dict[str, int] = {}
-    owners: dict[tuple[str, str], str] = {}  # (column, value) -> the person whose it is
+    owners = Owners()
     for line, row in _rows(path, PEOPLE_COLUMNS, ("id", "name", "email", "role")):
         pid = row["id"]
         if not pid:
@@ -258,80 +390,24 @@ def load_people(
         if pid in people:
             bad(line, "id", f"'{pid}' appears twice (first on line {lines[pid]})")
             continue
-        roles = set(_split(row.get("role", "")) or ["employee"])
-        for role in roles - set(ROLES):
-            bad(line, "role", f"'{role}' is not one of {', '.join(ROLES)}")
-        roles &= set(ROLES)
-        roles.add("employee")
-        person_queues = frozenset(_split(row.get("queues", "")))
-        if "technician" in roles and not person_queues:
-            bad(line, "queues", "a technician needs at least one queue")
-        for q in sorted(person_queues - queues) if queues is not None else []:
-            bad(line, "queues", f"'{q}' is not a queue in config.yaml")
-        language = row.get("language") or "en"
-        if language not in LANGUAGES:
-            bad(line, "language", f"'{language}' is not one of {', '.join(LANGUAGES)}")
-            language = "en"
-        tz = row.get("timezone") or "UTC"
-        try:
-            ZoneInfo(tz)
-        except (ZoneInfoNotFoundError, ValueError):
-            bad(line, "timezone", f"unknown timezone '{tz}'")
-            tz = "UTC"
-        if not is_email(row["email"]):
-            bad(line, "email", f"'{row['email']}' is not an email address like name@example.com")
-        active = _active(row.get("active", ""), line, bad)
-        person_groups = frozenset(_split(row.get("approver_groups", "")))
-        for g in sorted(person_groups - groups) if groups is not None else []:
-            bad(line, "approver_groups", f"'{g}' is not an approver group in config.yaml")
-        for column in _UNIQUE:
-            value = row.get(column, "")
-            key = (column, value.lower() if column == "email" else value)
-            if not value or not active:
-                # Nobody is known by an empty id, nor is someone who left (their old email
-                # may well belong to a new colleague now).
-                continue
-            if key in owners:
-                first = owners[key]
-                bad(line, column, f"'{value}' is also on line {lines[first]} ({first})")
-            else:
-                owners[key] = pid
+        person = person_of(row, line, bad, queues, groups)
+        for clash in owners.claim(pid, line, row, person.active):
+            bad(line, clash.column, clash.message)
         lines[pid] = line
-        people[pid] = Person(
-            id=pid,
-            name=row["name"],
-            email=row["email"],
-            roles=frozenset(roles),
-            queues=person_queues,
-            manager=row.get("manager") or None,
-            slack_id=row.get("slack_id") or None,
-            telegram_id=row.get("telegram_id") or None,
-            language=language,
-            timezone=tz,
-            title=row.get("title", ""),
-            department=row.get("department", ""),
-            location=row.get("location", ""),
-            delegate=row.get("delegate") or None,
-            active=active,
-            approver_groups=person_groups,
-            source=row.get("source") or "csv",
-        )
+        people[pid] = person
     for pid, person in people.items():
-        for column, ref in (("manager", person.manager), ("delegate", person.delegate)):
-            if ref and ref not in people:
-                bad(lines[pid], column, f"'{ref}' is not a person in this file")
-            elif ref == pid:
-                bad(lines[pid], column, f"'{ref}' is this person: nobody is their own {column}")
-    for cycle in manager_cycles(people):
-        first = min(cycle, key=lines.__getitem__)
-        at = cycle.index(first)
-        cycle = cycle[at:] + cycle[:at]  # told from the row that comes first in the file
-        steps = " -> ".join(f"{p} (line {lines[p]})" for p in cycle)
-        bad(lines[first], "manager", f"managers go round in a circle: {steps} -> {first}")
+        for column, message in reference_problems(
+            pid, person.manager, person.delegate, people.__contains__
+        ):
+            bad(lines[pid], column, message)
+    managers = {pid: p.manager for pid, p in people.items()}
+    for cycle in manager_cycles(managers):
+        first, message = cycle_message(cycle, lines.__getitem__)
+        bad(lines[first], "manager", message)
     return people, problems
 
 
-def _active(value: str, line: int, bad: Callable[[int, str, str], None]) -> bool:
+def _active(value: str, line: int, bad: Bad) -> bool:
     if value.lower() in ("", "true", "yes", "1"):
         return True
     if value.lower() in ("false", "no", "0"):
@@ -358,20 +434,23 @@ def people_stamp(settings: Settings) -> str:
     return f"{st.st_ino}:{st.st_mtime_ns}:{st.st_size}"
 
 
-def manager_cycles(people: dict[str, Person]) -> list[list[str]]:
-    """Every circle of managers: two or more people whose chain of managers comes back to
-    where it started (someone who is their own manager is told on their own). Nobody is
-    walked twice, so this takes linear time."""
+def manager_cycles(
+    managers: Mapping[str, str | None], starts: Iterable[str] | None = None
+) -> list[list[str]]:
+    """Every circle of managers (person id -> their manager's id): two or more people whose
+    chain of managers comes back to where it started (someone who is their own manager is
+    told on their own). Walked from `starts` only when given (a sync's changed people: a new
+    circle goes through one of them). Nobody is walked twice, so this takes linear time."""
     done: set[str] = set()
     cycles: list[list[str]] = []
-    for start in people:
+    for start in managers if starts is None else starts:
         chain: list[str] = []
         on_chain: set[str] = set()
         pid: str | None = start
-        while pid is not None and pid in people and pid not in done and pid not in on_chain:
+        while pid is not None and pid in managers and pid not in done and pid not in on_chain:
             chain.append(pid)
             on_chain.add(pid)
-            pid = people[pid].manager
+            pid = managers[pid]
         if pid is not None and pid in on_chain:
             cycle = chain[chain.index(pid) :]
             if len(cycle) > 1:
