@@ -25,7 +25,7 @@ def row_id(raw: str) -> int | None:
     return None
 
 
-def _table(model: type[SQLModel]) -> Table:
+def table_of(model: type[SQLModel]) -> Table:
     table = model.__table__  # type: ignore[attr-defined]
     assert isinstance(table, Table)
     return table
@@ -45,7 +45,7 @@ def _insert_ignore_statement(table: Table, dialect: str, columns: tuple[str, ...
 def insert_ignore(session: Session, model: type[SQLModel], values: dict[str, Any]) -> bool:
     """INSERT a row unless its unique key exists; return True when this call inserted it."""
     stmt = _insert_ignore_statement(
-        _table(model), session.get_bind().dialect.name, tuple(sorted(values))
+        table_of(model), session.get_bind().dialect.name, tuple(sorted(values))
     )
     # On the connection: a Core statement gains nothing from the ORM's execute path.
     return session.connection().execute(stmt, values).first() is not None
@@ -64,7 +64,7 @@ def insert_row(session: Session, model: type[SQLModel], values: dict[str, Any]) 
     For rows written on every message that nobody edits in the same transaction: it skips
     the ORM's object bookkeeping and flush, which cost more than the INSERT on SQLite.
     """
-    stmt = _insert_statement(_table(model), tuple(sorted(values)))
+    stmt = _insert_statement(table_of(model), tuple(sorted(values)))
     return session.connection().execute(stmt, values).scalar_one()
 
 
@@ -102,7 +102,7 @@ def decide_once(
     """Move a row from `pending` to `to` (status, decided_by, decided_at) unless someone
     else decided first: two people pressing one decision's buttons at once, on two
     devices or two replicas, get one winner. The row is read again either way."""
-    table = _table(model)
+    table = table_of(model)
     won = session.execute(
         update(table)
         .where(table.c.id == row, table.c.status == pending)
