@@ -8,8 +8,10 @@ the first source, in `directory.precedence`'s order for that field, that holds t
 and gives that field. Where the synced people live: a generated CSV in people.csv's own
 format, at `directory.synced` (default var/directory/people.csv), which the desk loads instead
 of people.csv; `active` keeps people who left (false) so old tickets still name them. The file
-is replaced in one rename, and only when the whole result passes the rules `deskbot check`
-applies to people.csv; otherwise nothing changes.
+is replaced in one rename, and only when the result passes the rules `deskbot check`
+applies to people.csv; otherwise nothing changes. When a source answers with its changes
+only (LDAP after its first read: `Read.changed`), only the people they reach are worked out
+and checked anew, and the rest keep the last sync's rows: the cost follows the changes.
 
 Chat accounts survive every sync: a Slack or Telegram id (or a delegate) that no source
 gives stays as the last sync wrote it, and accounts joined with /link live in the database's
@@ -23,11 +25,13 @@ source failed or the result looks wrong is audited and told to the admins once p
 from __future__ import annotations
 
 import csv
+import hashlib
+import json
 import logging
 import os
 import tempfile
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -37,12 +41,19 @@ from bot import leavers, people_watch
 from bot.addresses import home_address
 from bot.base.config import SYNCED_FIELDS, Settings
 from bot.base.messages import Message
-from bot.base.yamlfile import ProblemsError
 from bot.desk import Desk
-from bot.directory import PEOPLE_COLUMNS, Directory, load_directory
+from bot.directory import (
+    PEOPLE_COLUMNS,
+    Directory,
+    Owners,
+    cycle_message,
+    manager_cycles,
+    person_of,
+    reference_problems,
+)
 from bot.ldap_source import LDAP
 from bot.leavers import Handover
-from bot.people_sources import CSV, Read, Record, Source, SourceError, read_rows
+from bot.people_sources import CSV, Read, Record, Source, SourceError, file_stamp, read_rows
 from bot.scim.source import SCIM
 from store import people_audit
 from store.db import Store
@@ -111,38 +122,52 @@ def _index(name: str, read: Read, report: SyncReport) -> dict[str, Record]:
 
 
 def merge(
-    settings: Settings, reads: Mapping[str, Read], previous: Mapping[str, Row]
-) -> tuple[list[Row], SyncReport]:
-    """The new people file's rows and what changes, from what the sources returned."""
+    settings: Settings,
+    reads: Mapping[str, Read],
+    previous: Mapping[str, Row],
+    seen: Mapping[str, Mapping[str, str]] | None = None,
+) -> tuple[dict[str, Row], SyncReport, set[str]]:
+    """The new people file's rows by id, what changes, and whose rows were worked out anew
+    (everyone's, unless a source answered with its changes only: then only theirs, and the
+    rest keep the last sync's row). `seen`: what the last applied sync saw of the sources
+    that return everyone (`digests`), to tell theirs; None when it is not known."""
     cfg = settings.directory
     report = SyncReport(sources=list(cfg.sources))
-    for name in cfg.sources:
-        report.problems += reads[name].problems
-    held = {name: _index(name, reads[name], report) for name in cfg.sources}
-    member_ids = {pid for name in cfg.members for pid in held[name]}
+    given = {name: _index(name, reads[name], report) for name in cfg.sources}
+    member_ids: set[str] = set()
+    for name in cfg.members:
+        member_ids |= reads[name].held()
+    partial = bool(previous) and any(reads[n].changed is not None for n in cfg.sources)
     # A record of a source that only adds fields is matched by email when its id is
     # nobody's, among the members or in the last sync: a new colleague given a leaver's old
     # address must not get the leaver's accounts.
     known = member_ids | set(previous)
     by_email = {
-        name: {
-            r.fields["email"].lower(): r
-            for pid, r in held[name].items()
-            if pid not in known and r.fields.get("email")
-        }
+        name: _by_email(reads[name], given[name], known)
         for name in cfg.sources
         if name not in cfg.members
     }
+    if partial and seen is not None:
+        touched = _touched(cfg.sources, reads, given, by_email, previous, seen) & member_ids
+        touched |= member_ids - set(previous)
+    elif partial:  # what the other sources said last time is not known: everyone, looked up
+        touched = member_ids | set(previous)
+    else:
+        touched = set(member_ids)
     orders = {f: cfg.order_for(f) for f in SYNCED_FIELDS}
-    rows: dict[str, Row] = {}
-    for pid in sorted(member_ids):
-        email = next(
-            (held[m][pid].fields.get("email", "") for m in cfg.members if pid in held[m]), ""
-        )
+    rows: dict[str, Row] = dict(previous) if partial else {}
+    for pid in sorted(touched):
         found: dict[str, Record] = {}
+        for name in cfg.members:
+            record = reads[name].record(pid, given[name])
+            if record is not None:
+                found[name] = record
+        email = next((found[m].fields.get("email", "") for m in cfg.members if m in found), "")
         for name in cfg.sources:
-            record = held[name].get(pid)
-            if record is None and name in by_email and email:
+            if name in cfg.members:
+                continue
+            record = reads[name].record(pid, given[name])
+            if record is None and email:
                 record = by_email[name].get(email.lower())
             if record is not None:
                 found[name] = record
@@ -158,33 +183,141 @@ def merge(
             row[f] = taken
         row["name"] = row["name"] or pid
         row["active"] = "false" if row["active"].lower() in ("false", "no", "0") else "true"
-        row["source"] = ";".join(m for m in cfg.members if pid in held[m])
+        row["source"] = ";".join(m for m in cfg.members if m in found)
         if row["active"] == "false" and pid not in previous:
             continue  # never synced and already gone: nobody to deactivate
         rows[pid] = row
-    for row in rows.values():  # a delegate who is nobody here, or has left, is dropped
-        delegate = rows.get(row["delegate"])
-        if row["delegate"] and (delegate is None or delegate["active"] == "false"):
-            row["delegate"] = ""
-    for pid, old in previous.items():
-        if pid not in rows:  # gone from every member source: kept, inactive
+    dirty = touched & set(rows)
+    for pid in set(previous) - member_ids:  # gone from every member source: kept, inactive
+        old = previous[pid]
+        if not partial or old.get("active") != "false" or old.get("manager"):
             rows[pid] = {
                 **dict.fromkeys(PEOPLE_COLUMNS, ""),
                 **old,
                 "active": "false",
                 "manager": "",
             }
-    _compare(rows, previous, report)
+            dirty.add(pid)
+    _drop_delegates(rows, dirty, previous if partial else None)
+    _compare(rows, previous, report, dirty)
+    # Records looked up on the way told their problems as they were made (once each).
+    told = [p for name in cfg.sources for p in reads[name].problems]
+    report.problems = list(dict.fromkeys(told)) + report.problems
     report.people = sum(1 for r in rows.values() if r["active"] != "false")
-    return [rows[pid] for pid in sorted(rows)], report
+    return rows, report, dirty
 
 
-def _compare(rows: Mapping[str, Row], previous: Mapping[str, Row], report: SyncReport) -> None:
-    for pid, row in sorted(rows.items()):
+def _by_email(read: Read, given: Mapping[str, Record], known: set[str]) -> dict[str, Record]:
+    """A source's records by email, of those whose id is nobody's."""
+    if read.lookup is None:
+        found: Iterable[Record | None] = given.values()
+    else:  # a source that makes its records on demand: every record is looked up
+        found = (read.record(pid, given) for pid in sorted(read.held()))
+    return {
+        r.fields["email"].lower(): r
+        for r in found
+        if r is not None and r.id not in known and r.fields.get("email")
+    }
+
+
+def _touched(
+    sources: Iterable[str],
+    reads: Mapping[str, Read],
+    given: Mapping[str, Mapping[str, Record]],
+    by_email: Mapping[str, Mapping[str, Record]],
+    previous: Mapping[str, Row],
+    seen: Mapping[str, Mapping[str, str]],
+) -> set[str]:
+    """Whose row a sync works out anew when a source gave its changes only: the people it
+    changed; those whose record in a source that returns everyone (a CSV lending chat
+    accounts) is new, changed or gone since the last applied sync; and the people such a
+    source's records reach by email."""
+    touched: set[str] = set()
+    for name in sources:
+        read = reads[name]
+        if read.changed is not None:
+            touched |= read.changed
+            continue
+        if read.lookup is not None:  # everyone's record may have changed
+            touched |= read.ids
+            continue
+        now, before = digests(given[name].values()), seen.get(name, {})
+        touched |= {pid for pid, d in now.items() if before.get(pid) != d}
+        touched |= set(before) - set(now)
+    if any(by_email.values()):
+        owner = {r["email"].lower(): pid for pid, r in previous.items() if r.get("email")}
+        for records in by_email.values():
+            touched |= {owner[e] for e in records if e in owner}
+    return touched
+
+
+def digests(records: Iterable[Record]) -> dict[str, str]:
+    """Each record's fields as a short fingerprint, by id: kept between syncs to tell which
+    records of a source that returns everyone changed."""
+    found = {}
+    for r in records:
+        text = "\x1f".join(f"{k}\x1e{v}" for k, v in sorted(r.fields.items()))
+        found[r.id] = hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+    return found
+
+
+def state_path(settings: Settings) -> Path:
+    """Next to the synced people: `var/directory/sync-state.json` by default."""
+    return settings.resolve(settings.directory.synced).with_name("sync-state.json")
+
+
+def _load_seen(settings: Settings, target: Path) -> dict[str, dict[str, str]] | None:
+    """What the last applied sync saw of the sources that return everyone; None when that
+    is not known for the people file there now."""
+    try:
+        data = json.loads(state_path(settings).read_text(encoding="utf-8"))
+        if data.get("synced") != file_stamp(target):
+            return None
+        return {str(k): {str(i): str(d) for i, d in v.items()} for k, v in data["seen"].items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def _save_seen(settings: Settings, target: Path, reads: Mapping[str, Read]) -> None:
+    seen = {
+        name: digests(read.records)
+        for name, read in reads.items()
+        if read.changed is None and read.lookup is None
+    }
+    data = {"synced": file_stamp(target), "seen": seen}
+    path = state_path(settings)
+    fd, name = tempfile.mkstemp(prefix=".state-", suffix=".json", dir=path.parent)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(json.dumps(data, separators=(",", ":")))
+    Path(name).replace(path)
+
+
+def _drop_delegates(
+    rows: dict[str, Row], dirty: set[str], previous: Mapping[str, Row] | None
+) -> None:
+    """A delegate who is nobody here, or has left, is dropped: from the rows worked out
+    anew, and from the kept rows (`previous` given) that name someone who changed."""
+    check = set(dirty)
+    if previous is not None:
+        check |= {pid for pid, r in previous.items() if r.get("delegate") in dirty}
+    for pid in sorted(check):
+        row = rows[pid]
+        delegate = rows.get(row["delegate"])
+        if row["delegate"] and (delegate is None or delegate["active"] == "false"):
+            rows[pid] = {**row, "delegate": ""}  # a copy: the last sync's rows stay as read
+            dirty.add(pid)
+
+
+def _compare(
+    rows: Mapping[str, Row], previous: Mapping[str, Row], report: SyncReport, dirty: set[str]
+) -> None:
+    for pid in sorted(dirty):
+        row = rows[pid]
         if pid not in previous:
             report.adds.append(pid)
-            added = {c: ["", row[c]] for c in COMPARED if row[c]}
-            report.changes.append(Change(pid, "add", row["source"], added))
+            # What was added is audited from the row (`_audited`): a first sync of 50,000
+            # people would otherwise hold every value twice more until then.
+            report.changes.append(Change(pid, "add", row["source"], {}))
             continue
         old = previous[pid]
         # A column the last sync's file did not have yet (an older deskbot) is not a change.
@@ -207,30 +340,55 @@ def _compare(rows: Mapping[str, Row], previous: Mapping[str, Row], report: SyncR
         report.changes.append(Change(pid, kind, row["source"] or old.get("source", ""), changed))
 
 
-def _write(path: Path, rows: list[Row]) -> None:
+def _audited(changes: Iterable[Change], rows: Mapping[str, Row]) -> Iterator[Change]:
+    """The changes as audited: an add with every value the person was added with."""
+    for change in changes:
+        if change.kind == "add":
+            row = rows[change.person_id]
+            added = {c: ["", row[c]] for c in COMPARED if row[c]}
+            change = replace(change, changes=added)
+        yield change
+
+
+def _write(path: Path, rows: Iterable[Row]) -> None:
     with path.open("w", encoding="utf-8", newline="") as out:
         writer = csv.DictWriter(out, fieldnames=list(PEOPLE_COLUMNS))
         writer.writeheader()
         writer.writerows(rows)
 
 
-def _check(settings: Settings, candidate: Path, rows: list[Row]) -> list[str]:
-    """The rules `deskbot check` applies (duplicates, unknown managers, circles, queues,
-    approver groups and queue leads naming people), on the candidate file."""
-    directory = settings.directory.model_copy(update={"synced": str(candidate)})
-    trial = settings.model_copy(update={"directory": directory})
-    trial._lines = settings._lines
-    try:
-        load_directory(trial)
-    except ProblemsError as exc:
-        found = []
-        for p in exc.problems:
-            if p.file == str(candidate) and p.line and 2 <= p.line <= len(rows) + 1:
-                found.append(f"{rows[p.line - 2]['id']}: {p.field}: {p.message}")
-            else:
-                found.append(str(p))
-        return found
-    return []
+def check(settings: Settings, rows: Mapping[str, Row], dirty: set[str]) -> list[str]:
+    """The rules `deskbot check` applies to people.csv (bot/directory.py), on the rows
+    worked out anew and whatever they meet: their own fields, an email or chat account
+    someone else has, a manager or delegate who is nobody, a circle of managers. The rows
+    kept from the last sync passed them then. Told as `id: column: message`, with the
+    new file's line numbers."""
+    order = sorted(rows)
+    line_of = {pid: n for n, pid in enumerate(order, start=2)}
+    queues, groups = set(settings.queues), settings.approver_group_names()
+    found: list[str] = []
+
+    def bad(line: int, column: str, message: str) -> None:
+        found.append(f"{order[line - 2]}: {column}: {message}")
+
+    for pid in sorted(dirty, key=line_of.__getitem__):
+        row = rows[pid]
+        person_of(row, line_of[pid], bad, queues, groups)
+        for column, message in reference_problems(
+            pid, row["manager"] or None, row["delegate"] or None, rows.__contains__
+        ):
+            bad(line_of[pid], column, message)
+    owners = Owners()
+    for pid in order:
+        row = rows[pid]
+        for clash in owners.claim(pid, line_of[pid], row, row["active"] != "false"):
+            if clash.pid in dirty or clash.first in dirty:
+                bad(clash.line, clash.column, clash.message)
+    managers = {pid: r["manager"] or None for pid, r in rows.items()}
+    for cycle in manager_cycles(managers, sorted(dirty)):
+        first, message = cycle_message(cycle, line_of.__getitem__)
+        bad(line_of[first], "manager", message)
+    return found
 
 
 def _read_sources(
@@ -294,7 +452,7 @@ def _apply(
     now: datetime | None,
 ) -> SyncReport:
     previous = read_rows(target)
-    rows, report = merge(settings, reads, previous)
+    rows, report, dirty = merge(settings, reads, previous, _load_seen(settings, target))
     if report.refused:
         return report
     was_active = sum(1 for r in previous.values() if r.get("active", "true") != "false")
@@ -307,26 +465,36 @@ def _apply(
         )
         report.problem = "max_deactivate"
         return report
-    fd, name = tempfile.mkstemp(prefix=".people-", suffix=".csv", dir=target.parent)
-    os.close(fd)
-    candidate = Path(name)
-    try:
-        _write(candidate, rows)
-        broken = _check(settings, candidate, rows)
-        if broken:
-            report.problems += broken
-            report.refused = "the people break the rules above; nothing was changed"
-            report.problem = "rules"
-        elif not dry_run:
-            if session is not None:
-                at = now or _now()
-                people_audit.record(session=session, at=at, actor=actor, changes=report.changes)
-                people_audit.went_through(session=session, at=at)
+    broken = check(settings, rows, dirty)
+    if broken:
+        report.problems += broken
+        report.refused = "the people break the rules above; nothing was changed"
+        report.problem = "rules"
+        return report
+    if dry_run:
+        return report
+    if session is not None:
+        at = now or _now()
+        changes = _audited(report.changes, rows)
+        people_audit.record(session=session, at=at, actor=actor, changes=changes)
+        people_audit.went_through(session=session, at=at)
+    # After changes only (or a full read, or the first sync): an unchanged file is not
+    # replaced, so the running desks do not load everyone again for nothing.
+    if report.changes or not target.exists() or all(r.changed is None for r in reads.values()):
+        fd, name = tempfile.mkstemp(prefix=".people-", suffix=".csv", dir=target.parent)
+        os.close(fd)
+        candidate = Path(name)
+        try:
+            _write(candidate, (rows[pid] for pid in sorted(rows)))
             # Renamed last: if the audit fails the file stays as it was.
             candidate.replace(target)
             report.written = True
-    finally:
-        candidate.unlink(missing_ok=True)
+        finally:
+            candidate.unlink(missing_ok=True)
+    _save_seen(settings, target, reads)
+    for read in reads.values():
+        if read.commit is not None:
+            read.commit()
     return report
 
 

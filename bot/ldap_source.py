@@ -20,7 +20,7 @@ import os
 import re
 import ssl
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -33,7 +33,7 @@ from ldap3.utils.conv import escape_filter_chars
 from ldap3.utils.dn import parse_dn
 
 from bot.base.config import LANGUAGES, LdapSettings, ScimSettings, Settings
-from bot.people_sources import Read, Record, Source, SourceError
+from bot.people_sources import Read, Record, Source, SourceError, file_stamp
 from store.db import Store
 
 log = logging.getLogger(__name__)
@@ -145,13 +145,21 @@ class Snapshot:
     key: str  # what was read (server, bases, filters, attributes): another key, a full read
     full_at: str  # when the last full read was (ISO 8601, UTC)
     mark: str = ""  # the newest change time seen, as the server writes it
+    # The synced people file this snapshot was applied to (`file_stamp`): another file (none
+    # yet, edited by hand, restored from a backup) and the next read is a full one.
+    synced: str = ""
     people: dict[str, PersonData] = field(default_factory=dict)  # normalised DN -> person
     groups: dict[str, tuple[str, list[str]]] = field(default_factory=dict)  # DN -> name, members
 
 
-def snapshot_key(cfg: LdapSettings) -> str:
+def snapshot_key(settings: Settings, cfg: LdapSettings) -> str:
+    """What shapes the read and the records made of it: LDAP's settings, and the rest of
+    `directory` (sources, precedence, roles...), the queues, approver groups and language,
+    since a change there may change anyone's record."""
     what = [cfg.url, cfg.bind_dn, cfg.people, cfg.groups, cfg.people_filter, cfg.group_filter]
     what += [f"{k}={v}" for k, v in sorted(cfg.attribute_map().items())]
+    what += [settings.directory.model_dump_json(exclude={"ldap": {"bind_password"}})]
+    what += [settings.language, *sorted(settings.queues), *sorted(settings.approver_group_names())]
     return hashlib.sha256("\n".join(what).encode()).hexdigest()[:32]
 
 
@@ -166,6 +174,7 @@ def load_snapshot(path: Path, key: str) -> Snapshot | None:
             key=key,
             full_at=str(data["full_at"]),
             mark=str(data["mark"]),
+            synced=str(data.get("synced", "")),
             people={dn: (f, m, g, bool(d)) for dn, (f, m, g, d) in data["people"].items()},
             groups={dn: (name, members) for dn, (name, members) in data["groups"].items()},
         )
@@ -181,6 +190,7 @@ def save_snapshot(path: Path, snapshot: Snapshot) -> None:
         "key": snapshot.key,
         "full_at": snapshot.full_at,
         "mark": snapshot.mark,
+        "synced": snapshot.synced,
         "people": snapshot.people,
         "groups": snapshot.groups,
     }
@@ -245,9 +255,13 @@ def _person(attrs: dict[str, list[bytes]], names: dict[str, str]) -> PersonData:
     return values, normal_dn(manager) if manager else "", member_of, disabled
 
 
-def refresh(cfg: LdapSettings, snapshot: Snapshot | None, now: datetime) -> Snapshot:
+def refresh(
+    settings: Settings, cfg: LdapSettings, snapshot: Snapshot | None, now: datetime
+) -> tuple[Snapshot, set[str] | None]:
     """Read LDAP into a snapshot: everything when `snapshot` is None, else only what changed
-    since its mark (plus every entry's DN, to drop those removed from the bases)."""
+    since its mark (plus every entry's DN, to drop those removed from the bases). With the
+    snapshot, the DNs of the people whose record may have changed (None after a full read):
+    their own entry changed, a group they are in changed, or their manager's entry went."""
     names = cfg.attribute_map()
     changed_attr = names.get("changed", "")
     wanted = sorted({a for k, a in names.items() if a})
@@ -255,38 +269,70 @@ def refresh(cfg: LdapSettings, snapshot: Snapshot | None, now: datetime) -> Snap
     group_base = cfg.groups or cfg.people
     incremental = snapshot is not None and bool(snapshot.mark) and bool(changed_attr)
     if snapshot is None or not incremental:
-        snapshot = Snapshot(key=snapshot_key(cfg), full_at=now.isoformat())
+        snapshot = Snapshot(key=snapshot_key(settings, cfg), full_at=now.isoformat())
     since = ""
     if incremental:
         since = f"({changed_attr}>={escape_filter_chars(snapshot.mark)})"
     marks = [snapshot.mark] if snapshot.mark else []
+    changed: set[str] = set()
+    renamed: set[str] = set()  # entries whose person id changed: their reports' manager too
     with _connected(cfg) as conn:
         people_query = f"(&{cfg.people_filter}{since})" if since else cfg.people_filter
         for dn, attrs in _entries(conn, cfg.people, people_query, wanted, cfg.page_size):
-            snapshot.people[normal_dn(dn)] = _person(attrs, names)
+            key = normal_dn(dn)
+            person = _person(attrs, names)
+            old = snapshot.people.get(key)
+            if old is not None and old[0].get("id") != person[0].get("id"):
+                renamed.add(key)
+            snapshot.people[key] = person
+            changed.add(key)
             if changed_attr and (stamp := _first(attrs, changed_attr)):
                 marks.append(stamp)
         group_query = f"(&{cfg.group_filter}{since})" if since else cfg.group_filter
         for dn, attrs in _entries(conn, group_base, group_query, group_attrs, cfg.page_size):
             members = _values(attrs, "member") + _values(attrs, "uniquemember")
             name = _first(attrs, "cn").lower()
-            snapshot.groups[normal_dn(dn)] = (name, sorted({normal_dn(m) for m in members}))
+            key = normal_dn(dn)
+            group = (name, sorted({normal_dn(m) for m in members}))
+            changed.update(_moved(snapshot.groups.get(key), group))
+            snapshot.groups[key] = group
             if changed_attr and (stamp := _first(attrs, changed_attr)):
                 marks.append(stamp)
         if incremental:
             # Removed entries leave no change time behind: who is still there, by name only.
-            for kept, base, query in (
-                (snapshot.people, cfg.people, cfg.people_filter),
-                (snapshot.groups, group_base, cfg.group_filter),
-            ):
-                present = {
-                    normal_dn(dn)
-                    for dn, _ in _entries(conn, base, query, ldap3.NO_ATTRIBUTES, cfg.page_size)
-                }
-                for gone in set(kept) - present:
-                    del kept[gone]
+            gone = {
+                "people": _removed(conn, snapshot.people, cfg.people, cfg.people_filter, cfg),
+                "groups": _removed(conn, snapshot.groups, group_base, cfg.group_filter, cfg),
+            }
+            for key in gone["people"]:
+                del snapshot.people[key]
+            for key in gone["groups"]:
+                changed.update(_moved(snapshot.groups.pop(key), None))
+            renamed |= gone["people"]
+    if renamed:  # their reports now have another manager id, or none
+        changed.update(dn for dn, data in snapshot.people.items() if data[1] in renamed)
     snapshot.mark = max(marks, key=_time_key, default="")
-    return snapshot
+    return snapshot, changed if incremental else None
+
+
+def _moved(old: tuple[str, list[str]] | None, new: tuple[str, list[str]] | None) -> set[str]:
+    """The member DNs whose groups differ between a group's old and new (name, members)."""
+    before = set(old[1]) if old else set()
+    after = set(new[1]) if new else set()
+    if old and new and old[0] != new[0]:
+        return before | after  # renamed: a role or approver group may follow the name
+    return before ^ after
+
+
+def _removed(
+    conn: ldap3.Connection, kept: Mapping[str, object], base: str, query: str, cfg: LdapSettings
+) -> set[str]:
+    """The kept DNs no longer under `base`: the only part of an incremental read that lists
+    every entry (by DN alone, no attributes), since LDAP keeps no trace of a removal."""
+    present = {
+        normal_dn(dn) for dn, _ in _entries(conn, base, query, ldap3.NO_ATTRIBUTES, cfg.page_size)
+    }
+    return set(kept) - present
 
 
 def fetched(snapshot: Snapshot) -> Fetched:
@@ -311,11 +357,6 @@ def fetched(snapshot: Snapshot) -> Fetched:
             )
         )
     return result
-
-
-def fetch(cfg: LdapSettings, now: datetime | None = None) -> Fetched:
-    """Everyone under the people base and every group under the groups base, read in full."""
-    return fetched(refresh(cfg, None, now or datetime.now(UTC)))
 
 
 def language(value: str, default: str) -> str:
@@ -362,41 +403,93 @@ def records(settings: Settings, fetched: Fetched, cfg: GroupRules | None = None)
     them). `cfg`: the settings that map its groups and locations (default: LDAP's)."""
     cfg = cfg or settings.directory.ldap
     assert cfg is not None
-    where = f"under {cfg.people}" if isinstance(cfg, LdapSettings) else "pushed over SCIM"
     read = Read()
     by_dn = {e.dn: e.fields["id"] for e in fetched.people if e.fields["id"]}
     for entry in fetched.people:
-        pid = entry.fields["id"]
-        if not pid:
-            read.problems.append(f"{entry.dn}: has no id attribute; left out")
-            continue
-        manager = ""
-        if entry.manager_dn:
-            manager = by_dn.get(entry.manager_dn, "")
-            if not manager:
-                read.problems.append(
-                    f"{pid}: manager '{entry.manager_dn}' is not a person {where}; "
-                    "left without a manager"
-                )
-        role, queues = _roles(entry, cfg)
-        groups = sorted(g for g, cn in cfg.approver_groups.items() if cn.lower() in entry.groups)
-        location = entry.fields["location"]
-        fields = {
-            "name": entry.fields["name"] or pid,
-            "email": entry.fields["email"],
-            "manager": manager,
-            "role": role,
-            "queues": queues,
-            "language": language(entry.fields["language"], settings.language),
-            "timezone": _timezone(entry, cfg, pid, read),
-            "title": entry.fields["title"],
-            "department": entry.fields["department"],
-            "location": location,
-            "approver_groups": ";".join(groups),
-            "active": "false" if entry.disabled else "true",
-        }
-        read.records.append(Record(pid, fields, entry.dn))
+        record = _record(settings, cfg, entry, by_dn, read)
+        if record is not None:
+            read.records.append(record)
     return read
+
+
+def _record(
+    settings: Settings, cfg: GroupRules, entry: Entry, by_dn: Mapping[str, str], read: Read
+) -> Record | None:
+    """One entry as a person record (None without an id); problems go to `read`."""
+    where = f"under {cfg.people}" if isinstance(cfg, LdapSettings) else "pushed over SCIM"
+    pid = entry.fields["id"]
+    if not pid:
+        read.problems.append(f"{entry.dn}: has no id attribute; left out")
+        return None
+    manager = ""
+    if entry.manager_dn:
+        manager = by_dn.get(entry.manager_dn, "")
+        if not manager:
+            read.problems.append(
+                f"{pid}: manager '{entry.manager_dn}' is not a person {where}; "
+                "left without a manager"
+            )
+    role, queues = _roles(entry, cfg)
+    groups = sorted(g for g, cn in cfg.approver_groups.items() if cn.lower() in entry.groups)
+    fields = {
+        "name": entry.fields["name"] or pid,
+        "email": entry.fields["email"],
+        "manager": manager,
+        "role": role,
+        "queues": queues,
+        "language": language(entry.fields["language"], settings.language),
+        "timezone": _timezone(entry, cfg, pid, read),
+        "title": entry.fields["title"],
+        "department": entry.fields["department"],
+        "location": entry.fields["location"],
+        "approver_groups": ";".join(groups),
+        "active": "false" if entry.disabled else "true",
+    }
+    return Record(pid, fields, entry.dn)
+
+
+class _Changes:
+    """The people an incremental read found changed, and anyone else's record on demand,
+    made from the snapshot one person at a time (never everyone's)."""
+
+    def __init__(self, settings: Settings, cfg: LdapSettings, snapshot: Snapshot) -> None:
+        self.settings, self.cfg, self.snapshot = settings, cfg, snapshot
+        self.groups_of: dict[str, set[str]] = {}  # member DN -> group names
+        for name, members in snapshot.groups.values():
+            for member in members if name else ():
+                self.groups_of.setdefault(member, set()).add(name)
+        self.by_dn: dict[str, str] = {}
+        self.by_id: dict[str, str] = {}
+        self.twice = False  # two entries with one id: only a full read tells them apart
+        for dn, (values, _m, _g, _d) in snapshot.people.items():
+            pid = values.get("id", "")
+            if pid:
+                self.twice = self.twice or pid in self.by_id
+                self.by_dn[dn] = pid
+                self.by_id[pid] = dn
+
+    def entry(self, dn: str) -> Entry:
+        values, manager, member_of, disabled = self.snapshot.people[dn]
+        groups = set(member_of) | self.groups_of.get(dn, set())
+        return Entry(dn, values, manager or None, frozenset(groups - {""}), disabled)
+
+    def record(self, pid: str, read: Read | None = None) -> Record | None:
+        dn = self.by_id.get(pid)
+        if dn is None:
+            return None
+        return _record(self.settings, self.cfg, self.entry(dn), self.by_dn, read or Read())
+
+    def read(self, changed: set[str] | None) -> Read:
+        """Everyone's records on demand; with `changed` (DNs), theirs only are new. What
+        they break is told in the read's problems as they are made."""
+        read = Read(ids=frozenset(self.by_id))
+        if changed is not None:
+            read.changed = frozenset(self.by_dn[dn] for dn in changed if dn in self.by_dn)
+        read.lookup = lambda pid: self.record(pid, read)
+        for dn in self.snapshot.people if changed is None else ():
+            if not self.by_dn.get(dn):
+                read.problems.append(f"{dn}: has no id attribute; left out")
+        return read
 
 
 def snapshot_path(settings: Settings) -> Path:
@@ -405,22 +498,36 @@ def snapshot_path(settings: Settings) -> Path:
 
 
 def read(settings: Settings, store: Store | None = None) -> Read:
-    """LDAP's people as records: the changes since the last sync applied to its snapshot,
-    or a full read when there is none, it is older than `full_every` or the settings that
-    shape it changed."""
+    """LDAP's people as records: after a full read everyone's; otherwise the changes since
+    the last applied sync (`Read.changed`), read into its snapshot. A full read when there
+    is no snapshot, it is older than `full_every`, the settings that shape it changed, or
+    it was not applied to the synced people file there now."""
     cfg = settings.directory.ldap
     if cfg is None:
         raise SourceError("there is no directory.ldap section in config.yaml")
     now = datetime.now(UTC)
     path = snapshot_path(settings)
-    kept = load_snapshot(path, snapshot_key(cfg))
-    if kept is not None and now - datetime.fromisoformat(kept.full_at) >= cfg.full_every:
+    synced = settings.resolve(settings.directory.synced)
+    kept = load_snapshot(path, snapshot_key(settings, cfg))
+    if kept is not None and (
+        now - datetime.fromisoformat(kept.full_at) >= cfg.full_every
+        or kept.synced != file_stamp(synced)
+    ):
         kept = None
-    snapshot = refresh(cfg, kept, now)
-    # Kept whether or not this sync is applied: it mirrors LDAP, not the synced people, so
-    # a refused sync still finds every change against the people file next time.
-    save_snapshot(path, snapshot)
-    return records(settings, fetched(snapshot))
+    snapshot, changed = refresh(settings, cfg, kept, now)
+
+    def commit() -> None:
+        # Kept once the sync is applied: the snapshot mirrors LDAP as the people file now
+        # has it. A refused sync or a dry run keeps the old one, and reads the same changes
+        # again next time.
+        snapshot.synced = file_stamp(synced)
+        save_snapshot(path, snapshot)
+
+    view = _Changes(settings, cfg, snapshot)
+    # Two entries with one id: the whole list, for the sync to tell and refuse.
+    result = records(settings, fetched(snapshot)) if view.twice else view.read(changed)
+    result.commit = commit
+    return result
 
 
 LDAP = Source("ldap", read)

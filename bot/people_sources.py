@@ -38,10 +38,36 @@ class Record:
 
 @dataclass
 class Read:
-    """What one source returned: its people and what it noticed on the way."""
+    """What one source returned: its people and what it noticed on the way.
+
+    A source that keeps what it read last time (LDAP: bot/ldap_source.py) may answer with
+    the changes only: `changed` then names the people whose record may differ from the one
+    the last applied sync saw (added, changed, or no longer there); None means anyone's may.
+    Records come either in `records`, or one at a time from `lookup` for everyone in `ids`
+    (so 50,000 of them are never held at once). A sync works on the changed people only, so
+    its cost follows the changes, not the size of the directory. `commit` is called once a
+    sync has applied what was read (not after a dry run or a refused sync: the same changes
+    are then read again next time)."""
 
     records: list[Record] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    changed: frozenset[str] | None = None
+    ids: frozenset[str] = frozenset()
+    lookup: Callable[[str], Record | None] | None = None
+    commit: Callable[[], None] | None = None
+
+    def held(self) -> frozenset[str]:
+        """Everyone the source holds."""
+        if self.lookup is not None:
+            return self.ids
+        return frozenset(r.id for r in self.records)
+
+    def record(self, pid: str, given: Mapping[str, Record]) -> Record | None:
+        """The person's record: among those returned (`given`, by id) or looked up."""
+        found = given.get(pid)
+        if found is None and self.lookup is not None and pid in self.ids:
+            found = self.lookup(pid)
+        return found
 
 
 @dataclass(frozen=True)
@@ -89,3 +115,12 @@ def read_rows(path: Path) -> dict[str, dict[str, str]]:
         return {}
     reader = csv.DictReader(io.StringIO(read_text(path, TABLE_LIMIT), newline=""))
     return {r["id"]: {k: (v or "") for k, v in r.items() if k} for r in reader if r.get("id")}
+
+
+def file_stamp(path: Path) -> str:
+    """Changes whenever the file is replaced or edited (a new inode, time or size)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return "absent"
+    return f"{st.st_ino}:{st.st_mtime_ns}:{st.st_size}"

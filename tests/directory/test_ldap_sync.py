@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import logging
 from collections.abc import Iterator
@@ -503,8 +504,8 @@ def test_a_second_sync_reads_only_what_changed_since_the_first(
     assert _sync(capsys, config)[0] == 0
     kept = _snapshot(tmp_path)
     assert kept["mark"] and len(kept["people"]) == len(demo_people())
-    # A sync that reads everything would put LDAP's title for Bob back; one that reads only
-    # the changes keeps what the snapshot says.
+    # A sync that reads everything would put LDAP's title for Bob back into the snapshot;
+    # one that reads only the changes leaves his kept entry as it is.
     _tamper_bob(tmp_path)
     with _admin(slapd) as conn:
         assert conn.modify(dn_of("alice"), {"title": [(ldap3.MODIFY_REPLACE, ["Sales Lead"])]})
@@ -518,7 +519,12 @@ def test_a_second_sync_reads_only_what_changed_since_the_first(
     assert people["alice"]["title"] == "Sales Lead"
     assert "network" in people["alice"]["queues"] and "technician" in people["alice"]["roles"]
     assert people["wang.fang"]["active"] is False  # removed entries are seen without a change
-    assert people["bob"]["title"] == "Kept Only Here"  # not read again: it did not change
+    # Bob did not change: his entry was not read again, and his row is the last sync's.
+    assert _snapshot(tmp_path)["people"][normal_dn(dn_of("bob"))][0]["title"] == "Kept Only Here"
+    assert people["bob"]["title"] == "Software Engineer"
+    # Only the people who changed were worked out anew (and told).
+    assert [u["id"] for u in report["updates"]] == ["alice"]
+    assert report["deactivations"] == ["wang.fang"] and report["adds"] == []
 
 
 def _tamper_bob(tmp_path: Path) -> None:
@@ -526,6 +532,11 @@ def _tamper_bob(tmp_path: Path) -> None:
     kept = _snapshot(tmp_path)
     kept["people"][normal_dn(dn_of("bob"))][0]["title"] = "Kept Only Here"
     (tmp_path / "ldap-snapshot.json").write_text(json.dumps(kept), encoding="utf-8")
+
+
+def _kept_bob(tmp_path: Path) -> str:
+    title: str = _snapshot(tmp_path)["people"][normal_dn(dn_of("bob"))][0]["title"]
+    return title
 
 
 def test_a_full_read_comes_back_after_full_every_or_a_changed_setting(
@@ -536,10 +547,10 @@ def test_a_full_read_comes_back_after_full_every_or_a_changed_setting(
     # Another people filter may read other entries: the snapshot is not reused.
     refiltered = _config(tmp_path, slapd, people_filter="(&(objectClass=inetOrgPerson)(uid=*))")
     assert _sync(capsys, refiltered)[0] == 0
-    assert _people(capsys, refiltered)["bob"]["title"] == "Software Engineer"
+    assert _kept_bob(tmp_path) == "Software Engineer"
     _tamper_bob(tmp_path)
     assert _sync(capsys, refiltered)[0] == 0  # the same settings: only changes are read
-    assert _people(capsys, refiltered)["bob"]["title"] == "Kept Only Here"
+    assert _kept_bob(tmp_path) == "Kept Only Here"
     always_full = _config(
         tmp_path,
         slapd,
@@ -547,7 +558,40 @@ def test_a_full_read_comes_back_after_full_every_or_a_changed_setting(
         full_every="0s",
     )
     assert _sync(capsys, always_full)[0] == 0
+    assert _kept_bob(tmp_path) == "Software Engineer"
     assert _people(capsys, always_full)["bob"]["title"] == "Software Engineer"
+
+
+def test_a_people_file_edited_by_hand_or_a_refused_sync_leads_to_a_full_read(
+    tmp_path: Path, slapd: Slapd, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The snapshot is the LDAP the people file was made from: a file changed since (by hand,
+    or restored) is read against everything again, and a sync that was refused or only a
+    dry run does not move the snapshot on, so its changes are read again next time."""
+    config = _config(tmp_path, slapd)
+    assert _sync(capsys, config)[0] == 0
+    synced = tmp_path / "synced.csv"
+    text = synced.read_text(encoding="utf-8")
+    synced.write_text(text.replace("Software Engineer", "Edited By Hand"), encoding="utf-8")
+    _tamper_bob(tmp_path)
+    code, report = _sync(capsys, config)
+    assert code == 0, report
+    assert _kept_bob(tmp_path) == "Software Engineer"  # read again in full
+    assert _people(capsys, config)["bob"]["title"] == "Software Engineer"
+    # A change seen by a dry run only is still a change for the next sync.
+    with _admin(slapd) as conn:
+        assert conn.modify(dn_of("alice"), {"title": [(ldap3.MODIFY_REPLACE, ["Sales Lead"])]})
+    code, out = _run(
+        capsys, "directory", "sync", "--dry-run", "--config", str(config), "--format", "json"
+    )
+    assert code == 0 and [u["id"] for u in json.loads(out)["updates"]] == ["alice"], out
+    code, report = _sync(capsys, config)
+    assert code == 0 and [u["id"] for u in report["updates"]] == ["alice"], report
+    # Nothing changed since: nothing to tell, and the people file is not replaced.
+    before = synced.stat().st_ino
+    code, report = _sync(capsys, config)
+    assert code == 0 and report["updates"] == [] and report["written"] is False, report
+    assert synced.stat().st_ino == before
 
 
 def test_an_unreadable_snapshot_means_a_full_read(
@@ -580,3 +624,82 @@ def test_a_directory_without_the_demo_people_config_names_still_syncs_and_says_w
         assert "queues.service_desk.lead: 'dana' is not in synced.csv; left out" in out
         assert "channels.console.person: 'alice' is not in synced.csv; left out" in out
         assert "owner: 'alice' is not a person; left out" in out  # assets.csv
+
+
+def _chat_csv(folder: Path, telegram_bob: str) -> None:
+    """The chat accounts file, lending Mark a delegate and Bob a Telegram id."""
+    rows = ["id,name,email,slack_id,telegram_id,role,delegate"]
+    for p in demo_people():
+        telegram = telegram_bob if p["id"] == "bob" else p["telegram_id"]
+        delegate = "olivia" if p["id"] == "mark" else ""
+        rows.append(
+            f"{p['id']},{p['name']},{p['email']},{p['slack_id']},{telegram},employee,{delegate}"
+        )
+    (folder / "chat.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+
+
+def _rows(path: Path) -> dict[str, dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as f:
+        return {r["id"]: r for r in csv.DictReader(f)}
+
+
+def test_an_incremental_sync_ends_where_a_full_read_would(
+    tmp_path: Path, slapd: Slapd, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Only the changed people are worked out anew, yet the file is the one a full read
+    from nothing makes: own changes, group changes, a new colleague, a leaver who was
+    someone's delegate, a new manager, and a changed row of the CSV that lends accounts."""
+    inc, full = tmp_path / "inc", tmp_path / "full"
+    inc.mkdir()
+    full.mkdir()
+    config = _config(inc, slapd)
+    _chat_csv(inc, "1002")
+    code, report = _sync(capsys, config)
+    assert code == 0 and report["written"] is True, report
+    assert _rows(inc / "synced.csv")["mark"]["delegate"] == "olivia"
+    with _admin(slapd) as conn:
+        assert conn.modify(dn_of("alice"), {"title": [(ldap3.MODIFY_REPLACE, ["Sales Lead"])]})
+        assert conn.modify(
+            dn_of("wang.fang"), {"manager": [(ldap3.MODIFY_REPLACE, [dn_of("priya")])]}
+        )
+        assert conn.delete(dn_of("olivia"))
+        assert conn.add(
+            dn_of("nina"),
+            ["inetOrgPerson"],
+            {
+                "uid": "nina",
+                "cn": "Nina Berg",
+                "sn": "Berg",
+                "mail": "nina@example.com",
+                "manager": dn_of("mark"),
+                "preferredLanguage": "en-GB",
+                "l": "London",
+            },
+        )
+        admins, approvers = f"cn=it-admins,{GROUPS}", f"cn=approvers,{GROUPS}"
+        network = f"cn={QUEUE_GROUPS['network']},{GROUPS}"
+        assert conn.modify(admins, {"member": [(ldap3.MODIFY_ADD, [dn_of("sam")])]})
+        assert conn.modify(approvers, {"member": [(ldap3.MODIFY_DELETE, [dn_of("mark")])]})
+        assert conn.modify(network, {"member": [(ldap3.MODIFY_ADD, [dn_of("nina")])]})
+    _chat_csv(inc, "2002")
+    code, report = _sync(capsys, config)
+    assert code == 0, report
+    assert report["adds"] == ["nina"] and report["deactivations"] == ["olivia"]
+    assert sorted(u["id"] for u in report["updates"]) == [
+        "alice",
+        "bob",
+        "mark",
+        "sam",
+        "wang.fang",
+    ]
+    # The same directory read in full, from nothing, by a second desk.
+    fresh = _config(full, slapd)
+    _chat_csv(full, "2002")
+    code, report = _sync(capsys, fresh)
+    assert code == 0, report
+    incremental, from_nothing = _rows(inc / "synced.csv"), _rows(full / "synced.csv")
+    # Olivia left before the second desk's first sync: it never knew her.
+    assert incremental.pop("olivia")["active"] == "false" and "olivia" not in from_nothing
+    assert incremental == from_nothing
+    assert incremental["mark"]["delegate"] == "" and "approver" not in incremental["mark"]["role"]
+    assert incremental["bob"]["telegram_id"] == "2002"
