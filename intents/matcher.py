@@ -67,6 +67,10 @@ class MatchResult:
     # message (courtesy around it, or two requests); empty when the whole message decided.
     clause: str = ""
     asked_for_person: bool = False  # an explicit ask for a person, which wins over the rest
+    # The optional sentence-encoder view (`intents.encoder`) had its say: "ranked" (it
+    # re-ranked an unsure answer's choices) or "found" (it offered choices for a request the
+    # matcher did not understand; those candidates' scores are its cosines).
+    encoder: str = ""
 
     @property
     def top(self) -> Candidate | None:
@@ -86,6 +90,12 @@ class Thresholds:
 
 class Matcher(Protocol):
     def match(self, text: str) -> MatchResult: ...
+
+
+class SecondView(Protocol):
+    """Another reading of requests the matcher is unsure of (`intents.encoder.EncoderView`)."""
+
+    def revise(self, result: MatchResult, max_choices: int) -> MatchResult: ...
 
 
 def tier_for(candidates: list[Candidate], thresholds: Thresholds) -> Tier:
@@ -115,8 +125,10 @@ class LexicalMatcher:
         lexicon: Lexicon | None = None,
         settings: ModelSettings | None = None,
         corpus: Sequence[str] = (),
+        second_view: SecondView | None = None,
     ) -> None:
         self.thresholds = thresholds or Thresholds()
+        self.second_view = second_view
         self.settings = settings or ModelSettings()
         self._lexicon = lexicon or default_lexicon()
         self._t = trained_for(catalog, self._lexicon, self.settings, corpus)
@@ -132,6 +144,13 @@ class LexicalMatcher:
         return self._t.analyzer.analyse(text)
 
     def match(self, text: str) -> MatchResult:
+        """`read`, then the second view (if any) where that reading is unsure."""
+        result = self.read(text)
+        if self.second_view is None:
+            return result
+        return self.second_view.revise(result, self.thresholds.max_choices)
+
+    def read(self, text: str) -> MatchResult:
         """The whole message, then each clause of it (`intents.clauses`).
 
         An explicit ask for a person wins. Two clauses that each name a different service

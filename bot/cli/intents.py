@@ -95,6 +95,7 @@ def explanation(result: MatchResult) -> dict[str, Any]:
         "asked_for_person": result.asked_for_person,
         "decided_by_clause": result.clause or None,
         "second_request": result.second,
+        "encoder": result.encoder or None,
         "corrections": [{"typed": a, "read_as": b} for a, b in result.corrections],
         "candidates": [
             {
@@ -126,6 +127,13 @@ def explain(args: argparse.Namespace) -> int:
         print(f"decided by the clause: {result.clause!r}")
     if result.second:
         print(f"a second request, offered when the first is done: {result.second}")
+    if result.encoder == "ranked":
+        print(
+            "unsure: the sentence encoder re-ranked the choices (half its say, half the matcher's)"
+        )
+    elif result.encoder == "found":
+        print("not understood by the matcher: the sentence encoder's nearest examples offer these")
+        print("(scores are its cosines; the closest example is the one it found nearest)")
     rows = [
         {
             "intent": c["intent"],
