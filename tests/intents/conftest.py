@@ -14,6 +14,7 @@ from bot.desk import Desk
 from tests.desks import build_desk
 
 SERVICES = Path(__file__).parent / "data" / "services"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -35,3 +36,17 @@ def intent_desk(intent_settings: Settings, clock: FixedClock) -> Iterator[Desk]:
 @pytest.fixture
 def intent_chat(intent_desk: Desk) -> MemoryChat:
     return MemoryChat(intent_desk)
+
+
+@pytest.fixture
+def config(tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A config.yaml of the test's own: repo content, the test services, a private learned file."""
+    text = (ROOT / "config.yaml").read_text(encoding="utf-8")
+    for name in ("builtins", "knowledge", "people", "assets", "referrals"):
+        text = text.replace(f"  {name}: ", f"  {name}: {ROOT}/", 1)
+    text = text.replace("  services: catalog/services", f"  services: {SERVICES}", 1)
+    text = text.replace("  learned: catalog/learned.yaml", f"  learned: {tmp_path}/learned.yaml", 1)
+    path = tmp_path / "config.yaml"
+    path.write_text(text, encoding="utf-8")
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    return path

@@ -15,23 +15,7 @@ from bot.cli import main
 from intents.learned import load_learned
 from tests.desks import build_desk
 
-from .conftest import SERVICES
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def config(tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A config.yaml of the test's own: repo content, the test services, a private learned file."""
-    text = (ROOT / "config.yaml").read_text(encoding="utf-8")
-    for name in ("builtins", "knowledge", "people", "assets", "referrals"):
-        text = text.replace(f"  {name}: ", f"  {name}: {ROOT}/", 1)
-    text = text.replace("  services: catalog/services", f"  services: {SERVICES}", 1)
-    text = text.replace("  learned: catalog/learned.yaml", f"  learned: {tmp_path}/learned.yaml", 1)
-    path = tmp_path / "config.yaml"
-    path.write_text(text, encoding="utf-8")
-    monkeypatch.setenv("DATABASE_URL", db_url)
-    return path
+from .conftest import ROOT
 
 
 def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> object:
