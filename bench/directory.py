@@ -180,6 +180,9 @@ def write_config(folder: Path, url: str, database: str) -> Path:
                     "technician": QUEUE_GROUPS,
                 },
                 "timezones": {"London": "Europe/London", "Shanghai": "Asia/Shanghai"},
+                # What an OpenLDAP admin sets: slapd walks its candidates again for every
+                # page (docs/operations.md), and the admin bind has no size limit.
+                "page_size": 5000,
             },
             "synced": str(folder / "synced.csv"),
             "max_deactivate": 0.5,

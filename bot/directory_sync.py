@@ -30,6 +30,7 @@ import json
 import logging
 import os
 import tempfile
+import threading
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -55,7 +56,7 @@ from bot.ldap_source import LDAP
 from bot.leavers import Handover
 from bot.people_sources import CSV, Read, Record, Source, SourceError, file_stamp, read_rows
 from bot.scim.source import SCIM
-from store import people_audit
+from store import people_audit, timers
 from store.db import Store
 from store.outbox import notify
 from store.people_audit import Change
@@ -71,6 +72,7 @@ KEPT = ("slack_id", "telegram_id", "delegate")
 # Fields a sync compares to tell an update (all but the id).
 COMPARED = tuple(c for c in PEOPLE_COLUMNS if c != "id")
 LOCK = "directory:sync"
+JOB = "directory"  # its slots in job_run (`run_in_slot`)
 _NO = Record("", {})  # a source that does not hold the person
 
 
@@ -543,16 +545,55 @@ class Applied:
 
 def run(desk: Desk, *, actor: str = "serve", dry_run: bool = False) -> SyncReport:
     """Sync into the running desk (`deskbot serve`'s job): apply, load the new people at
-    once, tell the admins about a new problem, and hand what changed on (`applied`)."""
-    before = desk.directory
-    report = sync(desk.settings, desk.store, dry_run=dry_run, actor=actor, now=desk.clock.now())
-    if report.new_problem:
-        alert_admins(desk, report)
-    if report.refused:
-        log.warning("directory sync changed nothing: %s", report.refused)
-    elif report.written:
-        people_watch.refresh(desk, force=True)
-        applied(desk, before, report)
+    once, tell the admins about a new problem, and hand what changed on (`applied`).
+
+    One at a time in a process (a SCIM push and the interval job may start together), and
+    from the people file as it is now: a sync run elsewhere (cron, another replica) may
+    have replaced it, and what that sync changed was handed on there, not again here."""
+    with _ONE_AT_A_TIME:
+        people_watch.refresh(desk)
+        before = desk.directory
+        now = desk.clock.now()
+        report = sync(desk.settings, desk.store, dry_run=dry_run, actor=actor, now=now)
+        if report.new_problem:
+            alert_admins(desk, report)
+        if report.refused:
+            log.warning("directory sync changed nothing: %s", report.refused)
+        elif report.written:
+            people_watch.refresh(desk, force=True)
+            applied(desk, before, report)
+        return report
+
+
+_ONE_AT_A_TIME = threading.Lock()
+
+
+def run_in_slot(desk: Desk, worker: str) -> SyncReport | None:
+    """`deskbot serve`'s interval sync: one replica per `directory.every` slot syncs (they
+    share the synced people file, docs/operations.md), the others pick the new file up with
+    their watch job. None when another replica had this slot."""
+    every = desk.settings.directory.every
+    assert every is not None
+    now = desk.clock.now()
+    slot = int(now.timestamp() // every.total_seconds())
+    with desk.store.begin() as session:
+        mine = timers.claim_slot(session=session, name=JOB, slot=slot, worker=worker, now=now)
+    if not mine:
+        return None
+    report, error = None, None
+    try:
+        report = run(desk, actor="serve")
+        error = report.problem
+    finally:
+        with desk.store.begin() as session:
+            timers.finish_slot(
+                session=session,
+                name=JOB,
+                slot=slot,
+                now=desk.clock.now(),
+                items=len(report.changes) if report is not None else 0,
+                error=error if report is not None else "failed",
+            )
     return report
 
 

@@ -114,7 +114,19 @@ def read_rows(path: Path) -> dict[str, dict[str, str]]:
     if not path.exists():
         return {}
     reader = csv.DictReader(io.StringIO(read_text(path, TABLE_LIMIT), newline=""))
-    return {r["id"]: {k: (v or "") for k, v in r.items() if k} for r in reader if r.get("id")}
+    # Tens of thousands of rows share a few roles, languages, zones, departments, places
+    # and managers: one string each, not one per row.
+    shared: dict[str, str] = {}
+    return {
+        r["id"]: {
+            k: shared.setdefault(v, v) if k in _SHARED else (v or "") for k, v in r.items() if k
+        }
+        for r in reader
+        if r.get("id")
+    }
+
+
+_SHARED = frozenset(SYNCED_FIELDS) - {"name", "email", "slack_id", "telegram_id"}
 
 
 def file_stamp(path: Path) -> str:

@@ -9,7 +9,9 @@ asks the platforms through it too (`probe_platforms`).
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
+import socket
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -211,9 +213,10 @@ def add_directory_jobs(scheduler: AsyncIOScheduler, desk: Desk) -> None:
     if not settings.from_sync:
         return
     if settings.every is not None:
+        worker = f"{socket.gethostname()}:{os.getpid()}"
 
         async def sync() -> None:
-            await asyncio.to_thread(directory_sync.run, desk, actor="serve")
+            await asyncio.to_thread(directory_sync.run_in_slot, desk, worker)
 
         scheduler.add_job(
             guarded("directory", sync),

@@ -816,7 +816,9 @@ class LdapSettings(Section):
     ca_file: str | None = None  # certificates to trust (LDAPS, StartTLS); default: the system's
     verify: bool = True  # check the server's certificate (switch off only for a test server)
     timeout: Duration = timedelta(seconds=10)
-    page_size: int = Field(500, ge=1, le=10000)
+    # Active Directory and Okta's LDAP interface give at most 1000 a page; OpenLDAP re-walks
+    # its candidates for every page, so there a larger page is much cheaper.
+    page_size: int = Field(1000, ge=1, le=10000)
     preset: Literal["inet_org_person", "active_directory"] = "inet_org_person"
     attributes: dict[str, str] = Field(default_factory=dict)  # overrides of the preset
     roles: LdapRoles = LdapRoles()

@@ -8,7 +8,6 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import ldap3
 import pytest
@@ -16,7 +15,7 @@ import pytest
 from bot.adapters.memory import MemoryChat
 from bot.app import load_config
 from bot.cli import main
-from bot.ldap_source import normal_dn
+from bot.ldap_source import Snapshot, load_snapshot, normal_dn, save_snapshot
 from tests.configs import config_file
 from tests.desks import build_desk
 from tests.directory.people_ldif import (
@@ -492,8 +491,9 @@ def test_a_sync_hands_over_a_movers_and_a_leavers_approvals_and_says_so(
     assert _people(capsys, config)["olivia"]["active"] is False
 
 
-def _snapshot(tmp_path: Path) -> dict[str, Any]:
-    kept: dict[str, Any] = json.loads((tmp_path / "ldap-snapshot.json").read_text("utf-8"))
+def _snapshot(tmp_path: Path) -> Snapshot:
+    kept = load_snapshot(tmp_path / "ldap-snapshot.jsonl", None)
+    assert kept is not None
     return kept
 
 
@@ -503,7 +503,7 @@ def test_a_second_sync_reads_only_what_changed_since_the_first(
     config = _config(tmp_path, slapd)
     assert _sync(capsys, config)[0] == 0
     kept = _snapshot(tmp_path)
-    assert kept["mark"] and len(kept["people"]) == len(demo_people())
+    assert kept.mark and len(kept.people) == len(demo_people())
     # A sync that reads everything would put LDAP's title for Bob back into the snapshot;
     # one that reads only the changes leaves his kept entry as it is.
     _tamper_bob(tmp_path)
@@ -520,7 +520,7 @@ def test_a_second_sync_reads_only_what_changed_since_the_first(
     assert "network" in people["alice"]["queues"] and "technician" in people["alice"]["roles"]
     assert people["wang.fang"]["active"] is False  # removed entries are seen without a change
     # Bob did not change: his entry was not read again, and his row is the last sync's.
-    assert _snapshot(tmp_path)["people"][normal_dn(dn_of("bob"))][0]["title"] == "Kept Only Here"
+    assert _kept_bob(tmp_path) == "Kept Only Here"
     assert people["bob"]["title"] == "Software Engineer"
     # Only the people who changed were worked out anew (and told).
     assert [u["id"] for u in report["updates"]] == ["alice"]
@@ -530,13 +530,12 @@ def test_a_second_sync_reads_only_what_changed_since_the_first(
 def _tamper_bob(tmp_path: Path) -> None:
     """Make the kept copy of Bob's entry say what LDAP never said."""
     kept = _snapshot(tmp_path)
-    kept["people"][normal_dn(dn_of("bob"))][0]["title"] = "Kept Only Here"
-    (tmp_path / "ldap-snapshot.json").write_text(json.dumps(kept), encoding="utf-8")
+    kept.people[normal_dn(dn_of("bob"))][0]["title"] = "Kept Only Here"
+    save_snapshot(tmp_path / "ldap-snapshot.jsonl", kept)
 
 
 def _kept_bob(tmp_path: Path) -> str:
-    title: str = _snapshot(tmp_path)["people"][normal_dn(dn_of("bob"))][0]["title"]
-    return title
+    return _snapshot(tmp_path).people[normal_dn(dn_of("bob"))][0]["title"]
 
 
 def test_a_full_read_comes_back_after_full_every_or_a_changed_setting(
@@ -598,10 +597,10 @@ def test_an_unreadable_snapshot_means_a_full_read(
     tmp_path: Path, slapd: Slapd, capsys: pytest.CaptureFixture[str]
 ) -> None:
     config = _config(tmp_path, slapd)
-    (tmp_path / "ldap-snapshot.json").write_text("{not json", encoding="utf-8")
+    (tmp_path / "ldap-snapshot.jsonl").write_text("{not json", encoding="utf-8")
     code, report = _sync(capsys, config)
     assert code == 0 and len(report["adds"]) == len(demo_people())
-    assert len(_snapshot(tmp_path)["people"]) == len(demo_people())
+    assert len(_snapshot(tmp_path).people) == len(demo_people())
 
 
 def test_a_directory_without_the_demo_people_config_names_still_syncs_and_says_what_it_left_out(

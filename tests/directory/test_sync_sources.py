@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from bot.cli.run import first_sync
 from bot.desk import Desk
 from bot.processes import ProcessWorkers
 from bot.serve import add_directory_jobs
+from store import timers
 from store.models import OutboxMessage, PersonEvent
 from tests.directory.people_ldif import GROUPS, demo_people, dn_of, inet_org_ldif
 from tests.directory.slapd import Slapd, running_slapd
@@ -430,6 +432,44 @@ async def test_serve_runs_the_sync_every_interval_and_watches_the_file(
         assert desk.directory.get("bob").active is True  # type: ignore[union-attr]
     finally:
         desk.store.dispose()
+
+
+async def test_one_replica_per_interval_syncs_the_others_load_its_file(
+    tmp_path: Path,
+    slapd: Slapd,
+    database: str,
+    clock: FixedClock,
+) -> None:
+    """Replicas of `deskbot serve` share the database and the synced file: the first to
+    take this interval's slot syncs, the other only loads the file its watch finds."""
+    config = _edit(_config(tmp_path, slapd), every="2h", watch="5s")
+    settings = load_config(config)
+    first_sync(settings)
+    desks = [build_desk(settings, clock=clock) for _ in range(2)]
+    schedulers = [AsyncIOScheduler(timezone="UTC") for _ in desks]
+    try:
+        for scheduler, desk in zip(schedulers, desks, strict=True):
+            add_directory_jobs(scheduler, desk)
+        (one, two) = (s.get_job("directory") for s in schedulers)
+        with _admin(slapd) as conn:
+            assert conn.delete(dn_of("bob"))
+        await one.func()
+        await two.func()  # the same interval: the first replica's sync stands
+        assert desks[0].directory.get("bob").active is False  # type: ignore[union-attr]
+        assert desks[1].directory.get("bob").active is True  # type: ignore[union-attr]
+        with desks[0].store.begin() as session:
+            runs = [r for r in timers.last_runs(session=session) if r.name == "directory"]
+        assert len(runs) == 1 and runs[0].finished_at is not None and runs[0].items == 1
+        await schedulers[1].get_job("people").func()  # its watch round
+        assert desks[1].directory.get("bob").active is False  # type: ignore[union-attr]
+        clock.advance(timedelta(hours=2))  # the next interval: whoever comes first
+        await two.func()
+        with desks[0].store.begin() as session:
+            runs = [r for r in timers.last_runs(session=session) if r.name == "directory"]
+        assert len(runs) == 2 and runs[0].worker == runs[1].worker  # one process, two slots
+    finally:
+        for desk in desks:
+            desk.store.dispose()
 
 
 def test_without_people_csv_the_short_form_still_syncs(
