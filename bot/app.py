@@ -69,15 +69,17 @@ def build_desk(
     migrate: bool | None = None,
     content: Content | None = None,
     needs_store: bool = True,
+    train: bool = True,
 ) -> Desk:
     """Build the desk. Migrations run automatically for SQLite (the embedded default).
 
     A database whose schema is behind the code is refused here, with the one thing to do
     about it (`ProblemsError`), before anything reads a table; `needs_store=False` is for
     commands that only read the files (`deskbot people`).
-    `content`: what `load_content(settings)` returned before, to share it (it is immutable)."""
+    `content`: what `load_content(settings)` returned before, to share it (it is immutable).
+    `train=False`: the matcher is trained when first asked (a command that may never ask)."""
     keep_secret(settings)  # engine processes get their settings without load_config
-    content = content or build_content(settings)
+    content = content or build_content(settings, train=train)
     store = Store(
         settings.database.url,
         echo=settings.database.echo,

@@ -3,6 +3,7 @@ and the intent matcher trained on them (`Content`)."""
 
 from __future__ import annotations
 
+import threading
 from typing import NamedTuple
 
 from bot.base.config import Settings
@@ -16,7 +17,7 @@ from intents.catalog import Intent, IntentCatalog, Referral, load_builtins, load
 from intents.distributional import VectorsError
 from intents.encoder import EncoderMissing, EncoderView, installed
 from intents.learned import Learned, load_learned
-from intents.matcher import LexicalMatcher, Thresholds
+from intents.matcher import LexicalMatcher, Matcher, MatchResult, Thresholds
 from intents.training import ModelSettings
 from journeys.loader import Catalog, load_catalog
 
@@ -155,16 +156,41 @@ def unknown_services(settings: Settings, loaded: Loaded) -> list[Problem]:
     return []
 
 
-def build_content(settings: Settings) -> Content:
-    """Everything the files say, with the matcher trained on it."""
+class TrainedOnFirstUse:
+    """The matcher, trained when a request is first matched. For commands that may never
+    read one (`deskbot directory sync` handing a leaver's work on): training takes seconds
+    and tens of MB, and a running desk trains at start instead, so its first message does
+    not wait."""
+
+    def __init__(self, settings: Settings, intents: IntentCatalog) -> None:
+        self._settings, self._intents = settings, intents
+        self._lock = threading.Lock()
+        self._trained: LexicalMatcher | None = None
+
+    def match(self, text: str) -> MatchResult:
+        return self.trained().match(text)
+
+    def trained(self) -> LexicalMatcher:
+        with self._lock:
+            if self._trained is None:
+                self._trained = build_matcher(self._settings, self._intents)
+            return self._trained
+
+
+def build_content(settings: Settings, *, train: bool = True) -> Content:
+    """Everything the files say, with the matcher trained on it (`train`), or trained when
+    first asked (`TrainedOnFirstUse`)."""
     stamp = people_stamp(settings)  # before reading: a change meanwhile is seen later
     directory, texts, catalog, intents, replies, cis = load_content(settings)
+    matcher: Matcher = (
+        build_matcher(settings, intents) if train else TrainedOnFirstUse(settings, intents)
+    )
     return Content(
         directory=directory,
         texts=texts,
         catalog=catalog,
         intents=intents,
-        matcher=build_matcher(settings, intents),
+        matcher=matcher,
         file_intents=intents,
         replies=replies,
         people_stamp=stamp,

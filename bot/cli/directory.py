@@ -116,9 +116,10 @@ def directory_sync_command(args: argparse.Namespace) -> int:
 def _follow_up(settings: Settings, before: Directory, report: SyncReport) -> Handover:
     """What `deskbot serve` does after its own syncs: tell the admins about a new problem,
     hand a leaver's and a mover's work on. It needs the whole desk (texts, the people
-    loaded), so only then."""
+    loaded), so only then; never a request, so its matcher is not trained, nor are
+    knowledge articles from the store loaded into it."""
     try:
-        desk = build_desk(settings)
+        desk = build_desk(settings, needs_store=False, train=False)
     except ProblemsError as exc:
         print(f"note: the admins were not told ({exc.problems[0]})", file=sys.stderr)
         return Handover()
