@@ -53,7 +53,7 @@ from bot.directory import (
     reference_problems,
 )
 from bot.ldap_source import LDAP
-from bot.leavers import Handover
+from bot.leavers import Handover, PeopleChanges
 from bot.people_sources import CSV, Read, Record, Source, SourceError, file_stamp, read_rows
 from bot.scim.source import SCIM
 from store import people_audit, timers
@@ -95,6 +95,18 @@ class SyncReport:
     # Applied changes as they are audited, and the people whose manager changed (old, new).
     changes: list[Change] = field(default_factory=list)
     managers: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # Who left, and their manager until then (a leaver's is cleared): whom their work goes to.
+    leavers: dict[str, str] = field(default_factory=dict)
+
+    def people_changes(self) -> PeopleChanges:
+        """Who left and who has a new manager, for the handover (bot/leavers.py)."""
+        movers = {
+            pid: (old or None, new or None)
+            for pid, (old, new) in self.managers.items()
+            if pid not in self.reactivations  # came back: nothing of theirs was pending
+        }
+        gone = {pid: manager or None for pid, manager in self.leavers.items()}
+        return PeopleChanges(gone, movers)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -149,13 +161,15 @@ def merge(
         for name in cfg.sources
         if name not in cfg.members
     }
-    if partial and seen is not None:
+    # Everyone worked out anew: after full reads, or when what the sources that return
+    # everyone said last time is not known (then LDAP's records are looked up).
+    everyone = not partial or seen is None
+    if everyone:
+        touched = set(member_ids)
+    else:
+        assert seen is not None
         touched = _touched(cfg.sources, reads, given, by_email, previous, seen) & member_ids
         touched |= member_ids - set(previous)
-    elif partial:  # what the other sources said last time is not known: everyone, looked up
-        touched = member_ids | set(previous)
-    else:
-        touched = set(member_ids)
     orders = {f: cfg.order_for(f) for f in SYNCED_FIELDS}
     rows: dict[str, Row] = dict(previous) if partial else {}
     for pid in sorted(touched):
@@ -192,7 +206,7 @@ def merge(
     dirty = touched & set(rows)
     for pid in set(previous) - member_ids:  # gone from every member source: kept, inactive
         old = previous[pid]
-        if not partial or old.get("active") != "false" or old.get("manager"):
+        if everyone or old.get("active") != "false" or old.get("manager"):
             rows[pid] = {
                 **dict.fromkeys(PEOPLE_COLUMNS, ""),
                 **old,
@@ -200,7 +214,7 @@ def merge(
                 "manager": "",
             }
             dirty.add(pid)
-    _drop_delegates(rows, dirty, previous if partial else None)
+    _drop_delegates(rows, dirty, None if everyone else previous)
     _compare(rows, previous, report, dirty)
     # Records looked up on the way told their problems as they were made (once each).
     told = [p for name in cfg.sources for p in reads[name].problems]
@@ -331,6 +345,7 @@ def _compare(
         if was_active and not now_active:
             kind = "deactivate"
             report.deactivations.append(pid)
+            report.leavers[pid] = old.get("manager", "")
         elif now_active and not was_active:
             kind = "reactivate"
             report.reactivations.append(pid)
@@ -532,10 +547,9 @@ def _now() -> datetime:
 
 @dataclass(frozen=True)
 class Applied:
-    """A sync that changed the people, as the running desk saw it: its people before and
-    after, and who left, came back or has a new manager (old, new)."""
+    """A sync that changed the people, as the running desk saw it: its people after, and
+    who left, came back or has a new manager (old, new)."""
 
-    before: Directory
     after: Directory
     deactivated: tuple[str, ...]
     reactivated: tuple[str, ...]
@@ -547,12 +561,8 @@ def run(desk: Desk, *, actor: str = "serve", dry_run: bool = False) -> SyncRepor
     """Sync into the running desk (`deskbot serve`'s job): apply, load the new people at
     once, tell the admins about a new problem, and hand what changed on (`applied`).
 
-    One at a time in a process (a SCIM push and the interval job may start together), and
-    from the people file as it is now: a sync run elsewhere (cron, another replica) may
-    have replaced it, and what that sync changed was handed on there, not again here."""
+    One at a time in a process: a SCIM push and the interval job may start together."""
     with _ONE_AT_A_TIME:
-        people_watch.refresh(desk)
-        before = desk.directory
         now = desk.clock.now()
         report = sync(desk.settings, desk.store, dry_run=dry_run, actor=actor, now=now)
         if report.new_problem:
@@ -561,7 +571,7 @@ def run(desk: Desk, *, actor: str = "serve", dry_run: bool = False) -> SyncRepor
             log.warning("directory sync changed nothing: %s", report.refused)
         elif report.written:
             people_watch.refresh(desk, force=True)
-            applied(desk, before, report)
+            applied(desk, report)
         return report
 
 
@@ -597,15 +607,15 @@ def run_in_slot(desk: Desk, worker: str) -> SyncReport | None:
     return report
 
 
-def applied(desk: Desk, before: Directory, report: SyncReport) -> Applied:
+def applied(desk: Desk, report: SyncReport) -> Applied:
     """After a sync changed the people file, with `desk` holding the new people: the one
-    place that knows who left, came back or changed manager, and hands a leaver's approvals
-    and claimed tickets, and a mover's manager approvals, on (bot/leavers.py)."""
+    place that hands a leaver's approvals and claimed tickets, and a mover's manager
+    approvals, on (bot/leavers.py), from what this sync changed (`SyncReport`), not from a
+    comparison with people loaded earlier: a sync run elsewhere meanwhile handed its own on."""
     with desk.store.begin() as session:
-        changes = leavers.changes_between(before, desk.directory)
+        changes = report.people_changes()
         handover = leavers.hand_over(desk, session, changes, desk.clock.now())
     change = Applied(
-        before=before,
         after=desk.directory,
         deactivated=tuple(report.deactivations),
         reactivated=tuple(report.reactivations),

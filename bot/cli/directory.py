@@ -11,7 +11,7 @@ from bot.app import build_desk, require_current_schema
 from bot.base.config import Settings
 from bot.base.yamlfile import ProblemsError
 from bot.cli.common import add_config, add_format, print_json, settings_from
-from bot.directory import Directory, load_directory
+from bot.directory import people_path
 from bot.directory_sync import SyncReport, sync
 from bot.leavers import Handover
 from store.db import Store
@@ -85,26 +85,18 @@ def _print_handover(handover: Handover) -> None:
         print(f"withheld    {handover.withheld} message(s) to people who left")
 
 
-def _loaded(settings: Settings) -> Directory | None:
-    """The people the desk loads now; None before the first sync."""
-    try:
-        return load_directory(settings)
-    except ProblemsError:
-        return None
-
-
 def directory_sync_command(args: argparse.Namespace) -> int:
     settings = settings_from(args)
-    before = _loaded(settings)
+    # Before the first sync there is nobody to tell, nor anything to hand on.
+    first = not people_path(settings).exists()
     store = open_store(settings)
     try:
         report = sync(settings, store, dry_run=args.dry_run, actor="cli")
     finally:
         store.dispose()
-    # Before the first sync there is nobody to tell, nor anything to hand on.
     handover = Handover()
-    if before is not None and (report.new_problem or report.written):
-        handover = _follow_up(settings, before, report)
+    if not first and (report.new_problem or report.written):
+        handover = _follow_up(settings, report)
     if args.format == "json":
         print_json({**report.as_dict(), "dry_run": args.dry_run, "handover": handover.as_dict()})
     else:
@@ -113,7 +105,7 @@ def directory_sync_command(args: argparse.Namespace) -> int:
     return 1 if report.refused else 0
 
 
-def _follow_up(settings: Settings, before: Directory, report: SyncReport) -> Handover:
+def _follow_up(settings: Settings, report: SyncReport) -> Handover:
     """What `deskbot serve` does after its own syncs: tell the admins about a new problem,
     hand a leaver's and a mover's work on. It needs the whole desk (texts, the people
     loaded), so only then; never a request, so its matcher is not trained, nor are
@@ -128,7 +120,7 @@ def _follow_up(settings: Settings, before: Directory, report: SyncReport) -> Han
         if report.new_problem:
             directory_sync.alert_admins(desk, report)
         if report.written:
-            return directory_sync.applied(desk, before, report).handover
+            return directory_sync.applied(desk, report).handover
         return Handover()
     finally:
         desk.store.dispose()

@@ -702,3 +702,25 @@ def test_an_incremental_sync_ends_where_a_full_read_would(
     assert incremental == from_nothing
     assert incremental["mark"]["delegate"] == "" and "approver" not in incremental["mark"]["role"]
     assert incremental["bob"]["telegram_id"] == "2002"
+
+
+def test_without_the_sync_state_every_person_is_worked_out_again_and_leavers_stay_gone(
+    tmp_path: Path, slapd: Slapd, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """sync-state.json (what the CSV lending accounts said last time) lost, the LDAP
+    snapshot kept: LDAP's changes are still read incrementally, everyone's row is worked
+    out again, and someone who left earlier stays a leaver."""
+    config = _config(tmp_path, slapd)
+    assert _sync(capsys, config)[0] == 0
+    with _admin(slapd) as conn:
+        assert conn.delete(dn_of("olivia"))
+    code, report = _sync(capsys, config)
+    assert code == 0 and report["deactivations"] == ["olivia"], report
+    (tmp_path / "sync-state.json").unlink()
+    with _admin(slapd) as conn:
+        assert conn.modify(dn_of("alice"), {"title": [(ldap3.MODIFY_REPLACE, ["Sales Lead"])]})
+    code, report = _sync(capsys, config)
+    assert code == 0, report
+    assert [u["id"] for u in report["updates"]] == ["alice"]
+    assert report["reactivations"] == [] and report["deactivations"] == []
+    assert _people(capsys, config)["olivia"]["active"] is False
