@@ -216,6 +216,7 @@ def save_snapshot(path: Path, snapshot: Snapshot) -> None:
         for dn, (group, members) in snapshot.groups.items():
             out.write(_line(["g", dn, group, members]))
     Path(name).replace(path)
+    path.with_name("ldap-snapshot.json").unlink(missing_ok=True)  # version 1's, now unread
 
 
 def _line(entry: list[object]) -> str:
