@@ -50,6 +50,8 @@ def _print(report: SyncReport, dry_run: bool) -> None:
         print(f"refused: {report.refused}")
     elif dry_run:
         print(f"dry run: nothing written ({report.people} active people)")
+    elif not report.changes:
+        print(f"nothing changed: {report.people} active people")
     else:
         print(f"synced: {report.people} active people")
 

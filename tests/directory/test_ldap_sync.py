@@ -591,6 +591,8 @@ def test_a_people_file_edited_by_hand_or_a_refused_sync_leads_to_a_full_read(
     code, report = _sync(capsys, config)
     assert code == 0 and report["updates"] == [] and report["written"] is False, report
     assert synced.stat().st_ino == before
+    code, out = _run(capsys, "directory", "sync", "--config", str(config))
+    assert code == 0 and out.strip() == "nothing changed: 11 active people", out
 
 
 def test_an_unreadable_snapshot_means_a_full_read(
