@@ -6,11 +6,18 @@ loading it costs far more than the fresh store each test gets.
 A configuration is its settings (the database aside) and the files they point at, down to
 each file's bytes, so a test that writes its own catalog or learned
 phrasings gets content of its own.
+
+Helper processes that a test starts (a technician pressing Claim, a dispatcher, an app
+process killed -9) are handed this process's content with `handed` and take it with `adopt`:
+loading it again costs each of them seconds. They still compute their own configuration's
+fingerprint, so content is only ever reused for the configuration it was built from.
 """
 
 from __future__ import annotations
 
 import hashlib
+import pickle
+from collections.abc import Mapping
 from pathlib import Path
 
 from bot import app
@@ -43,6 +50,27 @@ def shared_content(settings: Settings) -> Content:
     if key not in _CONTENT:
         _CONTENT[key] = build_content(settings)
     return _CONTENT[key]
+
+
+def handed(settings: Settings) -> dict[str, Content]:
+    """The content for `settings`, keyed as `adopt` takes it in another process."""
+    return {fingerprint(settings): shared_content(settings)}
+
+
+def adopt(contents: Mapping[str, Content]) -> None:
+    """Take content handed over by the test process (see `handed`)."""
+    _CONTENT.update(contents)
+
+
+def hand_to_file(settings: Settings, path: Path) -> Path:
+    """`handed(settings)` pickled into `path`, for a helper started as a command."""
+    path.write_bytes(pickle.dumps(handed(settings)))
+    return path
+
+
+def adopt_file(path: Path) -> None:
+    """Take the content `hand_to_file` wrote."""
+    adopt(pickle.loads(path.read_bytes()))  # written by this very test run
 
 
 def build_desk(

@@ -19,6 +19,7 @@ from bot.base.messages import Address, Message
 from bot.desk import Desk
 from store.models import OutboxMessage
 from store.outbox import notify
+from tests.desks import hand_to_file
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
@@ -44,9 +45,10 @@ def queue_many(desk: Desk, conversations: int, per: int) -> dict[str, list[str]]
 
 
 class Workers:
-    def __init__(self, db_url: str, tmp: Path) -> None:
+    def __init__(self, db_url: str, tmp: Path, content: Path) -> None:
         self.env = {**os.environ, "DATABASE_URL": db_url, "PYTHONPATH": str(ROOT)}
         self.tmp = tmp
+        self.content = content  # this process's content, so no worker loads it again
         self.out = tmp / "delivered.tsv"
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
 
@@ -61,6 +63,8 @@ class Workers:
                     str(self.out),
                     "--name",
                     name,
+                    "--content",
+                    str(self.content),
                     *extra,
                 ],
                 cwd=ROOT,
@@ -93,8 +97,8 @@ class Workers:
 
 
 @pytest.fixture
-def workers(db_url: str, tmp_path: Path) -> Iterator[Workers]:
-    w = Workers(db_url, tmp_path)
+def workers(db_url: str, tmp_path: Path, desk: Desk) -> Iterator[Workers]:
+    w = Workers(db_url, tmp_path, hand_to_file(desk.settings, tmp_path / "content.pickle"))
     yield w
     w.stop_all()
 

@@ -2,11 +2,13 @@
 `deskbot serve`, with a chat channel that appends each delivery to a file.
 
     python -m tests.notify.worker --out FILE --name w1 [--exit-when-done] [--go FILE]
+        [--content FILE]
 
 DATABASE_URL selects the database. Each delivered message becomes one line
 `conversation<TAB>text<TAB>worker<TAB>monotonic_ns`, flushed before the send "returns", so
 a SIGKILL loses nothing that was delivered. `--delay` keeps each send in flight a little
-while (the window in which a crash makes a duplicate).
+while (the window in which a crash makes a duplicate). `--content` is the test process's
+content (tests/desks.py `hand_to_file`), so the worker does not load it again.
 """
 
 from __future__ import annotations
@@ -18,12 +20,13 @@ import sys
 import time
 from pathlib import Path
 
+from bot import app
 from bot.app import load_config
 from bot.base.messages import Outbound
 from bot.desk import Desk
 from notifications.scheduler import build_scheduler
 from store import outbox
-from tests.desks import build_desk
+from tests.desks import adopt_file, shared_content
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -49,6 +52,9 @@ class FileChannel:
 def prepare(args: argparse.Namespace) -> Desk:
     """Build the desk (config.yaml with fast dispatch settings), then wait for `--go`."""
     settings = load_config(ROOT / "config.yaml")
+    if args.content:
+        adopt_file(Path(args.content))
+    content = shared_content(settings)  # the dispatch settings below change no content
     notices = settings.notifications
     dispatch = notices.dispatch.model_copy(
         update={
@@ -61,7 +67,7 @@ def prepare(args: argparse.Namespace) -> Desk:
     settings = settings.model_copy(
         update={"notifications": notices.model_copy(update={"dispatch": dispatch})}
     )
-    desk = build_desk(settings, migrate=False)
+    desk = app.build_desk(settings, migrate=False, content=content)
     if args.go:
         Path(args.go + f".{args.name}.ready").touch()
         while not Path(args.go).exists():
@@ -97,6 +103,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--concurrency", type=int, default=1)
     p.add_argument("--exit-when-done", action="store_true")
     p.add_argument("--go", default="")
+    p.add_argument("--content", default="")
     return p.parse_args(argv)
 
 

@@ -24,12 +24,12 @@ from bot.base.config import Settings
 from bot.base.messages import Inbound
 from bot.chat.engine import Engine
 from bot.chat.workers import EngineFailed, ThreadWorkers
-from bot.desk import Desk
+from bot.desk import Content, Desk
 from bot.processes import ProcessWorkers
 from store import tickets as repo
 from store.db import Store
 from store.models import OutboxMessage
-from tests.desks import build_desk, shared_content
+from tests.desks import build_desk, handed, shared_content
 from tests.slack import engine_parent
 from tests.slack.conftest import Driver, slack_settings
 from tests.slack.fake_slack import FakeSlack
@@ -143,12 +143,16 @@ async def test_replies_the_app_process_never_read_are_not_lost_when_it_is_killed
 
 
 async def _replies_after_death(
-    app_main: Callable[[str, list[str]], None], db_url: str, people: list[str], tag: str
+    app_main: Callable[[str, list[str], dict[str, Content]], None],
+    db_url: str,
+    people: list[str],
+    tag: str,
 ) -> list[OutboxMessage]:
     """Run `app_main` as an app process that is killed -9, then wait (up to a minute) for
     its engine child to queue a reply for each person in the outbox."""
     context = multiprocessing.get_context("spawn")
-    app = context.Process(target=app_main, args=(db_url, people))
+    settings = load_config(ROOT / "config.yaml", {"DATABASE_URL": db_url})  # as it does
+    app = context.Process(target=app_main, args=(db_url, people, handed(settings)))
     app.start()
     app.join(120)
     assert app.exitcode == -signal.SIGKILL
@@ -285,17 +289,21 @@ async def test_a_child_that_cannot_start_fails_its_messages_and_is_tried_again(
     with pytest.raises(RuntimeError, match="did not start"):
         await ProcessWorkers(bad, 1, engine_desk).start()
 
-    workers = ProcessWorkers(good, 1, engine_desk)
+    # The good children take the app process's content (as serve's do), and need not
+    # train the matcher again; the bad one has none, so it reads the files.
+    workers = ProcessWorkers(good, 1, engine_desk, real_clock_desk.content)
     await workers.start()
     try:
         workers.restart_delay = 0.5
-        workers.settings = bad  # the next child cannot build its desk
+        # The next child cannot build its desk.
+        workers.settings, workers.content = bad, None
         for child in workers.pids:
             os.kill(child, signal.SIGKILL)
         hello = Inbound("slack", "D0BOB", "bob", text="hi", event_id="Ev-a")
         with pytest.raises(EngineFailed, match="could not start"):
             await asyncio.wait_for(workers.run(hello), 60)
-        workers.settings = good  # fixed: the next attempt starts, and this waits for it
+        # Fixed: the next attempt starts, and this waits for it.
+        workers.settings, workers.content = good, real_clock_desk.content
         assert await asyncio.wait_for(workers.run(hello), 60)
     finally:
         await workers.close()

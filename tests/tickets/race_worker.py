@@ -15,17 +15,26 @@ from bot.base.clock import FixedClock
 from bot.base.markup import to_plain
 from bot.base.messages import Inbound
 from bot.chat.engine import Engine
-from tests.desks import build_desk
+from bot.desk import Content
+from tests.desks import adopt, build_desk
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def claim_all(
-    db_url: str, now_iso: str, person: str, numbers: list[str], barrier: Any, results: Any
+    db_url: str,
+    now_iso: str,
+    person: str,
+    numbers: list[str],
+    barrier: Any,
+    results: Any,
+    contents: dict[str, Content],
 ) -> None:
-    """Press Claim on every ticket in `numbers` as `person`; put (person, number, reply)."""
+    """Press Claim on every ticket in `numbers` as `person`; put (person, number, reply).
+    `contents`: the test process's content (tests/desks.py), not loaded again here."""
     from datetime import datetime
 
+    adopt(contents)
     settings = load_config(ROOT / "config.yaml", {"DATABASE_URL": db_url})
     desk = build_desk(settings, clock=FixedClock(datetime.fromisoformat(now_iso)), migrate=False)
     engine = Engine(desk)

@@ -10,18 +10,22 @@ import queue
 import threading
 import uuid
 from collections import defaultdict
+from pathlib import Path
 
 import pytest
 from sqlmodel import col, select
 
+from bot.app import load_config
 from bot.base.markup import to_plain
 from bot.base.messages import Inbound
 from bot.chat.engine import Engine
 from bot.desk import Desk
 from store.models import OutboxMessage
+from tests.desks import handed
 from tests.tickets import race_worker
 from tests.tickets.helpers import SLACK_TRIAGE, get, kinds, new_ticket
 
+ROOT = Path(__file__).resolve().parents[2]
 TECHNICIANS = ["dana", "alex", "chen.jie", "priya"]  # priya is an admin: every queue
 
 
@@ -115,8 +119,12 @@ def test_concurrent_claims_from_processes(tdesk: Desk, db_url: str) -> None:
     barrier = ctx.Barrier(len(people))
     out = ctx.Queue()
     now = tdesk.clock.now().isoformat()
+    settings = load_config(ROOT / "config.yaml", {"DATABASE_URL": db_url})  # as the workers do
+    contents = handed(settings)
     procs = [
-        ctx.Process(target=race_worker.claim_all, args=(db_url, now, p, numbers, barrier, out))
+        ctx.Process(
+            target=race_worker.claim_all, args=(db_url, now, p, numbers, barrier, out, contents)
+        )
         for p in people
     ]
     for p in procs:
