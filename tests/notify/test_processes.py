@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
+from bot.base.config import Settings
 from bot.base.messages import Address, Message
 from bot.desk import Desk
 from store.models import OutboxMessage
@@ -96,9 +97,15 @@ class Workers:
             proc.wait(timeout=10)
 
 
+@pytest.fixture(scope="session")
+def content_file(tmp_path_factory: pytest.TempPathFactory, repository_settings: Settings) -> Path:
+    """config.yaml's content, written once for every worker of the session."""
+    return hand_to_file(repository_settings, tmp_path_factory.mktemp("content") / "content.pickle")
+
+
 @pytest.fixture
-def workers(db_url: str, tmp_path: Path, desk: Desk) -> Iterator[Workers]:
-    w = Workers(db_url, tmp_path, hand_to_file(desk.settings, tmp_path / "content.pickle"))
+def workers(db_url: str, tmp_path: Path, content_file: Path) -> Iterator[Workers]:
+    w = Workers(db_url, tmp_path, content_file)
     yield w
     w.stop_all()
 
