@@ -48,7 +48,8 @@ def _settings(folder: Path, url: str) -> Settings:
     data["paths"]["people"] = str(folder / "none.csv")
     for queue in data["queues"].values():
         queue["lead"] = None
-    data["approver_groups"] = {}
+    # The groups stay (change control names its advisory board among them), empty.
+    data["approver_groups"] = {name: [] for name in data["approver_groups"]}
     data["channels"]["console"] = {"person": ""}
     data["database"] = {"url": url}
     roles = {"admin": "it-admins", "approver": "approvers", "technician": {"service_desk": "desk"}}
