@@ -10,7 +10,10 @@ A temporary SQLite database gets `--people` users (a manager chain: each reports
 person whose number is a tenth of theirs), 60 groups (roles and queues) listing them, then
 `--changes` PATCHes of one user's title, each followed by a sync. Printed: the first full
 sync, the median write and sync per change, the baseline and the ratio sync / baseline.
-A change re-plans the whole directory, so its cost grows with the directory, not the change.
+A change reads every pushed user and group again, so its cost still grows with the
+directory; only the people it reaches are worked out and checked anew (their fingerprints
+in sync-state.json tell which). 50,000 people, 60 groups (5 December 2026, SQLite): a sync
+after one change 3.0 s, down from 4.4 s when everyone was worked out again; baseline 1.2 s.
 """
 
 from __future__ import annotations

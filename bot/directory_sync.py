@@ -54,7 +54,16 @@ from bot.directory import (
 )
 from bot.ldap_source import LDAP
 from bot.leavers import Handover, PeopleChanges
-from bot.people_sources import CSV, Read, Record, Source, SourceError, file_stamp, read_rows
+from bot.people_sources import (
+    CSV,
+    Read,
+    Record,
+    Source,
+    SourceError,
+    file_stamp,
+    read_rows,
+    shape,
+)
 from bot.scim.source import SCIM
 from store import people_audit, timers
 from store.db import Store
@@ -86,6 +95,9 @@ class SyncReport:
     problems: list[str] = field(default_factory=list)
     refused: str | None = None  # why nothing was changed
     written: bool = False
+    # Everyone's row was worked out anew (a full read, the first sync, an unknown state),
+    # not only the rows the sources' changes reach.
+    whole: bool = True
     people: int = 0  # active people after the sync
     sources: list[str] = field(default_factory=list)
     # A stable name for why it was refused (`source:ldap`, `max_deactivate`, `rules`).
@@ -141,17 +153,20 @@ def merge(
     previous: Mapping[str, Row],
     seen: Mapping[str, Mapping[str, str]] | None = None,
 ) -> tuple[dict[str, Row], SyncReport, set[str]]:
-    """The new people file's rows by id, what changes, and whose rows were worked out anew
-    (everyone's, unless a source answered with its changes only: then only theirs, and the
-    rest keep the last sync's row). `seen`: what the last applied sync saw of the sources
-    that return everyone (`digests`), to tell theirs; None when it is not known."""
+    """The new people file's rows by id, what changes, and whose rows were worked out anew.
+    Only the people the sources' changes reach, the rest keeping the last sync's row, when
+    the last applied sync is known: a source that answered with its changes only says whose
+    (LDAP), and for one that returns everyone (the CSV, SCIM) `seen` holds what it said then
+    (`digests`). Otherwise everyone's."""
     cfg = settings.directory
     report = SyncReport(sources=list(cfg.sources))
     given = {name: _index(name, reads[name], report) for name in cfg.sources}
     member_ids: set[str] = set()
     for name in cfg.members:
         member_ids |= reads[name].held()
-    partial = bool(previous) and any(reads[n].changed is not None for n in cfg.sources)
+    partial = bool(previous) and (
+        seen is not None or any(reads[n].changed is not None for n in cfg.sources)
+    )
     # A record of a source that only adds fields is matched by email when its id is
     # nobody's, among the members or in the last sync: a new colleague given a leaver's old
     # address must not get the leaver's accounts.
@@ -215,6 +230,7 @@ def merge(
             }
             dirty.add(pid)
     _drop_delegates(rows, dirty, None if everyone else previous)
+    report.whole = everyone
     _compare(rows, previous, report, dirty)
     # Records looked up on the way told their problems as they were made (once each).
     told = [p for name in cfg.sources for p in reads[name].problems]
@@ -284,10 +300,10 @@ def state_path(settings: Settings) -> Path:
 
 def _load_seen(settings: Settings, target: Path) -> dict[str, dict[str, str]] | None:
     """What the last applied sync saw of the sources that return everyone; None when that
-    is not known for the people file there now."""
+    is not known for the people file there now, or the settings that shape it changed."""
     try:
         data = json.loads(state_path(settings).read_text(encoding="utf-8"))
-        if data.get("synced") != file_stamp(target):
+        if data.get("synced") != file_stamp(target) or data.get("shape") != shape(settings):
             return None
         return {str(k): {str(i): str(d) for i, d in v.items()} for k, v in data["seen"].items()}
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
@@ -300,7 +316,7 @@ def _save_seen(settings: Settings, target: Path, reads: Mapping[str, Read]) -> N
         for name, read in reads.items()
         if read.changed is None and read.lookup is None
     }
-    data = {"synced": file_stamp(target), "seen": seen}
+    data = {"synced": file_stamp(target), "shape": shape(settings), "seen": seen}
     path = state_path(settings)
     fd, name = tempfile.mkstemp(prefix=".state-", suffix=".json", dir=path.parent)
     with os.fdopen(fd, "w", encoding="utf-8") as out:
@@ -497,7 +513,7 @@ def _apply(
         people_audit.went_through(session=session, at=at)
     # After changes only (or a full read, or the first sync): an unchanged file is not
     # replaced, so the running desks do not load everyone again for nothing.
-    if report.changes or not target.exists() or all(r.changed is None for r in reads.values()):
+    if report.changes or not target.exists() or report.whole:
         fd, name = tempfile.mkstemp(prefix=".people-", suffix=".csv", dir=target.parent)
         os.close(fd)
         candidate = Path(name)

@@ -33,7 +33,7 @@ from ldap3.utils.conv import escape_filter_chars
 from ldap3.utils.dn import parse_dn
 
 from bot.base.config import LANGUAGES, LdapSettings, ScimSettings, Settings
-from bot.people_sources import Read, Record, Source, SourceError, file_stamp
+from bot.people_sources import Read, Record, Source, SourceError, file_stamp, shape
 from store.db import Store
 
 log = logging.getLogger(__name__)
@@ -158,8 +158,7 @@ def snapshot_key(settings: Settings, cfg: LdapSettings) -> str:
     since a change there may change anyone's record."""
     what = [cfg.url, cfg.bind_dn, cfg.people, cfg.groups, cfg.people_filter, cfg.group_filter]
     what += [f"{k}={v}" for k, v in sorted(cfg.attribute_map().items())]
-    what += [settings.directory.model_dump_json(exclude={"ldap": {"bind_password"}})]
-    what += [settings.language, *sorted(settings.queues), *sorted(settings.approver_group_names())]
+    what += [shape(settings)]
     return hashlib.sha256("\n".join(what).encode()).hexdigest()[:32]
 
 

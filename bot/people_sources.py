@@ -13,6 +13,7 @@ handed the store, when there is one) are three such functions, and a new source 
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -136,3 +137,14 @@ def file_stamp(path: Path) -> str:
     except OSError:
         return "absent"
     return f"{st.st_ino}:{st.st_mtime_ns}:{st.st_size}"
+
+
+def shape(settings: Settings) -> str:
+    """What shapes the merge and its rules besides the sources' records: `directory`
+    (sources, members, precedence...), the queues, approver groups and language. Another
+    shape and everyone's row is worked out again."""
+    what = [
+        settings.directory.model_dump_json(exclude={"ldap": {"bind_password"}, "scim": {"token"}})
+    ]
+    what += [settings.language, *sorted(settings.queues), *sorted(settings.approver_group_names())]
+    return hashlib.sha256("\n".join(what).encode()).hexdigest()[:32]

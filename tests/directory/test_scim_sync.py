@@ -242,6 +242,46 @@ async def test_pushed_people_become_the_desks_people(
     assert report["refused"] is None
 
 
+async def test_a_push_works_out_only_the_people_it_reaches(db_url: str, tmp_path: Path) -> None:
+    """SCIM returns every user each time; what the last sync saw of them (sync-state.json)
+    tells which changed, so one PATCH is one person worked out and checked again, a push
+    that changes nothing leaves the people file alone, and new settings mean everyone."""
+    _, settings = _settings(tmp_path, db_url, demo=False)
+    desk = build_desk(settings)
+    reports: list[directory_sync.SyncReport] = []
+    try:
+
+        def sync() -> None:
+            reports.append(directory_sync.run(desk, actor="scim"))
+
+        async with running(db_url, sync, settings.directory.scim) as api:
+            ids = await _push_demo(api)
+            synced = tmp_path / "synced.csv"
+            before = synced.stat().st_ino
+            patch = {"op": "replace", "path": "title", "value": "Sales Lead"}
+            assert (await api.patch(f"/Users/{ids['alice']}", patch)).status == 200
+            await api.server.settled()
+            last = reports[-1]
+            assert not last.whole and last.written
+            assert [u["id"] for u in last.updates] == ["alice"]
+            assert [c.person_id for c in last.changes] == ["alice"]
+            assert desk.directory.get("alice").title == "Sales Lead"  # type: ignore[union-attr]
+            assert synced.stat().st_ino != before
+            # A sync with nothing pushed since: nothing to change, the file left alone.
+            before = synced.stat().st_ino
+            again = await asyncio.to_thread(directory_sync.run, desk, actor="scim")
+            assert not again.whole and not again.changes and not again.written
+            assert synced.stat().st_ino == before
+    finally:
+        desk.store.dispose()
+    # Other settings that shape the people (here: how many may leave at once): everyone.
+    directory = settings.directory.model_copy(update={"max_deactivate": 0.5})
+    report = directory_sync.sync(
+        settings.model_copy(update={"directory": directory}), None, dry_run=True
+    )
+    assert report.whole and not report.changes
+
+
 async def test_a_push_that_breaks_the_people_rules_changes_nothing(
     db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
