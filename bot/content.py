@@ -62,6 +62,7 @@ def build_matcher(settings: Settings, intents: IntentCatalog) -> LexicalMatcher:
             Thresholds(m.high, m.low, m.margin, m.max_choices),
             settings=ModelSettings(general_vectors=m.word_vectors),
             second_view=EncoderView(intents) if m.encoder else None,
+            kept_in=settings.resolve(m.cache) if m.cache else None,
         )
     except EncoderMissing as exc:
         raise ProblemsError(encoder_problems(settings)) from exc

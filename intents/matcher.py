@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Literal, Protocol
 
 import numpy as np
@@ -126,12 +127,14 @@ class LexicalMatcher:
         settings: ModelSettings | None = None,
         corpus: Sequence[str] = (),
         second_view: SecondView | None = None,
+        kept_in: Path | None = None,
     ) -> None:
         self.thresholds = thresholds or Thresholds()
         self.second_view = second_view
         self.settings = settings or ModelSettings()
         self._lexicon = lexicon or default_lexicon()
-        self._t = trained_for(catalog, self._lexicon, self.settings, corpus)
+        # `kept_in`: a folder where trained models outlive the process (`trained_for`).
+        self._t = trained_for(catalog, self._lexicon, self.settings, corpus, kept_in)
 
     @property
     def intents(self) -> list[str]:

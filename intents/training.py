@@ -13,10 +13,16 @@ so a request and the catalog phrases it is compared with are always described al
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
+import os
+import pickle
+import sys
+import tempfile
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +37,8 @@ from intents.distributional import (
 )
 from intents.linear import Floats, Ints, LinearModel, Sparse, train_softmax
 from intents.text import VIEWS, WORD_VIEW, Analysis, Analyzer, Lexicon, Token, load_lexicon
+
+log = logging.getLogger(__name__)
 
 # Built-in intents that steer the conversation: their words are never typo-correction
 # targets (intents.text.Analyzer.learn_vocabulary).
@@ -114,9 +122,15 @@ _LEXICON: Lexicon | None = None
 
 
 def trained_for(
-    catalog: IntentCatalog, lexicon: Lexicon, settings: ModelSettings, corpus: Sequence[str]
+    catalog: IntentCatalog,
+    lexicon: Lexicon,
+    settings: ModelSettings,
+    corpus: Sequence[str],
+    folder: Path | None = None,
 ) -> Trained:
-    """The model of this catalog, trained now or shared with an identical earlier build."""
+    """The model of this catalog, trained now or shared with an identical earlier build: in
+    this process, or kept in `folder` by an earlier one (`deskbot serve` restarting, each
+    `deskbot chat`): training takes a second or more, reading it back milliseconds."""
     pairs: list[tuple[str, str]] = []
     keywords: set[tuple[str, str]] = set()
     for intent in catalog:
@@ -127,13 +141,89 @@ def trained_for(
     key = _fingerprint(pairs, settings, id(lexicon), keywords, corpus)
     trained = _CACHE.get(key)
     if trained is None:
-        trained = _train(pairs, lexicon, settings, keywords, corpus)
+        # On disk only with the shipped lexicon: its identity there is its file's content.
+        kept = folder if folder is not None and lexicon is _LEXICON else None
+        on_disk = _fingerprint(pairs, settings, 0, keywords, corpus) if kept else ""
+        trained = _read_kept(kept, on_disk) if kept else None
+        if trained is None:
+            trained = _train(pairs, lexicon, settings, keywords, corpus)
+            if kept:
+                _keep(kept, on_disk, trained)
         _CACHE[key] = trained
         while len(_CACHE) > _CACHE_SIZE:
             _CACHE.popitem(last=False)
     else:
         _CACHE.move_to_end(key)
     return trained
+
+
+# Trained models kept on disk, per folder: the newest this many (about 20 MB each).
+KEPT = 6
+
+
+def _kept_path(folder: Path, key: str) -> Path:
+    return folder / f"matcher-{hashlib.sha256((key + _code()).encode()).hexdigest()[:32]}.pickle"
+
+
+def _read_kept(folder: Path, key: str) -> Trained | None:
+    """A model an earlier process trained from the same catalog, settings and code. The
+    folder is the desk's own (var/), as trusted as its database: pickle runs what it reads."""
+    path = _kept_path(folder, key)
+    try:
+        if not (_private(folder) and _private(path)):
+            log.warning("kept matcher %s not read: others may write it; training it", path)
+            return None
+        with path.open("rb") as f:
+            # Only what this user wrote, where nobody else may write (checked above).
+            trained = pickle.load(f)  # noqa: S301
+    except FileNotFoundError:
+        return None
+    except Exception as exc:  # torn, or written by another version: trained again
+        log.warning("kept matcher %s not read (%s); training it again", path.name, exc)
+        return None
+    if not isinstance(trained, Trained):
+        return None
+    path.touch()  # recently used: kept longest
+    return trained
+
+
+def _private(path: Path) -> bool:
+    """Owned by this user and writable by nobody else (as ssh asks of its keys): a pickle
+    runs what it reads, so a model is read back only from such a file and folder."""
+    st = path.stat()
+    if not hasattr(os, "getuid"):  # Windows: its ACLs are not mode bits
+        return True
+    return st.st_uid == os.getuid() and not st.st_mode & 0o022
+
+
+def _keep(folder: Path, key: str, trained: Trained) -> None:
+    """Write the model for the next process (one rename: a reader never sees half), and
+    forget the oldest beyond `KEPT`. A folder that cannot be written only costs time."""
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=".matcher-", suffix=".pickle", dir=folder)  # 0600
+        with os.fdopen(fd, "wb") as out:
+            pickle.dump(trained, out, protocol=pickle.HIGHEST_PROTOCOL)
+        Path(name).replace(_kept_path(folder, key))
+        models = sorted(folder.glob("matcher-*.pickle"), key=lambda p: p.stat().st_mtime)
+        for old in models[:-KEPT]:
+            old.unlink(missing_ok=True)
+    except OSError as exc:
+        log.warning("the trained matcher could not be kept in %s: %s", folder, exc)
+
+
+@cache
+def _code() -> str:
+    """What else a kept model depends on: this package's code and data files, numpy's and
+    Python's versions. Another deskbot and the model is trained again."""
+    digest = hashlib.sha256(f"{np.__version__}|{sys.version}".encode())
+    here = Path(__file__).parent
+    for path in sorted([*here.glob("*.py"), *here.glob("*.yaml")]):
+        digest.update(path.name.encode() + b"\x00" + path.read_bytes())
+    for path in sorted(here.glob("data/*")):
+        st = path.stat()
+        digest.update(f"{path.name}:{st.st_size}:{st.st_mtime_ns}".encode())
+    return digest.hexdigest()
 
 
 def _fingerprint(

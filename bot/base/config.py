@@ -252,6 +252,10 @@ class Matcher(Section):
     # needs `pip install 'deskbot[encoder]'`; about 25 ms per unsure message on one core and
     # about 15 s more start-up (every catalog example is embedded once).
     encoder: bool = False
+    # Trained models kept here between runs (relative to config.yaml; "" for never): a
+    # restart or a `deskbot chat` reads the model back in milliseconds instead of training
+    # it for a second or more. Keep it as private as the database (var/).
+    cache: str = "var/cache"
 
     @model_validator(mode="after")
     def _ordered(self) -> Matcher:

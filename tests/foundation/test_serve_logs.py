@@ -24,6 +24,7 @@ from sqlmodel import select
 
 from store.db import Store
 from store.models import OutboxMessage
+from tests.configs import MODELS
 from tests.slack.conftest import payload, sign
 from tests.slack.fake_slack import FakeSlack, dm_of
 from tests.telegram.fake_bot_api import FakeBotAPI
@@ -66,6 +67,7 @@ def write_config(
     paths["people"] = str(tmp / "people.csv")
     config.setdefault("insight", {})["charts"] = str(tmp / "reports")
     config["database"] = {"url": db_url}
+    config["matcher"]["cache"] = MODELS  # trained models shared by the run
     config["channels"] = {
         "telegram": {
             "enabled": True,

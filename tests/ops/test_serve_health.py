@@ -16,6 +16,7 @@ from typing import BinaryIO
 import pytest
 import yaml
 
+from tests.configs import MODELS
 from tests.foundation.test_serve_logs import free_port
 from tests.ops.helpers import get, scrape, until, value
 from tests.telegram.fake_bot_api import FakeBotAPI
@@ -38,6 +39,7 @@ def write_config(tmp: Path, db_url: str, telegram: str, port: int) -> Path:
     paths["people"] = str(tmp / "people.csv")
     config.setdefault("insight", {})["charts"] = str(tmp / "reports")
     config["database"] = {"url": db_url}
+    config["matcher"]["cache"] = MODELS  # trained models shared by the run
     config["channels"] = {
         "slack": {"enabled": False},
         "telegram": {"enabled": True, "token": TOKEN, "api_url": telegram, "mode": "polling"},
@@ -173,6 +175,7 @@ def console_config(tmp: Path, db_url: str, port: int) -> Path:
             paths[key] = str(ROOT / path)
     config.setdefault("insight", {})["charts"] = str(tmp / "reports")
     config["database"] = {"url": db_url}
+    config["matcher"]["cache"] = MODELS  # trained models shared by the run
     config["ops"] = {"http": f"127.0.0.1:{port}"}
     path = tmp / "config.yaml"
     path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
