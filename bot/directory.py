@@ -13,6 +13,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.base.config import LANGUAGES, SYNCED_FIELDS, Settings
+from bot.base.files import stamp
 from bot.base.yamlfile import TABLE_LIMIT, Problem, ProblemsError, read_text
 
 log = logging.getLogger(__name__)
@@ -427,11 +428,7 @@ def people_stamp(settings: Settings) -> str:
     """Changes whenever the people file the desk loads is replaced or edited (a sync
     renames a new file into place: a new inode); one `stat`, cheap enough for every message.
     Taken before the file is read, so a change while reading is seen the next time."""
-    try:
-        st = people_path(settings).stat()
-    except OSError:
-        return "absent"
-    return f"{st.st_ino}:{st.st_mtime_ns}:{st.st_size}"
+    return stamp(people_path(settings))
 
 
 def manager_cycles(

@@ -28,8 +28,6 @@ import csv
 import hashlib
 import json
 import logging
-import os
-import tempfile
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -41,6 +39,7 @@ from sqlmodel import Session
 from bot import leavers, people_watch
 from bot.addresses import home_address
 from bot.base.config import SYNCED_FIELDS, Settings
+from bot.base.files import replaced, stamp
 from bot.base.messages import Message
 from bot.desk import Desk
 from bot.directory import (
@@ -60,7 +59,6 @@ from bot.people_sources import (
     Record,
     Source,
     SourceError,
-    file_stamp,
     read_rows,
     shape,
 )
@@ -303,7 +301,7 @@ def _load_seen(settings: Settings, target: Path) -> dict[str, dict[str, str]] | 
     is not known for the people file there now, or the settings that shape it changed."""
     try:
         data = json.loads(state_path(settings).read_text(encoding="utf-8"))
-        if data.get("synced") != file_stamp(target) or data.get("shape") != shape(settings):
+        if data.get("synced") != stamp(target) or data.get("shape") != shape(settings):
             return None
         return {str(k): {str(i): str(d) for i, d in v.items()} for k, v in data["seen"].items()}
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
@@ -316,12 +314,9 @@ def _save_seen(settings: Settings, target: Path, reads: Mapping[str, Read]) -> N
         for name, read in reads.items()
         if read.changed is None and read.lookup is None
     }
-    data = {"synced": file_stamp(target), "shape": shape(settings), "seen": seen}
-    path = state_path(settings)
-    fd, name = tempfile.mkstemp(prefix=".state-", suffix=".json", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
+    data = {"synced": stamp(target), "shape": shape(settings), "seen": seen}
+    with replaced(state_path(settings)) as out:
         out.write(json.dumps(data, separators=(",", ":")))
-    Path(name).replace(path)
 
 
 def _drop_delegates(
@@ -381,13 +376,6 @@ def _audited(changes: Iterable[Change], rows: Mapping[str, Row]) -> Iterator[Cha
             added = {c: ["", row[c]] for c in COMPARED if row[c]}
             change = replace(change, changes=added)
         yield change
-
-
-def _write(path: Path, rows: Iterable[Row]) -> None:
-    with path.open("w", encoding="utf-8", newline="") as out:
-        writer = csv.DictWriter(out, fieldnames=list(PEOPLE_COLUMNS))
-        writer.writeheader()
-        writer.writerows(rows)
 
 
 def check(settings: Settings, rows: Mapping[str, Row], dirty: set[str]) -> list[str]:
@@ -514,16 +502,12 @@ def _apply(
     # After changes only (or a full read, or the first sync): an unchanged file is not
     # replaced, so the running desks do not load everyone again for nothing.
     if report.changes or not target.exists() or report.whole:
-        fd, name = tempfile.mkstemp(prefix=".people-", suffix=".csv", dir=target.parent)
-        os.close(fd)
-        candidate = Path(name)
-        try:
-            _write(candidate, (rows[pid] for pid in sorted(rows)))
-            # Renamed last: if the audit fails the file stays as it was.
-            candidate.replace(target)
-            report.written = True
-        finally:
-            candidate.unlink(missing_ok=True)
+        # Written after the audit: if the audit fails the file stays as it was.
+        with replaced(target, newline="") as out:
+            writer = csv.DictWriter(out, fieldnames=list(PEOPLE_COLUMNS))
+            writer.writeheader()
+            writer.writerows(rows[pid] for pid in sorted(rows))
+        report.written = True
     _save_seen(settings, target, reads)
     for read in reads.values():
         if read.commit is not None:

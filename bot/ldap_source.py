@@ -16,10 +16,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import re
 import ssl
-import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -33,7 +31,8 @@ from ldap3.utils.conv import escape_filter_chars
 from ldap3.utils.dn import parse_dn
 
 from bot.base.config import LANGUAGES, LdapSettings, ScimSettings, Settings
-from bot.people_sources import Read, Record, Source, SourceError, file_stamp, shape
+from bot.base.files import replaced, stamp
+from bot.people_sources import Read, Record, Source, SourceError, shape
 from store.db import Store
 
 log = logging.getLogger(__name__)
@@ -145,8 +144,8 @@ class Snapshot:
     key: str  # what was read (server, bases, filters, attributes): another key, a full read
     full_at: str  # when the last full read was (ISO 8601, UTC)
     mark: str = ""  # the newest change time seen, as the server writes it
-    # The synced people file this snapshot was applied to (`file_stamp`): another file (none
-    # yet, edited by hand, restored from a backup) and the next read is a full one.
+    # The synced people file this snapshot was applied to (its `bot.base.files.stamp`):
+    # another file (none yet, edited by hand, restored) and the next read is a full one.
     synced: str = ""
     people: dict[str, PersonData] = field(default_factory=dict)  # normalised DN -> person
     groups: dict[str, tuple[str, list[str]]] = field(default_factory=dict)  # DN -> name, members
@@ -199,7 +198,6 @@ def save_snapshot(path: Path, snapshot: Snapshot) -> None:
     """Replace the kept snapshot in one rename (a sync interrupted midway keeps the old).
     One JSON line per entry after a line about the read: written and read an entry at a
     time, never as one string of the whole directory (that doubled a sync's memory)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     head = {
         "version": SNAPSHOT_VERSION,
         "key": snapshot.key,
@@ -207,14 +205,12 @@ def save_snapshot(path: Path, snapshot: Snapshot) -> None:
         "mark": snapshot.mark,
         "synced": snapshot.synced,
     }
-    fd, name = tempfile.mkstemp(prefix=".ldap-", suffix=".jsonl", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
+    with replaced(path) as out:
         out.write(json.dumps(head) + "\n")
         for dn, (values, manager, member_of, disabled) in snapshot.people.items():
             out.write(_line(["p", dn, values, manager, member_of, disabled]))
         for dn, (group, members) in snapshot.groups.items():
             out.write(_line(["g", dn, group, members]))
-    Path(name).replace(path)
     path.with_name("ldap-snapshot.json").unlink(missing_ok=True)  # version 1's, now unread
 
 
@@ -541,8 +537,7 @@ def read(settings: Settings, store: Store | None = None) -> Read:
     synced = settings.resolve(settings.directory.synced)
     kept = load_snapshot(path, snapshot_key(settings, cfg))
     if kept is not None and (
-        now - datetime.fromisoformat(kept.full_at) >= cfg.full_every
-        or kept.synced != file_stamp(synced)
+        now - datetime.fromisoformat(kept.full_at) >= cfg.full_every or kept.synced != stamp(synced)
     ):
         kept = None
     snapshot, changed = refresh(settings, cfg, kept, now)
@@ -551,7 +546,7 @@ def read(settings: Settings, store: Store | None = None) -> Read:
         # Kept once the sync is applied: the snapshot mirrors LDAP as the people file now
         # has it. A refused sync or a dry run keeps the old one, and reads the same changes
         # again next time.
-        snapshot.synced = file_stamp(synced)
+        snapshot.synced = stamp(synced)
         save_snapshot(path, snapshot)
 
     view = _Changes(settings, cfg, snapshot)

@@ -130,15 +130,6 @@ def read_rows(path: Path) -> dict[str, dict[str, str]]:
 _SHARED = frozenset(SYNCED_FIELDS) - {"name", "email", "slack_id", "telegram_id"}
 
 
-def file_stamp(path: Path) -> str:
-    """Changes whenever the file is replaced or edited (a new inode, time or size)."""
-    try:
-        st = path.stat()
-    except OSError:
-        return "absent"
-    return f"{st.st_ino}:{st.st_mtime_ns}:{st.st_size}"
-
-
 def shape(settings: Settings) -> str:
     """What shapes the merge and its rules besides the sources' records: `directory`
     (sources, members, precedence...), the queues, approver groups and language. Another

@@ -18,7 +18,6 @@ import math
 import os
 import pickle
 import sys
-import tempfile
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bot.base.files import replaced
 from intents.catalog import IntentCatalog
 from intents.distributional import (
     GENERAL_VECTORS,
@@ -201,10 +201,8 @@ def _keep(folder: Path, key: str, trained: Trained) -> None:
     forget the oldest beyond `KEPT`. A folder that cannot be written only costs time."""
     try:
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix=".matcher-", suffix=".pickle", dir=folder)  # 0600
-        with os.fdopen(fd, "wb") as out:
+        with replaced(_kept_path(folder, key), binary=True) as out:  # 0600
             pickle.dump(trained, out, protocol=pickle.HIGHEST_PROTOCOL)
-        Path(name).replace(_kept_path(folder, key))
         models = sorted(folder.glob("matcher-*.pickle"), key=lambda p: p.stat().st_mtime)
         for old in models[:-KEPT]:
             old.unlink(missing_ok=True)

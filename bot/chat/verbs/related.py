@@ -54,16 +54,7 @@ def link_tickets(turn: Turn, args: str) -> None:
     ):
         turn.say("related.already", number=one.number, other=other.number)
         return
-    for ticket, to in ((one, other), (other, one)):
-        repo.add_event(
-            session=turn.session,
-            ticket=ticket,
-            at=turn.now,
-            actor_id=turn.person.id,
-            kind="related",
-            note=to.number,
-            data={"other": to.number},
-        )
+    _audit_both(turn, one, other, "related")
     turn.say("related.linked", number=one.number, other=other.number)
 
 
@@ -106,16 +97,7 @@ def unlink_verb(turn: Turn, args: str) -> None:
         key = "related.merged_not_unlinked" if kind == "merged" else "related.not_linked"
         turn.say(key, number=one.number, other=other.number)
         return
-    for ticket, to in ((one, other), (other, one)):
-        repo.add_event(
-            session=turn.session,
-            ticket=ticket,
-            at=turn.now,
-            actor_id=turn.person.id,
-            kind="unrelated",
-            note=to.number,
-            data={"other": to.number},
-        )
+    _audit_both(turn, one, other, "unrelated")
     turn.say("related.unlinked", number=one.number, other=other.number)
 
 
@@ -169,3 +151,17 @@ def merge_verb(turn: Turn, args: str) -> None:
 def register(verbs: Verbs) -> None:
     verbs.add(Verb("merge", merge_verb, staff=True, audience=Audience.TICKET))
     verbs.add(Verb("unlink", unlink_verb, staff=True, audience=Audience.TICKET))
+
+
+def _audit_both(turn: Turn, one: Ticket, other: Ticket, kind: str) -> None:
+    """The same event on both tickets' trails, each naming the other."""
+    for ticket, to in ((one, other), (other, one)):
+        repo.add_event(
+            session=turn.session,
+            ticket=ticket,
+            at=turn.now,
+            actor_id=turn.person.id,
+            kind=kind,
+            note=to.number,
+            data={"other": to.number},
+        )
