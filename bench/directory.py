@@ -65,7 +65,7 @@ from bot.directory_sync import sync
 from store.db import Store
 from tests.configs import ROOT, config_file
 from tests.directory.people_ldif import GROUPS, PEOPLE, QUEUE_GROUPS, dn_of
-from tests.directory.slapd import SUFFIX, running_slapd
+from tests.directory.slapd import ACCESSLOG, SUFFIX, running_slapd
 
 PASSWORD = "bench-Bind-Pw"
 FAMILY = ["Smith", "Jones", "Okafor", "Novak", "Silva", "Kim", "Müller", "Haddad"]
@@ -170,7 +170,7 @@ def change_people(url: str, people: int, changes: int, seed: int = 11) -> None:
         conn.unbind()
 
 
-def write_config(folder: Path, url: str, database: str) -> Path:
+def write_config(folder: Path, url: str, database: str, accesslog: bool = True) -> Path:
     chat = folder / "chat.csv"  # chat accounts: nobody has one yet
     chat.write_text("id,name,email,slack_id,telegram_id,role\n", encoding="utf-8")
     assets = folder / "assets.csv"
@@ -204,6 +204,9 @@ def write_config(folder: Path, url: str, database: str) -> Path:
                 # What an OpenLDAP admin sets: slapd walks its candidates again for every
                 # page (docs/operations.md), and the admin bind has no size limit.
                 "page_size": 5000,
+                # Removals from the access log the benchmark's slapd keeps; without it, by
+                # listing every entry's name.
+                **({"accesslog": ACCESSLOG} if accesslog else {}),
             },
             "synced": str(folder / "synced.csv"),
             "max_deactivate": 0.5,
@@ -295,22 +298,40 @@ def _load_seconds(config: Path) -> float:
     return seconds
 
 
-def measure(
-    people: int, groups: int, changes: int, database: str
-) -> tuple[Run, Run, float, tuple[float, float]]:
+@dataclass(frozen=True)
+class Measured:
+    full: Run
+    incremental: Run  # removals from the access log
+    listing: Run  # another incremental sync, removals by listing every name
+    load: float
+    cli: tuple[float, float]
+
+
+def measure(people: int, groups: int, changes: int, database: str) -> Measured:
     with tempfile.TemporaryDirectory(prefix="deskbot-dir-bench-") as tmp:
         folder = Path(tmp)
         ldif = generate_ldif(people, groups)
         maxsize = max(100, people // 50) * 1024 * 1024  # about 2 KB per person, with room
-        with running_slapd(folder / "slapd", ldif, PASSWORD, maxsize=maxsize) as server:
+        with running_slapd(
+            folder / "slapd", ldif, PASSWORD, maxsize=maxsize, accesslog=True
+        ) as server:
             config = write_config(folder, server.url, database)
+            # The same desk and files, without the access log (another config.yaml).
+            (folder / "names").mkdir()
+            names = write_config(folder / "names", server.url, database, accesslog=False)
+            names.write_text(
+                names.read_text(encoding="utf-8").replace(str(folder / "names"), str(folder)),
+                encoding="utf-8",
+            )
             full = timed_sync(config)
             change_people(server.url, people, changes)
             incremental = timed_sync(config)
             load = _load_seconds(config)
             change_people(server.url, people, changes, seed=12)
+            listing = timed_sync(names)
+            change_people(server.url, people, changes, seed=13)
             cli = timed_cli(config)
-    return full, incremental, load, cli
+    return Measured(full, incremental, listing, load, cli)
 
 
 def _postgres_schema(url: str) -> str | None:
@@ -350,7 +371,8 @@ def main() -> None:
             small: dict[str, float] = {}
             for name, url, _ in databases:
                 for size in sizes:
-                    full, incr, load, cli = measure(size, args.groups, args.changes, url)
+                    m = measure(size, args.groups, args.changes, url)
+                    full, incr, load, cli = m.full, m.incremental, m.load, m.cli
                     print(
                         f"{name:<11} {size:>7} {full.seconds:>7.2f} {full.peak_mb:>8.0f} "
                         f"{incr.seconds:>7.2f} {incr.peak_mb:>8.0f} {load:>7.2f} "
@@ -361,6 +383,11 @@ def main() -> None:
                         f"{incr.updates} updated, {incr.deactivations} deactivated; "
                         f"`deskbot directory sync` (another {args.changes} changes): "
                         f"{cli[0]:.2f} s, {cli[1]:.0f} MB"
+                    )
+                    print(
+                        f"{'':<11} {'':>7} incremental without the access log (every name "
+                        f"listed): {m.listing.seconds:.2f} s, {m.listing.peak_mb:.0f} MB "
+                        f"({m.listing.seconds / incr.seconds:.2f} x with it)"
                     )
                     if size == sizes[0]:
                         small[name] = incr.seconds

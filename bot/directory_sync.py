@@ -107,6 +107,8 @@ class SyncReport:
     managers: dict[str, tuple[str, str]] = field(default_factory=dict)
     # Who left, and their manager until then (a leaver's is cleared): whom their work goes to.
     leavers: dict[str, str] = field(default_factory=dict)
+    # What reading each source cost (`Read.cost`), by source.
+    reads: dict[str, dict[str, object]] = field(default_factory=dict)
 
     def people_changes(self) -> PeopleChanges:
         """Who left and who has a new manager, for the handover (bot/leavers.py)."""
@@ -129,6 +131,7 @@ class SyncReport:
             "written": self.written,
             "people": self.people,
             "sources": self.sources,
+            "reads": self.reads,
         }
 
 
@@ -450,13 +453,17 @@ def sync(
     reads = _read_sources(settings, store, sources, report)
     if reads is None:
         return _refused(settings, store, report, dry_run, actor, now)
+    costs = {name: read.cost for name, read in reads.items() if read.cost}
     target = settings.resolve(settings.directory.synced)
     target.parent.mkdir(parents=True, exist_ok=True)
     if store is None or dry_run:
-        return _apply(settings, None, target, reads, report, dry_run, actor, now)
+        report = _apply(settings, None, target, reads, report, dry_run, actor, now)
+        report.reads = costs
+        return report
     with store.begin() as session:
         xact_lock(session, LOCK)  # one sync at a time, from the file read to its audit
         report = _apply(settings, session, target, reads, report, dry_run, actor, now)
+    report.reads = costs
     if report.refused:
         return _refused(settings, store, report, dry_run, actor, now)
     return report

@@ -21,12 +21,12 @@ import ssl
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import ldap3
-from ldap3.core.exceptions import LDAPException
+from ldap3.core.exceptions import LDAPException, LDAPNoSuchObjectResult
 from ldap3.utils.conv import escape_filter_chars
 from ldap3.utils.dn import parse_dn
 
@@ -147,8 +147,17 @@ class Snapshot:
     # The synced people file this snapshot was applied to (its `bot.base.files.stamp`):
     # another file (none yet, edited by hand, restored) and the next read is a full one.
     synced: str = ""
+    # When the last read began (ISO 8601, UTC, this host's clock) and the oldest change the
+    # access log held then (its `minCSN`, "" for none): where the next read's look at the
+    # log starts, and how it tells that the log lost changes it needed (`_logged`).
+    read_at: str = ""
+    log_start: str = ""
     people: dict[str, PersonData] = field(default_factory=dict)  # normalised DN -> person
     groups: dict[str, tuple[str, list[str]]] = field(default_factory=dict)  # DN -> name, members
+    # What the last read cost (not kept): entries received, and how removals were found
+    # ("log": the access log, "names": every name listed, "": a full read).
+    entries: int = 0
+    removals: str = ""
 
 
 def snapshot_key(settings: Settings, cfg: LdapSettings) -> str:
@@ -174,6 +183,8 @@ def load_snapshot(path: Path, key: str | None) -> Snapshot | None:
                 full_at=str(head["full_at"]),
                 mark=str(head["mark"]),
                 synced=str(head.get("synced", "")),
+                read_at=str(head.get("read_at", "")),
+                log_start=str(head.get("log_start", "")),
             )
             # Tens of thousands of people share a few languages, departments, titles and
             # places: one string each, not one per person.
@@ -204,6 +215,8 @@ def save_snapshot(path: Path, snapshot: Snapshot) -> None:
         "full_at": snapshot.full_at,
         "mark": snapshot.mark,
         "synced": snapshot.synced,
+        "read_at": snapshot.read_at,
+        "log_start": snapshot.log_start,
     }
     with replaced(path) as out:
         out.write(json.dumps(head) + "\n")
@@ -285,15 +298,17 @@ def refresh(
     settings: Settings, cfg: LdapSettings, snapshot: Snapshot | None, now: datetime
 ) -> tuple[Snapshot, set[str] | None]:
     """Read LDAP into a snapshot: everything when `snapshot` is None, else only what changed
-    since its mark (plus every entry's DN, to drop those removed from the bases). With the
-    snapshot, the DNs of the people whose record may have changed (None after a full read):
-    their own entry changed, a group they are in changed, or their manager's entry went."""
+    since its mark, and what was removed since (from the access log, else by listing every
+    entry's DN). With the snapshot, the DNs of the people whose record may have changed
+    (None after a full read): their own entry changed, a group they are in changed, or
+    their manager's entry went."""
     names = cfg.attribute_map()
     changed_attr = names.get("changed", "")
     wanted = sorted({a for k, a in names.items() if a})
     group_attrs = ["cn", "member", "uniqueMember", *([changed_attr] if changed_attr else [])]
     group_base = cfg.groups or cfg.people
     incremental = snapshot is not None and bool(snapshot.mark) and bool(changed_attr)
+    last = snapshot
     if snapshot is None or not incremental:
         snapshot = Snapshot(key=snapshot_key(settings, cfg), full_at=now.isoformat())
     since = ""
@@ -301,9 +316,12 @@ def refresh(
         since = f"({changed_attr}>={escape_filter_chars(snapshot.mark)})"
     marks = [snapshot.mark] if snapshot.mark else []
     changed: set[str] = set()
+    seen: set[str] = set()  # the DNs this read returned
     shared: dict[str, str] = {}
     renamed: set[str] = set()  # entries whose person id changed: their reports' manager too
     with _connected(cfg) as conn:
+        # The log's state first: a change logged while the bases are read is seen next time.
+        log_start = _log_start(conn, cfg) if cfg.accesslog else ""
         people_query = f"(&{cfg.people_filter}{since})" if since else cfg.people_filter
         for dn, attrs in _entries(conn, cfg.people, people_query, wanted, cfg.page_size):
             key = normal_dn(dn)
@@ -313,6 +331,7 @@ def refresh(
                 renamed.add(key)
             snapshot.people[key] = person
             changed.add(key)
+            seen.add(key)
             if changed_attr and (stamp := _first(attrs, changed_attr)):
                 marks.append(stamp)
         group_query = f"(&{cfg.group_filter}{since})" if since else cfg.group_filter
@@ -323,14 +342,28 @@ def refresh(
             group = (name, sorted({normal_dn(m) for m in members}))
             changed.update(_moved(snapshot.groups.get(key), group))
             snapshot.groups[key] = group
+            seen.add(key)
             if changed_attr and (stamp := _first(attrs, changed_attr)):
                 marks.append(stamp)
+        snapshot.entries = len(seen)
         if incremental:
-            # Removed entries leave no change time behind: who is still there, by name only.
-            gone = {
-                "people": _removed(conn, snapshot.people, cfg.people, cfg.people_filter, cfg),
-                "groups": _removed(conn, snapshot.groups, group_base, cfg.group_filter, cfg),
-            }
+            assert last is not None
+            logged = _logged(conn, cfg, last, log_start, now) if cfg.accesslog else None
+            if logged is None:
+                # Removed entries leave no change time behind: who is still there, by name.
+                snapshot.removals = "names"
+                gone = {
+                    "people": _removed(conn, snapshot, "p", cfg.people, cfg.people_filter, cfg),
+                    "groups": _removed(conn, snapshot, "g", group_base, cfg.group_filter, cfg),
+                }
+            else:
+                # Only the entries the log names that this read did not return: each is
+                # looked up by its DN (gone, renamed away, or no longer matching a filter).
+                snapshot.removals = "log"
+                gone = {
+                    "people": _absent(conn, snapshot, "p", logged - seen, cfg.people_filter),
+                    "groups": _absent(conn, snapshot, "g", logged - seen, cfg.group_filter),
+                }
             for key in gone["people"]:
                 del snapshot.people[key]
             for key in gone["groups"]:
@@ -339,7 +372,75 @@ def refresh(
     if renamed:  # their reports now have another manager id, or none
         changed.update(dn for dn, data in snapshot.people.items() if data[1] in renamed)
     snapshot.mark = max(marks, key=_time_key, default="")
+    snapshot.read_at, snapshot.log_start = now.isoformat(), log_start
     return snapshot, changed if incremental else None
+
+
+# The deskbot host's clock and the LDAP server's may differ: the log is read from a little
+# before the last read began (a change seen twice is looked up twice, no more).
+LOG_MARGIN = timedelta(minutes=10)
+
+
+def _log_start(conn: ldap3.Connection, cfg: LdapSettings) -> str:
+    """The oldest change the access log holds (OpenLDAP 2.5's `minCSN` on the log's root,
+    its time part); "" when it holds none or does not say. A log that cannot be read is
+    logged and the names are listed instead (`_logged` then finds no `read_at` to trust)."""
+    try:
+        conn.search(cfg.accesslog, "(objectClass=*)", ldap3.BASE, attributes=["minCSN"])
+    except LDAPException as exc:
+        log.warning("cannot read the access log %s (%s): listing every name", cfg.accesslog, exc)
+        return "-"
+    found = conn.response[0]["raw_attributes"] if conn.response else {}
+    values = [v.decode() for k, vs in found.items() if str(k).lower() == "mincsn" for v in vs]
+    return min((_time_key(v.split("#")[0]) for v in values), default="")
+
+
+def _logged(
+    conn: ldap3.Connection, cfg: LdapSettings, last: Snapshot, log_start: str, now: datetime
+) -> set[str] | None:
+    """The DNs written to (deleted, renamed, modified) since the last read, by the access
+    log; None when the log cannot be trusted to hold every change since then: none read
+    before, too long ago for it (`accesslog_keeps`), or its oldest change is another than
+    at the last read and newer than that read (purged past it, or started again)."""
+    if not last.read_at or log_start == "-" or last.log_start == "-":
+        return None
+    read_at = datetime.fromisoformat(last.read_at)
+    if now - read_at > cfg.accesslog_keeps:
+        return None
+    since = (read_at - LOG_MARGIN).astimezone(UTC)
+    if last.log_start and log_start != last.log_start:
+        if not log_start or log_start > since.strftime("%Y%m%d%H%M%S"):
+            return None
+    query = (
+        "(&(objectClass=auditWriteObject)(reqResult=0)"
+        f"(reqStart>={since.strftime('%Y%m%d%H%M%S')}Z)"
+        "(|(reqType=delete)(reqType=modrdn)(reqType=modify)))"
+    )
+    try:
+        entries = list(_entries(conn, cfg.accesslog, query, ["reqDN"], cfg.page_size))
+    except LDAPException as exc:
+        log.warning("cannot read the access log %s (%s): listing every name", cfg.accesslog, exc)
+        return None
+    return {normal_dn(_first(attrs, "reqDN")) for _, attrs in entries if _first(attrs, "reqDN")}
+
+
+def _absent(
+    conn: ldap3.Connection, snapshot: Snapshot, kind: str, named: set[str], query: str
+) -> set[str]:
+    """The kept entries (people, "p", or groups) among `named` that are no longer there as
+    they were read: gone, renamed away or no longer matched by `query`."""
+    kept: Mapping[str, object] = snapshot.people if kind == "p" else snapshot.groups
+    gone = set()
+    for dn in sorted(named & set(kept)):
+        try:
+            conn.search(dn, query, ldap3.BASE, attributes=ldap3.NO_ATTRIBUTES)
+        except LDAPNoSuchObjectResult:
+            gone.add(dn)
+            continue
+        snapshot.entries += len(conn.response or [])
+        if not any(r.get("type") == "searchResEntry" for r in conn.response or []):
+            gone.add(dn)
+    return gone
 
 
 def _moved(old: tuple[str, list[str]] | None, new: tuple[str, list[str]] | None) -> set[str]:
@@ -352,13 +453,16 @@ def _moved(old: tuple[str, list[str]] | None, new: tuple[str, list[str]] | None)
 
 
 def _removed(
-    conn: ldap3.Connection, kept: Mapping[str, object], base: str, query: str, cfg: LdapSettings
+    conn: ldap3.Connection, snapshot: Snapshot, kind: str, base: str, query: str, cfg: LdapSettings
 ) -> set[str]:
-    """The kept DNs no longer under `base`: the only part of an incremental read that lists
-    every entry (by DN alone, no attributes), since LDAP keeps no trace of a removal."""
-    present = {
-        normal_dn(dn) for dn, _ in _entries(conn, base, query, ldap3.NO_ATTRIBUTES, cfg.page_size)
-    }
+    """The kept DNs (of people, "p", or groups) no longer under `base`: every entry listed
+    by DN alone (no attributes), since LDAP keeps no trace of a removal (unless it keeps an
+    access log: `_logged`)."""
+    kept: Mapping[str, object] = snapshot.people if kind == "p" else snapshot.groups
+    present = set()
+    for dn, _ in _entries(conn, base, query, ldap3.NO_ATTRIBUTES, cfg.page_size):
+        present.add(normal_dn(dn))
+    snapshot.entries += len(present)
     return set(kept) - present
 
 
@@ -553,6 +657,13 @@ def read(settings: Settings, store: Store | None = None) -> Read:
     # Two entries with one id: the whole list, for the sync to tell and refuse.
     result = records(settings, fetched(snapshot)) if view.twice else view.read(changed)
     result.commit = commit
+    result.cost = {
+        "entries": snapshot.entries,
+        "read": "full" if changed is None else "changes",
+        "removals": {"log": "from the access log", "names": "by listing every name"}.get(
+            snapshot.removals, ""
+        ),
+    }
     return result
 
 

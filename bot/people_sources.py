@@ -56,6 +56,9 @@ class Read:
     ids: frozenset[str] = frozenset()
     lookup: Callable[[str], Record | None] | None = None
     commit: Callable[[], None] | None = None
+    # What answering cost, for the sync's report (LDAP: entries received, a full read or
+    # the changes, how removals were found).
+    cost: dict[str, object] = field(default_factory=dict)
 
     def held(self) -> frozenset[str]:
         """Everyone the source holds."""
@@ -134,8 +137,8 @@ def shape(settings: Settings) -> str:
     """What shapes the merge and its rules besides the sources' records: `directory`
     (sources, members, precedence...), the queues, approver groups and language. Another
     shape and everyone's row is worked out again."""
-    what = [
-        settings.directory.model_dump_json(exclude={"ldap": {"bind_password"}, "scim": {"token"}})
-    ]
+    # Where removals are found (LDAP's access log) changes what a read costs, not whom.
+    how = {"bind_password", "accesslog", "accesslog_keeps"}
+    what = [settings.directory.model_dump_json(exclude={"ldap": how, "scim": {"token"}})]
     what += [settings.language, *sorted(settings.queues), *sorted(settings.approver_group_names())]
     return hashlib.sha256("\n".join(what).encode()).hexdigest()[:32]

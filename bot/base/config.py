@@ -834,6 +834,14 @@ class LdapSettings(Section):
     # names of all, to see who was removed); a full read at least this often, and whenever
     # the settings above change. 0: always a full read.
     full_every: Duration = timedelta(hours=24)
+    # OpenLDAP's access log (slapo-accesslog's `logdb`, e.g. cn=accesslog): a sync between
+    # full reads finds the entries removed, renamed or moved out of the bases there, instead
+    # of listing every entry's name (the one part of such a sync that grows with the
+    # directory). `accesslog_keeps`: how long the log keeps what it logged (`logpurge`'s
+    # age, or less): a sync later than that after the last one lists every name again.
+    # Empty (Active Directory, a log this bind cannot read): every name is listed.
+    accesslog: str = ""
+    accesslog_keeps: Duration = timedelta(days=7)
 
     @model_validator(mode="after")
     def _checked(self) -> LdapSettings:

@@ -22,6 +22,7 @@ SCHEMAS = Path("/etc/ldap/schema")
 MODULES = Path("/usr/lib/ldap")
 SUFFIX = "dc=example,dc=org"
 ADMIN_DN = f"cn=admin,{SUFFIX}"
+ACCESSLOG = "cn=accesslog"
 
 
 def _binary(name: str) -> str:
@@ -104,12 +105,27 @@ def running_slapd(
     sizelimit: str = "",
     tls: tuple[Path, Path] | None = None,
     maxsize: int = 100 * 1024 * 1024,
+    accesslog: bool = False,
 ) -> Iterator[Slapd]:
     """slapd serving `ldif`; `sizelimit` is slapd.conf's (e.g. a server that returns at most
     5 entries to a search unless it is paged); `maxsize` is the database's size limit in bytes
-    (the benchmark's 50,000 people need more than the tests' default)."""
+    (the benchmark's 50,000 people need more than the tests' default); `accesslog`: every
+    successful write is logged under `ACCESSLOG` (slapo-accesslog, as an admin sets it up
+    for delta replication), readable by anyone who may read the directory."""
     slapd, slapadd = _binary("slapd"), _binary("slapadd")
     (folder / "db").mkdir(parents=True)
+    log_db: list[str] = []
+    if accesslog:
+        (folder / "log").mkdir()
+        log_db = [
+            "moduleload accesslog",
+            "database mdb",
+            f'suffix "{ACCESSLOG}"',
+            f'rootdn "{ADMIN_DN}"',
+            f"directory {folder / 'log'}",
+            f"maxsize {maxsize}",
+            "index reqStart eq",
+        ]
     includes = ("core", "cosine", "inetorgperson", *schemas)
     conf = folder / "slapd.conf"
     conf.write_text(
@@ -122,12 +138,24 @@ def running_slapd(
                 f"TLSCertificateKeyFile {tls[1]}" if tls else "",
                 f"modulepath {MODULES}",
                 "moduleload back_mdb",
+                *log_db,
                 "database mdb",
                 f'suffix "{SUFFIX}"',
                 f'rootdn "{ADMIN_DN}"',
                 f"rootpw {password}",
                 f"directory {folder / 'db'}",
                 f"maxsize {maxsize}",
+                *(
+                    [
+                        "overlay accesslog",
+                        f"logdb {ACCESSLOG}",
+                        "logops writes",
+                        "logsuccess TRUE",
+                        "logpurge 07+00:00 01+00:00",
+                    ]
+                    if accesslog
+                    else []
+                ),
                 "",
             ]
         ),
@@ -136,7 +164,7 @@ def running_slapd(
     data = folder / "data.ldif"
     data.write_text(ldif, encoding="utf-8")
     loaded = subprocess.run(
-        [slapadd, "-q", "-f", str(conf), "-l", str(data)],
+        [slapadd, "-q", "-f", str(conf), "-b", SUFFIX, "-l", str(data)],
         capture_output=True,
         text=True,
         check=False,
