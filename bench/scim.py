@@ -12,7 +12,7 @@ person whose number is a tenth of theirs), 60 groups (roles and queues) listing 
 sync, the median write and sync per change, the baseline and the ratio sync / baseline.
 A change reads every pushed user and group again, so its cost still grows with the
 directory; only the people it reaches are worked out and checked anew (their fingerprints
-in sync-state.json tell which). 50,000 people, 60 groups (5 December 2026, SQLite): a sync
+in sync-state.db tell which). 50,000 people, 60 groups (5 December 2026, SQLite): a sync
 after one change 3.0 s, down from 4.4 s when everyone was worked out again; baseline 1.2 s.
 """
 

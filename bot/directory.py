@@ -238,7 +238,7 @@ def is_email(value: str) -> bool:
 
 # Columns that name one person each: a value on two rows would let the later row take over
 # the earlier person's chat accounts (and so their roles). Emails compare without case.
-_UNIQUE = ("email", "slack_id", "telegram_id")
+UNIQUE = ("email", "slack_id", "telegram_id")
 
 
 Bad = Callable[[int, str, str], None]  # line, column, message
@@ -323,7 +323,7 @@ class Owners:
             # Someone who left is no longer known by their accounts (their old email may
             # well belong to a new colleague now).
             return clashes
-        for column in _UNIQUE:
+        for column in UNIQUE:
             value = row.get(column, "")
             if not value:
                 continue  # nobody is known by an empty value

@@ -24,26 +24,26 @@ source failed or the result looks wrong is audited and told to the admins once p
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import json
 import logging
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlmodel import Session
 
-from bot import leavers, people_watch
+from bot import leavers, people_watch, sync_state
 from bot.addresses import home_address
-from bot.base.config import SYNCED_FIELDS, Settings
+from bot.base.config import SYNCED_FIELDS, DirectorySettings, Settings
 from bot.base.files import replaced, stamp
 from bot.base.messages import Message
 from bot.desk import Desk
 from bot.directory import (
     PEOPLE_COLUMNS,
+    UNIQUE,
+    Clash,
     Directory,
     Owners,
     cycle_message,
@@ -63,6 +63,7 @@ from bot.people_sources import (
     shape,
 )
 from bot.scim.source import SCIM
+from bot.sync_state import State, active, line_of
 from store import people_audit, timers
 from store.db import Store
 from store.outbox import notify
@@ -153,41 +154,56 @@ def merge(
     reads: Mapping[str, Read],
     previous: Mapping[str, Row],
     seen: Mapping[str, Mapping[str, str]] | None = None,
-) -> tuple[dict[str, Row], SyncReport, set[str]]:
+) -> tuple[dict[str, Row] | Rows, SyncReport, set[str]]:
     """The new people file's rows by id, what changes, and whose rows were worked out anew.
     Only the people the sources' changes reach, the rest keeping the last sync's row, when
-    the last applied sync is known: a source that answered with its changes only says whose
-    (LDAP), and for one that returns everyone (the CSV, SCIM) `seen` holds what it said then
-    (`digests`). Otherwise everyone's."""
+    the last applied sync is known (`previous` is then its `State`, looked up one at a
+    time): a source that answered with its changes only says whose (LDAP), and for one
+    that returns everyone (the CSV, SCIM) `seen` holds what it said then (`digests`).
+    Otherwise everyone's."""
     cfg = settings.directory
     report = SyncReport(sources=list(cfg.sources))
     given = {name: _index(name, reads[name], report) for name in cfg.sources}
-    member_ids: set[str] = set()
-    for name in cfg.members:
-        member_ids |= reads[name].held()
     partial = bool(previous) and (
         seen is not None or any(reads[n].changed is not None for n in cfg.sources)
     )
-    # A record of a source that only adds fields is matched by email when its id is
-    # nobody's, among the members or in the last sync: a new colleague given a leaver's old
-    # address must not get the leaver's accounts.
-    known = member_ids | set(previous)
-    by_email = {
-        name: _by_email(reads[name], given[name], known)
-        for name in cfg.sources
-        if name not in cfg.members
-    }
-    # Everyone worked out anew: after full reads, or when what the sources that return
-    # everyone said last time is not known (then LDAP's records are looked up).
-    everyone = not partial or seen is None
+    # Everyone worked out anew: after full reads (LDAP's after `full_every`), or when what
+    # the sources that return everyone said last time is not known.
+    everyone = (
+        not partial
+        or seen is None
+        or not isinstance(previous, State)
+        or any(reads[n].changed is None and reads[n].lookup is not None for n in cfg.sources)
+    )
+
+    def holds(pid: str) -> bool:
+        return any(reads[m].holds(pid, given[m]) for m in cfg.members)
+
+    leaving: Iterable[str]
+    rows: dict[str, Row] | Rows
     if everyone:
+        if isinstance(previous, State):
+            previous = previous.everyone()
+        member_ids: set[str] = set()
+        for name in cfg.members:
+            member_ids |= reads[name].held()
+        # A record of a source that only adds fields is matched by email when its id is
+        # nobody's, among the members or in the last sync: a new colleague given a
+        # leaver's old address must not get the leaver's accounts.
+        by_email = _by_emails(cfg, reads, given, lambda p: p in member_ids or p in previous)
         touched = set(member_ids)
+        leaving = sorted(set(previous) - member_ids)
+        rows = dict(previous) if partial else {}
     else:
-        assert seen is not None
-        touched = _touched(cfg.sources, reads, given, by_email, previous, seen) & member_ids
-        touched |= member_ids - set(previous)
+        assert seen is not None and isinstance(previous, State)
+        state = previous
+        by_email = _by_emails(cfg, reads, given, lambda p: holds(p) or p in state)
+        reached = _touched(cfg.sources, reads, given, by_email, state, seen)
+        touched = {pid for pid in reached if holds(pid)}
+        # Gone from every member source: the ones they said were gone, or changed.
+        leaving = sorted(pid for pid in reached - touched if pid in state)
+        rows = Rows(state)
     orders = {f: cfg.order_for(f) for f in SYNCED_FIELDS}
-    rows: dict[str, Row] = dict(previous) if partial else {}
     for pid in sorted(touched):
         found: dict[str, Record] = {}
         for name in cfg.members:
@@ -219,8 +235,8 @@ def merge(
         if row["active"] == "false" and pid not in previous:
             continue  # never synced and already gone: nobody to deactivate
         rows[pid] = row
-    dirty = touched & set(rows)
-    for pid in set(previous) - member_ids:  # gone from every member source: kept, inactive
+    dirty = {pid for pid in touched if pid in rows}
+    for pid in leaving:  # gone from every member source: kept, inactive
         old = previous[pid]
         if everyone or old.get("active") != "false" or old.get("manager"):
             rows[pid] = {
@@ -236,11 +252,31 @@ def merge(
     # Records looked up on the way told their problems as they were made (once each).
     told = [p for name in cfg.sources for p in reads[name].problems]
     report.problems = list(dict.fromkeys(told)) + report.problems
-    report.people = sum(1 for r in rows.values() if r["active"] != "false")
+    if isinstance(rows, Rows):
+        report.people = rows.active_count()
+    else:
+        report.people = sum(1 for r in rows.values() if active(r))
     return rows, report, dirty
 
 
-def _by_email(read: Read, given: Mapping[str, Record], known: set[str]) -> dict[str, Record]:
+def _by_emails(
+    cfg: DirectorySettings,
+    reads: Mapping[str, Read],
+    given: Mapping[str, Mapping[str, Record]],
+    known: Callable[[str], bool],
+) -> dict[str, dict[str, Record]]:
+    """For each source that only adds fields: its records by email, of those whose id is
+    nobody's (`known`: a member or in the last sync)."""
+    return {
+        name: _by_email(reads[name], given[name], known)
+        for name in cfg.sources
+        if name not in cfg.members
+    }
+
+
+def _by_email(
+    read: Read, given: Mapping[str, Record], known: Callable[[str], bool]
+) -> dict[str, Record]:
     """A source's records by email, of those whose id is nobody's."""
     if read.lookup is None:
         found: Iterable[Record | None] = given.values()
@@ -249,7 +285,7 @@ def _by_email(read: Read, given: Mapping[str, Record], known: set[str]) -> dict[
     return {
         r.fields["email"].lower(): r
         for r in found
-        if r is not None and r.id not in known and r.fields.get("email")
+        if r is not None and not known(r.id) and r.fields.get("email")
     }
 
 
@@ -258,13 +294,13 @@ def _touched(
     reads: Mapping[str, Read],
     given: Mapping[str, Mapping[str, Record]],
     by_email: Mapping[str, Mapping[str, Record]],
-    previous: Mapping[str, Row],
+    previous: State,
     seen: Mapping[str, Mapping[str, str]],
 ) -> set[str]:
-    """Whose row a sync works out anew when a source gave its changes only: the people it
-    changed; those whose record in a source that returns everyone (a CSV lending chat
-    accounts) is new, changed or gone since the last applied sync; and the people such a
-    source's records reach by email."""
+    """Whose row a sync may have to work out anew when the last applied sync is known: the
+    people a source that gave its changes only named (changed or gone); those whose record
+    in a source that returns everyone is new, changed or gone since the last applied sync;
+    and the people such a source's records reach by email."""
     touched: set[str] = set()
     for name in sources:
         read = reads[name]
@@ -272,15 +308,14 @@ def _touched(
             touched |= read.changed
             continue
         if read.lookup is not None:  # everyone's record may have changed
-            touched |= read.ids
+            touched |= read.held()
             continue
         now, before = digests(given[name].values()), seen.get(name, {})
         touched |= {pid for pid, d in now.items() if before.get(pid) != d}
         touched |= set(before) - set(now)
-    if any(by_email.values()):
-        owner = {r["email"].lower(): pid for pid, r in previous.items() if r.get("email")}
-        for records in by_email.values():
-            touched |= {owner[e] for e in records if e in owner}
+    for records in by_email.values():
+        for email in records:
+            touched.update(previous.by_email(email))
     return touched
 
 
@@ -295,40 +330,84 @@ def digests(records: Iterable[Record]) -> dict[str, str]:
 
 
 def state_path(settings: Settings) -> Path:
-    """Next to the synced people: `var/directory/sync-state.json` by default."""
-    return settings.resolve(settings.directory.synced).with_name("sync-state.json")
+    """Next to the synced people: `var/directory/sync-state.db` by default."""
+    return settings.resolve(settings.directory.synced).with_name("sync-state.db")
 
 
-def _load_seen(settings: Settings, target: Path) -> dict[str, dict[str, str]] | None:
-    """What the last applied sync saw of the sources that return everyone; None when that
-    is not known for the people file there now, or the settings that shape it changed."""
-    try:
-        data = json.loads(state_path(settings).read_text(encoding="utf-8"))
-        if data.get("synced") != stamp(target) or data.get("shape") != shape(settings):
-            return None
-        return {str(k): {str(i): str(d) for i, d in v.items()} for k, v in data["seen"].items()}
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return None
+class Rows(MutableMapping[str, Row]):
+    """The last applied sync's rows (`State`, looked up one at a time) with the rows this
+    sync worked out anew laid over them."""
 
+    def __init__(self, state: State) -> None:
+        self.state = state
+        self.new: dict[str, Row] = {}
 
-def _save_seen(settings: Settings, target: Path, reads: Mapping[str, Read]) -> None:
-    seen = {
-        name: digests(read.records)
-        for name, read in reads.items()
-        if read.changed is None and read.lookup is None
-    }
-    data = {"synced": stamp(target), "shape": shape(settings), "seen": seen}
-    with replaced(state_path(settings)) as out:
-        out.write(json.dumps(data, separators=(",", ":")))
+    def __getitem__(self, pid: str) -> Row:
+        return self.new[pid] if pid in self.new else self.state[pid]
+
+    def __setitem__(self, pid: str, row: Row) -> None:
+        self.new[pid] = row
+
+    def __delitem__(self, pid: str) -> None:
+        raise TypeError("a synced person is never removed, only deactivated")
+
+    def __contains__(self, pid: object) -> bool:
+        return pid in self.new or pid in self.state
+
+    def __iter__(self) -> Iterator[str]:
+        return (pid for pid, _ in self.lines())
+
+    def __len__(self) -> int:
+        return len(self.state) + sum(1 for pid in self.new if pid not in self.state)
+
+    def added(self, pid: str) -> bool:
+        return pid in self.new and pid not in self.state
+
+    def active_count(self) -> int:
+        count = self.state.active_count()
+        for pid, row in self.new.items():
+            count += active(row) - (pid in self.state and active(self.state[pid]))
+        return count
+
+    def line(self, pid: str) -> int:
+        """The person's line in the new file (its header is line 1; rows in id order)."""
+        return self.state.below(pid) + sum(1 for p in self.new if p < pid and self.added(p)) + 2
+
+    def holders(self, column: str, value: str) -> list[str]:
+        """The active people whose `column` (email, slack_id, telegram_id) is `value`."""
+        key = value.lower() if column == "email" else value
+        found = [p for p in self.state.holders(column, value) if p not in self.new]
+        for pid, row in self.new.items():
+            mine = row.get(column, "")
+            if active(row) and (mine.lower() if column == "email" else mine) == key:
+                found.append(pid)
+        return sorted(found)
+
+    def lines(self) -> Iterator[tuple[str, str]]:
+        """(id, CSV line) of every row in the file's order: the kept lines, and the new."""
+        new = sorted((pid, line_of(row, PEOPLE_COLUMNS)) for pid, row in self.new.items())
+        at = 0
+        for pid, line in self.state.lines():
+            while at < len(new) and new[at][0] < pid:
+                yield new[at]
+                at += 1
+            if at < len(new) and new[at][0] == pid:
+                yield new[at]
+                at += 1
+            else:
+                yield pid, line
+        yield from new[at:]
 
 
 def _drop_delegates(
-    rows: dict[str, Row], dirty: set[str], previous: Mapping[str, Row] | None
+    rows: MutableMapping[str, Row], dirty: set[str], previous: Mapping[str, Row] | None
 ) -> None:
     """A delegate who is nobody here, or has left, is dropped: from the rows worked out
     anew, and from the kept rows (`previous` given) that name someone who changed."""
     check = set(dirty)
-    if previous is not None:
+    if isinstance(previous, State):
+        check |= previous.delegating_to(dirty)
+    elif previous is not None:
         check |= {pid for pid, r in previous.items() if r.get("delegate") in dirty}
     for pid in sorted(check):
         row = rows[pid]
@@ -387,6 +466,8 @@ def check(settings: Settings, rows: Mapping[str, Row], dirty: set[str]) -> list[
     someone else has, a manager or delegate who is nobody, a circle of managers. The rows
     kept from the last sync passed them then. Told as `id: column: message`, with the
     new file's line numbers."""
+    if isinstance(rows, Rows):
+        return _check_changes(settings, rows, dirty)
     order = sorted(rows)
     line_of = {pid: n for n, pid in enumerate(order, start=2)}
     queues, groups = set(settings.queues), settings.approver_group_names()
@@ -413,6 +494,72 @@ def check(settings: Settings, rows: Mapping[str, Row], dirty: set[str]) -> list[
         first, message = cycle_message(cycle, line_of.__getitem__)
         bad(line_of[first], "manager", message)
     return found
+
+
+def _check_changes(settings: Settings, rows: Rows, dirty: set[str]) -> list[str]:
+    """`check` for a sync that worked out only some rows, with the others looked up one at
+    a time through the kept state's indexes: the same problems in the same order."""
+    queues, groups = set(settings.queues), settings.approver_group_names()
+    lines: dict[str, int] = {}
+
+    def line(pid: str) -> int:
+        if pid not in lines:
+            lines[pid] = rows.line(pid)
+        return lines[pid]
+
+    found: list[str] = []
+    for pid in sorted(dirty):
+        row = rows[pid]
+
+        def bad(_line: int, column: str, message: str, pid: str = pid) -> None:
+            found.append(f"{pid}: {column}: {message}")
+
+        person_of(row, 0, bad, queues, groups)  # told by id: its line is not needed
+        for column, message in reference_problems(
+            pid, row["manager"] or None, row["delegate"] or None, rows.__contains__
+        ):
+            bad(0, column, message)
+    # A value two active people share is told on the later row, naming the first: where
+    # a row worked out anew is either.
+    clashes: dict[tuple[str, int], Clash] = {}
+    for pid in sorted(dirty):
+        row = rows[pid]
+        if not active(row):
+            continue
+        for n, column in enumerate(UNIQUE):
+            value = row.get(column, "")
+            holders = rows.holders(column, value) if value else []
+            for later in holders[1:]:
+                if later in dirty or holders[0] in dirty:
+                    value = rows[later][column]
+                    clash = Clash(later, holders[0], line(later), column, value, line(holders[0]))
+                    clashes[(later, n)] = clash
+    for key in sorted(clashes, key=lambda k: (line(k[0]), k[1])):
+        clash = clashes[key]
+        found.append(f"{clash.pid}: {clash.column}: {clash.message}")
+    for cycle in manager_cycles(_Managers(rows), sorted(dirty)):
+        first, message = cycle_message(cycle, line)
+        found.append(f"{first}: manager: {message}")
+    return found
+
+
+class _Managers(Mapping[str, str | None]):
+    """Each person's manager, looked up one at a time (`manager_cycles` from some people)."""
+
+    def __init__(self, rows: Mapping[str, Row]) -> None:
+        self.rows = rows
+
+    def __getitem__(self, pid: str) -> str | None:
+        return self.rows[pid]["manager"] or None
+
+    def __contains__(self, pid: object) -> bool:
+        return pid in self.rows
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
 
 
 def _read_sources(
@@ -479,11 +626,35 @@ def _apply(
     actor: str,
     now: datetime | None,
 ) -> SyncReport:
-    previous = read_rows(target)
-    rows, report, dirty = merge(settings, reads, previous, _load_seen(settings, target))
+    path = state_path(settings)
+    state = sync_state.load(path, stamp(target), shape(settings), PEOPLE_COLUMNS)
+    try:
+        return _apply_rows(settings, session, target, reads, state, dry_run, actor, now)
+    finally:
+        if state is not None:
+            state.close()
+
+
+def _apply_rows(
+    settings: Settings,
+    session: Session | None,
+    target: Path,
+    reads: Mapping[str, Read],
+    state: State | None,
+    dry_run: bool,
+    actor: str,
+    now: datetime | None,
+) -> SyncReport:
+    # The last applied sync's rows: looked up one at a time in its state, or read from
+    # the people file when there is no state for it (a file edited by hand, restored).
+    previous: Mapping[str, Row] = state if state is not None else read_rows(target)
+    rows, report, dirty = merge(settings, reads, previous, state.seen() if state else None)
     if report.refused:
         return report
-    was_active = sum(1 for r in previous.values() if r.get("active", "true") != "false")
+    if isinstance(previous, State):
+        was_active = previous.active_count()
+    else:
+        was_active = sum(1 for r in previous.values() if active(r))
     share = settings.directory.max_deactivate
     # One leaver is always let through, so a small directory can lose someone at all.
     if len(report.deactivations) > max(share * was_active, 1):
@@ -511,11 +682,24 @@ def _apply(
     if report.changes or not target.exists() or report.whole:
         # Written after the audit: if the audit fails the file stays as it was.
         with replaced(target, newline="") as out:
-            writer = csv.DictWriter(out, fieldnames=list(PEOPLE_COLUMNS))
-            writer.writeheader()
-            writer.writerows(rows[pid] for pid in sorted(rows))
+            out.write(line_of({c: c for c in PEOPLE_COLUMNS}, PEOPLE_COLUMNS))  # the header
+            if isinstance(rows, Rows):  # the kept rows' lines as they are, and the new
+                out.writelines(line for _, line in rows.lines())
+            else:
+                out.writelines(line_of(rows[pid], PEOPLE_COLUMNS) for pid in sorted(rows))
         report.written = True
-    _save_seen(settings, target, reads)
+    seen = {
+        name: digests(read.records)
+        for name, read in reads.items()
+        if read.changed is None and read.lookup is None
+    }
+    head = {"synced": stamp(target), "shape": shape(settings)}
+    path = state_path(settings)
+    if isinstance(rows, Rows):  # only the rows this sync changed
+        sync_state.save(path, rows.state, rows.new.items(), seen, head, PEOPLE_COLUMNS)
+    else:  # everyone's, into a new file
+        sync_state.save(path, None, rows.items(), seen, head, PEOPLE_COLUMNS)
+    path.with_name("sync-state.json").unlink(missing_ok=True)  # before sync-state.db
     for read in reads.values():
         if read.commit is not None:
             read.commit()

@@ -14,7 +14,6 @@ The bind password is never part of an error message or a log line.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import re
 import ssl
@@ -31,7 +30,8 @@ from ldap3.utils.conv import escape_filter_chars
 from ldap3.utils.dn import parse_dn
 
 from bot.base.config import LANGUAGES, LdapSettings, ScimSettings, Settings
-from bot.base.files import replaced, stamp
+from bot.base.files import stamp
+from bot.ldap_snapshot import PersonData, Snapshot, load_snapshot, new_snapshot, save_snapshot
 from bot.people_sources import Read, Record, Source, SourceError, shape
 from store.db import Store
 
@@ -129,37 +129,6 @@ def _entries(
         yield str(item["dn"]), raw
 
 
-# What a snapshot keeps of a person: their fields, their manager's DN ("" for none), the
-# group names their own entry lists (memberOf) and whether the account is disabled.
-PersonData = tuple[dict[str, str], str, list[str], bool]
-SNAPSHOT_VERSION = 2  # 2: JSON lines
-
-
-@dataclass
-class Snapshot:
-    """What LDAP held when it was last read, kept between syncs (`snapshot_path`), so that a
-    sync reads only the entries changed since `mark` and the names of the rest (to see who
-    was removed): its cost follows the changes, not the size of the directory."""
-
-    key: str  # what was read (server, bases, filters, attributes): another key, a full read
-    full_at: str  # when the last full read was (ISO 8601, UTC)
-    mark: str = ""  # the newest change time seen, as the server writes it
-    # The synced people file this snapshot was applied to (its `bot.base.files.stamp`):
-    # another file (none yet, edited by hand, restored) and the next read is a full one.
-    synced: str = ""
-    # When the last read began (ISO 8601, UTC, this host's clock) and the oldest change the
-    # access log held then (its `minCSN`, "" for none): where the next read's look at the
-    # log starts, and how it tells that the log lost changes it needed (`_logged`).
-    read_at: str = ""
-    log_start: str = ""
-    people: dict[str, PersonData] = field(default_factory=dict)  # normalised DN -> person
-    groups: dict[str, tuple[str, list[str]]] = field(default_factory=dict)  # DN -> name, members
-    # What the last read cost (not kept): entries received, and how removals were found
-    # ("log": the access log, "names": every name listed, "": a full read).
-    entries: int = 0
-    removals: str = ""
-
-
 def snapshot_key(settings: Settings, cfg: LdapSettings) -> str:
     """What shapes the read and the records made of it: LDAP's settings, and the rest of
     `directory` (sources, precedence, roles...), the queues, approver groups and language,
@@ -168,67 +137,6 @@ def snapshot_key(settings: Settings, cfg: LdapSettings) -> str:
     what += [f"{k}={v}" for k, v in sorted(cfg.attribute_map().items())]
     what += [shape(settings)]
     return hashlib.sha256("\n".join(what).encode()).hexdigest()[:32]
-
-
-def load_snapshot(path: Path, key: str | None) -> Snapshot | None:
-    """The kept snapshot, or None (none yet, unreadable, another version or settings): a
-    full read then. `key` None: whatever settings it was read with."""
-    try:
-        with path.open(encoding="utf-8") as lines:
-            head = json.loads(next(lines))
-            if head.get("version") != SNAPSHOT_VERSION or key not in (None, head.get("key")):
-                return None
-            snapshot = Snapshot(
-                key=str(head["key"]),
-                full_at=str(head["full_at"]),
-                mark=str(head["mark"]),
-                synced=str(head.get("synced", "")),
-                read_at=str(head.get("read_at", "")),
-                log_start=str(head.get("log_start", "")),
-            )
-            # Tens of thousands of people share a few languages, departments, titles and
-            # places: one string each, not one per person.
-            shared: dict[str, str] = {}
-            for line in lines:
-                kind, dn, *rest = json.loads(line)
-                if kind == "p":
-                    values, manager, member_of, disabled = rest
-                    for k in _REPEATED:
-                        if k in values:
-                            values[k] = shared.setdefault(values[k], values[k])
-                    manager = shared.setdefault(manager, manager)
-                    snapshot.people[dn] = (values, manager, member_of, bool(disabled))
-                elif kind == "g":
-                    snapshot.groups[dn] = (rest[0], rest[1])
-            return snapshot
-    except (OSError, StopIteration, ValueError, KeyError, TypeError, AttributeError):
-        return None
-
-
-def save_snapshot(path: Path, snapshot: Snapshot) -> None:
-    """Replace the kept snapshot in one rename (a sync interrupted midway keeps the old).
-    One JSON line per entry after a line about the read: written and read an entry at a
-    time, never as one string of the whole directory (that doubled a sync's memory)."""
-    head = {
-        "version": SNAPSHOT_VERSION,
-        "key": snapshot.key,
-        "full_at": snapshot.full_at,
-        "mark": snapshot.mark,
-        "synced": snapshot.synced,
-        "read_at": snapshot.read_at,
-        "log_start": snapshot.log_start,
-    }
-    with replaced(path) as out:
-        out.write(json.dumps(head) + "\n")
-        for dn, (values, manager, member_of, disabled) in snapshot.people.items():
-            out.write(_line(["p", dn, values, manager, member_of, disabled]))
-        for dn, (group, members) in snapshot.groups.items():
-            out.write(_line(["g", dn, group, members]))
-    path.with_name("ldap-snapshot.json").unlink(missing_ok=True)  # version 1's, now unread
-
-
-def _line(entry: list[object]) -> str:
-    return json.dumps(entry, ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
 def _time_key(value: str) -> str:
@@ -296,12 +204,13 @@ def _person(
 
 def refresh(
     settings: Settings, cfg: LdapSettings, snapshot: Snapshot | None, now: datetime
-) -> tuple[Snapshot, set[str] | None]:
+) -> tuple[Snapshot, set[str] | None, set[str]]:
     """Read LDAP into a snapshot: everything when `snapshot` is None, else only what changed
     since its mark, and what was removed since (from the access log, else by listing every
     entry's DN). With the snapshot, the DNs of the people whose record may have changed
     (None after a full read): their own entry changed, a group they are in changed, or
-    their manager's entry went."""
+    their manager's entry went; and the ids of the people whose entry went or took another
+    id (they may have left)."""
     names = cfg.attribute_map()
     changed_attr = names.get("changed", "")
     wanted = sorted({a for k, a in names.items() if a})
@@ -310,7 +219,9 @@ def refresh(
     incremental = snapshot is not None and bool(snapshot.mark) and bool(changed_attr)
     last = snapshot
     if snapshot is None or not incremental:
-        snapshot = Snapshot(key=snapshot_key(settings, cfg), full_at=now.isoformat())
+        if snapshot is not None:
+            snapshot.close()
+        snapshot = new_snapshot(snapshot_key(settings, cfg), now.isoformat())
     since = ""
     if incremental:
         since = f"({changed_attr}>={escape_filter_chars(snapshot.mark)})"
@@ -319,6 +230,7 @@ def refresh(
     seen: set[str] = set()  # the DNs this read returned
     shared: dict[str, str] = {}
     renamed: set[str] = set()  # entries whose person id changed: their reports' manager too
+    gone_ids: set[str] = set()
     with _connected(cfg) as conn:
         # The log's state first: a change logged while the bases are read is seen next time.
         log_start = _log_start(conn, cfg) if cfg.accesslog else ""
@@ -326,9 +238,10 @@ def refresh(
         for dn, attrs in _entries(conn, cfg.people, people_query, wanted, cfg.page_size):
             key = normal_dn(dn)
             person = _person(attrs, names, shared)
-            old = snapshot.people.get(key)
+            old = snapshot.people.get(key) if incremental else None
             if old is not None and old[0].get("id") != person[0].get("id"):
                 renamed.add(key)
+                gone_ids.add(old[0].get("id", ""))
             snapshot.people[key] = person
             changed.add(key)
             seen.add(key)
@@ -365,15 +278,16 @@ def refresh(
                     "groups": _absent(conn, snapshot, "g", logged - seen, cfg.group_filter),
                 }
             for key in gone["people"]:
+                gone_ids.add(snapshot.pid_of(key))
                 del snapshot.people[key]
             for key in gone["groups"]:
                 changed.update(_moved(snapshot.groups.pop(key), None))
             renamed |= gone["people"]
     if renamed:  # their reports now have another manager id, or none
-        changed.update(dn for dn, data in snapshot.people.items() if data[1] in renamed)
+        changed |= snapshot.reports_of(renamed)
     snapshot.mark = max(marks, key=_time_key, default="")
     snapshot.read_at, snapshot.log_start = now.isoformat(), log_start
-    return snapshot, changed if incremental else None
+    return snapshot, (changed if incremental else None), gone_ids - {""}
 
 
 # The deskbot host's clock and the LDAP server's may differ: the log is read from a little
@@ -431,7 +345,7 @@ def _absent(
     they were read: gone, renamed away or no longer matched by `query`."""
     kept: Mapping[str, object] = snapshot.people if kind == "p" else snapshot.groups
     gone = set()
-    for dn in sorted(named & set(kept)):
+    for dn in sorted(dn for dn in named if dn in kept):
         try:
             conn.search(dn, query, ldap3.BASE, attributes=ldap3.NO_ATTRIBUTES)
         except LDAPNoSuchObjectResult:
@@ -585,47 +499,68 @@ class _Changes:
 
     def __init__(self, settings: Settings, cfg: LdapSettings, snapshot: Snapshot) -> None:
         self.settings, self.cfg, self.snapshot = settings, cfg, snapshot
-        self.groups_of: dict[str, set[str]] = {}  # member DN -> group names
-        for name, members in snapshot.groups.values():
-            for member in members if name else ():
-                self.groups_of.setdefault(member, set()).add(name)
-        self.by_dn: dict[str, str] = {}
-        self.by_id: dict[str, str] = {}
-        self.twice = False  # two entries with one id: only a full read tells them apart
-        for dn, (values, _m, _g, _d) in snapshot.people.items():
-            pid = values.get("id", "")
-            if pid:
-                self.twice = self.twice or pid in self.by_id
-                self.by_dn[dn] = pid
-                self.by_id[pid] = dn
+        self.by_dn = _ByDn(snapshot)
 
     def entry(self, dn: str) -> Entry:
         values, manager, member_of, disabled = self.snapshot.people[dn]
-        groups = set(member_of) | self.groups_of.get(dn, set())
+        groups = set(member_of) | self.snapshot.groups_of(dn)
         return Entry(dn, values, manager or None, frozenset(groups - {""}), disabled)
 
+    def dn_of(self, pid: str) -> str | None:
+        found = self.snapshot.dns_of(pid) if pid else []
+        return found[0] if found else None
+
     def record(self, pid: str, read: Read | None = None) -> Record | None:
-        dn = self.by_id.get(pid)
+        dn = self.dn_of(pid)
         if dn is None:
             return None
         return _record(self.settings, self.cfg, self.entry(dn), self.by_dn, read or Read())
 
-    def read(self, changed: set[str] | None) -> Read:
-        """Everyone's records on demand; with `changed` (DNs), theirs only are new. What
-        they break is told in the read's problems as they are made."""
-        read = Read(ids=frozenset(self.by_id))
-        if changed is not None:
-            read.changed = frozenset(self.by_dn[dn] for dn in changed if dn in self.by_dn)
+    def read(self, changed: set[str] | None, gone: set[str]) -> Read:
+        """Everyone's records on demand; with `changed` (DNs), theirs only are new, and
+        `gone` the ids whose entries went (removed, renamed, no longer matched). What they
+        break is told in the read's problems as they are made."""
+        read = Read()
+        if changed is None:
+            ids = set()
+            for dn in self.snapshot.people:
+                pid = self.snapshot.pid_of(dn)
+                if pid:
+                    ids.add(pid)
+                else:
+                    read.problems.append(f"{dn}: has no id attribute; left out")
+            read.ids = frozenset(ids)
+        else:
+            read.everyone = lambda: frozenset(self.by_dn.values())
+            now = {self.snapshot.pid_of(dn) for dn in changed if dn in self.snapshot.people}
+            read.changed = frozenset((now | gone) - {""})
+            read.has = lambda pid: self.dn_of(pid) is not None
         read.lookup = lambda pid: self.record(pid, read)
-        for dn in self.snapshot.people if changed is None else ():
-            if not self.by_dn.get(dn):
-                read.problems.append(f"{dn}: has no id attribute; left out")
         return read
 
 
+class _ByDn(Mapping[str, str]):
+    """Person ids by their entry's DN, looked up one at a time (a manager's, say)."""
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        self.snapshot = snapshot
+
+    def __getitem__(self, dn: str) -> str:
+        pid = self.snapshot.pid_of(dn)
+        if not pid:
+            raise KeyError(dn)
+        return pid
+
+    def __iter__(self) -> Iterator[str]:
+        return (dn for dn in self.snapshot.people if self.snapshot.pid_of(dn))
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
 def snapshot_path(settings: Settings) -> Path:
-    """Next to the synced people: `var/directory/ldap-snapshot.jsonl` by default."""
-    return settings.resolve(settings.directory.synced).with_name("ldap-snapshot.jsonl")
+    """Next to the synced people: `var/directory/ldap-snapshot.db` by default."""
+    return settings.resolve(settings.directory.synced).with_name("ldap-snapshot.db")
 
 
 def read(settings: Settings, store: Store | None = None) -> Read:
@@ -643,19 +578,24 @@ def read(settings: Settings, store: Store | None = None) -> Read:
     if kept is not None and (
         now - datetime.fromisoformat(kept.full_at) >= cfg.full_every or kept.synced != stamp(synced)
     ):
+        kept.close()
         kept = None
-    snapshot, changed = refresh(settings, cfg, kept, now)
+    snapshot, changed, gone = refresh(settings, cfg, kept, now)
 
     def commit() -> None:
         # Kept once the sync is applied: the snapshot mirrors LDAP as the people file now
         # has it. A refused sync or a dry run keeps the old one, and reads the same changes
         # again next time.
         snapshot.synced = stamp(synced)
-        save_snapshot(path, snapshot)
+        try:
+            save_snapshot(path, snapshot)
+        finally:
+            snapshot.close()
 
     view = _Changes(settings, cfg, snapshot)
     # Two entries with one id: the whole list, for the sync to tell and refuse.
-    result = records(settings, fetched(snapshot)) if view.twice else view.read(changed)
+    twice = snapshot.twice()
+    result = records(settings, fetched(snapshot)) if twice else view.read(changed, gone)
     result.commit = commit
     result.cost = {
         "entries": snapshot.entries,

@@ -55,21 +55,34 @@ class Read:
     changed: frozenset[str] | None = None
     ids: frozenset[str] = frozenset()
     lookup: Callable[[str], Record | None] | None = None
+    # Whether a source whose records are looked up holds a person, one at a time: after a
+    # changes-only read `ids` is not worked out (it would be everyone).
+    has: Callable[[str], bool] | None = None
+    # And who they all are, worked out only when a sync must work everyone out again.
+    everyone: Callable[[], frozenset[str]] | None = None
     commit: Callable[[], None] | None = None
     # What answering cost, for the sync's report (LDAP: entries received, a full read or
     # the changes, how removals were found).
     cost: dict[str, object] = field(default_factory=dict)
 
     def held(self) -> frozenset[str]:
-        """Everyone the source holds."""
+        """Everyone the source holds (after a changes-only read: worked out then, once)."""
+        if self.everyone is not None:
+            self.ids, self.everyone = self.everyone(), None
         if self.lookup is not None:
             return self.ids
         return frozenset(r.id for r in self.records)
 
+    def holds(self, pid: str, given: Mapping[str, Record]) -> bool:
+        """Whether the source holds the person (`given`: its records by id)."""
+        if self.has is not None:
+            return self.has(pid)
+        return pid in self.ids if self.lookup is not None else pid in given
+
     def record(self, pid: str, given: Mapping[str, Record]) -> Record | None:
         """The person's record: among those returned (`given`, by id) or looked up."""
         found = given.get(pid)
-        if found is None and self.lookup is not None and pid in self.ids:
+        if found is None and self.lookup is not None and self.holds(pid, given):
             found = self.lookup(pid)
         return found
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import ldap3
 import pytest
 
-from bot.ldap_source import save_snapshot
+from bot.ldap_snapshot import save_snapshot
 from tests.directory.people_ldif import (
     GROUPS,
     QUEUE_GROUPS,
@@ -119,7 +119,7 @@ def test_a_log_that_cannot_be_trusted_means_every_name_is_listed(
     # The log held changes from long ago at the last read; its oldest is newer now.
     kept = _snapshot(purged)
     kept.log_start = "20000101000000"
-    save_snapshot(purged / "ldap-snapshot.jsonl", kept)
+    save_snapshot(purged / "ldap-snapshot.db", kept)
     code, report = _sync(capsys, purged_config)
     assert code == 0 and report["deactivations"] == ["olivia"], report
     assert report["reads"]["ldap"]["removals"] == "by listing every name"

@@ -15,7 +15,8 @@ import pytest
 from bot.adapters.memory import MemoryChat
 from bot.app import load_config
 from bot.cli import main
-from bot.ldap_source import Snapshot, load_snapshot, normal_dn, save_snapshot
+from bot.ldap_snapshot import Snapshot, load_snapshot, save_snapshot
+from bot.ldap_source import normal_dn
 from tests.configs import config_file
 from tests.desks import build_desk
 from tests.directory.people_ldif import (
@@ -384,6 +385,38 @@ def test_a_duplicate_email_is_told_by_person_and_changes_nothing(
     assert any(p.startswith("bob: email: 'ALICE@example.com' is also") for p in report["problems"])
 
 
+def test_a_change_that_breaks_the_rules_with_someone_unchanged_is_told_and_changes_nothing(
+    tmp_path: Path, slapd: Slapd, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Between full reads only the changed people are checked, against the others looked up
+    in the kept state: Alex taking Bob's email is told on Bob's row (the later one), with
+    the line numbers the whole file's check gives; a circle of managers through someone
+    unchanged too. Nothing is written, and once mended the next sync goes through."""
+    config = _config(tmp_path, slapd)
+    assert _sync(capsys, config)[0] == 0
+    before = (tmp_path / "synced.csv").read_bytes()
+    with _admin(slapd) as conn:
+        assert conn.modify(dn_of("alex"), {"mail": [(ldap3.MODIFY_REPLACE, ["Bob@example.com"])]})
+        assert conn.modify(dn_of("priya"), {"manager": [(ldap3.MODIFY_REPLACE, [dn_of("mark")])]})
+    code, report = _sync(capsys, config)
+    assert code == 1 and report["written"] is False, report
+    order = sorted(p["id"] for p in demo_people())
+    line = {pid: n for n, pid in enumerate(order, start=2)}
+    assert (
+        f"bob: email: 'bob@example.com' is also on line {line['alex']} (alex)"
+        in (report["problems"])
+    )
+    circle = f"mark (line {line['mark']}) -> priya (line {line['priya']}) -> mark"
+    assert f"mark: manager: managers go round in a circle: {circle}" in report["problems"]
+    assert (tmp_path / "synced.csv").read_bytes() == before
+    with _admin(slapd) as conn:
+        assert conn.modify(dn_of("alex"), {"mail": [(ldap3.MODIFY_REPLACE, ["ar@example.com"])]})
+        assert conn.modify(dn_of("priya"), {"manager": [(ldap3.MODIFY_DELETE, [])]})
+    code, report = _sync(capsys, config)
+    assert code == 0 and report["written"] is True, report
+    assert [(u["id"], u["fields"]) for u in report["updates"]] == [("alex", ["email"])]
+
+
 def test_start_tls_and_ldaps_check_the_server_certificate(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -492,7 +525,7 @@ def test_a_sync_hands_over_a_movers_and_a_leavers_approvals_and_says_so(
 
 
 def _snapshot(tmp_path: Path) -> Snapshot:
-    kept = load_snapshot(tmp_path / "ldap-snapshot.jsonl", None)
+    kept = load_snapshot(tmp_path / "ldap-snapshot.db", None)
     assert kept is not None
     return kept
 
@@ -530,8 +563,10 @@ def test_a_second_sync_reads_only_what_changed_since_the_first(
 def _tamper_bob(tmp_path: Path) -> None:
     """Make the kept copy of Bob's entry say what LDAP never said."""
     kept = _snapshot(tmp_path)
-    kept.people[normal_dn(dn_of("bob"))][0]["title"] = "Kept Only Here"
-    save_snapshot(tmp_path / "ldap-snapshot.jsonl", kept)
+    bob = kept.people[normal_dn(dn_of("bob"))]
+    bob[0]["title"] = "Kept Only Here"
+    kept.people[normal_dn(dn_of("bob"))] = bob
+    save_snapshot(tmp_path / "ldap-snapshot.db", kept)
 
 
 def _kept_bob(tmp_path: Path) -> str:
@@ -599,7 +634,7 @@ def test_an_unreadable_snapshot_means_a_full_read(
     tmp_path: Path, slapd: Slapd, capsys: pytest.CaptureFixture[str]
 ) -> None:
     config = _config(tmp_path, slapd)
-    (tmp_path / "ldap-snapshot.jsonl").write_text("{not json", encoding="utf-8")
+    (tmp_path / "ldap-snapshot.db").write_text("{not json", encoding="utf-8")
     code, report = _sync(capsys, config)
     assert code == 0 and len(report["adds"]) == len(demo_people())
     assert len(_snapshot(tmp_path).people) == len(demo_people())
@@ -709,7 +744,7 @@ def test_an_incremental_sync_ends_where_a_full_read_would(
 def test_without_the_sync_state_every_person_is_worked_out_again_and_leavers_stay_gone(
     tmp_path: Path, slapd: Slapd, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """sync-state.json (what the CSV lending accounts said last time) lost, the LDAP
+    """sync-state.db (what the CSV lending accounts said last time) lost, the LDAP
     snapshot kept: LDAP's changes are still read incrementally, everyone's row is worked
     out again, and someone who left earlier stays a leaver."""
     config = _config(tmp_path, slapd)
@@ -718,7 +753,7 @@ def test_without_the_sync_state_every_person_is_worked_out_again_and_leavers_sta
         assert conn.delete(dn_of("olivia"))
     code, report = _sync(capsys, config)
     assert code == 0 and report["deactivations"] == ["olivia"], report
-    (tmp_path / "sync-state.json").unlink()
+    (tmp_path / "sync-state.db").unlink()
     with _admin(slapd) as conn:
         assert conn.modify(dn_of("alice"), {"title": [(ldap3.MODIFY_REPLACE, ["Sales Lead"])]})
     code, report = _sync(capsys, config)

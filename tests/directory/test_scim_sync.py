@@ -243,7 +243,7 @@ async def test_pushed_people_become_the_desks_people(
 
 
 async def test_a_push_works_out_only_the_people_it_reaches(db_url: str, tmp_path: Path) -> None:
-    """SCIM returns every user each time; what the last sync saw of them (sync-state.json)
+    """SCIM returns every user each time; what the last sync saw of them (sync-state.db)
     tells which changed, so one PATCH is one person worked out and checked again, a push
     that changes nothing leaves the people file alone, and new settings mean everyone."""
     _, settings = _settings(tmp_path, db_url, demo=False)
