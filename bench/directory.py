@@ -305,9 +305,11 @@ class Measured:
     listing: Run  # another incremental sync, removals by listing every name
     load: float
     cli: tuple[float, float]
+    more: Run | None  # an incremental sync with ten times the changes (`more_changes`)
+    more_changes: int = 0
 
 
-def measure(people: int, groups: int, changes: int, database: str) -> Measured:
+def measure(people: int, groups: int, changes: int, database: str, more: bool) -> Measured:
     with tempfile.TemporaryDirectory(prefix="deskbot-dir-bench-") as tmp:
         folder = Path(tmp)
         ldif = generate_ldif(people, groups)
@@ -331,7 +333,12 @@ def measure(people: int, groups: int, changes: int, database: str) -> Measured:
             listing = timed_sync(names)
             change_people(server.url, people, changes, seed=13)
             cli = timed_cli(config)
-    return Measured(full, incremental, listing, load, cli)
+            bigger, count = None, 0
+            if more:  # the same directory, ten times the changes (a small run: half of it)
+                count = min(changes * 10, (people - SPAN - 1) // 2)
+                change_people(server.url, people, count, seed=14)
+                bigger = timed_sync(config)
+    return Measured(full, incremental, listing, load, cli, bigger, count)
 
 
 def _postgres_schema(url: str) -> str | None:
@@ -371,7 +378,7 @@ def main() -> None:
             small: dict[str, float] = {}
             for name, url, _ in databases:
                 for size in sizes:
-                    m = measure(size, args.groups, args.changes, url)
+                    m = measure(size, args.groups, args.changes, url, size == sizes[-1])
                     full, incr, load, cli = m.full, m.incremental, m.load, m.cli
                     print(
                         f"{name:<11} {size:>7} {full.seconds:>7.2f} {full.peak_mb:>8.0f} "
@@ -396,6 +403,12 @@ def main() -> None:
                         print(
                             f"{'':<11} incremental {size} / {sizes[0]} people: {ratio:.2f} "
                             "(1.0 = the cost follows the changes, 10 = the size)"
+                        )
+                    if m.more is not None:
+                        print(
+                            f"{'':<11} incremental with {m.more_changes} changes at {size}: "
+                            f"{m.more.seconds:.2f} s, {m.more.peak_mb:.0f} MB "
+                            f"({m.more.seconds / incr.seconds:.2f} x {args.changes} changes')"
                         )
         finally:
             for _, _, schema_name in databases:

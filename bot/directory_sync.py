@@ -341,12 +341,15 @@ class Rows(MutableMapping[str, Row]):
     def __init__(self, state: State) -> None:
         self.state = state
         self.new: dict[str, Row] = {}
+        # The new rows' unique values ((column, value) -> ids), made when first asked.
+        self._held: dict[tuple[str, str], list[str]] | None = None
 
     def __getitem__(self, pid: str) -> Row:
         return self.new[pid] if pid in self.new else self.state[pid]
 
     def __setitem__(self, pid: str, row: Row) -> None:
         self.new[pid] = row
+        self._held = None
 
     def __delitem__(self, pid: str) -> None:
         raise TypeError("a synced person is never removed, only deactivated")
@@ -375,12 +378,15 @@ class Rows(MutableMapping[str, Row]):
 
     def holders(self, column: str, value: str) -> list[str]:
         """The active people whose `column` (email, slack_id, telegram_id) is `value`."""
-        key = value.lower() if column == "email" else value
+        if self._held is None:
+            self._held = {}
+            for pid, row in self.new.items():
+                for name in UNIQUE if active(row) else ():
+                    mine = row.get(name, "")
+                    key = (name, mine.lower() if name == "email" else mine)
+                    self._held.setdefault(key, []).append(pid)
         found = [p for p in self.state.holders(column, value) if p not in self.new]
-        for pid, row in self.new.items():
-            mine = row.get(column, "")
-            if active(row) and (mine.lower() if column == "email" else mine) == key:
-                found.append(pid)
+        found += self._held.get((column, value.lower() if column == "email" else value), [])
         return sorted(found)
 
     def lines(self) -> Iterator[tuple[str, str]]:

@@ -16,12 +16,13 @@ Local to the machine that syncs, like the synced people file it belongs to: not 
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Generic, TypeVar
+
+from bot.base import sqlitefile
 
 # What a snapshot keeps of a person: their fields, their manager's DN ("" for none), the
 # group names their own entry lists (memberOf) and whether the account is disabled.
@@ -30,7 +31,6 @@ GroupData = tuple[str, list[str]]  # the group's name (cn, lower case) and its m
 VERSION = "3"  # 3: SQLite (2: JSON lines, 1: one JSON document)
 
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS person (
     dn TEXT PRIMARY KEY, pid TEXT NOT NULL, manager TEXT NOT NULL, data TEXT NOT NULL
 );
@@ -196,12 +196,6 @@ class Snapshot:
             self.db = None
 
 
-def _open(path: Path) -> sqlite3.Connection:
-    db = sqlite3.connect(path, isolation_level=None)
-    db.executescript(_SCHEMA)
-    return db
-
-
 def new_snapshot(key: str, full_at: str) -> Snapshot:
     """A snapshot to read everything into (a full read)."""
     return Snapshot(key=key, full_at=full_at)
@@ -210,17 +204,16 @@ def new_snapshot(key: str, full_at: str) -> Snapshot:
 def load_snapshot(path: Path, key: str | None) -> Snapshot | None:
     """The kept snapshot, or None (none yet, unreadable, another version or settings): a
     full read then. `key` None: whatever settings it was read with."""
-    if not path.exists():
+    found = sqlitefile.opened(path, _SCHEMA)
+    if found is None:
         return None
-    try:
-        db = _open(path)
-        head = dict(db.execute("SELECT k, v FROM meta").fetchall())
-    except sqlite3.Error:
-        return None
+    db, head = found
     if head.get("version") != VERSION or not head.get("key") or key not in (None, head["key"]):
         db.close()
         return None
-    snapshot = Snapshot(**{k: head.get(k, "") for k in _HEAD}, whole=False, db=db)
+    snapshot = Snapshot(key=head["key"], full_at=head.get("full_at", ""), whole=False, db=db)
+    for name in ("mark", "synced", "read_at", "log_start"):
+        setattr(snapshot, name, head.get(name, ""))
 
     def person(dn: str) -> PersonData | None:
         row = db.execute("SELECT data FROM person WHERE dn = ?", (dn,)).fetchone()
@@ -248,39 +241,17 @@ def save_snapshot(path: Path, snapshot: Snapshot) -> None:
     """Write what this read changed (everything after a full read) in one transaction: a
     sync interrupted midway keeps the old snapshot."""
     if snapshot.db is not None and not snapshot.whole:
-        _transaction(snapshot.db, snapshot)
+        with sqlitefile.transaction(snapshot.db) as db:
+            _write(db, snapshot)
     else:
-        # Everything anew: into a new file, renamed into place once complete.
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fresh = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        fresh.unlink(missing_ok=True)
-        db = _open(fresh)
-        try:
-            _transaction(db, snapshot)
-        finally:
-            db.close()
-        try:
-            fresh.replace(path)
-        except OSError:
-            fresh.unlink(missing_ok=True)
-            raise
+        with sqlitefile.anew(path, _SCHEMA) as db:  # everything anew
+            _write(db, snapshot)
     for old in ("ldap-snapshot.json", "ldap-snapshot.jsonl"):  # versions 1 and 2, unread now
         path.with_name(old).unlink(missing_ok=True)
 
 
-def _transaction(db: sqlite3.Connection, snapshot: Snapshot) -> None:
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        _write(db, snapshot)
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
-    db.execute("COMMIT")
-
-
 def _write(db: sqlite3.Connection, snapshot: Snapshot) -> None:
-    head = {k: getattr(snapshot, k) for k in _HEAD} | {"version": VERSION}
-    db.executemany("INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)", head.items())
+    sqlitefile.write_head(db, {k: getattr(snapshot, k) for k in _HEAD} | {"version": VERSION})
     people, groups = snapshot.people, snapshot.groups
     gone_people = sorted(people.gone | set(people.changed))
     gone_groups = sorted(groups.gone | set(groups.changed))

@@ -17,10 +17,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
+
+from bot.base import sqlitefile
 
 Row = dict[str, str]
 VERSION = "1"
@@ -29,7 +30,6 @@ VERSION = "1"
 _INDEX = {"email": "email_key", "slack_id": "slack_id", "telegram_id": "telegram_id"}
 
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS person (
     id TEXT PRIMARY KEY,
     data TEXT NOT NULL,
@@ -137,22 +137,13 @@ class State(Mapping[str, Row]):
         self.db.close()
 
 
-def _open(path: Path) -> sqlite3.Connection:
-    db = sqlite3.connect(path, isolation_level=None)
-    db.executescript(_SCHEMA)
-    return db
-
-
 def load(path: Path, synced: str, shape: str, columns: tuple[str, ...]) -> State | None:
     """The kept state when it was applied to the people file there now (`synced`) with the
     settings there now (`shape`); None otherwise (none yet, unreadable, another version)."""
-    if not path.exists():
+    found = sqlitefile.opened(path, _SCHEMA)
+    if found is None:
         return None
-    try:
-        db = _open(path)
-        head = dict(db.execute("SELECT k, v FROM meta").fetchall())
-    except sqlite3.Error:
-        return None
+    db, head = found
     wanted = {"version": VERSION, "synced": synced, "shape": shape, "columns": ",".join(columns)}
     if any(head.get(k) != v for k, v in wanted.items()):
         db.close()
@@ -178,26 +169,20 @@ def _write(
     db: sqlite3.Connection,
     rows: Iterable[tuple[str, Row]],
     seen: Mapping[str, Mapping[str, str]],
-    head: Mapping[str, str],
+    head: dict[str, str],
     columns: tuple[str, ...],
 ) -> None:
-    db.execute("BEGIN IMMEDIATE")
-    try:
+    db.executemany(
+        "INSERT OR REPLACE INTO person VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (_values(pid, row, columns) for pid, row in rows),
+    )
+    for source, digests in seen.items():
+        db.execute("DELETE FROM seen WHERE source = ?", (source,))
         db.executemany(
-            "INSERT OR REPLACE INTO person VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (_values(pid, row, columns) for pid, row in rows),
+            "INSERT INTO seen (source, id, digest) VALUES (?, ?, ?)",
+            ((source, pid, digest) for pid, digest in digests.items()),
         )
-        for source, digests in seen.items():
-            db.execute("DELETE FROM seen WHERE source = ?", (source,))
-            db.executemany(
-                "INSERT INTO seen (source, id, digest) VALUES (?, ?, ?)",
-                ((source, pid, digest) for pid, digest in digests.items()),
-            )
-        db.executemany("INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)", head.items())
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
-    db.execute("COMMIT")
+    sqlitefile.write_head(db, head)
 
 
 def save(
@@ -208,22 +193,12 @@ def save(
     head: Mapping[str, str],
     columns: tuple[str, ...],
 ) -> None:
-    """Keep what a sync applied: into `state` the rows it changed; without one (everyone
-    worked out again) every row, into a new file renamed into place once complete."""
+    """Keep what a sync applied: into `state` the rows it changed, in one transaction;
+    without one (everyone worked out again) every row, into a new file."""
     head = {**head, "version": VERSION, "columns": ",".join(columns)}
     if state is not None:
-        _write(state.db, rows, seen, head, columns)
+        with sqlitefile.transaction(state.db) as db:
+            _write(db, rows, seen, head, columns)
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fresh = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fresh.unlink(missing_ok=True)
-    db = _open(fresh)
-    try:
+    with sqlitefile.anew(path, _SCHEMA) as db:
         _write(db, rows, seen, head, columns)
-    finally:
-        db.close()
-    try:
-        fresh.replace(path)
-    except OSError:
-        fresh.unlink(missing_ok=True)
-        raise

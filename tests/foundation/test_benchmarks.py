@@ -28,6 +28,8 @@ def test_the_directory_benchmark_runs_a_full_and_an_incremental_sync() -> None:
                "--postgres", "none")  # fmt: skip
     assert re.search(r"full: 200 added; incremental: \d+ updated, 1 deactivated", out), out
     assert "`deskbot directory sync` (another 20 changes)" in out, out
+    assert "incremental without the access log (every name listed)" in out, out
+    assert "incremental with 95 changes at 200" in out, out
 
 
 def test_the_scim_benchmark_runs_a_change_and_its_sync() -> None:
