@@ -49,6 +49,7 @@ def anew(path: Path, schema: str) -> Iterator[sqlite3.Connection]:
     fresh.unlink(missing_ok=True)
     try:
         db = sqlite3.connect(fresh, isolation_level=None)
+        fresh.chmod(0o600)  # people's emails and accounts: as private as the people file
         try:
             db.executescript(META + schema)
             with transaction(db):
