@@ -106,12 +106,14 @@ def running_slapd(
     tls: tuple[Path, Path] | None = None,
     maxsize: int = 100 * 1024 * 1024,
     accesslog: bool = False,
+    indexes: tuple[str, ...] = (),
 ) -> Iterator[Slapd]:
     """slapd serving `ldif`; `sizelimit` is slapd.conf's (e.g. a server that returns at most
     5 entries to a search unless it is paged); `maxsize` is the database's size limit in bytes
     (the benchmark's 50,000 people need more than the tests' default); `accesslog`: every
     successful write is logged under `ACCESSLOG` (slapo-accesslog, as an admin sets it up
-    for delta replication), readable by anyone who may read the directory."""
+    for delta replication), readable by anyone who may read the directory; `indexes`:
+    slapd.conf `index` lines of the directory's database (e.g. `modifyTimestamp eq`)."""
     slapd, slapadd = _binary("slapd"), _binary("slapadd")
     (folder / "db").mkdir(parents=True)
     log_db: list[str] = []
@@ -145,6 +147,7 @@ def running_slapd(
                 f"rootpw {password}",
                 f"directory {folder / 'db'}",
                 f"maxsize {maxsize}",
+                *(f"index {index}" for index in indexes),
                 *(
                     [
                         "overlay accesslog",
