@@ -19,21 +19,23 @@ Targets at 50,000 people: full <= 60 s, incremental <= 5 s, memory <= 300 MB. Th
 more incremental sync as the command an admin runs (`deskbot directory sync`, which also
 loads the desk to hand a leaver's work on), timed as a whole process.
 
-Last runs (5 December 2026, the machine shared with a test run, so seconds are high; 500
-groups, 100 changes: 85 titles, 10 managers, 5 leavers). SQLite at 546e602, PostgreSQL
-at 780f19c (the command then still loaded everyone before syncing: 546e602 took that out):
+Last run (5 December 2026, the machine shared with a test run; 500 groups; slapd with the
+change time indexed and an access log; 100 changes: 85 titles, 10 managers, 5 leavers):
 
     database    people  full s  full MB  incr s  incr MB   command s / MB
-    sqlite        5000    1.67      160    0.46      139    3.62 / 179
-    sqlite       50000   15.80      239    3.35      257    8.54 / 316
-    postgresql    5000    1.63      268    0.54      268    3.72 / 195
-    postgresql   50000   15.60      268    2.87      268   10.50 / 410
+    sqlite        5000    2.00      163    0.15      130    2.97 / 175
+    sqlite       50000   14.50      243    0.20      179    4.82 / 284
+    postgresql    5000    2.35      270    0.14      270    3.35 / 175
+    postgresql   50000   18.86      270    0.34      270    4.56 / 283
 
-Incremental 50,000 / 5,000 people: 7.3 (SQLite), 5.3 (PostgreSQL). What still follows the
-size: listing every DN to see removals (about 1.2 s at 50,000; LDAP keeps no trace of a
-removal), reading and writing the people file and the snapshot (about 0.4 s each), and the
-indexes of who is whose manager and account (about 0.3 s). A process with deskbot imported
-is already 140-150 MB before it reads anyone.
+Incremental 50,000 / 5,000 people: 1.34 (SQLite), 2.47 (PostgreSQL); ten times the changes
+at 50,000 (1,000): 4.9 and 2.6 times the time. Without the access log (every name listed)
+the incremental sync at 50,000 takes 1.29 s. What still follows the size: writing the
+people file the desks load, from lines kept rendered (about 0.1 s at 50,000), and counting
+the active people (milliseconds). Before (JSON-lines snapshot, the people file read and
+checked whole): 3.35 s incremental at 50,000, 7.3 times the 5,000 one. A process with
+deskbot imported is already 140-150 MB before it reads anyone; the command also loads the
+desk after the sync when someone left or moved, to hand their work on.
 
 Needs slapd and slapadd (Debian's `slapd` package; scripts/test installs it).
 """
