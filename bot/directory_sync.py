@@ -154,13 +154,14 @@ def merge(
     reads: Mapping[str, Read],
     previous: Mapping[str, Row],
     seen: Mapping[str, Mapping[str, str]] | None = None,
+    fresh: Mapping[str, Mapping[str, str]] | None = None,
 ) -> tuple[dict[str, Row] | Rows, SyncReport, set[str]]:
     """The new people file's rows by id, what changes, and whose rows were worked out anew.
     Only the people the sources' changes reach, the rest keeping the last sync's row, when
     the last applied sync is known (`previous` is then its `State`, looked up one at a
     time): a source that answered with its changes only says whose (LDAP), and for one
-    that returns everyone (the CSV, SCIM) `seen` holds what it said then (`digests`).
-    Otherwise everyone's."""
+    that returns everyone (the CSV, SCIM) `seen` holds what it said then (`digests`;
+    `fresh`: what it says now, when worked out already). Otherwise everyone's."""
     cfg = settings.directory
     report = SyncReport(sources=list(cfg.sources))
     given = {name: _index(name, reads[name], report) for name in cfg.sources}
@@ -198,7 +199,8 @@ def merge(
         assert seen is not None and isinstance(previous, State)
         state = previous
         by_email = _by_emails(cfg, reads, given, lambda p: holds(p) or p in state)
-        reached = _touched(cfg.sources, reads, given, by_email, state, seen)
+        fresh = fresh if fresh is not None else _fingerprints(reads)
+        reached = _touched(cfg.sources, reads, fresh, by_email, state, seen)
         touched = {pid for pid in reached if holds(pid)}
         # Gone from every member source: the ones they said were gone, or changed.
         leaving = sorted(pid for pid in reached - touched if pid in state)
@@ -292,7 +294,7 @@ def _by_email(
 def _touched(
     sources: Iterable[str],
     reads: Mapping[str, Read],
-    given: Mapping[str, Mapping[str, Record]],
+    fresh: Mapping[str, Mapping[str, str]],
     by_email: Mapping[str, Mapping[str, Record]],
     previous: State,
     seen: Mapping[str, Mapping[str, str]],
@@ -310,13 +312,22 @@ def _touched(
         if read.lookup is not None:  # everyone's record may have changed
             touched |= read.held()
             continue
-        now, before = digests(given[name].values()), seen.get(name, {})
+        now, before = fresh[name], seen.get(name, {})
         touched |= {pid for pid, d in now.items() if before.get(pid) != d}
         touched |= set(before) - set(now)
     for records in by_email.values():
         for email in records:
             touched.update(previous.by_email(email))
     return touched
+
+
+def _fingerprints(reads: Mapping[str, Read]) -> dict[str, dict[str, str]]:
+    """`digests` of each source that returned everyone."""
+    return {
+        name: digests(read.records)
+        for name, read in reads.items()
+        if read.changed is None and read.lookup is None
+    }
 
 
 def digests(records: Iterable[Record]) -> dict[str, str]:
@@ -654,7 +665,8 @@ def _apply_rows(
     # The last applied sync's rows: looked up one at a time in its state, or read from
     # the people file when there is no state for it (a file edited by hand, restored).
     previous: Mapping[str, Row] = state if state is not None else read_rows(target)
-    rows, report, dirty = merge(settings, reads, previous, state.seen() if state else None)
+    fresh = _fingerprints(reads)  # kept below, for the next sync
+    rows, report, dirty = merge(settings, reads, previous, state.seen() if state else None, fresh)
     if report.refused:
         return report
     if isinstance(previous, State):
@@ -694,17 +706,12 @@ def _apply_rows(
             else:
                 out.writelines(line_of(rows[pid], PEOPLE_COLUMNS) for pid in sorted(rows))
         report.written = True
-    seen = {
-        name: digests(read.records)
-        for name, read in reads.items()
-        if read.changed is None and read.lookup is None
-    }
     head = {"synced": stamp(target), "shape": shape(settings)}
     path = state_path(settings)
     if isinstance(rows, Rows):  # only the rows this sync changed
-        sync_state.save(path, rows.state, rows.new.items(), seen, head, PEOPLE_COLUMNS)
+        sync_state.save(path, rows.state, rows.new.items(), fresh, head, PEOPLE_COLUMNS)
     else:  # everyone's, into a new file
-        sync_state.save(path, None, rows.items(), seen, head, PEOPLE_COLUMNS)
+        sync_state.save(path, None, rows.items(), fresh, head, PEOPLE_COLUMNS)
     path.with_name("sync-state.json").unlink(missing_ok=True)  # before sync-state.db
     for read in reads.values():
         if read.commit is not None:
