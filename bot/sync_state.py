@@ -69,6 +69,7 @@ class State(Mapping[str, Row]):
 
     def __init__(self, db: sqlite3.Connection, columns: tuple[str, ...]) -> None:
         self.db, self.columns = db, columns
+        self.seen_before: dict[str, dict[str, str]] | None = None  # `seen`, once read
 
     def __getitem__(self, pid: str) -> Row:
         found = self.db.execute("SELECT data FROM person WHERE id = ?", (pid,)).fetchone()
@@ -131,6 +132,7 @@ class State(Mapping[str, Row]):
         found: dict[str, dict[str, str]] = {}
         for source, pid, digest in self.db.execute("SELECT source, id, digest FROM seen"):
             found.setdefault(source, {})[pid] = digest
+        self.seen_before = found
         return found
 
     def close(self) -> None:
@@ -171,16 +173,24 @@ def _write(
     seen: Mapping[str, Mapping[str, str]],
     head: dict[str, str],
     columns: tuple[str, ...],
+    before: Mapping[str, Mapping[str, str]] | None = None,
 ) -> None:
     db.executemany(
         "INSERT OR REPLACE INTO person VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (_values(pid, row, columns) for pid, row in rows),
     )
     for source, digests in seen.items():
-        db.execute("DELETE FROM seen WHERE source = ?", (source,))
+        # What changed since the fingerprints were read, when they were: 50,000 rewritten
+        # after every SCIM push would cost more than the push.
+        old = before.get(source) if before is not None else None
+        if old is None:
+            db.execute("DELETE FROM seen WHERE source = ?", (source,))
+            old = {}
+        gone = [(source, pid) for pid in old if pid not in digests]
+        db.executemany("DELETE FROM seen WHERE source = ? AND id = ?", gone)
         db.executemany(
-            "INSERT INTO seen (source, id, digest) VALUES (?, ?, ?)",
-            ((source, pid, digest) for pid, digest in digests.items()),
+            "INSERT OR REPLACE INTO seen (source, id, digest) VALUES (?, ?, ?)",
+            ((source, pid, d) for pid, d in digests.items() if old.get(pid) != d),
         )
     sqlitefile.write_head(db, head)
 
@@ -198,7 +208,7 @@ def save(
     head = {**head, "version": VERSION, "columns": ",".join(columns)}
     if state is not None:
         with sqlitefile.transaction(state.db) as db:
-            _write(db, rows, seen, head, columns)
+            _write(db, rows, seen, head, columns, state.seen_before)
         return
     with sqlitefile.anew(path, _SCHEMA) as db:
         _write(db, rows, seen, head, columns)

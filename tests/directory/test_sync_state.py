@@ -69,6 +69,18 @@ def test_only_the_changed_rows_are_written_back_and_the_file_lines_follow(
     save(tmp_path / "sync-state.db", state, rows.new.items(), {}, HEAD, PEOPLE_COLUMNS)
     assert state["bob"]["title"] == 'Night, "Shift" Lead' and "aaron" in state
     assert state.seen() == {"csv": {"alice": "d1"}}  # a source not read now keeps its own
+    # Fingerprints read before are changed in place: new, changed and gone ones.
+    save(
+        tmp_path / "sync-state.db",
+        state,
+        [],
+        {"csv": {"alice": "d2", "bob": "d3"}},
+        HEAD,
+        PEOPLE_COLUMNS,
+    )
+    assert state.seen() == {"csv": {"alice": "d2", "bob": "d3"}}
+    save(tmp_path / "sync-state.db", state, [], {"csv": {"bob": "d3"}}, HEAD, PEOPLE_COLUMNS)
+    assert state.seen() == {"csv": {"bob": "d3"}}
     state.close()
 
 
