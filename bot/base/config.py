@@ -131,10 +131,19 @@ class TelegramChannel(Section):
     token: str = ""
     api_url: str | None = None
     webhook: TelegramWebhook = TelegramWebhook()
+    # Polling: the wait after a failed getUpdates, twice as long after each failure in a
+    # row (at most 30 s), back to this after one that works.
+    poll_retry: Duration = timedelta(seconds=1)
 
     @property
     def active(self) -> bool:
         return bool(self.token) if self.enabled == "auto" else self.enabled
+
+    @model_validator(mode="after")
+    def _positive_retry(self) -> TelegramChannel:
+        if self.poll_retry <= timedelta(0):
+            raise ValueError("poll_retry must be longer than zero")
+        return self
 
     @model_validator(mode="after")
     def _token_when_enabled(self) -> TelegramChannel:

@@ -174,3 +174,20 @@ def test_attachment_limits_are_validated_with_their_key_and_line(tmp_path: Path)
     )
     [line] = problems_for(config_copy(tmp_path, text))
     assert "attachments: allowed_types: 'csv' is not a media type such as image/png" in line
+
+
+def test_telegram_poll_retry_is_a_duration_longer_than_zero(tmp_path: Path):
+    assert load_config(ROOT / "config.yaml", {}).channels.telegram.poll_retry == timedelta(
+        seconds=1
+    )
+    text = (ROOT / "config.yaml").read_text(encoding="utf-8")
+    mode = "    mode: polling           # polling or webhook\n"
+    assert mode in text
+
+    def with_retry(value: str) -> Path:
+        return config_copy(tmp_path, text.replace(mode, f"{mode}    poll_retry: {value}\n"))
+
+    assert "poll_retry: '250ms' is not a duration" in problems_for(with_retry("250ms"))[0]
+    assert "poll_retry must be longer than zero" in problems_for(with_retry("0s"))[0]
+    retry = load_settings(with_retry("0.25s"), {}).channels.telegram.poll_retry
+    assert retry == timedelta(milliseconds=250)

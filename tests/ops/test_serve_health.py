@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -42,7 +43,14 @@ def write_config(tmp: Path, db_url: str, telegram: str, port: int) -> Path:
     config["matcher"]["cache"] = MODELS  # trained models shared by the run
     config["channels"] = {
         "slack": {"enabled": False},
-        "telegram": {"enabled": True, "token": TOKEN, "api_url": telegram, "mode": "polling"},
+        "telegram": {
+            "enabled": True,
+            "token": TOKEN,
+            "api_url": telegram,
+            "mode": "polling",
+            # getUpdates fails three times below: 0.2 + 0.4 + 0.8 s of waits, not 1 + 2 + 4
+            "poll_retry": "0.2s",
+        },
     }
     config["ops"] = {"http": f"127.0.0.1:{port}", "gauges_every": "0s"}
     path = tmp / "config.yaml"
@@ -163,7 +171,11 @@ async def test_serve_counts_engine_process_work_and_shows_a_dead_engine_process(
             serve.send_signal(signal.SIGINT)
         await asyncio.wait_for(serve.wait(), 60)
         serve_log.flush()
-    assert serve.returncode == 0, (tmp_path / "serve.log").read_text("utf-8", "replace")[-3000:]
+    log = (tmp_path / "serve.log").read_text("utf-8", "replace")
+    assert serve.returncode == 0, log[-3000:]
+    # channels.telegram.poll_retry, then twice as long after each failure in a row.
+    waits = re.findall(r"getUpdates failed .*; trying again in (\S+)s$", log, re.MULTILINE)
+    assert waits[:3] == ["0.2", "0.4", "0.8"], log[-3000:]
 
 
 def console_config(tmp: Path, db_url: str, port: int) -> Path:

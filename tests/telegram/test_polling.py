@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from datetime import timedelta
 
 from bot.adapters.telegram import TelegramChannel
 from bot.adapters.telegram.polling import Poller
@@ -131,6 +132,32 @@ async def test_polling_goes_on_after_telegram_fails(tg_desk: Desk, fake: FakeBot
         assert fake.texts(ALICE) == "You have no open requests."
         assert len(fake.calls_of("getUpdates")) >= 3  # two refused, then the update
         assert fake.delivered.count(update["update_id"]) == 1
+    finally:
+        await channel.stop()
+
+
+async def test_failed_polls_wait_poll_retry_twice_as_long_each_time_in_a_row(
+    tg_desk: Desk, fake: FakeBotAPI
+):
+    telegram = tg_desk.settings.channels.telegram.model_copy(
+        update={"poll_retry": timedelta(milliseconds=250)}
+    )
+    channels = tg_desk.settings.channels.model_copy(update={"telegram": telegram})
+    tg_desk.settings = tg_desk.settings.model_copy(update={"channels": channels})
+    fake.fail("getUpdates", code=502, description="Bad Gateway", times=3)
+    fake.push(fake.message_update(ALICE, "/status"))
+    time = FakeTime()
+    channel, _ = await started(
+        tg_desk, fake, poll_timeout=1.0, monotonic=time.monotonic, sleep=time.sleep
+    )
+    try:
+        await fake.wait_for(lambda: fake.in_chat(ALICE))
+        assert time.slept == [0.25, 0.5, 1.0]
+        # A poll that works starts the waits over.
+        fake.fail("getUpdates", code=502, description="Bad Gateway", times=1)
+        fake.push(fake.message_update(BOB, "/start"))
+        await fake.wait_for(lambda: fake.in_chat(BOB))
+        assert time.slept == [0.25, 0.5, 1.0, 0.25]
     finally:
         await channel.stop()
 

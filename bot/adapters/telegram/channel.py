@@ -46,13 +46,13 @@ from bot.adapters import downloads
 from bot.adapters.telegram import render
 from bot.adapters.telegram.handlers import Handlers
 from bot.adapters.telegram.pacing import Pacer, Pacing
-from bot.adapters.telegram.polling import Poller, transient
+from bot.adapters.telegram.polling import MAX_BACKOFF, Poller, transient
 from bot.adapters.telegram.updates import ChatOrderedProcessor, chat_of
 from bot.adapters.telegram.webhook import WebhookServer
 from bot.base import fitting
 from bot.base.channel import DeliveryError
 from bot.base.messages import Choice, Message, Outbound, SharedFile
-from bot.base.outages import until_reachable
+from bot.base.outages import Backoff, until_reachable
 from bot.base.yamlfile import ProblemsError
 from bot.chat.engine import Engine
 from bot.chat.workers import Workers, engine_threads
@@ -191,10 +191,15 @@ class TelegramChannel:
                 event_id=self.event_id,
                 timeout=self._poll_timeout,
                 allowed_updates=ALLOWED_UPDATES,
+                retry=self._poll_retry(),
                 sleep=self._sleep,
             )
             self.processor.after = self.poller.handled
             await self.poller.start()
+
+    def _poll_retry(self) -> Backoff:
+        first = self.settings.poll_retry.total_seconds()
+        return Backoff(first=first, cap=max(first, MAX_BACKOFF))
 
     async def receiving(self) -> str | None:
         """None while updates arrive (polling, or the webhook listening); else why not

@@ -22,12 +22,13 @@ from typing import Any, Protocol
 from telegram import Bot, Update
 from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 
-from bot.base.outages import until_reachable
+from bot.base.outages import Backoff, until_reachable
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "telegram"
 MAX_BACKOFF = 30.0  # seconds between attempts while Telegram cannot be reached
+RETRY = Backoff(first=1.0, cap=MAX_BACKOFF)  # channels.telegram.poll_retry's default
 Blocking = Callable[..., Awaitable[Any]]
 
 
@@ -62,6 +63,7 @@ class Poller:
         event_id: Callable[[Update], str],
         timeout: float,
         allowed_updates: Sequence[str],
+        retry: Backoff = RETRY,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.bot = bot
@@ -71,6 +73,7 @@ class Poller:
         self._event_id = event_id
         self._timeout = timeout
         self._allowed = list(allowed_updates)
+        self._retry = retry
         self._sleep = sleep
         self._offset: int | None = None
         self._task: asyncio.Task[None] | None = None
@@ -128,7 +131,7 @@ class Poller:
         return done
 
     async def _run(self) -> None:
-        backoff = 1.0
+        delays = self._retry.delays()
         while True:
             try:
                 updates = await self.bot.get_updates(
@@ -138,11 +141,11 @@ class Poller:
                 )
             except TelegramError as exc:
                 self.failing = f"getUpdates failed ({type(exc).__name__})"
-                log.warning("telegram: getUpdates failed (%s); trying again in %.0fs", exc, backoff)
-                await self._sleep(backoff)
-                backoff = min(backoff * 2, MAX_BACKOFF)
+                wait = next(delays)
+                log.warning("telegram: getUpdates failed (%s); trying again in %.3gs", exc, wait)
+                await self._sleep(wait)
                 continue
-            backoff = 1.0
+            delays = self._retry.delays()
             self.failing = None
             if not updates:
                 continue
@@ -154,8 +157,7 @@ class Poller:
             except Exception:
                 self._done[:0] = done
                 log.exception("telegram: could not keep %d updates; fetching again", len(updates))
-                await self._sleep(backoff)
-                backoff = min(backoff * 2, MAX_BACKOFF)
+                await self._sleep(next(delays))
                 continue
             for update in updates:
                 await self.queue.put(update)
