@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import sys
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -49,6 +50,15 @@ def _postgres_reason() -> str | None:
         except psycopg.Error as exc:
             _pg_state["reason"] = f"PostgreSQL at {PG_URL} did not answer: {exc}".strip()
     return _pg_state["reason"]  # type: ignore[return-value]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Keep compiled modules between runs, whatever the environment says: pytest's rewritten
+    test modules (rewriting every assert of some 280 modules costs each worker about 5 s of
+    CPU at every start) and, for the Python processes the tests start (serve, engine
+    children, commands), deskbot's own modules. `__pycache__/` is ignored by git."""
+    sys.dont_write_bytecode = False
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)  # the workers and every child inherit this
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
