@@ -170,6 +170,15 @@ class Channels(Section):
     slack: SlackChannel = SlackChannel()
     telegram: TelegramChannel = TelegramChannel()
     console: ConsoleChannel = ConsoleChannel()
+    # A platform that cannot be reached at start is tried again after this, then twice as
+    # long each time (at most a minute between tries) until it answers.
+    connect_retry: Duration = timedelta(seconds=1)
+
+    @model_validator(mode="after")
+    def _positive_retry(self) -> Channels:
+        if self.connect_retry <= timedelta(0):
+            raise ValueError("connect_retry must be longer than zero")
+        return self
 
     @property
     def console_active(self) -> bool:

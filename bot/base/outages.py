@@ -14,6 +14,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TypeVar
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,12 @@ class Backoff:
 
 TURNS = Backoff(first=0.5, cap=10.0)
 START = Backoff(first=1.0, cap=60.0)
+
+
+def from_start(first: timedelta) -> Backoff:
+    """START's doubling and cap, beginning with `first` (`channels.connect_retry`)."""
+    seconds = first.total_seconds()
+    return Backoff(first=seconds, cap=max(seconds, START.cap))
 
 
 async def patiently(
@@ -103,13 +110,16 @@ async def until_reachable(
             if tries == 1:
                 log.warning(
                     "%s cannot be reached (%s); trying again with backoff, up to %.0f s "
-                    "between tries",
+                    "between tries (the first in %.3g s)",
                     what,
                     _reason(exc),
                     backoff.cap,
+                    delay,
                 )
             else:
-                log.debug("%s: try %d failed (%s)", what, tries, _reason(exc))
+                log.debug(
+                    "%s: try %d failed (%s); the next in %.3g s", what, tries, _reason(exc), delay
+                )
             await sleep(delay)
             continue
         if tries > 1:

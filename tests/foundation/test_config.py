@@ -191,3 +191,18 @@ def test_telegram_poll_retry_is_a_duration_longer_than_zero(tmp_path: Path):
     assert "poll_retry must be longer than zero" in problems_for(with_retry("0s"))[0]
     retry = load_settings(with_retry("0.25s"), {}).channels.telegram.poll_retry
     assert retry == timedelta(milliseconds=250)
+
+
+def test_connect_retry_is_a_duration_longer_than_zero(tmp_path: Path):
+    default = load_config(ROOT / "config.yaml", {}).channels.connect_retry
+    assert default == timedelta(seconds=1)
+    text = (ROOT / "config.yaml").read_text(encoding="utf-8")
+    console = "  console:\n"
+    assert text.count(console) == 1
+
+    def with_retry(value: str) -> Path:
+        return config_copy(tmp_path, text.replace(console, f"  connect_retry: {value}\n{console}"))
+
+    assert "connect_retry must be longer than zero" in problems_for(with_retry("0s"))[0]
+    retry = load_settings(with_retry("0.1s"), {}).channels.connect_retry
+    assert retry == timedelta(milliseconds=100)

@@ -7,6 +7,7 @@ import asyncio
 import json
 import logging
 import socket
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import aiohttp
@@ -19,6 +20,7 @@ from bot.serve import run_service
 from tests.foundation.helpers import ROOT, config_copy, deskbot
 from tests.slack.conftest import SECRET, payload, sign, slack_settings
 from tests.slack.fake_slack import FakeSlack, dm_of
+from tests.start_retry import connect_retry, waits
 from tests.telegram.conftest import telegram_settings
 from tests.telegram.fake_bot_api import FakeBotAPI
 
@@ -103,15 +105,28 @@ async def test_serve_waits_for_platforms_that_are_not_up_yet(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ):
     slack_api, slack_http, telegram_api = free_port(), free_port(), free_port()
-    desk = build_desk(service_settings(tmp_path, slack_api, slack_http, telegram_api))
+    settings = service_settings(tmp_path, slack_api, slack_http, telegram_api)
+    desk = build_desk(connect_retry(settings, 0.1))
     slack, telegram = FakeSlack(), FakeBotAPI()
     caplog.set_level(logging.DEBUG)
+    slack_at = f"Slack (http://127.0.0.1:{slack_api}/api/)"
+    telegram_at = f"Telegram (http://127.0.0.1:{telegram_api})"
     service = asyncio.create_task(run_service(desk, Engine(desk)))
     try:
-        await asyncio.sleep(2.5)  # neither answers: tried at once, after 1 s, ...
-        assert not service.done()
-        await slack.start(port=slack_api)
-        await telegram.start(port=telegram_api)
+        # Neither answers: each is tried at once, after 0.1 s, 0.2 s more...; each comes up
+        # once it has failed twice.
+        down: dict[str, Callable[[], Awaitable[object]]] = {
+            slack_at: lambda: slack.start(port=slack_api),
+            telegram_at: lambda: telegram.start(port=telegram_api),
+        }
+        for _ in range(1500):
+            for at in [at for at in down if len(waits(caplog.records, at)) >= 2]:
+                assert not service.done()
+                await down.pop(at)()
+            if not down:
+                break
+            await asyncio.sleep(0.02)
+        assert not down, f"not tried twice: {sorted(down)}"
 
         telegram.push(telegram.message_update(1001, "/start"))
         await telegram.wait_for(lambda: "Hi Alice" in telegram.texts(1001), within=30)
@@ -148,4 +163,7 @@ async def test_serve_waits_for_platforms_that_are_not_up_yet(
         f"Telegram (http://127.0.0.1:{telegram_api})",
     ], loud
     assert all("trying again with backoff" in line for line in loud), loud
+    # channels.connect_retry, then twice as long each time.
+    assert waits(caplog.records, slack_at)[:2] == [0.1, 0.2]
+    assert waits(caplog.records, telegram_at)[:2] == [0.1, 0.2]
     assert not [r for r in caplog.records if r.exc_info], "no traceback"

@@ -16,6 +16,7 @@ from bot.desk import Desk
 from tests.desks import build_desk
 from tests.slack.conftest import slack_settings
 from tests.slack.fake_slack import TEAM, FakeSlack
+from tests.start_retry import connect_retry, waits
 
 
 async def test_slack_answering_5xx_at_start_is_tried_again(
@@ -23,6 +24,7 @@ async def test_slack_answering_5xx_at_start_is_tried_again(
 ):
     fake.fail_next("auth.test", status=503, error="service_unavailable")
     fake.fail_next("auth.test", status=500, error="internal_error")
+    slack_desk.settings = connect_retry(slack_desk.settings, 0.1)
     channel = SlackChannel(slack_desk, Engine(slack_desk))
     with caplog.at_level(logging.DEBUG):
         await channel.start()
@@ -39,6 +41,8 @@ async def test_slack_answering_5xx_at_start_is_tried_again(
         "{'ok': False, 'error': 'service_unavailable'})"
     ]
     assert not [r for r in caplog.records if r.exc_info]
+    # channels.connect_retry, then twice as long.
+    assert waits(caplog.records, f"Slack ({fake.api_url})") == [0.1, 0.2]
 
 
 async def test_a_refused_bot_token_names_the_setting(slack_desk: Desk, fake: FakeSlack):

@@ -55,7 +55,7 @@ from bot.base.buttons import read_button
 from bot.base.channel import DeliveryError, turn_origin
 from bot.base.language import detect
 from bot.base.messages import Address, Inbound, InboundFile, Message, Outbound, run_together
-from bot.base.outages import Unavailable, patiently, until_reachable
+from bot.base.outages import Unavailable, from_start, patiently, until_reachable
 from bot.base.yamlfile import ProblemsError
 from bot.chat.engine import Engine
 from bot.chat.workers import Workers, engine_threads
@@ -165,6 +165,7 @@ class SlackChannel:
         self._own_workers = workers is None
         self.workers = workers or engine_threads(desk, engine, name="slack-engine")
         self.settings = desk.settings.channels.slack
+        self._connect = from_start(desk.settings.channels.connect_retry)
         self.client = AsyncWebClient(
             token=self.settings.bot_token, base_url=self.settings.api_url or DEFAULT_API_URL
         )
@@ -215,7 +216,9 @@ class SlackChannel:
         self.client.session = self.lookups.session = aiohttp.ClientSession()
         where = f"Slack ({self.settings.api_url or DEFAULT_API_URL})"
         try:
-            auth = await until_reachable(self.client.auth_test, what=where, transient=transient)
+            auth = await until_reachable(
+                self.client.auth_test, what=where, transient=transient, backoff=self._connect
+            )
         except SlackApiError as exc:
             raise self._refused("bot_token", exc) from exc
         own = {str(auth.get(key) or "") for key in ("team_id", "enterprise_id")} - {""}
@@ -248,7 +251,10 @@ class SlackChannel:
         # would retry a refused app token forever, logging a traceback each time.
         try:
             client.wss_uri = await until_reachable(
-                client.issue_new_wss_url, what=f"{where} Socket Mode", transient=transient
+                client.issue_new_wss_url,
+                what=f"{where} Socket Mode",
+                transient=transient,
+                backoff=self._connect,
             )
         except SlackApiError as exc:
             raise self._refused("app_token", exc) from exc

@@ -52,7 +52,7 @@ from bot.adapters.telegram.webhook import WebhookServer
 from bot.base import fitting
 from bot.base.channel import DeliveryError
 from bot.base.messages import Choice, Message, Outbound, SharedFile
-from bot.base.outages import Backoff, until_reachable
+from bot.base.outages import Backoff, from_start, until_reachable
 from bot.base.yamlfile import ProblemsError
 from bot.chat.engine import Engine
 from bot.chat.workers import Workers, engine_threads
@@ -123,6 +123,7 @@ class TelegramChannel:
         self.settings = desk.settings.channels.telegram
         self.pacer = Pacer(pacing or Pacing(), now=monotonic)
         self._sleep = sleep
+        self._connect = from_start(desk.settings.channels.connect_retry)
         self._poll_timeout = poll_timeout
         self._chat_locks: dict[int | str, asyncio.Lock] = {}
         # Store and engine work runs here. SQLite serialises writers anyway, and several
@@ -159,7 +160,9 @@ class TelegramChannel:
         announce the commands, then receive by polling or webhook."""
         where = f"Telegram ({self.settings.api_url or DEFAULT_API_URL})"
         try:
-            await until_reachable(self.app.initialize, what=where, transient=transient)
+            await until_reachable(
+                self.app.initialize, what=where, transient=transient, backoff=self._connect
+            )
         except (InvalidToken, Forbidden) as exc:
             problem = self.desk.settings.problem(
                 ("channels", "telegram", "token"),
@@ -181,6 +184,7 @@ class TelegramChannel:
                 ),
                 what=where,
                 transient=transient,
+                backoff=self._connect,
             )
         else:
             self.poller = Poller(
@@ -192,6 +196,7 @@ class TelegramChannel:
                 timeout=self._poll_timeout,
                 allowed_updates=ALLOWED_UPDATES,
                 retry=self._poll_retry(),
+                connect=self._connect,
                 sleep=self._sleep,
             )
             self.processor.after = self.poller.handled

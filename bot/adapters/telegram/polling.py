@@ -22,7 +22,7 @@ from typing import Any, Protocol
 from telegram import Bot, Update
 from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 
-from bot.base.outages import Backoff, until_reachable
+from bot.base.outages import START, Backoff, until_reachable
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +64,7 @@ class Poller:
         timeout: float,
         allowed_updates: Sequence[str],
         retry: Backoff = RETRY,
+        connect: Backoff = START,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.bot = bot
@@ -74,6 +75,7 @@ class Poller:
         self._timeout = timeout
         self._allowed = list(allowed_updates)
         self._retry = retry
+        self._connect = connect
         self._sleep = sleep
         self._offset: int | None = None
         self._task: asyncio.Task[None] | None = None
@@ -88,7 +90,9 @@ class Poller:
     async def start(self) -> None:
         """Drop any webhook (Telegram refuses getUpdates while one is set), hand on what a
         previous process kept but did not handle, then poll."""
-        await until_reachable(self.bot.delete_webhook, what="Telegram", transient=transient)
+        await until_reachable(
+            self.bot.delete_webhook, what="Telegram", transient=transient, backoff=self._connect
+        )
         for payload in await self._blocking(self._waiting):
             update = Update.de_json(payload, self.bot)
             log.info("telegram: handling update %s kept from before a restart", update.update_id)
