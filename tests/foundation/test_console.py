@@ -124,6 +124,10 @@ def _wait_for(master: int, wanted: bytes, proc: subprocess.Popen[bytes]) -> byte
     return seen
 
 
+def _sigint_as_in_a_terminal() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize("command", ["chat", "serve"])
 def test_ctrl_c_at_the_prompt_ends_the_console_at_once(tmp_path: Path, command: str):
     """In a real terminal, Ctrl-C while the prompt waits for a line stops deskbot without
@@ -133,7 +137,18 @@ def test_ctrl_c_at_the_prompt_ends_the_console_at_once(tmp_path: Path, command: 
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}", "TERM": "dumb"}
     for key in [k for k in env if k.startswith(("SLACK_", "TELEGRAM_"))]:
         del env[key]
-    proc = subprocess.Popen(args, stdin=slave, stdout=slave, stderr=slave, cwd=ROOT, env=env)
+    proc = subprocess.Popen(
+        args,
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        cwd=ROOT,
+        env=env,
+        # As a shell starts a command in a terminal: Ctrl-C at its default. A run of the
+        # tests started in the background (`cmd &` in a script) ignores SIGINT, and every
+        # process it starts would inherit that and never see the Ctrl-C sent below.
+        preexec_fn=_sigint_as_in_a_terminal,
+    )
     os.close(slave)
     try:
         shown = _wait_for(master, b"you>", proc)
