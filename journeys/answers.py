@@ -159,8 +159,13 @@ def match_option(options: list[Option], text: str, lang: str) -> Option | None:
     for name, option in names:
         if said == name:
             return option
-    # Substring both ways catches "the macbook one" and "mac" alike, but only when unique.
-    contained = {id(o): o for name, o in names if len(name) >= 2 and (name in said or said in name)}
+    # Containment both ways catches "the macbook one" and "mac" alike, but only when unique,
+    # and by whole words in Latin text: "no" is not "not syncing".
+    contained = {
+        id(o): o
+        for name, o in names
+        if len(name) >= 2 and (_within(name, said) or _within(said, name))
+    }
     if len(contained) == 1:
         return next(iter(contained.values()))
     found = process.extract(
@@ -175,6 +180,13 @@ def match_option(options: list[Option], text: str, lang: str) -> Option | None:
 
 
 _CJK = re.compile(r"[\u3400-\u9fff]")
+
+
+def _within(part: str, whole: str) -> bool:
+    """`part` inside `whole`: as whole words in Latin text, anywhere in Chinese."""
+    if _CJK.search(part):
+        return part in whole
+    return re.search(rf"(?<![a-z0-9]){re.escape(part)}(?![a-z0-9])", whole) is not None
 
 
 def _names_in(name: str, said: str) -> bool:

@@ -8,8 +8,9 @@ import pytest
 
 from bot.base.markup import to_plain
 from bot.base.texts import Texts
+from journeys.answers import match_option
 from journeys.interpreter import advance
-from journeys.model import Journey
+from journeys.model import Journey, LocalText, Option
 from journeys.state import Context, CreateTicket, Ended, Handoff, JourneyState, Press, Start, Text
 
 TEXTS = Texts()
@@ -178,3 +179,24 @@ def test_a_request_naming_several_options_or_none_asks_as_usual():
     for request in ("alpha or beta, not sure", "something else entirely", "alphabet soup"):
         result = advance(JOURNEY, None, Start(text=request), ctx())
         assert result.state.step == "kind" and result.state.answers == {}, request
+
+
+def test_a_short_word_is_not_taken_for_an_option_it_is_only_part_of_a_word_of():
+    """ "no" to "What's wrong with your email?" is no option ("not syncing" holds it only
+    inside a word); whole words still pick theirs, and Chinese still matches inside."""
+    options = [
+        Option(
+            value="sync",
+            label=LocalText({"en": "New mail isn't arriving / not syncing", "zh": "收不到新邮件"}),
+        ),
+        Option(
+            value="send", label=LocalText({"en": "Can't send / stuck in Outbox", "zh": "发不出"})
+        ),
+        Option(value="mac", label=LocalText({"en": "Outlook on Mac", "zh": "Mac 上的 Outlook"})),
+    ]
+    assert match_option(options, "no", "en") is None
+    assert match_option(options, "nope", "en") is None
+    assert match_option(options, "the mac one", "en") is options[2]
+    assert match_option(options, "not syncing", "en") is options[0]
+    assert match_option(options, "outbox", "en") is options[1]
+    assert match_option(options, "Mac 上", "zh") is options[2]
