@@ -168,6 +168,9 @@ def match_option(options: list[Option], text: str, lang: str) -> Option | None:
     }
     if len(contained) == 1:
         return next(iter(contained.values()))
+    if len(said) < 4 and not _CJK.search(said):
+        # Fuzzy scores of a word this short mean little: "no" is 90 against "not arriving".
+        return None
     found = process.extract(
         said, [n for n, _ in names], scorer=fuzz.WRatio, processor=utils.default_process, limit=2
     )

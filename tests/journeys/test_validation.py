@@ -13,7 +13,9 @@ from bot.base.config import Settings
 from bot.base.texts import Texts
 from bot.base.yamlfile import ProblemsError
 from bot.cli import main
+from journeys.answers import match_option, option_named_in
 from journeys.loader import load_catalog, unlinked_services
+from journeys.model import ChooseStep
 
 ROOT = Path(__file__).resolve().parents[2]
 BROKEN = Path(__file__).resolve().parent / "data" / "broken"
@@ -122,3 +124,16 @@ def test_catalog_command_lists_the_services_as_json(capsys: pytest.CaptureFixtur
     }
     assert rows["security_incident"]["queue"] == "security"
     assert rows["change_request"]["type"] == "change"
+
+
+def test_the_email_problem_a_request_names_is_taken_from_it() -> None:
+    """ "outlook keeps asking me for my password" names the password prompt (the label's
+    words are not all there in order: its keyword is); "no" names nothing."""
+    catalog = load_catalog(load_config(ROOT / "config.yaml"), Texts())
+    step = catalog.journeys["email_issue"].steps[0]
+    assert isinstance(step, ChooseStep)
+    said = "hey, outlook keeps asking me for my password since this morning"
+    named = option_named_in(step.options, said)
+    assert named is not None and named.value == "password_prompt"
+    assert option_named_in(step.options, "no") is None
+    assert match_option(step.options, "no", "en") is None
