@@ -302,15 +302,13 @@ def _touched(
     """Whose row a sync may have to work out anew when the last applied sync is known: the
     people a source that gave its changes only named (changed or gone); those whose record
     in a source that returns everyone is new, changed or gone since the last applied sync;
-    and the people such a source's records reach by email."""
+    and the people such a source's records reach by email. (A source read in full, record
+    by record, makes the sync work out everyone's: `merge` does not ask here then.)"""
     touched: set[str] = set()
     for name in sources:
         read = reads[name]
         if read.changed is not None:
             touched |= read.changed
-            continue
-        if read.lookup is not None:  # everyone's record may have changed
-            touched |= read.held()
             continue
         now, before = fresh[name], seen.get(name, {})
         touched |= {pid for pid, d in now.items() if before.get(pid) != d}

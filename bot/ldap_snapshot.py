@@ -7,7 +7,7 @@ A `Snapshot` is the kept entries with this read's changes laid over them (`Kept`
 or group read now, or gone now, is held in memory until the sync is applied
 (`save_snapshot` writes just those rows); everyone else stays on disk and is looked up by
 DN, by person id, by manager or by group member through the file's indexes. A full read
-starts from nothing (`Snapshot.whole`) and replaces every row when saved.
+starts from nothing (a `Snapshot` without a file) and replaces every row when saved.
 
 Local to the machine that syncs, like the synced people file it belongs to: not the store
 (a sync without a database keeps one too), and never read by the running desks.
@@ -119,8 +119,7 @@ class Snapshot:
     # ("log": the access log, "names": every name listed, "": a full read).
     entries: int = 0
     removals: str = ""
-    # Read from nothing: every row is replaced when saved.
-    whole: bool = True
+    # The kept file it was loaded from; None: read from nothing, every row replaced when saved.
     db: sqlite3.Connection | None = None
     _index: tuple[tuple[int, int], dict[str, list[str]], dict[str, set[str]]] | None = None
 
@@ -147,7 +146,7 @@ class Snapshot:
     def dns_of(self, pid: str) -> list[str]:
         """The DNs of the person entries with this id (two or more: a problem to tell)."""
         found = list(self._changed()[0].get(pid, ()))
-        if self.db is not None and not self.whole:
+        if self.db is not None:
             rows = self.db.execute("SELECT dn FROM person WHERE pid = ?", (pid,))
             found += [dn for (dn,) in rows if self.people.kept(dn)]
         return found
@@ -155,7 +154,7 @@ class Snapshot:
     def reports_of(self, managers: set[str]) -> set[str]:
         """The DNs of the people whose manager's DN is one of `managers`."""
         found = {dn for dn, data in self.people.changed.items() if data[1] in managers}
-        if self.db is not None and not self.whole:
+        if self.db is not None:
             for manager in sorted(managers):
                 rows = self.db.execute("SELECT dn FROM person WHERE manager = ?", (manager,))
                 found |= {dn for (dn,) in rows if self.people.kept(dn)}
@@ -164,7 +163,7 @@ class Snapshot:
     def groups_of(self, member: str) -> set[str]:
         """The names of the groups that list `member` (a DN) as a member."""
         names = set(self._changed()[1].get(member, ()))
-        if self.db is not None and not self.whole:
+        if self.db is not None:
             rows = self.db.execute(
                 "SELECT grp.dn, grp.name FROM member JOIN grp ON grp.dn = member.grp"
                 " WHERE member.member = ?",
@@ -175,7 +174,7 @@ class Snapshot:
 
     def twice(self) -> bool:
         """Whether two person entries have one id (only a full read tells them apart)."""
-        if self.whole or self.db is None:
+        if self.db is None:
             seen: set[str] = set()
             for data in self.people.changed.values():
                 pid = data[0].get("id", "")
@@ -211,7 +210,7 @@ def load_snapshot(path: Path, key: str | None) -> Snapshot | None:
     if head.get("version") != VERSION or not head.get("key") or key not in (None, head["key"]):
         db.close()
         return None
-    snapshot = Snapshot(key=head["key"], full_at=head.get("full_at", ""), whole=False, db=db)
+    snapshot = Snapshot(key=head["key"], full_at=head.get("full_at", ""), db=db)
     for name in ("mark", "synced", "read_at", "log_start"):
         setattr(snapshot, name, head.get(name, ""))
 
@@ -240,7 +239,7 @@ def load_snapshot(path: Path, key: str | None) -> Snapshot | None:
 def save_snapshot(path: Path, snapshot: Snapshot) -> None:
     """Write what this read changed (everything after a full read) in one transaction: a
     sync interrupted midway keeps the old snapshot."""
-    if snapshot.db is not None and not snapshot.whole:
+    if snapshot.db is not None:
         with sqlitefile.transaction(snapshot.db) as db:
             _write(db, snapshot)
     else:

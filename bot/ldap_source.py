@@ -262,20 +262,22 @@ def refresh(
         if incremental:
             assert last is not None
             logged = _logged(conn, cfg, last, log_start, now) if cfg.accesslog else None
+            people, groups = snapshot.people, snapshot.groups
             if logged is None:
                 # Removed entries leave no change time behind: who is still there, by name.
                 snapshot.removals = "names"
                 gone = {
-                    "people": _removed(conn, snapshot, "p", cfg.people, cfg.people_filter, cfg),
-                    "groups": _removed(conn, snapshot, "g", group_base, cfg.group_filter, cfg),
+                    "people": _removed(conn, snapshot, people, cfg.people, cfg.people_filter, cfg),
+                    "groups": _removed(conn, snapshot, groups, group_base, cfg.group_filter, cfg),
                 }
             else:
                 # Only the entries the log names that this read did not return: each is
                 # looked up by its DN (gone, renamed away, or no longer matching a filter).
                 snapshot.removals = "log"
+                unread = logged - seen
                 gone = {
-                    "people": _absent(conn, snapshot, "p", logged - seen, cfg.people_filter),
-                    "groups": _absent(conn, snapshot, "g", logged - seen, cfg.group_filter),
+                    "people": _absent(conn, snapshot, people, unread, cfg.people_filter),
+                    "groups": _absent(conn, snapshot, groups, unread, cfg.group_filter),
                 }
             for key in gone["people"]:
                 gone_ids.add(snapshot.pid_of(key))
@@ -339,11 +341,14 @@ def _logged(
 
 
 def _absent(
-    conn: ldap3.Connection, snapshot: Snapshot, kind: str, named: set[str], query: str
+    conn: ldap3.Connection,
+    snapshot: Snapshot,
+    kept: Mapping[str, object],
+    named: set[str],
+    query: str,
 ) -> set[str]:
-    """The kept entries (people, "p", or groups) among `named` that are no longer there as
-    they were read: gone, renamed away or no longer matched by `query`."""
-    kept: Mapping[str, object] = snapshot.people if kind == "p" else snapshot.groups
+    """The `kept` entries (the snapshot's people or groups) among `named` that are no
+    longer there as they were read: gone, renamed away or no longer matched by `query`."""
     gone = set()
     for dn in sorted(dn for dn in named if dn in kept):
         try:
@@ -367,12 +372,16 @@ def _moved(old: tuple[str, list[str]] | None, new: tuple[str, list[str]] | None)
 
 
 def _removed(
-    conn: ldap3.Connection, snapshot: Snapshot, kind: str, base: str, query: str, cfg: LdapSettings
+    conn: ldap3.Connection,
+    snapshot: Snapshot,
+    kept: Mapping[str, object],
+    base: str,
+    query: str,
+    cfg: LdapSettings,
 ) -> set[str]:
-    """The kept DNs (of people, "p", or groups) no longer under `base`: every entry listed
-    by DN alone (no attributes), since LDAP keeps no trace of a removal (unless it keeps an
-    access log: `_logged`)."""
-    kept: Mapping[str, object] = snapshot.people if kind == "p" else snapshot.groups
+    """The `kept` DNs (the snapshot's people or groups) no longer under `base`: every entry
+    listed by DN alone (no attributes), since LDAP keeps no trace of a removal (unless it
+    keeps an access log: `_logged`)."""
     present = set()
     for dn, _ in _entries(conn, base, query, ldap3.NO_ATTRIBUTES, cfg.page_size):
         present.add(normal_dn(dn))

@@ -67,8 +67,8 @@ def active(row: Mapping[str, str]) -> bool:
 class State(Mapping[str, Row]):
     """The last applied sync's rows by person id, looked up one at a time."""
 
-    def __init__(self, db: sqlite3.Connection, columns: tuple[str, ...]) -> None:
-        self.db, self.columns = db, columns
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
         self.seen_before: dict[str, dict[str, str]] | None = None  # `seen`, once read
 
     def __getitem__(self, pid: str) -> Row:
@@ -150,7 +150,7 @@ def load(path: Path, synced: str, shape: str, columns: tuple[str, ...]) -> State
     if any(head.get(k) != v for k, v in wanted.items()):
         db.close()
         return None
-    return State(db, columns)
+    return State(db)
 
 
 def _values(pid: str, row: Row, columns: tuple[str, ...]) -> tuple[object, ...]:

@@ -193,13 +193,9 @@ def _within(part: str, whole: str) -> bool:
 
 
 def _names_in(name: str, said: str) -> bool:
-    """Whole-word containment for Latin names; substring for Chinese (no word boundaries)."""
-    if _CJK.search(name):
-        return len(name) >= 2 and name in said
-    return (
-        len(name) >= 3
-        and re.search(rf"(?<![a-z0-9]){re.escape(name)}(?![a-z0-9])", said) is not None
-    )
+    """A request names an option: `_within`, by a name of at least two Chinese characters
+    or three letters."""
+    return len(name) >= (2 if _CJK.search(name) else 3) and _within(name, said)
 
 
 def option_named_in(options: list[Option], text: str) -> Option | None:

@@ -34,6 +34,12 @@ class Backoff:
     first: float = 0.5
     cap: float = 10.0
 
+    def starting(self, first: timedelta) -> Backoff:
+        """The same doubling and cap, beginning with `first` (a setting; the cap grows to
+        it when it is longer)."""
+        seconds = first.total_seconds()
+        return Backoff(first=seconds, cap=max(seconds, self.cap))
+
     def delays(self) -> Iterator[float]:
         delay = self.first
         while True:
@@ -43,12 +49,6 @@ class Backoff:
 
 TURNS = Backoff(first=0.5, cap=10.0)
 START = Backoff(first=1.0, cap=60.0)
-
-
-def from_start(first: timedelta) -> Backoff:
-    """START's doubling and cap, beginning with `first` (`channels.connect_retry`)."""
-    seconds = first.total_seconds()
-    return Backoff(first=seconds, cap=max(seconds, START.cap))
 
 
 async def patiently(

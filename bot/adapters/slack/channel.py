@@ -55,7 +55,7 @@ from bot.base.buttons import read_button
 from bot.base.channel import DeliveryError, turn_origin
 from bot.base.language import detect
 from bot.base.messages import Address, Inbound, InboundFile, Message, Outbound, run_together
-from bot.base.outages import Unavailable, from_start, patiently, until_reachable
+from bot.base.outages import START, Unavailable, patiently, until_reachable
 from bot.base.yamlfile import ProblemsError
 from bot.chat.engine import Engine
 from bot.chat.workers import Workers, engine_threads
@@ -165,7 +165,7 @@ class SlackChannel:
         self._own_workers = workers is None
         self.workers = workers or engine_threads(desk, engine, name="slack-engine")
         self.settings = desk.settings.channels.slack
-        self._connect = from_start(desk.settings.channels.connect_retry)
+        self._connect = START.starting(desk.settings.channels.connect_retry)
         self.client = AsyncWebClient(
             token=self.settings.bot_token, base_url=self.settings.api_url or DEFAULT_API_URL
         )

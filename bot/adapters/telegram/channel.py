@@ -46,13 +46,13 @@ from bot.adapters import downloads
 from bot.adapters.telegram import render
 from bot.adapters.telegram.handlers import Handlers
 from bot.adapters.telegram.pacing import Pacer, Pacing
-from bot.adapters.telegram.polling import MAX_BACKOFF, Poller, transient
+from bot.adapters.telegram.polling import RETRY, Poller, transient
 from bot.adapters.telegram.updates import ChatOrderedProcessor, chat_of
 from bot.adapters.telegram.webhook import WebhookServer
 from bot.base import fitting
 from bot.base.channel import DeliveryError
 from bot.base.messages import Choice, Message, Outbound, SharedFile
-from bot.base.outages import Backoff, from_start, until_reachable
+from bot.base.outages import START, until_reachable
 from bot.base.yamlfile import ProblemsError
 from bot.chat.engine import Engine
 from bot.chat.workers import Workers, engine_threads
@@ -123,7 +123,7 @@ class TelegramChannel:
         self.settings = desk.settings.channels.telegram
         self.pacer = Pacer(pacing or Pacing(), now=monotonic)
         self._sleep = sleep
-        self._connect = from_start(desk.settings.channels.connect_retry)
+        self._connect = START.starting(desk.settings.channels.connect_retry)
         self._poll_timeout = poll_timeout
         self._chat_locks: dict[int | str, asyncio.Lock] = {}
         # Store and engine work runs here. SQLite serialises writers anyway, and several
@@ -195,16 +195,12 @@ class TelegramChannel:
                 event_id=self.event_id,
                 timeout=self._poll_timeout,
                 allowed_updates=ALLOWED_UPDATES,
-                retry=self._poll_retry(),
+                retry=RETRY.starting(self.settings.poll_retry),
                 connect=self._connect,
                 sleep=self._sleep,
             )
             self.processor.after = self.poller.handled
             await self.poller.start()
-
-    def _poll_retry(self) -> Backoff:
-        first = self.settings.poll_retry.total_seconds()
-        return Backoff(first=first, cap=max(first, MAX_BACKOFF))
 
     async def receiving(self) -> str | None:
         """None while updates arrive (polling, or the webhook listening); else why not
