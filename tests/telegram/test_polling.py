@@ -162,6 +162,26 @@ async def test_failed_polls_wait_poll_retry_twice_as_long_each_time_in_a_row(
         await channel.stop()
 
 
+async def test_after_a_failure_the_next_poll_does_not_wait_so_telegram_shows_up_at_once(
+    tg_desk: Desk, fake: FakeBotAPI
+):
+    """A long poll after a failure kept the channel "failing" (and /readyz at 503) for the
+    whole poll, though Telegram answered again at its start."""
+    fake.fail("getUpdates", code=502, description="Bad Gateway", times=2)
+    time = FakeTime()
+    channel, _ = await started(
+        tg_desk, fake, poll_timeout=30.0, monotonic=time.monotonic, sleep=time.sleep
+    )
+    try:
+        await fake.wait_for(lambda: len(fake.calls_of("getUpdates")) >= 4)
+        # refused, refused, a call that asks without waiting, then long polls again
+        waits = [int(c.params.get("timeout", 0)) for c in fake.calls_of("getUpdates")]
+        assert waits[:4] == [30, 0, 0, 30]
+        assert channel.poller is not None and channel.poller.failing is None
+    finally:
+        await channel.stop()
+
+
 async def test_a_nul_character_does_not_stall_polling_for_everyone(tg: Harness, fake: FakeBotAPI):
     # PostgreSQL cannot store U+0000: keeping the batch failed, so it was fetched again and
     # again and nobody's message was handled.

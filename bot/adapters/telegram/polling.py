@@ -137,10 +137,14 @@ class Poller:
     async def _run(self) -> None:
         delays = self._retry.delays()
         while True:
+            # After a failure the first call does not wait for updates: it tells at once
+            # whether Telegram answers again, so readiness does not stay "down" for a whole
+            # long poll after Telegram is back.
+            timeout = 0.0 if self.failing else self._timeout
             try:
                 updates = await self.bot.get_updates(
                     offset=self._offset,
-                    timeout=timedelta(seconds=self._timeout),
+                    timeout=timedelta(seconds=timeout),
                     allowed_updates=self._allowed,
                 )
             except TelegramError as exc:
