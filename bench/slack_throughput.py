@@ -55,6 +55,7 @@ from bot.base.config import SlackChannel as SlackSettings  # noqa: E402
 from bot.base.messages import Outbound  # noqa: E402
 from bot.chat.engine import Engine  # noqa: E402
 from bot.chat.workers import Workers  # noqa: E402
+from bot.processes import ProcessWorkers  # noqa: E402
 from tests.slack.fake_slack import Call, FakeSlack, dm_of  # noqa: E402
 
 SECRET = "bench-signing-secret"
@@ -274,19 +275,6 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def engine_pids(fake: RemoteFake) -> list[int]:
-    """Our child processes other than the fake Slack (and multiprocessing's resource
-    tracker): the engine processes."""
-    pids = []
-    for children in Path("/proc/self/task").glob("*/children"):
-        pids += [int(p) for p in children.read_text().split()]
-    return [
-        pid
-        for pid in pids
-        if pid != fake.pid and b"resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_bytes()
-    ]
-
-
 def timed(workers: Workers) -> list[float]:
     """Record how long each message takes from the loop's side of the workers: queueing
     behind other conversations' messages, the engine itself and, in a child process,
@@ -380,12 +368,15 @@ async def main_async(
         engine = Engine(desk)
         # One deskbot per way of running the engine, built as `deskbot serve` builds it.
         apps: dict[str, tuple[SlackChannel, list[float]]] = {}
+        engine_pids: list[int] = []  # children of the fork server, not of this process
         for mode in modes:
             settings = desk.settings.model_copy(
                 update={"engine": desk.settings.engine.model_copy(update={"run_in": mode})}
             )
             workers = workers_for(replace(desk, settings=settings), engine, platform_on=True)
             await workers.start()
+            if isinstance(workers, ProcessWorkers):
+                engine_pids += workers.pids
             channel = SlackChannel(desk, engine, workers)
             await channel.start()
             apps[mode] = (channel, timed(workers))
@@ -399,7 +390,7 @@ async def main_async(
 
         assert fake.pid is not None
         processes = {"app": os.getpid(), "fake": fake.pid}
-        for n, pid in enumerate(engine_pids(fake)):
+        for n, pid in enumerate(engine_pids):
             processes[f"engine{n or ''}"] = pid
         results = []
         # Alternate the apps so a burst of load on the machine hits all alike.

@@ -1,8 +1,9 @@
 """The engine in child processes (the default for `deskbot serve` with Slack or Telegram on).
 
-Each child builds its own desk from the same settings and the app process's content (spawn,
-not fork; the content is immutable and arrives pickled, so a child starts without reading
-the files or training the matcher again), shares only the database, and answers the app
+Each child builds its own desk from the same settings and the app process's content (forked
+from a clean fork server, not from the app process; the content is immutable and arrives
+pickled, so a child starts without reading the files or training the matcher again), shares
+only the database, and answers the app
 process over one pipe read by its event loop; see `bot.chat.workers` for the protocol every
 kind of worker meets, and docs/architecture.md ("Performance: Slack throughput") for why.
 """
@@ -21,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot import known_errors
 from bot.base import logcontext, logformat
@@ -34,6 +35,9 @@ from bot.chat.engine import Engine
 from bot.chat.workers import EngineFailed
 from bot.desk import Content, Desk
 from notifications.replies import keep_replies
+
+if TYPE_CHECKING:  # not defined on Windows, where the engine runs in threads
+    from multiprocessing.context import ForkServerContext
 
 log = logging.getLogger(__name__)
 BuildDesk = Callable[[Settings, Content | None], Desk]
@@ -59,8 +63,9 @@ class ProcessWorkers:
 
     Requests and replies travel as pickles over one pipe per child, read by the event loop
     itself: no executor threads in this process, so nothing here competes with the loop
-    for the GIL. Children are started with "spawn" (a fork would copy this process's
-    threads' locks and open database connections) and ignore Ctrl-C, so a stop finishes
+    for the GIL. Children are forked from multiprocessing's fork server, never from this
+    process (a fork of it would copy its threads' locks and open database connections),
+    and ignore Ctrl-C, so a stop finishes
     the messages under way. A child that dies (killed, out of memory) is replaced and the
     messages it had not answered go to the new one: a turn commits or rolls back whole,
     and one that did commit is recognised by its event id and not repeated. If this
@@ -128,7 +133,7 @@ class ProcessWorkers:
 
     def _process(self) -> tuple[BaseProcess, Connection, Connection]:
         ours, theirs = multiprocessing.Pipe()
-        context = multiprocessing.get_context("spawn")
+        context = _context()
         level = logging.getLogger().getEffectiveLevel()
         process = context.Process(
             target=_child_main,
@@ -319,6 +324,22 @@ class ProcessWorkers:
                 assert self._loop is not None
                 self._loop.remove_reader(child.conn.fileno())
                 child.conn.close()
+
+
+def _context() -> ForkServerContext:
+    """Where engine children come from: multiprocessing's fork server, a clean process
+    started once (no threads, no connections, nothing a fork would copy half-way) that
+    imports deskbot once; each child is a fork of it, so starting or replacing one costs a
+    fork and building the desk instead of a new interpreter importing everything (a
+    replacement: 0.16 s instead of 1.3-1.5 s; docs/operations.md, "Processes").
+
+    It imports the command line too: a child prepares itself from the app process's main
+    module, and the `deskbot` script's main module imports `bot.cli`; loaded in the server,
+    that costs each child nothing. (`'__main__'` in the preload list would not do: Python
+    3.11 never hands the server the script's path.)"""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["bot.cli"])
+    return context
 
 
 def _child_main(

@@ -6,6 +6,7 @@ getUpdates fails, and /healthz stays 200 throughout."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import signal
@@ -58,18 +59,28 @@ def write_config(tmp: Path, db_url: str, telegram: str, port: int) -> Path:
     return path
 
 
-def engine_children(pid: int) -> list[int]:
-    """The engine processes of the serve process `pid` (spawned children running
-    multiprocessing's spawn_main; not its resource tracker)."""
+def children_of(pid: int) -> list[int]:
     found = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        try:  # a thread (or a child) may end between the listing and the reading
-            for child in (task / "children").read_text().split():
-                cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
-                if b"spawn_main" in cmdline:
-                    found.append(int(child))
+    try:  # a process, a thread or a child may end between the listing and the reading
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+                found += [int(child) for child in (task / "children").read_text().split()]
+    except (FileNotFoundError, ProcessLookupError):
+        return []
+    return found
+
+
+def engine_children(pid: int) -> list[int]:
+    """The engine processes of the serve process `pid`: the children of its fork server
+    (its child running multiprocessing's forkserver; not its resource tracker)."""
+    found = []
+    for child in children_of(pid):
+        try:
+            cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
         except (FileNotFoundError, ProcessLookupError):
             continue
+        if b"multiprocessing.forkserver" in cmdline:
+            found += children_of(child)
     return sorted(found)
 
 

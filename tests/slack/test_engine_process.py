@@ -96,6 +96,29 @@ async def test_a_journey_runs_in_the_engine_process_and_survives_its_death(
     assert ticket.requester_id == "alice" and ticket.channel == "slack"
 
 
+def parent_of(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
+def command_line(pid: int) -> bytes:
+    return Path(f"/proc/{pid}/cmdline").read_bytes()
+
+
+async def test_engine_processes_are_forks_of_a_fork_server_with_deskbot_loaded(
+    workers: ProcessWorkers,
+):
+    """Not forks of this process (its threads' locks, its connections), not new
+    interpreters that import deskbot again (a second or more each, before a dead one is
+    replaced): forks of one clean server that has deskbot loaded."""
+    servers = {parent_of(pid) for pid in workers.pids}
+    [server] = servers
+    assert server != os.getpid() and parent_of(server) == os.getpid()
+    started = command_line(server)
+    # It imports the command line (and with it the rest) before it forks: the children of
+    # the `deskbot` script import it, as their parent's main module did.
+    assert b"multiprocessing.forkserver" in started and b"['bot.cli']" in started
+
+
 async def test_a_message_being_handled_when_the_child_dies_is_handled_by_the_next(
     real_clock_desk: Desk, workers: ProcessWorkers
 ):
