@@ -13,10 +13,12 @@ as they are accepted - what the store sees when the server restarts or the netwo
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import socket
 import sqlite3
 import threading
+import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Protocol
@@ -24,6 +26,7 @@ from typing import Protocol
 from sqlalchemy.engine import make_url
 
 from bot.base.config import Settings, with_database
+from bot.base.metrics import MESSAGES, TALLY
 
 BUSY_TIMEOUT = 2.0  # seconds SQLite writers wait for the lock in these tests (30 s in use)
 
@@ -35,9 +38,24 @@ def on_outage_db(settings: Settings, outage: Outage) -> Settings:
     return moved.model_copy(update={"database": database})
 
 
+def unavailable(channel: str) -> float:
+    """Messages on `channel` the engine tried while the database was away
+    (`deskbot_messages_total{outcome="unavailable"}`; an engine child's count included)."""
+    return TALLY.snapshot().counters.get((MESSAGES.name, (channel, "unavailable")), 0.0)
+
+
+async def until_a_turn_meets_it(channel: str, before: float, within: float = 60.0) -> None:
+    """Wait until a message on `channel` has been tried during the outage and failed for it
+    (more than `before`, the count when it began): an outage long enough to matter, and no
+    longer (SQLite: a writer fails once it has waited out the busy timeout)."""
+    deadline = time.monotonic() + within
+    while unavailable(channel) <= before:
+        assert time.monotonic() < deadline, f"no {channel} message met the outage in {within} s"
+        await asyncio.sleep(0.05)
+
+
 class Outage(Protocol):
     url: str  # the database URL the desk under test uses
-    shortest: float  # seconds the outage must last before a turn fails at all
 
     def begin(self) -> None: ...
 
@@ -48,8 +66,6 @@ class Outage(Protocol):
 
 class SqliteLock:
     """Another connection holding the write lock of the SQLite file at `url`."""
-
-    shortest = BUSY_TIMEOUT + 1.5
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -72,8 +88,6 @@ class SqliteLock:
 
 class PostgresGate:
     """A TCP relay to the PostgreSQL server of `url` that can be cut and opened again."""
-
-    shortest = 0.0
 
     def __init__(self, url: str) -> None:
         parsed = make_url(url)

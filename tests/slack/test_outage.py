@@ -3,7 +3,6 @@ back, exactly once - with the engine in a thread and in its own process."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator, Iterator
@@ -21,7 +20,7 @@ from bot.desk import Desk
 from bot.processes import ProcessWorkers
 from store.models import ProcessedEvent
 from tests.desks import build_desk
-from tests.outages import Outage, on_outage_db
+from tests.outages import Outage, on_outage_db, unavailable, until_a_turn_meets_it
 from tests.slack.conftest import Driver, slack_settings
 from tests.slack.fake_slack import FakeSlack
 
@@ -66,12 +65,13 @@ async def acked_during_an_outage(slack: Driver, outage: Outage) -> dict:
     await slack.dm("U0BOB", "hello")  # connections are open when the database goes
     event = slack.dm_event("U0ALICE", "I forgot my password", event_id="Ev0OUTAGE")
     body = json.dumps(event)
+    before = unavailable("slack")
     outage.begin()
     try:
         assert (await slack.post(body))[0] == 200
         again = {"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}
         assert (await slack.post(body, headers=again))[0] == 200
-        await asyncio.sleep(max(outage.shortest, 3.0))
+        await until_a_turn_meets_it("slack", before)
         assert slack.fake.posts("D0ALICE") == [], "nothing answered while the database is away"
     finally:
         outage.end()

@@ -4,7 +4,6 @@ only at the next start."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Iterator
 
@@ -17,7 +16,7 @@ from bot.chat.engine import Engine
 from bot.desk import Desk
 from store.models import ProcessedEvent
 from tests.desks import build_desk
-from tests.outages import Outage, on_outage_db
+from tests.outages import Outage, on_outage_db, unavailable, until_a_turn_meets_it
 from tests.telegram.conftest import NO_PACING, telegram_settings
 from tests.telegram.fake_bot_api import FakeBotAPI
 
@@ -50,10 +49,11 @@ async def test_a_kept_update_is_handled_once_the_database_is_back(
             )
         )
         with caplog.at_level(logging.INFO):
+            before = unavailable("telegram")
             outage.begin()
             try:
                 held.set()  # the first reply goes out; the second turn meets the outage
-                await asyncio.sleep(max(outage.shortest, 3.0))
+                await until_a_turn_meets_it("telegram", before)
                 assert "Which account" not in fake.texts(ALICE)
             finally:
                 outage.end()
