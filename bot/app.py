@@ -18,7 +18,7 @@ from bot.chat.workers import Workers, engine_threads
 from bot.content import build_content
 from bot.desk import Content, Desk
 from bot.processes import ProcessWorkers
-from store.db import Store
+from store.db import Store, in_memory
 from store.migrate import current, head
 
 
@@ -99,13 +99,22 @@ def build_desk(
     return desk
 
 
+def engine_in_processes(settings: Settings, *, platform_on: bool) -> bool:
+    """Whether `deskbot serve` runs the engine in child processes, as config.yaml's
+    `engine:` says (else on threads)."""
+    return (
+        settings.engine.run_in == "process"
+        and platform_on
+        and not in_memory(settings.database.url)
+        # Windows' default event loop cannot watch a pipe (`add_reader`): threads there.
+        and sys.platform != "win32"
+    )
+
+
 def workers_for(desk: Desk, engine: Engine, *, platform_on: bool) -> Workers:
-    """The workers `deskbot serve` runs the engine on, as config.yaml's `engine:` says."""
-    settings = desk.settings.engine
-    # Windows' default event loop cannot watch a pipe (`add_reader`): threads there.
-    usable = platform_on and not desk.store.in_memory and sys.platform != "win32"
-    if settings.run_in == "process" and usable:
-        count = 1 if desk.store.is_sqlite else settings.processes
+    """The workers `deskbot serve` runs the engine on."""
+    if engine_in_processes(desk.settings, platform_on=platform_on):
+        count = 1 if desk.store.is_sqlite else desk.settings.engine.processes
         return ProcessWorkers(desk.settings, count, engine_desk, desk.content)
     return engine_threads(desk, engine)
 

@@ -342,6 +342,17 @@ def _context() -> ForkServerContext:
     return context
 
 
+def start_fork_server() -> None:
+    """Start the fork server engine processes come from now, so it imports deskbot while
+    this process builds its own desk (else it starts with the first engine process)."""
+    # Imported here, as multiprocessing itself does: a platform without fork servers
+    # (Windows, where the engine runs in threads) never asks for one.
+    from multiprocessing import forkserver
+
+    _context()
+    forkserver.ensure_running()
+
+
 def _child_main(
     settings: Settings,
     level: int,

@@ -111,8 +111,7 @@ async def run_service(desk: Desk, engine: Engine) -> int:
     scim: ScimServer | None = None
     try:
         scim = await start_scim(desk)
-        platform_on = desk.settings.channels.slack.active or desk.settings.channels.telegram.active
-        workers = workers_for(desk, engine, platform_on=platform_on)
+        workers = workers_for(desk, engine, platform_on=desk.settings.channels.platform_on)
         if ops is not None:
             ops.workers = workers
         # Engine processes start (and build their desks) before any channel takes a message.

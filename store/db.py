@@ -107,6 +107,12 @@ def normalise_url(url: str, base_dir: Path | None = None) -> str:
     return url
 
 
+def in_memory(url: str) -> bool:
+    """An SQLite database in this process's memory: only this process can see it (no child
+    processes, no replicas)."""
+    return url.startswith("sqlite") and make_url(url).database in (None, "", ":memory:")
+
+
 class Store:
     """Owns the SQLAlchemy engine and hands out sessions inside transactions."""
 
@@ -120,8 +126,7 @@ class Store:
     ) -> None:
         self.url = normalise_url(url, base_dir)
         self.is_sqlite = self.url.startswith("sqlite")
-        # Only this process can see such a database (no child processes, no replicas).
-        self.in_memory = self.is_sqlite and make_url(self.url).database in (None, "", ":memory:")
+        self.in_memory = in_memory(self.url)
         kwargs: dict[str, Any] = {"echo": echo}
         if self.is_sqlite:
             kwargs["connect_args"] = {"timeout": busy_timeout, "check_same_thread": False}

@@ -181,9 +181,14 @@ class Channels(Section):
         return self
 
     @property
+    def platform_on(self) -> bool:
+        """Slack or Telegram is on (else `deskbot serve` is the console alone)."""
+        return self.slack.active or self.telegram.active
+
+    @property
     def console_active(self) -> bool:
         if self.console.enabled == "auto":
-            return not (self.slack.active or self.telegram.active)
+            return not self.platform_on
         return self.console.enabled
 
 

@@ -8,7 +8,7 @@ import logging
 import sys
 
 from bot.adapters.console import run_console
-from bot.app import build_desk
+from bot.app import build_desk, engine_in_processes
 from bot.base import logformat
 from bot.base.config import Settings, with_log_format
 from bot.chat.engine import Engine
@@ -18,6 +18,7 @@ from bot.desk import Desk
 from bot.directory import people_path
 from bot.directory_sync import sync
 from bot.insight import delivery
+from bot.processes import start_fork_server
 from bot.serve import run_service
 
 
@@ -72,7 +73,10 @@ def logged_desk(args: argparse.Namespace) -> Desk:
 
 
 def serve(args: argparse.Namespace) -> int:
-    first_sync(settings_from(args))
+    settings = settings_from(args)
+    if engine_in_processes(settings, platform_on=settings.channels.platform_on):
+        start_fork_server()  # it imports deskbot while this process syncs and builds its desk
+    first_sync(settings)
     desk = logged_desk(args)
     return asyncio.run(run_service(desk, Engine(desk)))
 
