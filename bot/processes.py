@@ -3,9 +3,9 @@
 Each child builds its own desk from the same settings and the app process's content (forked
 from a clean fork server, not from the app process; the content is immutable and arrives
 pickled, so a child starts without reading the files or training the matcher again), shares
-only the database, and answers the app
-process over one pipe read by its event loop; see `bot.chat.workers` for the protocol every
-kind of worker meets, and docs/architecture.md ("Performance: Slack throughput") for why.
+only the database, and answers the app process over one pipe read by its event loop; see
+`bot.chat.workers` for the protocol every kind of worker meets, and docs/architecture.md
+("Performance: Slack throughput") for why.
 """
 
 from __future__ import annotations
@@ -65,13 +65,13 @@ class ProcessWorkers:
     itself: no executor threads in this process, so nothing here competes with the loop
     for the GIL. Children are forked from multiprocessing's fork server, never from this
     process (a fork of it would copy its threads' locks and open database connections),
-    and ignore Ctrl-C, so a stop finishes
-    the messages under way. A child that dies (killed, out of memory) is replaced and the
-    messages it had not answered go to the new one: a turn commits or rolls back whole,
-    and one that did commit is recognised by its event id and not repeated. If this
-    process dies instead (kill -9), the child still handles what is in its pipe (messages
-    already acked) and queues their replies in the outbox for the next app process, with
-    the replies it had sent that this process had not yet said it read.
+    and ignore Ctrl-C, so a stop finishes the messages under way. A child that dies
+    (killed, out of memory) is replaced and the messages it had not answered go to the new
+    one: a turn commits or rolls back whole, and one that did commit is recognised by its
+    event id and not repeated. If this process dies instead (kill -9), the child still
+    handles what is in its pipe (messages already acked) and queues their replies in the
+    outbox for the next app process, with the replies it had sent that this process had
+    not yet said it read.
     """
 
     def __init__(
