@@ -20,15 +20,16 @@ CONTROLS = ("cancel", "back", "help", "human", "status", "skip")
 
 @lru_cache(maxsize=4096)  # option labels and keywords are normalised on every answer
 def normalise(text: str) -> str:
-    """Lower-case, NFKC (full-width to half-width), trimmed of punctuation and spaces."""
-    text = unicodedata.normalize("NFKC", text).lower().strip()
+    """Lower-case, NFKC (full-width to half-width), typographic apostrophes as "'" (phones
+    type "didn\u2019t"), trimmed of punctuation and spaces."""
+    text = unicodedata.normalize("NFKC", text).lower().strip().replace("\u2019", "'")
     return re.sub(r"[\s!！。.,，?？~～'\"]+$", "", re.sub(r"^[\s!！.,，]+", "", text))
 
 
 @lru_cache(maxsize=256)
 def vocabulary(texts: Texts, key: str) -> frozenset[str]:
     """A catalog vocabulary in every language, normalised once (Texts never changes)."""
-    return frozenset(normalise(w) for w in texts.words_any(key))
+    return frozenset(word for word in map(normalise, texts.words_any(key)) if word)
 
 
 def control_word(texts: Texts, lang: str, text: str) -> str | None:
@@ -64,7 +65,8 @@ def labels(texts: Texts, keys: tuple[str, ...]) -> frozenset[str]:
 
 
 def yes_no_or_label(texts: Texts, lang: str, text: str) -> bool | None:
-    """A yes/no answer typed as a word ("yep", "不是") or as a yes/no button's label."""
+    """A yes/no answer typed as a word ("yep", "不是"), as a yes/no button's label, or as a
+    word leading a longer answer ("yes, it fell off the desk", "没有，还是不行")."""
     said = yes_no(texts, lang, text)
     if said is not None:
         return said
@@ -73,7 +75,45 @@ def yes_no_or_label(texts: Texts, lang: str, text: str) -> bool | None:
         return True
     if typed in labels(texts, NO_LABELS):
         return False
-    return None
+    return leading_yes_no(texts, typed)
+
+
+# What may follow a yes or a no that leads an answer: a space or a clause's punctuation.
+_AFTER_LEAD = re.compile(r"[\s,，.。!！;；:：、…—–-]")
+
+
+def leading_yes_no(texts: Texts, said: str) -> bool | None:
+    """The yes or no a longer answer starts with ("yes, this morning", "nope still
+    broken", "是的，昨天摔的"), by its longest entry in `vocab.yes_leading` or
+    `vocab.no_leading` (not "ok" or "right": "right now it's broken" is no yes); None when
+    nothing leads, when the answer doubts itself ("no idea", "yes but...") or when, after a
+    yes, the rest denies it ("yes, it didn't help"): asking again costs one message, a wrong
+    answer a wrong journey."""
+    lead: tuple[str, bool] | None = None
+    for answer, key in ((True, "vocab.yes_leading"), (False, "vocab.no_leading")):
+        for word in vocabulary(texts, key):
+            if _leads(word, said) and (lead is None or len(word) > len(lead[0])):
+                lead = (word, answer)
+    if lead is None:
+        return None
+    word, answer = lead
+    if any(_within(w, said) for w in vocabulary(texts, "vocab.doubt")):
+        return None
+    rest = said[len(word) :]
+    if answer and any(_within(w, rest) for w in vocabulary(texts, "vocab.negation")):
+        return None
+    return answer
+
+
+def _leads(word: str, said: str) -> bool:
+    """`word` starts `said` and something follows it, after a space or punctuation; a
+    Chinese word of two characters or more may run straight on ("没有解决"), as Chinese
+    is written without spaces."""
+    if len(said) <= len(word) or not said.startswith(word):
+        return False
+    if _AFTER_LEAD.match(said, len(word)):
+        return True
+    return len(word) >= 2 and _CJK.search(word) is not None
 
 
 @dataclass(frozen=True)

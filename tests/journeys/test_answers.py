@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bot.adapters.memory import MemoryChat
+from bot.base.texts import Texts
+from journeys.answers import yes_no_or_label
 
 from .talk import plain, talk, tickets
 
@@ -62,6 +64,59 @@ def test_confirm_accepts_typed_variants(
     talk(chat, person, ["!s:meeting_room_av", "Thames 4.01", "camera", "!j:self_help:no", typed])
     [ticket] = tickets(chat)
     assert ticket.answers["meeting_soon"] is expected
+
+
+TEXTS = Texts()
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        # A yes or a no leading a longer answer, as people write in chat.
+        ("yes, it fell off the desk yesterday", True),
+        ("Yeah it was dropped this morning", True),
+        ("yep - about an hour ago", True),
+        ("it did, thanks!", True),
+        ("no, still broken", False),
+        ("nope still not working", False),
+        ("Nah I haven't tried that", False),
+        ("no thanks, I'll wait", False),
+        ("是的，昨天摔的", True),
+        ("是的昨天从桌上掉下来了", True),  # Chinese runs on without spaces
+        ("嗯，刚才", True),
+        ("没有，还是不行", False),
+        ("没有解决", False),
+        ("不，不是这台", False),
+        # Not clear: asked again.
+        ("no idea", None),
+        ("yes but only sometimes", None),
+        ("yes, it didn't help", None),  # a yes the rest denies
+        ("yes, it didn\u2019t help", None),  # a phone's apostrophe
+        ("nope, didn\u2019t", False),
+        ("yeah maybe", None),
+        ("not sure", None),
+        ("ok so it still doesn't work", None),  # "ok", "right" do not lead an answer
+        ("right now it's broken", None),
+        ("nobody told me", None),  # "no" only as a whole word
+        ("yesterday it was fine", None),
+        ("是不是要重启", None),  # one character leads only before a space or punctuation
+        ("不是很确定", None),
+        ("是的，但是还会断", None),
+        ("对，不过只有一次", None),
+    ],
+)
+def test_a_yes_or_no_leading_a_longer_answer_is_that_answer(
+    typed: str, expected: bool | None
+) -> None:
+    assert yes_no_or_label(TEXTS, "en", typed) is expected
+
+
+def test_a_chatty_yes_answers_the_question_in_a_journey(chat: MemoryChat) -> None:
+    # It was met with "I need a yes or a no here".
+    talk(chat, "alice", ["!s:meeting_room_av", "Thames 4.01", "camera", "!j:self_help:no"])
+    talk(chat, "alice", ["yes, in half an hour in Thames"])
+    [ticket] = tickets(chat)
+    assert ticket.answers["meeting_soon"] is True
 
 
 def test_three_failures_offer_a_person(chat: MemoryChat) -> None:
