@@ -56,6 +56,8 @@ def test_an_unmatched_answer_is_asked_again_with_help(chat: MemoryChat) -> None:
         ("alice", "yep", True),
         ("wang.fang", "是", True),
         ("wang.fang", "不", False),
+        ("wang.fang", "有", True),  # to "这个会议室一小时内有会议吗？"
+        ("wang.fang", "没有", False),
     ],
 )
 def test_confirm_accepts_typed_variants(
@@ -87,6 +89,10 @@ TEXTS = Texts()
         ("没有，还是不行", False),
         ("没有解决", False),
         ("不，不是这台", False),
+        ("可以，我用台式机", True),  # Chinese answers with the question's verb
+        ("有，十点开会", True),
+        ("不能，电脑完全用不了", False),
+        ("不会，不用担心", False),
         # Not clear: asked again.
         ("no idea", None),
         ("yes but only sometimes", None),
