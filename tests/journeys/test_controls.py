@@ -61,6 +61,19 @@ def test_status_says_where_we_are(chat: MemoryChat, step_type: str) -> None:
 
 
 @pytest.mark.parametrize("step_type", list(AT))
+def test_slash_status_shows_the_request_being_filled_in(chat: MemoryChat, step_type: str) -> None:
+    # It said only "You have no open requests." and left the question behind.
+    reach(chat, step_type)
+    replies = chat.say("bob", "/status")
+    said = plain(replies)
+    assert "Nothing submitted yet." in said and "no open requests" not in said
+    assert f"You're in VPN problem. Step {AT[step_type][2]} of" in said
+    assert replies[-1].text.startswith(AT[step_type][1])
+    chat.say("bob", "cancel")
+    assert plain(chat.say("bob", "/status")) == "You have no open requests."
+
+
+@pytest.mark.parametrize("step_type", list(AT))
 def test_back_returns_to_the_previous_question(chat: MemoryChat, step_type: str) -> None:
     reach(chat, step_type)
     replies = chat.say("bob", "back")

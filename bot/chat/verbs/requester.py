@@ -15,11 +15,13 @@ from bot.base.timefmt import describe_time
 from bot.chat import conversation
 from bot.chat.places import Audience
 from bot.chat.verbs import Verb, Verbs
+from bot.expiry import active_journey
 from bot.insight.delivery import may_see_reports
 from bot.lookup import requester_ticket, split_number, visible_ticket
 from bot.tickets import status_label, ticket_card
 from bot.turn import Turn
 from bot.workflow import waiting_ticket
+from journeys.flow import CONTROL
 from journeys.state import Press
 from store import ticket_links
 from store import tickets as repo
@@ -81,18 +83,25 @@ def my_tickets(turn: Turn, args: str) -> None:
     tickets = repo.list_tickets(
         session=turn.session, requester_id=turn.person.id, statuses=repo.ACTIVE
     )
+    # A request being filled in is no ticket yet, but it is what the person is doing: where
+    # it stands and its question again come after the tickets (the question stays last).
+    # (One parked on an approval before its ticket exists is not told here yet.)
+    found = active_journey(turn)
+    filling = found if found is not None and found[1].status != "waiting" else None
     if not tickets:
-        turn.say("tickets.no_open_tickets")
-        return
-    rows = [
-        {
-            "number": t.number,
-            "title": t.title,
-            "status": status_label(turn.desk, t.status, turn.language),
-        }
-        for t in tickets
-    ]
-    turn.say("tickets.my_tickets", tickets=rows)
+        turn.say("tickets.no_open_tickets", filling=filling is not None)
+    else:
+        rows = [
+            {
+                "number": t.number,
+                "title": t.title,
+                "status": status_label(turn.desk, t.status, turn.language),
+            }
+            for t in tickets
+        ]
+        turn.say("tickets.my_tickets", tickets=rows)
+    if filling is not None:
+        conversation.run(turn, *filling, Press(CONTROL, "status"))
 
 
 def show_ticket(turn: Turn, number: str, action: str) -> None:
