@@ -10,10 +10,11 @@ from bot.base.buttons import HANDOFF_TEXT, MENU, SERVICE, awaiting, button
 from bot.base.messages import Choice, Message
 from bot.base.texts import trusted
 from bot.chat import conversation, knowledge
-from bot.chat.verbs.requester import my_tickets
+from bot.chat.verbs.requester import fixed_verb, my_tickets, not_fixed_verb
 from bot.turn import Turn
 from intents.matcher import MatchResult
-from journeys.answers import yes_no
+from journeys.answers import yes_no, yes_no_or_label
+from store import tickets as repo
 from store.intent_feedback import record_feedback
 
 
@@ -23,6 +24,8 @@ def understand(turn: Turn, text: str) -> None:
         turn.data.pop("awaiting", None)
         earlier = str(turn.data.pop("handoff_draft", "") or "")
         conversation.handoff_without_journey(turn, text, earlier=earlier)
+        return
+    if _answers_is_it_fixed(turn, text):
         return
     if incidents.absorb_text(turn, text):
         return  # reads like a declared major incident: told and linked
@@ -247,6 +250,36 @@ def _thanks(turn: Turn) -> None:
 def _cancel(turn: Turn) -> None:
     turn.data.pop("awaiting", None)
     turn.say("builtin.nothing_to_cancel")
+
+
+def _answers_is_it_fixed(turn: Turn, text: str) -> bool:
+    """A yes or a no typed while a resolved ticket waits for "Is it fixed?" answers it, as
+    its Fixed / Not fixed buttons do ("yes its working again, thanks", "nope, it still
+    flickers": the rest goes to the technician). Only when exactly one of the person's
+    tickets waits, they have not written here since it was resolved (as far as this
+    conversation was kept), and a longer answer does not read as a new request ("no
+    internet in building B" starts one). True when answered."""
+    texts = turn.desk.texts
+    said = yes_no_or_label(texts, turn.language, text)
+    if said is None:
+        return False
+    waiting = repo.list_tickets(
+        session=turn.session, requester_id=turn.person.id, statuses=("resolved",)
+    )
+    if len(waiting) != 1:
+        return False
+    [ticket] = waiting
+    since = turn.row.updated_at if turn.row is not None else None
+    if ticket.resolved_at is None or (since is not None and since > ticket.resolved_at):
+        return False
+    bare = yes_no(texts, turn.language, text) is not None
+    if not bare and turn.desk.matcher.match(text).tier == "high":
+        return False
+    if said:
+        fixed_verb(turn, ticket.number)
+    else:  # a bare "no": they are asked what is still wrong
+        not_fixed_verb(turn, ticket.number if bare else f"{ticket.number} {text}")
+    return True
 
 
 def _status(turn: Turn) -> None:

@@ -80,3 +80,59 @@ def test_cancel_tells_the_assignee_and_is_final(tchat: MemoryChat, tdesk: Desk) 
     again = plain(tchat.say("alice", f"/cancel {number}"))
     assert "is Cancelled, so it can't become Cancelled" in again and "final" in again
     assert "nothing in progress to cancel" in plain(tchat.say("alice", "/cancel"))
+
+
+def test_a_typed_yes_or_no_answers_is_it_fixed(
+    tchat: MemoryChat, tdesk: Desk, clock: FixedClock
+) -> None:
+    # "yes its working again, thanks!" after "Is it fixed?" got "Sorry, I'm not sure what
+    # you need", and a bare "yes" only "OK": the ticket waited for a button press.
+    fan = new_ticket(tdesk, "alice", "Laptop fan loud")
+    tchat.say("dana", f"/claim {fan}")
+    tchat.say("dana", f"/resolve {fan} cleaned the fan")
+    clock.advance(timedelta(minutes=5))
+    said = plain(tchat.say("alice", "yes its working again, thanks!"))
+    assert get(tdesk, fan).status == "closed" and fan in said
+    assert kinds(tdesk, fan)[-1] == "confirmed_fixed"
+
+    screen = new_ticket(tdesk, "alice", "Screen flickers")
+    tchat.say("dana", f"/claim {screen}")
+    tchat.say("dana", f"/resolve {screen} new cable")
+    clock.advance(timedelta(minutes=5))
+    tchat.say("alice", "nope, it still flickers after lunch")
+    assert get(tdesk, screen).status == "reopened"
+    told = to_plain(tchat.seen_by("dana", "console")[-1].text)
+    assert "it still flickers after lunch" in told  # what is still wrong reaches Dana
+
+
+def test_a_yes_is_no_answer_to_is_it_fixed_once_the_person_wrote_since_or_two_wait(
+    tchat: MemoryChat, tdesk: Desk, clock: FixedClock
+) -> None:
+    fan = new_ticket(tdesk, "alice", "Laptop fan loud")
+    tchat.say("dana", f"/claim {fan}")
+    tchat.say("dana", f"/resolve {fan} cleaned the fan")
+    clock.advance(timedelta(minutes=5))
+    # She wrote here since "Is it fixed?" was asked: a later "ok" is about something else.
+    tchat.say("alice", "my mouse is broken")
+    tchat.say("alice", "cancel")
+    clock.advance(timedelta(minutes=5))
+    tchat.say("alice", "ok")
+    assert get(tdesk, fan).status == "resolved"
+
+    other = new_ticket(tdesk, "alice", "Dock not charging")
+    tchat.say("dana", f"/claim {other}")
+    tchat.say("dana", f"/resolve {other} new dock")
+    clock.advance(timedelta(minutes=5))
+    tchat.say("alice", "yes")  # two tickets wait: which one is not guessed
+    assert get(tdesk, fan).status == get(tdesk, other).status == "resolved"
+
+
+def test_a_no_that_reads_as_a_new_request_starts_it(
+    tchat: MemoryChat, tdesk: Desk, clock: FixedClock
+) -> None:
+    fan = new_ticket(tdesk, "alice", "Laptop fan loud")
+    tchat.say("dana", f"/claim {fan}")
+    tchat.say("dana", f"/resolve {fan} cleaned the fan")
+    clock.advance(timedelta(minutes=5))
+    said = plain(tchat.say("alice", "no wifi in the whole building since this morning"))
+    assert get(tdesk, fan).status == "resolved" and fan not in said
