@@ -127,6 +127,18 @@ def test_a_yes_is_no_answer_to_is_it_fixed_once_the_person_wrote_since_or_two_wa
     assert get(tdesk, fan).status == get(tdesk, other).status == "resolved"
 
 
+def test_status_lists_a_resolved_ticket_until_the_fix_is_confirmed(
+    tchat: MemoryChat, tdesk: Desk
+) -> None:
+    # "You have no open requests." while the bot waited for "Is it fixed?".
+    fan = new_ticket(tdesk, "alice", "Laptop fan loud")
+    tchat.say("dana", f"/claim {fan}")
+    tchat.say("dana", f"/resolve {fan} cleaned the fan")
+    assert f"{fan} Laptop fan loud (Resolved)" in plain(tchat.say("alice", "/status"))
+    tchat.press("alice", f"t:fixed:{fan}")
+    assert plain(tchat.say("alice", "/status")) == "You have no open requests."
+
+
 def test_a_no_that_reads_as_a_new_request_starts_it(
     tchat: MemoryChat, tdesk: Desk, clock: FixedClock
 ) -> None:

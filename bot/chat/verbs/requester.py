@@ -80,8 +80,9 @@ def my_tickets(turn: Turn, args: str) -> None:
             )
         )
         return
+    # A resolved ticket is open until they confirm the fix (or it closes by itself).
     tickets = repo.list_tickets(
-        session=turn.session, requester_id=turn.person.id, statuses=repo.ACTIVE
+        session=turn.session, requester_id=turn.person.id, statuses=(*repo.ACTIVE, "resolved")
     )
     # A request being filled in is no ticket yet, but it is what the person is doing: where
     # it stands and its question again come after the tickets (the question stays last).
