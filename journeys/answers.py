@@ -20,9 +20,10 @@ CONTROLS = ("cancel", "back", "help", "human", "status", "skip")
 
 @lru_cache(maxsize=4096)  # option labels and keywords are normalised on every answer
 def normalise(text: str) -> str:
-    """Lower-case, NFKC (full-width to half-width), typographic apostrophes as "'" (phones
-    type "didn\u2019t"), trimmed of punctuation and spaces."""
-    text = unicodedata.normalize("NFKC", text).lower().strip().replace("\u2019", "'")
+    """Lower-case, NFKC (full-width to half-width), apostrophes inside words dropped ("won't"
+    and "wont" are the same; phones type "won\u2019t"), trimmed of punctuation and spaces."""
+    text = unicodedata.normalize("NFKC", text).lower().strip()
+    text = re.sub(r"(?<=\w)['\u2019](?=\w)", "", text)
     return re.sub(r"[\s!！。.,，?？~～'\"]+$", "", re.sub(r"^[\s!！.,，]+", "", text))
 
 

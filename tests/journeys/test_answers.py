@@ -99,6 +99,8 @@ TEXTS = Texts()
         ("yes, it didn't help", None),  # a yes the rest denies
         ("yes, it didn\u2019t help", None),  # a phone's apostrophe
         ("nope, didn\u2019t", False),
+        ("it didnt", False),  # typed without the apostrophe
+        ("yes, it didnt help", None),
         ("yeah maybe", None),
         ("not sure", None),
         ("ok so it still doesn't work", None),  # "ok", "right" do not lead an answer

@@ -137,3 +137,7 @@ def test_the_email_problem_a_request_names_is_taken_from_it() -> None:
     assert named is not None and named.value == "password_prompt"
     assert option_named_in(step.options, "no") is None
     assert match_option(step.options, "no", "en") is None
+    # Typed without the apostrophe (or with a phone's): "won't open" is named all the same.
+    for typed in ("my outlook wont open", "my outlook won\u2019t open"):
+        crashed = option_named_in(step.options, typed)
+        assert crashed is not None and crashed.value == "crashes", typed
