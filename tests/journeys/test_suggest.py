@@ -86,6 +86,17 @@ def test_no_continues_and_more_shows_the_next_article(chat: MemoryChat) -> None:
     assert outcomes(chat) == []
 
 
+def test_the_article_for_the_problem_comes_first(chat: MemoryChat) -> None:
+    # Outlook crashing on Windows was shown "Outlook not syncing or sending" first.
+    crashing = talk(chat, "alice", ["!s:email_issue", "outlook won't open", "outlook on windows"])
+    assert "Repair Office apps" in crashing.text and "Outlook not syncing" not in crashing.text
+    chat.say("alice", "cancel")
+    # On a Mac the repair (Windows steps) is not offered: the next question comes.
+    mac = talk(chat, "alice", ["!s:email_issue", "outlook won't open", "outlook on my mac"])
+    assert "Repair Office apps" not in mac.text
+    assert "outlook.office.com in a browser" in mac.text
+
+
 def test_suggest_without_articles_is_skipped(desk: Desk) -> None:
     journey = desk.catalog.get("password_reset")
     assert journey is not None
