@@ -7,6 +7,7 @@ import re
 
 from bot import followup, incidents, matching
 from bot.base.buttons import HANDOFF_TEXT, MENU, SERVICE, awaiting, button
+from bot.base.language import detect
 from bot.base.messages import Choice, Message
 from bot.base.texts import trusted
 from bot.chat import conversation, knowledge
@@ -36,6 +37,9 @@ def understand(turn: Turn, text: str) -> None:
         turn.say("builtin.ack")
         return
     result = turn.desk.matcher.match(text)
+    if turn.person.language == "zh" and _read_as_pinyin(result):
+        # Pinyin is Chinese typed on a Latin keyboard: answered in Chinese, not English.
+        turn.language = "zh"
     matching.record(turn, result)  # insight: how the matcher fared (docs/insight.md)
     top = result.top
     if result.asked_for_person:
@@ -250,6 +254,13 @@ def _thanks(turn: Turn) -> None:
 def _cancel(turn: Turn) -> None:
     turn.data.pop("awaiting", None)
     turn.say("builtin.nothing_to_cancel")
+
+
+def _read_as_pinyin(result: MatchResult) -> bool:
+    """The matcher read Latin words as pinyin ("wo de diannao hen man" -> 我的电脑很慢)."""
+    return any(
+        detect(typed) != "zh" and detect(written) == "zh" for typed, written in result.corrections
+    )
 
 
 def _answers_is_it_fixed(turn: Turn, text: str) -> bool:

@@ -136,3 +136,13 @@ def test_a_non_it_request_gets_the_pointer_in_its_language_and_the_report_counts
     assert (report.period.matcher_referred.part, report.period.matcher_referred.whole) == (3, 3)
     lines = table(desk, "en", report)
     assert "referred to HR and payroll" in lines and "Pointed elsewhere (not for IT)" in lines
+
+
+def test_pinyin_from_a_chinese_speaker_is_answered_in_chinese(desk: Desk):
+    # "wo de diannao hen man" was understood (slow computer) but answered in English.
+    chat = MemoryChat(desk)
+    text = said(chat.say("wang.fang", "wo de diannao hen man"))
+    assert "明白了" in text and "Got it" not in text
+    assert "问题解决了吗？" in text  # the journey asks in Chinese too
+    # English from someone whose language is English stays English.
+    assert "Got it" in said(chat.say("alice", "my computer is very slow"))
