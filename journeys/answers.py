@@ -106,6 +106,22 @@ def leading_yes_no(texts: Texts, said: str) -> bool | None:
     return answer
 
 
+def solved_or_not(texts: Texts, text: str) -> bool | None:
+    """An answer to "Did this fix it?" in the words of the problem rather than a yes or no:
+    "works now", "all good now" (`suggest.solved_words`); "still slow", "same problem", "没用",
+    "还是很慢" (led by `suggest.unsolved_words`). None when unclear or it doubts itself."""
+    said = normalise(text)
+    if not said or any(_within(w, said) for w in vocabulary(texts, "vocab.doubt")):
+        return None
+    solved = vocabulary(texts, "suggest.solved_words")
+    if said in solved or any(_leads(w, said) for w in solved):
+        return True
+    unsolved = vocabulary(texts, "suggest.unsolved_words")
+    if said in unsolved or any(_leads(w, said) for w in unsolved):
+        return False
+    return None
+
+
 def _leads(word: str, said: str) -> bool:
     """`word` starts `said` and something follows it, after a space or punctuation; a
     Chinese word of two characters or more may run straight on ("没有解决"), as Chinese

@@ -205,6 +205,8 @@ def receive(
     text = event.text
     if isinstance(step, ConfirmStep | SuggestStep):
         said = ans.yes_no_or_label(ctx.texts, ctx.language, text)
+        if said is None and isinstance(step, SuggestStep):
+            said = ans.solved_or_not(ctx.texts, text)
         return ans.Invalid("invalid.yes_no", {}) if said is None else said
     if isinstance(step, ChooseStep):
         picked = ans.match_option(step.options, text, ctx.language)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bot.adapters.memory import MemoryChat
 from bot.desk import Desk
 from journeys import advance
@@ -95,6 +97,29 @@ def test_the_article_for_the_problem_comes_first(chat: MemoryChat) -> None:
     mac = talk(chat, "alice", ["!s:email_issue", "outlook won't open", "outlook on my mac"])
     assert "Repair Office apps" not in mac.text
     assert "outlook.office.com in a browser" in mac.text
+
+
+@pytest.mark.parametrize(
+    ("person", "typed", "fixed"),
+    [
+        ("bob", "works now, thanks", True),
+        ("bob", "all good now", True),
+        ("bob", "still slow after a restart", False),
+        ("bob", "same problem", False),
+        ("bob", "no luck", False),
+        ("wang.fang", "还是很慢，重启过了", False),
+        ("wang.fang", "没用", False),
+        ("wang.fang", "可以了，谢谢", True),
+    ],
+)
+def test_did_this_fix_it_answered_in_the_words_of_the_problem(
+    chat: MemoryChat, person: str, typed: str, fixed: bool
+) -> None:
+    # "still slow" and "还是很慢，重启过了" were met with "I need a yes or a no here".
+    talk(chat, person, ["!s:slow_computer"])
+    said = plain(chat.say(person, typed))
+    assert "yes or a no" not in said and "是或否" not in said
+    assert outcomes(chat) == (["self_solved"] if fixed else [])
 
 
 def test_suggest_without_articles_is_skipped(desk: Desk) -> None:
