@@ -82,22 +82,26 @@ def test_cancel_tells_the_assignee_and_is_final(tchat: MemoryChat, tdesk: Desk) 
     assert "nothing in progress to cancel" in plain(tchat.say("alice", "/cancel"))
 
 
+def resolved_by_dana(tchat: MemoryChat, tdesk: Desk, title: str, fix: str) -> str:
+    """A ticket of Alice's, claimed and resolved by Dana: Alice is asked "Is it fixed?"."""
+    number = new_ticket(tdesk, "alice", title)
+    tchat.say("dana", f"/claim {number}")
+    tchat.say("dana", f"/resolve {number} {fix}")
+    return number
+
+
 def test_a_typed_yes_or_no_answers_is_it_fixed(
     tchat: MemoryChat, tdesk: Desk, clock: FixedClock
 ) -> None:
     # "yes its working again, thanks!" after "Is it fixed?" got "Sorry, I'm not sure what
     # you need", and a bare "yes" only "OK": the ticket waited for a button press.
-    fan = new_ticket(tdesk, "alice", "Laptop fan loud")
-    tchat.say("dana", f"/claim {fan}")
-    tchat.say("dana", f"/resolve {fan} cleaned the fan")
+    fan = resolved_by_dana(tchat, tdesk, "Laptop fan loud", "cleaned the fan")
     clock.advance(timedelta(minutes=5))
     said = plain(tchat.say("alice", "yes its working again, thanks!"))
     assert get(tdesk, fan).status == "closed" and fan in said
     assert kinds(tdesk, fan)[-1] == "confirmed_fixed"
 
-    screen = new_ticket(tdesk, "alice", "Screen flickers")
-    tchat.say("dana", f"/claim {screen}")
-    tchat.say("dana", f"/resolve {screen} new cable")
+    screen = resolved_by_dana(tchat, tdesk, "Screen flickers", "new cable")
     clock.advance(timedelta(minutes=5))
     tchat.say("alice", "nope, it still flickers after lunch")
     assert get(tdesk, screen).status == "reopened"
@@ -108,9 +112,7 @@ def test_a_typed_yes_or_no_answers_is_it_fixed(
 def test_a_yes_is_no_answer_to_is_it_fixed_once_the_person_wrote_since_or_two_wait(
     tchat: MemoryChat, tdesk: Desk, clock: FixedClock
 ) -> None:
-    fan = new_ticket(tdesk, "alice", "Laptop fan loud")
-    tchat.say("dana", f"/claim {fan}")
-    tchat.say("dana", f"/resolve {fan} cleaned the fan")
+    fan = resolved_by_dana(tchat, tdesk, "Laptop fan loud", "cleaned the fan")
     clock.advance(timedelta(minutes=5))
     # She wrote here since "Is it fixed?" was asked: a later "ok" is about something else.
     tchat.say("alice", "my mouse is broken")
@@ -119,9 +121,7 @@ def test_a_yes_is_no_answer_to_is_it_fixed_once_the_person_wrote_since_or_two_wa
     tchat.say("alice", "ok")
     assert get(tdesk, fan).status == "resolved"
 
-    other = new_ticket(tdesk, "alice", "Dock not charging")
-    tchat.say("dana", f"/claim {other}")
-    tchat.say("dana", f"/resolve {other} new dock")
+    other = resolved_by_dana(tchat, tdesk, "Dock not charging", "new dock")
     clock.advance(timedelta(minutes=5))
     tchat.say("alice", "yes")  # two tickets wait: which one is not guessed
     assert get(tdesk, fan).status == get(tdesk, other).status == "resolved"
@@ -131,9 +131,7 @@ def test_status_lists_a_resolved_ticket_until_the_fix_is_confirmed(
     tchat: MemoryChat, tdesk: Desk
 ) -> None:
     # "You have no open requests." while the bot waited for "Is it fixed?".
-    fan = new_ticket(tdesk, "alice", "Laptop fan loud")
-    tchat.say("dana", f"/claim {fan}")
-    tchat.say("dana", f"/resolve {fan} cleaned the fan")
+    fan = resolved_by_dana(tchat, tdesk, "Laptop fan loud", "cleaned the fan")
     assert f"{fan} Laptop fan loud (Resolved)" in plain(tchat.say("alice", "/status"))
     tchat.press("alice", f"t:fixed:{fan}")
     assert plain(tchat.say("alice", "/status")) == "You have no open requests."
@@ -142,9 +140,7 @@ def test_status_lists_a_resolved_ticket_until_the_fix_is_confirmed(
 def test_a_no_that_reads_as_a_new_request_starts_it(
     tchat: MemoryChat, tdesk: Desk, clock: FixedClock
 ) -> None:
-    fan = new_ticket(tdesk, "alice", "Laptop fan loud")
-    tchat.say("dana", f"/claim {fan}")
-    tchat.say("dana", f"/resolve {fan} cleaned the fan")
+    fan = resolved_by_dana(tchat, tdesk, "Laptop fan loud", "cleaned the fan")
     clock.advance(timedelta(minutes=5))
     said = plain(tchat.say("alice", "no wifi in the whole building since this morning"))
     assert get(tdesk, fan).status == "resolved" and fan not in said
