@@ -14,12 +14,14 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
     PrivateAttr,
     ValidationError,
+    ValidationInfo,
     model_validator,
 )
 
@@ -63,6 +65,16 @@ def parse_duration(value: Any) -> timedelta:
 
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
+
+def _longer_than_zero(value: timedelta, info: ValidationInfo) -> timedelta:
+    if value <= timedelta(0):
+        raise ValueError(f"{info.field_name} must be longer than zero")
+    return value
+
+
+# A wait or a timeout: zero or less would spin, or give up at once.
+PositiveDuration = Annotated[Duration, AfterValidator(_longer_than_zero)]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WORKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri")
 Level = Literal["high", "medium", "low"]
@@ -133,17 +145,11 @@ class TelegramChannel(Section):
     webhook: TelegramWebhook = TelegramWebhook()
     # Polling: the wait after a failed getUpdates, twice as long after each failure in a
     # row (at most 30 s), back to this after one that works.
-    poll_retry: Duration = timedelta(seconds=1)
+    poll_retry: PositiveDuration = timedelta(seconds=1)
 
     @property
     def active(self) -> bool:
         return bool(self.token) if self.enabled == "auto" else self.enabled
-
-    @model_validator(mode="after")
-    def _positive_retry(self) -> TelegramChannel:
-        if self.poll_retry <= timedelta(0):
-            raise ValueError("poll_retry must be longer than zero")
-        return self
 
     @model_validator(mode="after")
     def _token_when_enabled(self) -> TelegramChannel:
@@ -172,13 +178,7 @@ class Channels(Section):
     console: ConsoleChannel = ConsoleChannel()
     # A platform that cannot be reached at start is tried again after this, then twice as
     # long each time (at most a minute between tries) until it answers.
-    connect_retry: Duration = timedelta(seconds=1)
-
-    @model_validator(mode="after")
-    def _positive_retry(self) -> Channels:
-        if self.connect_retry <= timedelta(0):
-            raise ValueError("connect_retry must be longer than zero")
-        return self
+    connect_retry: PositiveDuration = timedelta(seconds=1)
 
     @property
     def platform_on(self) -> bool:
@@ -197,13 +197,7 @@ class Database(Section):
     echo: bool = False
     # SQLite: how long a writer waits for another's lock before the turn counts as an
     # outage (tried again, docs/operations.md "Outages").
-    busy_timeout: Duration = timedelta(seconds=30)
-
-    @model_validator(mode="after")
-    def _positive(self) -> Database:
-        if self.busy_timeout <= timedelta(0):
-            raise ValueError("busy_timeout must be longer than zero")
-        return self
+    busy_timeout: PositiveDuration = timedelta(seconds=30)
 
 
 class Paths(Section):
